@@ -1,0 +1,18 @@
+//! Foghorn's domain vocabulary: identifiers, channels, statuses, the rendered
+//! message a provider receives and the classified error it answers with.
+//!
+//! This crate knows nothing of HTTP servers or SQL, so the providers and the
+//! storage layer can share it without reaching into each other.
+
+pub mod channel;
+pub mod ids;
+pub mod message;
+pub mod money;
+pub mod provider_error;
+pub mod status;
+
+pub use channel::Channel;
+pub use message::{Address, Outbound, Receipt, Rendered};
+pub use money::Money;
+pub use provider_error::ProviderError;
+pub use status::Status;

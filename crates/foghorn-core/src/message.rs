@@ -1,0 +1,64 @@
+//! What a provider is asked to send, and what it answers on success.
+
+use crate::{Channel, Money};
+use serde::{Deserialize, Serialize};
+
+/// Where one notification goes. Person channels carry an address; team
+/// channels (webhook, Slack, Discord) carry the destination URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum Address {
+    Email(String),
+    Phone(String),
+    Url(String),
+}
+
+impl Address {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Address::Email(s) | Address::Phone(s) | Address::Url(s) => s,
+        }
+    }
+}
+
+/// A message after template rendering. Which fields are set depends on the
+/// channel: email has subject, HTML and text; SMS has text; webhook has a JSON
+/// body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rendered {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+}
+
+/// One send request handed to a provider.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// Stable across retries; providers that support idempotency keys get it.
+    pub notification_id: String,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub event_name: String,
+    pub channel: Channel,
+    pub to: Address,
+    pub content: Rendered,
+    /// Tags for provider-side analytics (the workflow's category, its name).
+    pub tags: Vec<String>,
+}
+
+/// A provider's acceptance of a message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Receipt {
+    pub provider_message_id: Option<String>,
+    pub cost: Option<Money>,
+    /// HTTP status of the accepting answer, for the attempts timeline.
+    pub http_status: Option<u16>,
+    /// Set by the sandbox: the message as it would have gone out, kept for
+    /// the sandbox inbox.
+    pub captured: Option<Rendered>,
+}

@@ -1,0 +1,250 @@
+//! SSRF protection: keeps user-supplied webhook targets away from the
+//! machine's own network (loopback, private ranges, cloud metadata).
+//!
+//! Two checks are needed because a URL can be judged twice: an IP-literal host
+//! is never handed to a resolver (hyper connects to it directly), so
+//! [`check_url`] judges it up front; a hostname can resolve differently by the
+//! time of connecting (DNS rebinding), so [`GuardedResolver`] judges the
+//! addresses actually used.
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::Url;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    #[error("scheme `{scheme}` is not allowed (only http and https)")]
+    Scheme { scheme: String },
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("host `{host}` is {ip}, a private or reserved address")]
+    Forbidden { host: String, ip: IpAddr },
+}
+
+/// IPv4 ranges that are not the public internet (IANA special-purpose
+/// registry, RFC 6890 and its updates).
+const FORBIDDEN_V4: [([u8; 4], u32); 15] = [
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // RFC 1918
+    ([100, 64, 0, 0], 10),   // CGNAT, RFC 6598
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link-local, cloud metadata 169.254.169.254
+    ([172, 16, 0, 0], 12),   // RFC 1918
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // TEST-NET-1
+    ([192, 168, 0, 0], 16),  // RFC 1918
+    ([198, 18, 0, 0], 15),   // benchmarking, RFC 2544
+    ([198, 51, 100, 0], 24), // TEST-NET-2
+    ([203, 0, 113, 0], 24),  // TEST-NET-3
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, includes broadcast 255.255.255.255
+    ([255, 255, 255, 255], 32),
+];
+
+/// IPv6 ranges that are not the public internet.
+const FORBIDDEN_V6: [(u128, u32); 5] = [
+    (0xfc00 << 112, 7),      // unique local, RFC 4193
+    (0xfe80 << 112, 10),     // link-local
+    (0xfec0 << 112, 10),     // deprecated site-local
+    (0xff00 << 112, 8),      // multicast
+    (0x2001_0db8 << 96, 32), // documentation, RFC 3849
+];
+
+fn in_prefix(addr: u128, net: u128, prefix: u32, width: u32) -> bool {
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (width - prefix)
+    };
+    addr & mask == net & mask
+}
+
+fn v4_forbidden(ip: Ipv4Addr) -> bool {
+    let a = u128::from(u32::from(ip));
+    FORBIDDEN_V4
+        .iter()
+        .any(|(net, p)| in_prefix(a, u128::from(u32::from_be_bytes(*net)), *p, 32))
+}
+
+/// The IPv4 address an IPv6 address carries, for the forms that route to it:
+/// IPv4-mapped `::ffff:a.b.c.d`, deprecated IPv4-compatible `::a.b.c.d`, and
+/// the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let bits = u128::from(ip);
+    let low = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
+    let high = bits >> 32;
+    matches!(high, 0 | 0xffff | 0x0064_ff9b_0000_0000_0000_0000).then_some(low)
+}
+
+/// Whether connecting to `ip` could reach the host itself or its private
+/// network rather than the public internet.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4_forbidden(v4),
+        IpAddr::V6(v6) => {
+            if v6.is_loopback() || v6.is_unspecified() {
+                return true;
+            }
+            if let Some(v4) = embedded_v4(v6) {
+                return v4_forbidden(v4);
+            }
+            let a = u128::from(v6);
+            FORBIDDEN_V6
+                .iter()
+                .any(|(net, p)| in_prefix(a, *net, *p, 128))
+        }
+    }
+}
+
+/// Refuses a URL that is not http(s) or whose IP-literal host is forbidden.
+/// Hostnames pass here; the resolver judges them when connecting.
+pub fn check_url(url: &Url, allow_private: bool) -> Result<(), GuardError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(GuardError::Scheme {
+            scheme: url.scheme().to_string(),
+        });
+    }
+    let host = url.host_str().ok_or(GuardError::NoHost)?;
+    // The URL parser has already normalised IPv4 spellings (decimal, octal)
+    // to dotted quads, so parsing the host text sees every literal.
+    let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    else {
+        return Ok(());
+    };
+    if !allow_private && is_forbidden(ip) {
+        return Err(GuardError::Forbidden {
+            host: host.to_string(),
+            ip,
+        });
+    }
+    Ok(())
+}
+
+/// DNS resolution that refuses a name when any of its addresses is forbidden,
+/// so a public-looking name cannot be pointed at 127.0.0.1 between the
+/// up-front check and the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl GuardedResolver {
+    pub fn new(allow_private: bool) -> Self {
+        GuardedResolver { allow_private }
+    }
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private {
+                if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
+                    return Err(GuardError::Forbidden { host, ip: bad.ip() }.into());
+                }
+            }
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judges_addresses() {
+        let forbidden = [
+            "127.0.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.1.2.3",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.169.254",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.2.7",
+            "198.51.100.1",
+            "203.0.113.9",
+            "198.19.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+        ];
+        for ip in forbidden {
+            assert!(
+                is_forbidden(ip.parse().unwrap()),
+                "{ip} should be forbidden"
+            );
+        }
+        let allowed = [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ];
+        for ip in allowed {
+            assert!(!is_forbidden(ip.parse().unwrap()), "{ip} should be allowed");
+        }
+    }
+
+    #[test]
+    fn checks_urls() {
+        let check = |u: &str, allow| check_url(&Url::parse(u).unwrap(), allow);
+        assert!(check("https://example.com/hook", false).is_ok());
+        assert!(check("http://8.8.8.8/", false).is_ok());
+        assert!(matches!(
+            check("ftp://example.com/", false),
+            Err(GuardError::Scheme { .. })
+        ));
+        assert!(matches!(
+            check("file:///etc/passwd", true),
+            Err(GuardError::Scheme { .. })
+        ));
+        // The URL parser normalises decimal IPv4, so this is judged as 127.0.0.1.
+        assert!(matches!(
+            check("http://2130706433/", false),
+            Err(GuardError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            check("http://[::ffff:7f00:1]/", false),
+            Err(GuardError::Forbidden { .. })
+        ));
+        assert!(check("http://127.0.0.1:8080/", true).is_ok());
+        let err = check("http://169.254.169.254/latest", false).unwrap_err();
+        assert!(err.to_string().contains("169.254.169.254"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn resolver_refuses_names_that_resolve_privately() {
+        let name: Name = "localhost".parse().unwrap();
+        let err = GuardedResolver::new(false)
+            .resolve(name)
+            .await
+            .err()
+            .unwrap();
+        assert!(err.downcast_ref::<GuardError>().is_some(), "{err}");
+        let name: Name = "localhost".parse().unwrap();
+        assert!(GuardedResolver::new(true).resolve(name).await.is_ok());
+    }
+}

@@ -1,0 +1,186 @@
+//! The generic webhook provider: POSTs a JSON body to a URL, signed per the
+//! Standard Webhooks spec.
+//!
+//! With a fixed `url` it stands in as a relay for any channel (an SMS gateway
+//! of one's own); without one it delivers to the URL the message addresses.
+
+pub mod signing;
+#[cfg(test)]
+mod tests;
+
+use crate::{http, net_guard, BuildError};
+use foghorn_core::{Address, Channel, Outbound, ProviderError, Receipt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::Url;
+use serde::Deserialize;
+use signing::Secret;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Headers the provider sets itself; letting configuration override them
+/// would break the signature or the body framing.
+const RESERVED_HEADERS: [&str; 6] = [
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A fixed target; when absent the message's own URL address is used.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `whsec_…`; deliveries go unsigned without it.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Extra headers, e.g. an `authorization` the receiver expects.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct Webhook {
+    name: String,
+    url: Option<Url>,
+    secret: Option<Secret>,
+    headers: HeaderMap,
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// Leaves out the URL and headers: both may carry credentials.
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("name", &self.name)
+            .field("fixed_url", &self.url.is_some())
+            .field("signed", &self.secret.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Webhook {
+    /// Validates everything that can be known before a message arrives, so a
+    /// bad configuration fails at start-up rather than on every delivery.
+    pub fn new(
+        name: &str,
+        config: Config,
+        client: reqwest::Client,
+        allow_private: bool,
+    ) -> Result<Self, BuildError> {
+        let invalid = |reason: String| BuildError::invalid(name, reason);
+        let url = match config.url.as_deref() {
+            None => None,
+            Some(text) => {
+                let url = Url::parse(text).map_err(|e| invalid(format!("url: {e}")))?;
+                net_guard::check_url(&url, allow_private)
+                    .map_err(|e| invalid(format!("url: {e}")))?;
+                Some(url)
+            }
+        };
+        let secret = match config.secret.as_deref() {
+            None => None,
+            Some(text) => Some(Secret::parse(text).map_err(|e| invalid(format!("secret: {e}")))?),
+        };
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let key = HeaderName::from_bytes(key.as_bytes())
+                .map_err(|_| invalid(format!("header `{key}`: not a valid header name")))?;
+            if RESERVED_HEADERS.contains(&key.as_str()) {
+                return Err(invalid(format!("header `{key}` is set by the provider")));
+            }
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| invalid(format!("header `{key}`: not a valid header value")))?;
+            headers.insert(key, value);
+        }
+        Ok(Webhook {
+            name: name.to_string(),
+            url,
+            secret,
+            headers,
+            client,
+            allow_private,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Without a fixed URL only channels addressed by URL can be delivered.
+    pub fn supports(&self, channel: Channel) -> bool {
+        self.url.is_some() || channel.is_team_destination()
+    }
+
+    pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let target = self.target(msg)?;
+        if !self.allow_private {
+            net_guard::check_url(&target, false)?;
+        }
+        let body = serde_json::to_vec(&body(msg))
+            .map_err(|e| ProviderError::permanent(format!("cannot encode the body: {e}")))?;
+        let timestamp = chrono::Utc::now().timestamp();
+        let mut request = self
+            .client
+            .post(target)
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, "application/json")
+            // The notification id is stable across retries, which makes it
+            // the receiver's idempotency key.
+            .header("webhook-id", &msg.notification_id)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(secret) = &self.secret {
+            let signature = signing::sign(secret, &msg.notification_id, timestamp, &body);
+            request = request.header("webhook-signature", signature);
+        }
+        let resp = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| http::classify_transport(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(http::error_from_response(resp).await);
+        }
+        tracing::debug!(provider = %self.name, notification_id = %msg.notification_id, %status, "webhook delivered");
+        Ok(Receipt {
+            provider_message_id: Some(msg.notification_id.clone()),
+            http_status: Some(status.as_u16()),
+            ..Receipt::default()
+        })
+    }
+
+    fn target(&self, msg: &Outbound) -> Result<Url, ProviderError> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        match &msg.to {
+            Address::Url(text) => Url::parse(text)
+                .map_err(|e| ProviderError::permanent(format!("invalid target URL: {e}"))),
+            Address::Email(_) | Address::Phone(_) => Err(ProviderError::permanent(format!(
+                "webhook provider `{}` has no fixed url and the recipient is not a URL",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// The rendered JSON when the template produced one; otherwise an envelope
+/// that says what happened and carries the rendered content.
+fn body(msg: &Outbound) -> serde_json::Value {
+    match &msg.content.json {
+        Some(json) => json.clone(),
+        None => serde_json::json!({
+            "type": msg.event_name,
+            "event_id": msg.event_id,
+            "notification_id": msg.notification_id,
+            "channel": msg.channel,
+            "to": msg.to.as_str(),
+            "content": msg.content,
+        }),
+    }
+}

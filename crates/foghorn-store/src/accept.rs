@@ -1,0 +1,256 @@
+//! The transactional outbox: a batch of accepted events, their notifications
+//! and their jobs, written in one transaction.
+//!
+//! The HTTP layer funnels events into a single writer that calls
+//! [`Store::accept_events`] with whatever has queued up meanwhile (group
+//! commit), so one fsync serves many requests. Everything an event needs —
+//! the idempotency check, its subscribers, its rows — is read and written in
+//! the same transaction, so a repeat can never make a second set of rows.
+
+use crate::{on_db, Result, Store, SubscriberRow, INSERT_CHUNK};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// An event ready to be written; ids and response are decided by the caller.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub tenant_id: String,
+    pub event_id: String,
+    pub name: String,
+    pub idempotency_key: Option<String>,
+    pub grouping_key: Option<String>,
+    /// The event's `data`, as JSON text.
+    pub data: String,
+    /// Subscriber external ids named in `to`, looked up inside the transaction.
+    pub subscriber_ids: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub id: String,
+    pub workflow: String,
+    pub step: i64,
+    pub channel: String,
+    pub subscriber_id: Option<String>,
+    pub recipient: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub send_at: Option<i64>,
+    /// When set, a job is queued for this time; suppressed notifications get none.
+    pub run_at: Option<i64>,
+}
+
+/// What the planner decided for one event.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub notifications: Vec<NewNotification>,
+    /// The JSON answer stored with the event, returned again on a repeat.
+    pub response: String,
+}
+
+#[derive(Debug)]
+pub enum AcceptResult<E> {
+    Created(String),
+    /// The idempotency key was seen before: the first answer.
+    Duplicate(String),
+    Rejected(E),
+}
+
+/// Subscribers found for a batch, by (tenant, external id).
+pub type SubscriberMap = HashMap<(String, String), SubscriberRow>;
+
+impl Store {
+    /// Writes a batch of events in one transaction. `plan` turns each event
+    /// (and the subscribers it names) into notifications, or rejects it; a
+    /// rejected event writes nothing and does not disturb the others.
+    pub async fn accept_events<E>(
+        &self,
+        drafts: &[EventDraft],
+        mut plan: impl FnMut(&EventDraft, &SubscriberMap) -> Result<Plan, E>,
+    ) -> Result<Vec<AcceptResult<E>>> {
+        let mut results: Vec<Option<AcceptResult<E>>> = (0..drafts.len()).map(|_| None).collect();
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+
+            // 1. Idempotency keys already stored.
+            let mut seen: HashMap<(String, String), String> = HashMap::new();
+            let keyed: Vec<&EventDraft> = drafts
+                .iter()
+                .filter(|d| d.idempotency_key.is_some())
+                .collect();
+            for chunk in keyed.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "SELECT tenant_id, idempotency_key, response FROM events WHERE ",
+                );
+                let mut sep = q.separated(" OR ");
+                for d in chunk {
+                    sep.push("(tenant_id = ");
+                    sep.push_bind_unseparated(d.tenant_id.clone());
+                    sep.push_unseparated(" AND idempotency_key = ");
+                    sep.push_bind_unseparated(d.idempotency_key.clone());
+                    sep.push_unseparated(")");
+                }
+                let rows: Vec<(String, String, String)> =
+                    q.build_query_as().fetch_all(&mut *tx).await?;
+                for (t, k, r) in rows {
+                    seen.insert((t, k), r);
+                }
+            }
+
+            // 2. Subscribers named by the batch.
+            let mut wanted: Vec<(&str, &str)> = drafts
+                .iter()
+                .flat_map(|d| {
+                    d.subscriber_ids
+                        .iter()
+                        .map(move |s| (d.tenant_id.as_str(), s.as_str()))
+                })
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let mut subscribers: SubscriberMap = HashMap::new();
+            for chunk in wanted.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("SELECT * FROM subscribers WHERE ");
+                let mut sep = q.separated(" OR ");
+                for (t, s) in chunk {
+                    sep.push("(tenant_id = ");
+                    sep.push_bind_unseparated(t.to_string());
+                    sep.push_unseparated(" AND external_id = ");
+                    sep.push_bind_unseparated(s.to_string());
+                    sep.push_unseparated(")");
+                }
+                let rows: Vec<SubscriberRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for r in rows {
+                    subscribers.insert((r.tenant_id.clone(), r.external_id.clone()), r);
+                }
+            }
+
+            // 3. Plan each event; repeats inside the batch answer with the first.
+            let mut planned: Vec<(usize, Plan)> = Vec::with_capacity(drafts.len());
+            for (i, d) in drafts.iter().enumerate() {
+                if let Some(k) = &d.idempotency_key {
+                    if let Some(r) = seen.get(&(d.tenant_id.clone(), k.clone())) {
+                        results[i] = Some(AcceptResult::Duplicate(r.clone()));
+                        continue;
+                    }
+                }
+                match plan(d, &subscribers) {
+                    Ok(p) => {
+                        if let Some(k) = &d.idempotency_key {
+                            seen.insert((d.tenant_id.clone(), k.clone()), p.response.clone());
+                        }
+                        planned.push((i, p));
+                    }
+                    Err(e) => results[i] = Some(AcceptResult::Rejected(e)),
+                }
+            }
+
+            // 4. Events. ON CONFLICT catches a key committed meanwhile by
+            // another node; those events are answered after the commit.
+            let mut inserted: std::collections::HashSet<String> = Default::default();
+            for chunk in planned.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO events (id, tenant_id, name, idempotency_key, grouping_key, data, response, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (i, p)| {
+                    let d = &drafts[*i];
+                    b.push_bind(d.event_id.clone())
+                        .push_bind(d.tenant_id.clone())
+                        .push_bind(d.name.clone())
+                        .push_bind(d.idempotency_key.clone())
+                        .push_bind(d.grouping_key.clone())
+                        .push_bind(d.data.clone())
+                        .push_bind(p.response.clone())
+                        .push_bind(d.created_at);
+                });
+                q.push(" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id");
+                let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                inserted.extend(ids.into_iter().map(|(id,)| id));
+            }
+
+            // 5. Notifications and their jobs.
+            let rows: Vec<(&EventDraft, &NewNotification)> = planned
+                .iter()
+                .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))
+                .flat_map(|(i, p)| p.notifications.iter().map(move |n| (&drafts[*i], n)))
+                .collect();
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id,
+                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, (d, n)| {
+                    b.push_bind(n.id.clone())
+                        .push_bind(d.tenant_id.clone())
+                        .push_bind(d.event_id.clone())
+                        .push_bind(n.workflow.clone())
+                        .push_bind(n.step)
+                        .push_bind(n.channel.clone())
+                        .push_bind(n.subscriber_id.clone())
+                        .push_bind(n.recipient.clone())
+                        .push_bind(n.status.clone())
+                        .push_bind(n.status_reason.clone())
+                        .push_bind(d.grouping_key.clone())
+                        .push_bind(d.idempotency_key.clone())
+                        .push_bind(n.send_at)
+                        .push_bind(d.created_at)
+                        .push_bind(d.created_at);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            let jobs: Vec<(&EventDraft, &NewNotification, i64)> = rows
+                .iter()
+                .filter_map(|(d, n)| n.run_at.map(|t| (*d, *n, t)))
+                .collect();
+            for chunk in jobs.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (d, n, run_at)| {
+                    b.push_bind(n.id.clone())
+                        .push_bind(d.tenant_id.clone())
+                        .push_bind(*run_at)
+                        .push_bind(d.created_at);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+
+            for (i, p) in planned {
+                let d = &drafts[i];
+                results[i] = Some(if inserted.contains(&d.event_id) {
+                    AcceptResult::Created(p.response)
+                } else {
+                    // Lost a race with another node: answer with its response.
+                    let first: Option<String> = sqlx::query_scalar(
+                        "SELECT response FROM events WHERE tenant_id = $1 AND idempotency_key = $2",
+                    )
+                    .bind(&d.tenant_id)
+                    .bind(&d.idempotency_key)
+                    .fetch_optional(pool)
+                    .await?;
+                    AcceptResult::Duplicate(first.unwrap_or(p.response))
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.ok_or_else(|| crate::StoreError::Corrupt("an event was left unanswered".into()))
+            })
+            .collect()
+    }
+
+    pub async fn event(&self, tenant_id: &str, id: &str) -> Result<Option<crate::EventRow>> {
+        Ok(crate::on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, crate::EventRow>(
+                "SELECT * FROM events WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+}

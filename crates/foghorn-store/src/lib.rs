@@ -1,0 +1,200 @@
+//! Foghorn's storage: one interface, [`Store`], over two backends — an
+//! embedded SQLite file (the default) and PostgreSQL (for several nodes).
+//!
+//! Each query is written once in the SQL both engines share (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`); the [`on_db!`] macro expands a
+//! body once per backend so the compiler checks both. Dialect-specific SQL is
+//! kept to the job claim (`FOR UPDATE SKIP LOCKED`).
+//!
+//! Error policy: every method returns [`StoreError`]; callers map it at their
+//! edge. Every method that touches tenant data takes the tenant id, so
+//! isolation is a property of this layer, not of each handler.
+
+mod accept;
+mod keys;
+mod migrations;
+mod notifications;
+mod queue;
+mod rows;
+mod sandbox;
+mod subscribers;
+pub mod testing;
+mod workflows;
+
+pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap};
+pub use notifications::{NotificationFilter, Page};
+pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
+pub use rows::*;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url `{0}` (expected sqlite://… or postgres://…)")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// SQLite keeps one writer connection (SQLite admits one writer at a time, and
+/// queueing in the pool is cheaper than busy-waiting on the file lock) and a
+/// few readers, which WAL lets run beside the writer.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+/// Expands `$body` once per backend, with `$pool` bound to that backend's
+/// pool (the writer for SQLite) and `$db` naming its `sqlx::Database` type.
+macro_rules! on_db {
+    ($store:expr, |$pool:ident, $db:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite { write: $pool, .. } => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            $crate::Backend::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`on_db!`] but with SQLite's reader pool, for queries that only read.
+macro_rules! on_read {
+    ($store:expr, |$pool:ident, $db:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite { read: $pool, .. } => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            $crate::Backend::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_db;
+pub(crate) use on_read;
+
+/// Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bind parameters for the widest table.
+pub(crate) const INSERT_CHUNK: usize = 1_000;
+
+impl Store {
+    /// Opens (and for SQLite creates) the database. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a 202 means the event survives power loss, not only a
+                // process crash. Group commit keeps this cheap.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-8000");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(opts.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(4)
+                .min_connections(0)
+                .connect_with(opts.read_only(false))
+                .await?;
+            Ok(Store {
+                backend: Backend::Sqlite { write, read },
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Store {
+                backend: Backend::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// The PostgreSQL pool, for LISTEN/NOTIFY wake-ups between nodes.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, |pool, DB| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Database URLs may carry a password; never echo it back.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://…"),
+        None => "…".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! Versioned schema migrations, applied in order inside one transaction each
+//! and recorded in `schema_migrations`, so `foghorn migrate` and start-up on a
+//! fresh file do the same thing and a second run does nothing.
+
+use crate::{on_db, Result, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// Statements are split on `;` at line ends; the migration files keep to that.
+fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+    let mut current = String::new();
+    let mut out = Vec::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out.into_iter()
+}
+
+impl Store {
+    /// Applies every migration not yet applied; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        on_db!(self, |pool, DB| {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+        });
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            let done = on_db!(self, |pool, DB| {
+                let mut tx = pool.begin().await?;
+                // Several nodes may start at once on PostgreSQL: the row lock
+                // from this insert makes the others wait, then skip.
+                let inserted = sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    tx.rollback().await?;
+                    false
+                } else {
+                    for stmt in statements(m.sql) {
+                        sqlx::query(&stmt)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|source| StoreError::Migration {
+                                version: m.version,
+                                name: m.name,
+                                source,
+                            })?;
+                    }
+                    tx.commit().await?;
+                    true
+                }
+            });
+            if done {
+                applied.push(m.version);
+            }
+        }
+        Ok(applied)
+    }
+
+    /// The highest applied migration version.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> = on_db!(self, |pool, DB| {
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(v.unwrap_or(0))
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

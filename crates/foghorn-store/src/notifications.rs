@@ -1,0 +1,104 @@
+//! Reading notifications: one with its attempts, or a filtered page.
+
+use crate::{on_read, AttemptRow, NotificationRow, Result, Store};
+use sqlx::QueryBuilder;
+
+#[derive(Debug, Clone, Default)]
+pub struct NotificationFilter {
+    pub event_id: Option<String>,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    /// Created at or after, epoch ms.
+    pub since: Option<i64>,
+    /// Only ids older than this one (the previous page's last id).
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The id to pass as the next page's cursor, when there is a next page.
+    pub next: Option<String>,
+}
+
+impl Store {
+    pub async fn notification(&self, tenant_id: &str, id: &str) -> Result<Option<NotificationRow>> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, NotificationRow>(
+                "SELECT * FROM notifications WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    pub async fn attempts(
+        &self,
+        tenant_id: &str,
+        notification_id: &str,
+    ) -> Result<Vec<AttemptRow>> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, AttemptRow>(
+                "SELECT * FROM attempts WHERE tenant_id = $1 AND notification_id = $2 ORDER BY created_at, id",
+            )
+            .bind(tenant_id)
+            .bind(notification_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Newest first; ids sort by creation time, so the id is the cursor.
+    pub async fn list_notifications(
+        &self,
+        tenant_id: &str,
+        f: &NotificationFilter,
+    ) -> Result<Page<NotificationRow>> {
+        let limit = f.limit.clamp(1, 1000);
+        let mut items = on_read!(self, |pool, DB| {
+            let mut q = QueryBuilder::<DB>::new("SELECT * FROM notifications WHERE tenant_id = ");
+            q.push_bind(tenant_id.to_string());
+            if let Some(v) = &f.event_id {
+                q.push(" AND event_id = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.status {
+                q.push(" AND status = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.channel {
+                q.push(" AND channel = ").push_bind(v.clone());
+            }
+            if let Some(v) = f.since {
+                q.push(" AND created_at >= ").push_bind(v);
+            }
+            if let Some(v) = &f.before_id {
+                q.push(" AND id < ").push_bind(v.clone());
+            }
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+            q.build_query_as::<NotificationRow>()
+                .fetch_all(pool)
+                .await?
+        });
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|n| n.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Counts a tenant's notifications by status (tests, demo, reports).
+    pub async fn count_by_status(&self, tenant_id: &str) -> Result<Vec<(String, i64)>> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, (String, i64)>(
+                "SELECT status, COUNT(*) FROM notifications WHERE tenant_id = $1 GROUP BY status ORDER BY status",
+            )
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}

@@ -1,0 +1,466 @@
+//! The job queue: claim due jobs under a lease, record outcomes in batches.
+//!
+//! A job's `run_at` is also its lease: a claim moves `run_at` to the lease's
+//! end and stamps `lease_owner`, then commits. The provider call happens
+//! outside any transaction; if the worker dies, the job simply becomes due
+//! again. An outcome is applied only while the same owner still holds the
+//! lease, so a worker that outlived its lease cannot overwrite a newer claim.
+
+use crate::{on_db, on_read, NotificationRow, Result, Store, INSERT_CHUNK};
+use sqlx::QueryBuilder;
+
+/// A claimed job with what the worker needs to render and send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub notification: NotificationRow,
+    pub event_name: String,
+    pub event_data: String,
+    /// Attempts already made on the current provider.
+    pub attempt: i64,
+    /// Index into the channel's provider list.
+    pub provider_idx: i64,
+    /// How many times this job has been claimed; above 1 means a lease expired.
+    pub claims: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum OutcomeKind {
+    Sent {
+        provider_message_id: Option<String>,
+        cost_micros: Option<i64>,
+        currency: Option<String>,
+        /// Sandbox capture: (channel, recipient, content JSON).
+        captured: Option<(String, String, String)>,
+    },
+    /// Try again at `run_at`, with the given provider position.
+    Retry {
+        run_at: i64,
+        attempt: i64,
+        provider_idx: i64,
+    },
+    /// Nothing left to try: the notification goes to the dead-letter queue.
+    Dead { reason: String },
+    /// The channel is exhausted; `fallback` continues on another channel.
+    Fallback {
+        reason: String,
+        fallback: Box<crate::NewNotification>,
+    },
+    /// The job could not be attempted (e.g. a template failed); no attempt row.
+    Suppressed { reason: String },
+}
+
+/// The result of one delivery attempt, to be recorded.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub notification_id: String,
+    pub tenant_id: String,
+    /// None when no provider was called.
+    pub attempt: Option<Attempt>,
+    pub kind: OutcomeKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: String,
+    pub provider: String,
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+}
+
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET run_at = $1, lease_owner = $2, claims = claims + 1
+     WHERE notification_id IN (SELECT notification_id FROM jobs WHERE run_at <= $3 ORDER BY run_at LIMIT $4)
+     RETURNING notification_id, attempt, provider_idx, claims";
+
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET run_at = $1, lease_owner = $2, claims = claims + 1
+     WHERE notification_id IN (SELECT notification_id FROM jobs WHERE run_at <= $3 ORDER BY run_at LIMIT $4
+                               FOR UPDATE SKIP LOCKED)
+     RETURNING notification_id, attempt, provider_idx, claims";
+
+impl Store {
+    /// Claims up to `limit` due jobs for `owner` until `now + lease_ms`.
+    pub async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        let claim_sql = if self.is_postgres() {
+            CLAIM_POSTGRES
+        } else {
+            CLAIM_SQLITE
+        };
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            let claimed: Vec<(String, i64, i64, i64)> = sqlx::query_as(claim_sql)
+                .bind(now + lease_ms)
+                .bind(owner)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            if claimed.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let mut q = QueryBuilder::<DB>::new(
+                "UPDATE notifications SET status = 'sending', updated_at = ",
+            );
+            q.push_bind(now);
+            q.push(" WHERE status IN ('queued', 'scheduled') AND id IN (");
+            let mut sep = q.separated(", ");
+            for (id, ..) in &claimed {
+                sep.push_bind(id.clone());
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT n.*, e.name AS event_name, e.data AS event_data FROM notifications n
+                 JOIN events e ON e.id = n.event_id WHERE n.id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for (id, ..) in &claimed {
+                sep.push_bind(id.clone());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+
+            let mut by_id: std::collections::HashMap<String, (i64, i64, i64)> = claimed
+                .into_iter()
+                .map(|(id, a, p, c)| (id, (a, p, c)))
+                .collect();
+            let mut jobs = Vec::with_capacity(rows.len());
+            for row in rows {
+                use sqlx::{FromRow, Row};
+                let notification = NotificationRow::from_row(&row)?;
+                let Some((attempt, provider_idx, claims)) = by_id.remove(&notification.id) else {
+                    continue;
+                };
+                jobs.push(ClaimedJob {
+                    event_name: row.try_get("event_name")?,
+                    event_data: row.try_get("event_data")?,
+                    notification,
+                    attempt,
+                    provider_idx,
+                    claims,
+                });
+            }
+            Ok(jobs)
+        })
+    }
+
+    /// Records a batch of outcomes in one transaction. Outcomes whose lease
+    /// `owner` no longer holds are skipped (another worker owns the job now);
+    /// returns how many were applied.
+    pub async fn record_outcomes(
+        &self,
+        owner: &str,
+        now: i64,
+        outcomes: &[Outcome],
+    ) -> Result<usize> {
+        if outcomes.is_empty() {
+            return Ok(0);
+        }
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            // Which of these jobs does this owner still hold?
+            let mut held = std::collections::HashSet::new();
+            for chunk in outcomes.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "SELECT notification_id FROM jobs WHERE lease_owner = ",
+                );
+                q.push_bind(owner.to_string());
+                q.push(" AND notification_id IN (");
+                let mut sep = q.separated(", ");
+                for o in chunk {
+                    sep.push_bind(o.notification_id.clone());
+                }
+                q.push(")");
+                let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                held.extend(ids.into_iter().map(|(id,)| id));
+            }
+            let applied: Vec<&Outcome> = outcomes
+                .iter()
+                .filter(|o| held.contains(&o.notification_id))
+                .collect();
+            if applied.is_empty() {
+                tx.commit().await?;
+                return Ok(0);
+            }
+
+            let attempts: Vec<(&Outcome, &Attempt)> = applied
+                .iter()
+                .filter_map(|o| o.attempt.as_ref().map(|a| (*o, a)))
+                .collect();
+            for chunk in attempts.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO attempts (id, tenant_id, notification_id, provider, outcome, http_status, error, latency_ms, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (o, a)| {
+                    b.push_bind(a.id.clone())
+                        .push_bind(o.tenant_id.clone())
+                        .push_bind(o.notification_id.clone())
+                        .push_bind(a.provider.clone())
+                        .push_bind(a.outcome.clone())
+                        .push_bind(a.http_status)
+                        .push_bind(a.error.clone())
+                        .push_bind(a.latency_ms)
+                        .push_bind(now);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+
+            let mut finished: Vec<&str> = Vec::new();
+            for o in &applied {
+                let provider = o.attempt.as_ref().map(|a| a.provider.clone());
+                let tried = i64::from(o.attempt.is_some());
+                match &o.kind {
+                    OutcomeKind::Sent {
+                        provider_message_id,
+                        cost_micros,
+                        currency,
+                        captured,
+                    } => {
+                        sqlx::query(
+                            "UPDATE notifications SET status = 'sent', status_reason = NULL, provider = $1,
+                             provider_message_id = $2, cost_micros = $3, currency = $4,
+                             attempts = attempts + $5, updated_at = $6 WHERE id = $7",
+                        )
+                        .bind(&provider)
+                        .bind(provider_message_id)
+                        .bind(cost_micros)
+                        .bind(currency)
+                        .bind(tried)
+                        .bind(now)
+                        .bind(&o.notification_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        if let Some((channel, recipient, content)) = captured {
+                            sqlx::query(
+                                "INSERT INTO sandbox_messages (id, tenant_id, notification_id, channel, recipient, content, created_at)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            )
+                            .bind(foghorn_core::ids::message_id())
+                            .bind(&o.tenant_id)
+                            .bind(&o.notification_id)
+                            .bind(channel)
+                            .bind(recipient)
+                            .bind(content)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        finished.push(&o.notification_id);
+                    }
+                    OutcomeKind::Retry {
+                        run_at,
+                        attempt,
+                        provider_idx,
+                    } => {
+                        sqlx::query(
+                            "UPDATE jobs SET run_at = $1, attempt = $2, provider_idx = $3, lease_owner = NULL
+                             WHERE notification_id = $4",
+                        )
+                        .bind(run_at)
+                        .bind(attempt)
+                        .bind(provider_idx)
+                        .bind(&o.notification_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE notifications SET status = 'queued', status_reason = $1, provider = COALESCE($2, provider),
+                             attempts = attempts + $3, updated_at = $4 WHERE id = $5",
+                        )
+                        .bind(o.attempt.as_ref().and_then(|a| a.error.clone()))
+                        .bind(&provider)
+                        .bind(tried)
+                        .bind(now)
+                        .bind(&o.notification_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    OutcomeKind::Dead { reason }
+                    | OutcomeKind::Suppressed { reason }
+                    | OutcomeKind::Fallback { reason, .. } => {
+                        let status = match &o.kind {
+                            OutcomeKind::Dead { .. } => "dead",
+                            OutcomeKind::Suppressed { .. } => "suppressed",
+                            _ => "failed",
+                        };
+                        sqlx::query(
+                            "UPDATE notifications SET status = $1, status_reason = $2, provider = COALESCE($3, provider),
+                             attempts = attempts + $4, updated_at = $5 WHERE id = $6",
+                        )
+                        .bind(status)
+                        .bind(reason)
+                        .bind(&provider)
+                        .bind(tried)
+                        .bind(now)
+                        .bind(&o.notification_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        if let OutcomeKind::Fallback { fallback, .. } = &o.kind {
+                            insert_fallback::<DB>(&mut tx, &o.notification_id, fallback, now)
+                                .await?;
+                        }
+                        finished.push(&o.notification_id);
+                    }
+                }
+            }
+            for chunk in finished.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE notification_id IN (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(applied.len())
+        })
+    }
+
+    /// Jobs waiting (due or not), for the queue-depth gauge.
+    pub async fn queue_depth(&self) -> Result<i64> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM jobs")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// The earliest `run_at` among waiting jobs, so an idle worker knows when to look again.
+    pub async fn next_run_at(&self) -> Result<Option<i64>> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_scalar::<DB, Option<i64>>("SELECT MIN(run_at) FROM jobs")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Cancels a tenant's pending notifications by the event's idempotency key
+    /// or by grouping key; returns the ids cancelled.
+    pub async fn cancel(
+        &self,
+        tenant_id: &str,
+        idempotency_key: Option<&str>,
+        grouping_key: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<(String,)> = sqlx::query_as(
+                "UPDATE notifications SET status = 'cancelled', status_reason = 'cancelled by request', updated_at = $1
+                 WHERE tenant_id = $2 AND status IN ('queued', 'scheduled')
+                   AND (($3 IS NOT NULL AND idempotency_key = $3) OR ($4 IS NOT NULL AND grouping_key = $4))
+                 RETURNING id",
+            )
+            .bind(now)
+            .bind(tenant_id)
+            .bind(idempotency_key)
+            .bind(grouping_key)
+            .fetch_all(&mut *tx)
+            .await?;
+            for chunk in ids.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE tenant_id = ");
+                q.push_bind(tenant_id.to_string());
+                q.push(" AND notification_id IN (");
+                let mut sep = q.separated(", ");
+                for (id,) in chunk {
+                    sep.push_bind(id.clone());
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(ids.into_iter().map(|(id,)| id).collect())
+        })
+    }
+
+    /// Puts a dead notification back in the queue, from its channel's first provider.
+    /// Returns false when the tenant has no such dead notification.
+    pub async fn replay_dead(&self, tenant_id: &str, id: &str, now: i64) -> Result<bool> {
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE notifications SET status = 'queued', status_reason = 'replayed from the dead-letter queue', updated_at = $1
+                 WHERE tenant_id = $2 AND id = $3 AND status = 'dead'",
+            )
+            .bind(now)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (notification_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(tenant_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+async fn insert_fallback<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    parent_id: &str,
+    n: &crate::NewNotification,
+    now: i64,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    // Copies the parent's event, tenant and keys so the fallback is found,
+    // cancelled and reported with it.
+    sqlx::query::<DB>(
+        "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id, recipient,
+           status, status_reason, grouping_key, idempotency_key, parent_id, send_at, created_at, updated_at)
+         SELECT $1, tenant_id, event_id, workflow, $2, $3, subscriber_id, $4, $5, $6, grouping_key, idempotency_key,
+                id, NULL, $7, $7 FROM notifications WHERE id = $8",
+    )
+    .bind(n.id.clone())
+    .bind(n.step)
+    .bind(n.channel.clone())
+    .bind(n.recipient.clone())
+    .bind(n.status.clone())
+    .bind(n.status_reason.clone())
+    .bind(now)
+    .bind(parent_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    if let Some(run_at) = n.run_at {
+        sqlx::query::<DB>(
+            "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at)
+             SELECT $1, tenant_id, $2, $3 FROM notifications WHERE id = $4",
+        )
+        .bind(n.id.clone())
+        .bind(run_at)
+        .bind(now)
+        .bind(parent_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

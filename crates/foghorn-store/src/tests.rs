@@ -1,0 +1,580 @@
+//! The storage contract: every test runs against SQLite and, when
+//! `FOGHORN_TEST_DATABASE_URL` is set, PostgreSQL.
+
+use crate::testing::TestDb;
+use crate::*;
+use foghorn_core::ids;
+
+async fn backends() -> Vec<(TestDb, Store)> {
+    let mut out = Vec::new();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    out.push((db, store));
+    if let Some(db) = TestDb::postgres().await {
+        let store = db.store().await;
+        out.push((db, store));
+    }
+    out
+}
+
+fn draft(tenant: &str, key: Option<&str>, subs: &[&str]) -> EventDraft {
+    EventDraft {
+        tenant_id: tenant.into(),
+        event_id: ids::event_id(),
+        name: "document.uploaded".into(),
+        idempotency_key: key.map(Into::into),
+        grouping_key: Some("boat-7".into()),
+        data: r#"{"boat":"Jeanneau 51"}"#.into(),
+        subscriber_ids: subs.iter().map(|s| s.to_string()).collect(),
+        created_at: 1_000,
+    }
+}
+
+fn one_notification(run_at: Option<i64>) -> NewNotification {
+    NewNotification {
+        id: ids::notification_id(),
+        workflow: "document.uploaded".into(),
+        step: 0,
+        channel: "email".into(),
+        subscriber_id: None,
+        recipient: r#"{"address":{"kind":"email","value":"a@example.com"}}"#.into(),
+        status: if run_at.is_some() {
+            "queued"
+        } else {
+            "suppressed"
+        }
+        .into(),
+        status_reason: None,
+        send_at: None,
+        run_at,
+    }
+}
+
+/// Plans one queued notification per event; rejects events naming unknown subscribers.
+fn simple_plan(d: &EventDraft, subs: &SubscriberMap) -> Result<Plan, String> {
+    for s in &d.subscriber_ids {
+        if !subs.contains_key(&(d.tenant_id.clone(), s.clone())) {
+            return Err(format!("unknown subscriber {s}"));
+        }
+    }
+    let n = one_notification(Some(0));
+    Ok(Plan {
+        response: format!(r#"{{"event_id":"{}","n":"{}"}}"#, d.event_id, n.id),
+        notifications: vec![n],
+    })
+}
+
+fn subscriber(tenant: &str, id: &str) -> SubscriberRow {
+    SubscriberRow {
+        tenant_id: tenant.into(),
+        external_id: id.into(),
+        email: Some(format!("{id}@example.com")),
+        opt_out: "[]".into(),
+        data: "{}".into(),
+        ..Default::default()
+    }
+}
+
+async fn add_tenant(store: &Store, id: &str) {
+    on_db!(store, |pool, DB| {
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $1, 0)")
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+}
+
+#[tokio::test]
+async fn migrations_apply_once() {
+    for (_db, store) in backends().await {
+        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert!(
+            store.migrate().await.unwrap().is_empty(),
+            "{}",
+            store.backend_name()
+        );
+        assert!(store.tenant_exists("default").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn accepting_writes_event_notifications_and_jobs_once_per_key() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let first = draft("default", Some("k1"), &[]);
+        let same_batch_repeat = draft("default", Some("k1"), &[]);
+        let r = store
+            .accept_events(&[first.clone(), same_batch_repeat], simple_plan)
+            .await
+            .unwrap();
+        let AcceptResult::Created(resp) = &r[0] else {
+            panic!("{b}: first should be created: {r:?}")
+        };
+        let AcceptResult::Duplicate(again) = &r[1] else {
+            panic!("{b}: repeat should be duplicate")
+        };
+        assert_eq!(resp, again);
+        // A later batch with the same key answers the first response too.
+        let r = store
+            .accept_events(&[draft("default", Some("k1"), &[])], simple_plan)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&r[0], AcceptResult::Duplicate(x) if x == resp),
+            "{b}"
+        );
+        assert_eq!(store.queue_depth().await.unwrap(), 1, "{b}");
+        // The same key in another tenant is a different event.
+        add_tenant(&store, "t2").await;
+        let r = store
+            .accept_events(&[draft("t2", Some("k1"), &[])], simple_plan)
+            .await
+            .unwrap();
+        assert!(matches!(r[0], AcceptResult::Created(_)), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_event_writes_nothing_and_spares_its_batch() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        store
+            .put_subscriber(&subscriber("default", "owner-42"))
+            .await
+            .unwrap();
+        let good = draft("default", None, &["owner-42"]);
+        let bad = draft("default", Some("bad"), &["nobody"]);
+        let r = store
+            .accept_events(&[good, bad.clone()], simple_plan)
+            .await
+            .unwrap();
+        assert!(matches!(r[0], AcceptResult::Created(_)), "{b}");
+        assert!(
+            matches!(&r[1], AcceptResult::Rejected(e) if e.contains("nobody")),
+            "{b}"
+        );
+        assert!(
+            store
+                .event("default", &bad.event_id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+        assert_eq!(store.queue_depth().await.unwrap(), 1, "{b}");
+        // The rejected key was not consumed.
+        let mut retry = bad.clone();
+        retry.subscriber_ids = vec!["owner-42".into()];
+        retry.event_id = ids::event_id();
+        let r = store.accept_events(&[retry], simple_plan).await.unwrap();
+        assert!(matches!(r[0], AcceptResult::Created(_)), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn claims_lease_jobs_and_expired_leases_come_back() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        store
+            .accept_events(&[draft("default", None, &[])], simple_plan)
+            .await
+            .unwrap();
+        let jobs = store.claim_jobs("w1", 10_000, 30_000, 10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{b}");
+        assert_eq!(jobs[0].event_name, "document.uploaded");
+        assert_eq!(jobs[0].notification.status, "sending");
+        assert_eq!(jobs[0].claims, 1);
+        assert!(
+            store
+                .claim_jobs("w2", 20_000, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}: leased"
+        );
+        let again = store.claim_jobs("w2", 40_001, 30_000, 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{b}: lease expired");
+        assert_eq!(again[0].claims, 2);
+        // w1 outlived its lease: its outcome is ignored; w2's is applied.
+        let sent = |id: &str| Outcome {
+            notification_id: id.into(),
+            tenant_id: "default".into(),
+            attempt: Some(Attempt {
+                id: ids::attempt_id(),
+                provider: "sandbox".into(),
+                outcome: "sent".into(),
+                http_status: Some(200),
+                error: None,
+                latency_ms: 3,
+            }),
+            kind: OutcomeKind::Sent {
+                provider_message_id: Some("pm-1".into()),
+                cost_micros: Some(500),
+                currency: Some("USD".into()),
+                captured: None,
+            },
+        };
+        let id = again[0].notification.id.clone();
+        assert_eq!(
+            store
+                .record_outcomes("w1", 41_000, &[sent(&id)])
+                .await
+                .unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .record_outcomes("w2", 41_000, &[sent(&id)])
+                .await
+                .unwrap(),
+            1,
+            "{b}"
+        );
+        let n = store.notification("default", &id).await.unwrap().unwrap();
+        assert_eq!(n.status, "sent");
+        assert_eq!(n.provider_message_id.as_deref(), Some("pm-1"));
+        assert_eq!(n.cost_micros, Some(500));
+        assert_eq!(n.attempts, 1);
+        assert_eq!(store.attempts("default", &id).await.unwrap().len(), 1);
+        assert_eq!(store.queue_depth().await.unwrap(), 0, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn retries_wait_for_their_time_and_dead_letters_replay() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        store
+            .accept_events(&[draft("default", None, &[])], simple_plan)
+            .await
+            .unwrap();
+        let job = store.claim_jobs("w", 0, 1_000, 10).await.unwrap().remove(0);
+        let id = job.notification.id.clone();
+        let failed = |kind| Outcome {
+            notification_id: id.clone(),
+            tenant_id: "default".into(),
+            attempt: Some(Attempt {
+                id: ids::attempt_id(),
+                provider: "hook".into(),
+                outcome: "retryable".into(),
+                http_status: Some(503),
+                error: Some("503".into()),
+                latency_ms: 1,
+            }),
+            kind,
+        };
+        let retry = OutcomeKind::Retry {
+            run_at: 60_000,
+            attempt: 1,
+            provider_idx: 0,
+        };
+        assert_eq!(
+            store
+                .record_outcomes("w", 100, &[failed(retry)])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .notification("default", &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            "queued"
+        );
+        assert!(
+            store
+                .claim_jobs("w", 59_999, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}: not yet due"
+        );
+        let job = store
+            .claim_jobs("w", 60_000, 1_000, 10)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!((job.attempt, job.provider_idx), (1, 0));
+        let dead = OutcomeKind::Dead {
+            reason: "attempts spent".into(),
+        };
+        store
+            .record_outcomes("w", 60_100, &[failed(dead)])
+            .await
+            .unwrap();
+        let page = store
+            .list_notifications(
+                "default",
+                &NotificationFilter {
+                    status: Some("dead".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1, "{b}");
+        assert!(
+            !store.replay_dead("other", &id, 70_000).await.unwrap(),
+            "{b}: other tenant"
+        );
+        assert!(store.replay_dead("default", &id, 70_000).await.unwrap());
+        assert!(
+            !store.replay_dead("default", &id, 70_000).await.unwrap(),
+            "{b}: only dead ones"
+        );
+        let job = store
+            .claim_jobs("w", 70_000, 1_000, 10)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            (job.attempt, job.provider_idx),
+            (0, 0),
+            "{b}: replay starts over"
+        );
+        assert_eq!(store.attempts("default", &id).await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn fallback_opens_a_notification_on_the_next_channel() {
+    for (_db, store) in backends().await {
+        store
+            .accept_events(&[draft("default", Some("fb"), &[])], simple_plan)
+            .await
+            .unwrap();
+        let job = store.claim_jobs("w", 0, 1_000, 10).await.unwrap().remove(0);
+        let mut next = one_notification(Some(5));
+        next.channel = "sms".into();
+        let o = Outcome {
+            notification_id: job.notification.id.clone(),
+            tenant_id: "default".into(),
+            attempt: None,
+            kind: OutcomeKind::Fallback {
+                reason: "email exhausted".into(),
+                fallback: Box::new(next.clone()),
+            },
+        };
+        store.record_outcomes("w", 10, &[o]).await.unwrap();
+        assert_eq!(
+            store
+                .notification("default", &job.notification.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            "failed"
+        );
+        let child = store
+            .notification("default", &next.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            child.parent_id.as_deref(),
+            Some(job.notification.id.as_str())
+        );
+        assert_eq!(child.idempotency_key.as_deref(), Some("fb"));
+        let claimed = store.claim_jobs("w", 10, 1_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].notification.channel, "sms");
+    }
+}
+
+#[tokio::test]
+async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        add_tenant(&store, "t2").await;
+        let mut a = draft("default", Some("renewal-1"), &[]);
+        a.grouping_key = Some("warranty-9".into());
+        let mut c = draft("default", None, &[]);
+        c.grouping_key = Some("warranty-9".into());
+        let mut other = draft("t2", Some("renewal-1"), &[]);
+        other.grouping_key = Some("warranty-9".into());
+        store
+            .accept_events(&[a, c, other], simple_plan)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .cancel("default", Some("renewal-1"), None, 5)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .cancel("default", None, Some("warranty-9"), 5)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store.queue_depth().await.unwrap(),
+            1,
+            "{b}: t2's job remains"
+        );
+        assert_eq!(
+            store.count_by_status("t2").await.unwrap(),
+            vec![("queued".to_string(), 1)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn listing_pages_by_cursor_and_stays_inside_the_tenant() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        add_tenant(&store, "t2").await;
+        let drafts: Vec<_> = (0..5).map(|_| draft("default", None, &[])).collect();
+        store.accept_events(&drafts, simple_plan).await.unwrap();
+        store
+            .accept_events(&[draft("t2", None, &[])], simple_plan)
+            .await
+            .unwrap();
+        let mut f = NotificationFilter {
+            limit: 2,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = store.list_notifications("default", &f).await.unwrap();
+            seen.extend(page.items.iter().map(|n| n.id.clone()));
+            match page.next {
+                Some(c) => f.before_id = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 5, "{b}");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.reverse();
+        assert_eq!(seen, sorted, "{b}: newest first");
+        let t2 = store
+            .list_notifications(
+                "t2",
+                &NotificationFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(t2.items.len(), 1);
+        assert!(
+            store.notification("t2", &seen[0]).await.unwrap().is_none(),
+            "{b}: cross-tenant read"
+        );
+        let by_event = NotificationFilter {
+            event_id: Some(drafts[0].event_id.clone()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .list_notifications("default", &by_event)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscribers_are_upserted_read_and_deleted_per_tenant() {
+    for (_db, store) in backends().await {
+        add_tenant(&store, "t2").await;
+        assert!(store
+            .put_subscriber(&subscriber("default", "owner-1"))
+            .await
+            .unwrap());
+        let mut changed = subscriber("default", "owner-1");
+        changed.phone = Some("+15005550006".into());
+        assert!(!store.put_subscriber(&changed).await.unwrap());
+        let got = store
+            .subscriber("default", "owner-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.phone.as_deref(), Some("+15005550006"));
+        assert!(store.subscriber("t2", "owner-1").await.unwrap().is_none());
+        assert!(!store.delete_subscriber("t2", "owner-1").await.unwrap());
+        assert!(store.delete_subscriber("default", "owner-1").await.unwrap());
+        assert!(store
+            .subscriber("default", "owner-1")
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_share_a_job() {
+    for (_db, store) in backends().await {
+        let drafts: Vec<_> = (0..300).map(|_| draft("default", None, &[])).collect();
+        store.accept_events(&drafts, simple_plan).await.unwrap();
+        let mut handles = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let jobs = store
+                        .claim_jobs(&format!("w{w}"), 0, 60_000, 7)
+                        .await
+                        .unwrap();
+                    if jobs.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(jobs.into_iter().map(|j| j.notification.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        let total = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((total, all.len()), (300, 300), "{}", store.backend_name());
+    }
+}
+
+#[tokio::test]
+async fn workflows_are_stored_per_tenant() {
+    for (_db, store) in backends().await {
+        let w = WorkflowRow {
+            tenant_id: "default".into(),
+            name: "x".into(),
+            document: "{}".into(),
+            updated_at: 1,
+        };
+        store.put_workflow(&w).await.unwrap();
+        store
+            .put_workflow(&WorkflowRow {
+                document: r#"{"a":1}"#.into(),
+                updated_at: 2,
+                ..w
+            })
+            .await
+            .unwrap();
+        let got = store.workflows("default").await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].document, r#"{"a":1}"#);
+        assert!(store.workflows("t2").await.unwrap().is_empty());
+    }
+}
