@@ -40,24 +40,31 @@ impl Default for HttpOptions {
 }
 
 pub fn build_client(opts: &HttpOptions) -> Result<reqwest::Client, BuildError> {
-    let allow_private = opts.allow_private_targets;
+    let allow = opts.allow_private_targets;
+    client_with(opts.timeout, allow, allow)
+}
+
+/// The two guards take separate flags only so a test can reach a local first
+/// hop while the redirect policy stays strict; [`build_client`] passes one.
+pub(crate) fn client_with(
+    timeout: Duration,
+    resolver_allows_private: bool,
+    redirects_allow_private: bool,
+) -> Result<reqwest::Client, BuildError> {
     reqwest::Client::builder()
         .use_rustls_tls()
-        .timeout(opts.timeout)
+        .timeout(timeout)
         .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(GuardedResolver::new(allow_private)))
+        .dns_resolver(Arc::new(GuardedResolver::new(resolver_allows_private)))
         // A proxy would resolve names itself, out of the guard's sight.
         .no_proxy()
-        .redirect(redirect::Policy::custom(
-            move |attempt| match check_redirect(
-                attempt.url(),
-                attempt.previous().len(),
-                allow_private,
-            ) {
+        .redirect(redirect::Policy::custom(move |attempt| {
+            let (url, visited) = (attempt.url(), attempt.previous().len());
+            match check_redirect(url, visited, redirects_allow_private) {
                 Ok(()) => attempt.follow(),
                 Err(e) => attempt.error(e),
-            },
-        ))
+            }
+        }))
         .build()
         .map_err(BuildError::Client)
 }
@@ -230,78 +237,64 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         let none = HeaderMap::new();
-        let kind =
-            |code: u16| classify_status(StatusCode::from_u16(code).unwrap(), &none, "").kind();
-        for (code, expected) in [
-            (500, "retryable"),
-            (503, "retryable"),
-            (408, "retryable"),
-            (425, "retryable"),
-            (401, "misconfigured"),
-            (403, "misconfigured"),
-            (400, "permanent"),
-            (404, "permanent"),
-            (422, "permanent"),
-            (304, "permanent"),
-            (429, "rate_limited"),
+        for (kind, codes) in [
+            ("retryable", &[408, 425, 500, 503][..]),
+            ("misconfigured", &[401, 403]),
+            ("permanent", &[304, 400, 404, 422]),
+            ("rate_limited", &[429]),
         ] {
-            assert_eq!(kind(code), expected, "{code}");
+            for &code in codes {
+                let status = StatusCode::from_u16(code).unwrap();
+                assert_eq!(classify_status(status, &none, "").kind(), kind, "{code}");
+            }
         }
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         let err = classify_status(StatusCode::TOO_MANY_REQUESTS, &h, "slow down");
-        assert_eq!(
-            err,
-            ProviderError::RateLimited {
-                reason: "HTTP 429 Too Many Requests: slow down".into(),
-                retry_after: Some(Duration::from_secs(7)),
-                http_status: Some(429),
-            }
-        );
+        let reason = "HTTP 429 Too Many Requests: slow down".to_string();
+        let retry_after = Some(Duration::from_secs(7));
+        let http_status = Some(429);
+        let expected = ProviderError::RateLimited {
+            reason,
+            retry_after,
+            http_status,
+        };
+        assert_eq!(err, expected);
     }
 
     #[test]
     fn reasons_carry_a_short_single_line_snippet() {
         let body = format!("line one\nline two {}", "x".repeat(500));
-        let err = classify_status(StatusCode::BAD_REQUEST, &HeaderMap::new(), &body);
-        let reason = err.to_string();
+        let reason = classify_status(StatusCode::BAD_REQUEST, &HeaderMap::new(), &body).to_string();
         assert!(
             reason.contains("HTTP 400 Bad Request: line one line two"),
             "{reason}"
         );
-        let snippet = reason
-            .split_once(": ")
-            .unwrap()
-            .1
-            .split_once(": ")
-            .unwrap()
-            .1;
+        let snippet = reason.rsplit_once(": ").unwrap().1;
         assert_eq!(snippet.chars().count(), SNIPPET_CHARS);
     }
 
     #[test]
     fn redirects_are_limited_and_guarded() {
-        let url = |u: &str| Url::parse(u).unwrap();
-        assert!(check_redirect(&url("https://example.com/next"), 1, false).is_ok());
-        assert!(check_redirect(&url("https://93.184.215.14/"), 5, false).is_ok());
+        let check =
+            |u: &str, visited, allow| check_redirect(&Url::parse(u).unwrap(), visited, allow);
+        assert!(check("https://example.com/next", 1, false).is_ok());
+        assert!(check("https://93.184.215.14/", 5, false).is_ok());
+        assert!(check("http://127.0.0.1:9/", 1, true).is_ok());
         assert!(matches!(
-            check_redirect(&url("https://example.com/"), 6, true),
+            check("https://example.com/", 6, true),
             Err(RedirectError::TooMany)
         ));
-        for target in [
+        for url in [
             "http://127.0.0.1:9/",
             "http://[::1]/",
             "http://169.254.169.254/",
             "gopher://x/",
         ] {
             assert!(
-                matches!(
-                    check_redirect(&url(target), 1, false),
-                    Err(RedirectError::Refused(_))
-                ),
-                "{target}"
+                matches!(check(url, 1, false), Err(RedirectError::Refused(_))),
+                "{url}"
             );
         }
-        assert!(check_redirect(&url("http://127.0.0.1:9/"), 1, true).is_ok());
     }
 }

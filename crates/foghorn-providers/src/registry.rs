@@ -14,10 +14,12 @@ pub enum ProviderConfig {
     Webhook(webhook::Config),
 }
 
+/// Variants holding HTTP providers are boxed: they carry a keyed HMAC and a
+/// header map, and providers are built once, so the indirection is free.
 #[derive(Debug, Clone)]
 pub enum Provider {
     Sandbox(sandbox::Sandbox),
-    Webhook(webhook::Webhook),
+    Webhook(Box<webhook::Webhook>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +50,12 @@ impl Provider {
     ) -> Result<Provider, BuildError> {
         Ok(match config {
             ProviderConfig::Sandbox(c) => Provider::Sandbox(sandbox::Sandbox::new(name, c)),
-            ProviderConfig::Webhook(c) => Provider::Webhook(webhook::Webhook::new(
+            ProviderConfig::Webhook(c) => Provider::Webhook(Box::new(webhook::Webhook::new(
                 name,
                 c,
                 client.clone(),
                 opts.allow_private_targets,
-            )?),
+            )?)),
         })
     }
 
@@ -90,43 +92,64 @@ impl Provider {
 mod tests {
     use super::*;
     use crate::http::build_client;
+    use serde_json::json;
 
-    fn build(json: serde_json::Value) -> Result<Provider, BuildError> {
+    fn build(json: serde_json::Value) -> Result<Provider, String> {
         let opts = HttpOptions::default();
-        let config: ProviderConfig =
-            serde_json::from_value(json).map_err(|e| BuildError::invalid("p", e.to_string()))?;
-        Provider::build("p", config, &opts, &build_client(&opts)?)
+        let config: ProviderConfig = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        let client = build_client(&opts).map_err(|e| e.to_string())?;
+        Provider::build("p", config, &opts, &client).map_err(|e| e.to_string())
     }
 
     #[test]
     fn builds_from_tagged_config() {
-        let sandbox = build(serde_json::json!({"kind": "sandbox"})).unwrap();
+        let sandbox = build(json!({"kind": "sandbox"})).unwrap();
         assert_eq!((sandbox.name(), sandbox.kind()), ("p", "sandbox"));
-        let hook = build(serde_json::json!({
-            "kind": "webhook", "url": "https://example.com/sms",
+        let hook = build(json!({
+            "kind": "webhook", "url": "https://example.com/sms?token=hush",
             "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "headers": {"authorization": "Bearer x"}
         }))
         .unwrap();
         assert_eq!(hook.kind(), "webhook");
         assert!(hook.supports(Channel::Sms));
-        let relay_less = build(serde_json::json!({"kind": "webhook"})).unwrap();
+        let debug = format!("{hook:?}");
+        assert!(
+            !debug.contains("hush") && !debug.contains("MfKQ"),
+            "{debug}"
+        );
+        let relay_less = build(json!({"kind": "webhook"})).unwrap();
         assert!(relay_less.supports(Channel::Slack) && !relay_less.supports(Channel::Email));
     }
 
     #[test]
-    fn refuses_bad_config_naming_the_provider() {
-        for bad in [
-            serde_json::json!({"kind": "sandbox", "extra": 1}),
-            serde_json::json!({"kind": "carrier-pigeon"}),
-            serde_json::json!({"kind": "webhook", "url": "not a url"}),
-            serde_json::json!({"kind": "webhook", "url": "http://10.0.0.1/hook"}),
-            serde_json::json!({"kind": "webhook", "secret": "whsec_!!notbase64"}),
-            serde_json::json!({"kind": "webhook", "secret": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
-            serde_json::json!({"kind": "webhook", "headers": {"webhook-id": "x"}}),
-            serde_json::json!({"kind": "webhook", "headers": {"x-bad": "a\nb"}}),
+    fn refuses_bad_config() {
+        for (bad, says) in [
+            (
+                json!({"kind": "sandbox", "extra": 1}),
+                "unknown field `extra`",
+            ),
+            (json!({"kind": "carrier-pigeon"}), "unknown variant"),
+            (
+                json!({"kind": "webhook", "url": "not a url"}),
+                "provider `p`: url",
+            ),
+            (
+                json!({"kind": "webhook", "url": "http://10.0.0.1/"}),
+                "private",
+            ),
+            (json!({"kind": "webhook", "secret": "whsec_!!"}), "base64"),
+            (json!({"kind": "webhook", "secret": "c2VjcmV0"}), "whsec_"),
+            (
+                json!({"kind": "webhook", "headers": {"webhook-id": "x"}}),
+                "set by the provider",
+            ),
+            (
+                json!({"kind": "webhook", "headers": {"x-bad": "a\nb"}}),
+                "header value",
+            ),
         ] {
             let err = build(bad.clone()).expect_err(&bad.to_string());
-            assert!(err.to_string().starts_with("provider `p`: "), "{err}");
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }

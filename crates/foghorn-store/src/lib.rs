@@ -19,6 +19,7 @@ mod rows;
 mod sandbox;
 mod subscribers;
 pub mod testing;
+mod wake;
 mod workflows;
 
 pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap};

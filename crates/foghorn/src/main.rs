@@ -1,1 +1,72 @@
-fn main() {}
+//! The `foghorn` binary. `anyhow` lives here at the edge only; every layer
+//! below returns its own typed errors.
+
+mod api;
+mod app;
+mod bench;
+mod cli;
+mod commands;
+mod config;
+mod demo;
+mod engine;
+mod telemetry;
+mod workflow;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut config = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("foghorn: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("foghorn: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if matches!(cli.command, Command::Demo(_)) && std::env::var_os("RUST_LOG").is_none() {
+        config.log.level = "warn".into();
+    }
+    telemetry::init_logs(&config.log);
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("foghorn: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            if let Some(l) = args.listen {
+                config.listen = l;
+                if config.listen.parse::<std::net::SocketAddr>().is_err() {
+                    anyhow::bail!("--listen `{}` is not an address such as 127.0.0.1:8080", config.listen);
+                }
+            }
+            let node = app::Node::start(&config, args.role).await?;
+            println!("foghorn listening on http://{} ({}, role {:?})", node.addr, node.store.backend_name(), args.role);
+            app::shutdown_signal().await;
+            tracing::info!("shutting down");
+            node.shutdown().await;
+            Ok(())
+        }
+        Command::Migrate => commands::migrate(&config).await,
+        Command::Demo(args) => demo::run(config, args).await,
+        Command::Send(args) => commands::send(&config, args).await,
+        Command::Keys { command } => commands::keys(&config, command).await,
+        Command::Dlq { command } => commands::dlq(&config, command).await,
+        Command::Bench(args) => bench::run(config, args).await,
+    }
+}

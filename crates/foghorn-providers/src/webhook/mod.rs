@@ -28,7 +28,7 @@ const RESERVED_HEADERS: [&str; 6] = [
     "webhook-signature",
 ];
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// A fixed target; when absent the message's own URL address is used.
@@ -42,6 +42,19 @@ pub struct Config {
     pub headers: BTreeMap<String, String>,
 }
 
+/// Shows the URL's host and the header names only: URLs (Slack's, Discord's),
+/// secrets and header values may all be credentials.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.url.as_deref().and_then(|u| Url::parse(u).ok());
+        f.debug_struct("Config")
+            .field("url_host", &url.as_ref().and_then(Url::host_str))
+            .field("secret", &self.secret.as_ref().map(|_| ".."))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 pub struct Webhook {
     name: String,
@@ -52,12 +65,12 @@ pub struct Webhook {
     allow_private: bool,
 }
 
-/// Leaves out the URL and headers: both may carry credentials.
+/// Redacted like [`Config`]'s.
 impl fmt::Debug for Webhook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Webhook")
             .field("name", &self.name)
-            .field("fixed_url", &self.url.is_some())
+            .field("url_host", &self.url.as_ref().and_then(|u| u.host_str()))
             .field("signed", &self.secret.is_some())
             .finish_non_exhaustive()
     }
@@ -118,9 +131,7 @@ impl Webhook {
 
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
         let target = self.target(msg)?;
-        if !self.allow_private {
-            net_guard::check_url(&target, false)?;
-        }
+        net_guard::check_url(&target, self.allow_private)?;
         let body = serde_json::to_vec(&body(msg))
             .map_err(|e| ProviderError::permanent(format!("cannot encode the body: {e}")))?;
         let timestamp = chrono::Utc::now().timestamp();
@@ -146,7 +157,8 @@ impl Webhook {
         if !status.is_success() {
             return Err(http::error_from_response(resp).await);
         }
-        tracing::debug!(provider = %self.name, notification_id = %msg.notification_id, %status, "webhook delivered");
+        let (provider, id) = (&self.name, &msg.notification_id);
+        tracing::debug!(%provider, notification_id = %id, %status, "webhook delivered");
         Ok(Receipt {
             provider_message_id: Some(msg.notification_id.clone()),
             http_status: Some(status.as_u16()),

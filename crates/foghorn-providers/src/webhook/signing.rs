@@ -91,7 +91,8 @@ pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Checks a delivery as a receiver would; used by our tests and available to
-/// anyone receiving Foghorn webhooks in Rust.
+/// anyone receiving Foghorn webhooks in Rust. `now` (unix seconds) is passed
+/// in so the replay window can be tested without a clock.
 pub fn verify(
     secret: &Secret,
     id: &str,

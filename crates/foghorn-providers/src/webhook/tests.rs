@@ -1,20 +1,21 @@
 //! Webhook delivery against a local recording receiver, signing against the
 //! spec's published vector, and the SSRF guard end to end.
 
-use super::signing::{self, Secret, VerifyError, DEFAULT_TOLERANCE};
+use super::signing::{self, Secret, SecretError, VerifyError, DEFAULT_TOLERANCE};
 use super::*;
-use crate::http::{build_client, HttpOptions};
+use crate::http::{build_client, client_with, HttpOptions};
 use axum::body::Bytes;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Router;
 use foghorn_core::Rendered;
 use reqwest::StatusCode;
+use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const OTHER_SECRET: &str = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const FIVE_S: Duration = Duration::from_secs(5);
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
@@ -25,11 +26,10 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-/// A receiver that records each request, waits `delay`, then answers `status`
-/// with `headers`.
+/// Records each request, waits `delay`, then answers `status` with `headers`.
 async fn receiver(
     status: u16,
-    headers: &'static [(&'static str, &'static str)],
+    headers: &'static [(&str, &str)],
     delay: Duration,
 ) -> (SocketAddr, Seen) {
     let seen = Seen::default();
@@ -39,8 +39,8 @@ async fn receiver(
         async move {
             log.lock().unwrap().push((h, body));
             tokio::time::sleep(delay).await;
-            let mut resp: Response =
-                (StatusCode::from_u16(status).unwrap(), "receiver says so").into_response();
+            let status = StatusCode::from_u16(status).unwrap();
+            let mut resp = (status, "receiver says so").into_response();
             for (k, v) in headers {
                 resp.headers_mut().insert(*k, HeaderValue::from_static(v));
             }
@@ -59,10 +59,11 @@ fn hook(config: Config, allow_private: bool, timeout: Duration) -> Webhook {
 }
 
 fn local(config: Config) -> Webhook {
-    hook(config, true, Duration::from_secs(5))
+    hook(config, true, FIVE_S)
 }
 
 fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
+    let text = Some("Your order shipped".to_string());
     Outbound {
         notification_id: "ntf_01hx".into(),
         tenant_id: "ten_1".into(),
@@ -71,7 +72,7 @@ fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
         channel: Channel::Webhook,
         to,
         content: Rendered {
-            text: Some("Your order shipped".into()),
+            text,
             json,
             ..Rendered::default()
         },
@@ -79,11 +80,8 @@ fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
     }
 }
 
-fn url_msg(addr: SocketAddr) -> Outbound {
-    msg(
-        Address::Url(format!("http://{addr}/hook")),
-        Some(serde_json::json!({"order": 42})),
-    )
+fn to_url(url: String) -> Outbound {
+    msg(Address::Url(url), Some(json!({"order": 42})))
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
@@ -95,12 +93,16 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
 #[tokio::test]
 async fn delivers_signed_requests_that_verify() {
     let (addr, seen) = receiver(200, &[], Duration::ZERO).await;
+    let headers = [("authorization".to_string(), "Bearer t".to_string())].into();
     let config = Config {
         secret: Some(SECRET.into()),
-        headers: [("authorization".to_string(), "Bearer t".to_string())].into(),
+        headers,
         ..Config::default()
     };
-    let receipt = local(config).send(&url_msg(addr)).await.unwrap();
+    let receipt = local(config)
+        .send(&to_url(format!("http://{addr}/")))
+        .await
+        .unwrap();
     assert_eq!(receipt.provider_message_id.as_deref(), Some("ntf_01hx"));
     assert_eq!(receipt.http_status, Some(200));
 
@@ -111,41 +113,19 @@ async fn delivers_signed_requests_that_verify() {
     assert_eq!(header(h, "authorization"), "Bearer t");
     assert!(header(h, "user-agent").starts_with("foghorn/"));
     assert_eq!(header(h, "webhook-id"), "ntf_01hx");
-    let verified = signing::verify(
-        &Secret::parse(SECRET).unwrap(),
-        header(h, "webhook-id"),
+    let (ts, sig) = (
         header(h, "webhook-timestamp"),
         header(h, "webhook-signature"),
-        body,
-        chrono::Utc::now().timestamp(),
-        DEFAULT_TOLERANCE,
     );
+    let now = chrono::Utc::now().timestamp();
+    let secret = Secret::parse(SECRET).unwrap();
+    let verified = signing::verify(&secret, "ntf_01hx", ts, sig, body, now, DEFAULT_TOLERANCE);
     assert_eq!(verified, Ok(()));
 }
 
 #[tokio::test]
-async fn sends_an_envelope_when_the_template_gave_no_json() {
+async fn a_fixed_url_relays_any_channel_as_an_envelope() {
     let (addr, seen) = receiver(204, &[], Duration::ZERO).await;
-    let m = msg(Address::Url(format!("http://{addr}/")), None);
-    local(Config::default()).send(&m).await.unwrap();
-    let seen = seen.lock().unwrap();
-    let body: serde_json::Value = serde_json::from_slice(&seen[0].1).unwrap();
-    assert_eq!(
-        body,
-        serde_json::json!({
-            "type": "order.shipped", "event_id": "evt_01hx", "notification_id": "ntf_01hx",
-            "channel": "webhook", "to": format!("http://{addr}/"), "content": {"text": "Your order shipped"}
-        })
-    );
-    assert!(
-        seen[0].0.get("webhook-signature").is_none(),
-        "no secret, no signature"
-    );
-}
-
-#[tokio::test]
-async fn a_fixed_url_relays_any_channel() {
-    let (addr, seen) = receiver(200, &[], Duration::ZERO).await;
     let relay = local(Config {
         url: Some(format!("http://{addr}/sms")),
         ..Config::default()
@@ -153,8 +133,19 @@ async fn a_fixed_url_relays_any_channel() {
     let mut sms = msg(Address::Phone("+15550100".into()), None);
     sms.channel = Channel::Sms;
     relay.send(&sms).await.unwrap();
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    let (h, body) = seen.lock().unwrap()[0].clone();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let expected = json!({
+        "type": "order.shipped", "event_id": "evt_01hx", "notification_id": "ntf_01hx",
+        "channel": "sms", "to": "+15550100", "content": {"text": "Your order shipped"}
+    });
+    assert_eq!(body, expected);
+    assert!(
+        h.get("webhook-signature").is_none(),
+        "no secret, no signature"
+    );
 
+    // Without a fixed URL a phone number has nowhere to go.
     let err = local(Config::default()).send(&sms).await.unwrap_err();
     assert_eq!(err.kind(), "permanent", "{err}");
 }
@@ -162,66 +153,26 @@ async fn a_fixed_url_relays_any_channel() {
 #[tokio::test]
 async fn the_webhook_id_is_stable_across_retries() {
     let (addr, seen) = receiver(200, &[], Duration::ZERO).await;
-    let hook = local(Config::default());
-    let m = url_msg(addr);
+    let (hook, m) = (local(Config::default()), to_url(format!("http://{addr}/")));
     hook.send(&m).await.unwrap();
     hook.send(&m).await.unwrap();
-    let ids: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(h, _)| header(h, "webhook-id").to_string())
-        .collect();
+    let seen = seen.lock().unwrap();
+    let ids: Vec<&str> = seen.iter().map(|(h, _)| header(h, "webhook-id")).collect();
     assert_eq!(ids, ["ntf_01hx", "ntf_01hx"]);
 }
 
 #[tokio::test]
 async fn classifies_failed_answers() {
-    let cases: [(u16, &'static [(&str, &str)], ProviderError); 4] = [
-        (
-            503,
-            &[],
-            ProviderError::Retryable {
-                reason: String::new(),
-                http_status: Some(503),
-            },
-        ),
-        (
-            429,
-            &[("retry-after", "7")],
-            ProviderError::RateLimited {
-                reason: String::new(),
-                retry_after: Some(Duration::from_secs(7)),
-                http_status: Some(429),
-            },
-        ),
-        (
-            400,
-            &[],
-            ProviderError::Permanent {
-                reason: String::new(),
-                http_status: Some(400),
-            },
-        ),
-        (
-            401,
-            &[],
-            ProviderError::Misconfigured {
-                reason: String::new(),
-                http_status: Some(401),
-            },
-        ),
-    ];
-    for (status, headers, expected) in cases {
+    for (status, headers, kind) in [
+        (503, &[][..], "retryable"),
+        (429, &[("retry-after", "7")], "rate_limited"),
+        (400, &[], "permanent"),
+        (401, &[], "misconfigured"),
+    ] {
         let (addr, _) = receiver(status, headers, Duration::ZERO).await;
-        let err = local(Config::default())
-            .send(&url_msg(addr))
-            .await
-            .unwrap_err();
-        assert_eq!(
-            (err.kind(), err.http_status()),
-            (expected.kind(), expected.http_status())
-        );
+        let m = to_url(format!("http://{addr}/"));
+        let err = local(Config::default()).send(&m).await.unwrap_err();
+        assert_eq!((err.kind(), err.http_status()), (kind, Some(status)));
         assert!(err.to_string().contains("receiver says so"), "{err}");
         if let ProviderError::RateLimited { retry_after, .. } = err {
             assert_eq!(retry_after, Some(Duration::from_secs(7)));
@@ -232,8 +183,9 @@ async fn classifies_failed_answers() {
 #[tokio::test]
 async fn a_slow_receiver_is_retryable() {
     let (addr, _) = receiver(200, &[], Duration::from_secs(3)).await;
-    let err = hook(Config::default(), true, Duration::from_millis(200))
-        .send(&url_msg(addr))
+    let impatient = hook(Config::default(), true, Duration::from_millis(200));
+    let err = impatient
+        .send(&to_url(format!("http://{addr}/")))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "retryable", "{err}");
@@ -244,7 +196,7 @@ async fn a_slow_receiver_is_retryable() {
 async fn private_targets_are_refused_and_never_reached() {
     let (addr, seen) = receiver(200, &[], Duration::ZERO).await;
     let port = addr.port();
-    let guarded = hook(Config::default(), false, Duration::from_secs(5));
+    let guarded = hook(Config::default(), false, FIVE_S);
     for target in [
         format!("http://127.0.0.1:{port}/"),
         "http://10.0.0.1/".to_string(),
@@ -252,10 +204,7 @@ async fn private_targets_are_refused_and_never_reached() {
         format!("http://[::1]:{port}/"),
         format!("http://localhost:{port}/"),
     ] {
-        let err = guarded
-            .send(&msg(Address::Url(target.clone()), None))
-            .await
-            .unwrap_err();
+        let err = guarded.send(&to_url(target.clone())).await.unwrap_err();
         assert_eq!(err.kind(), "permanent", "{target}: {err}");
         assert!(
             err.to_string().contains("refused as private"),
@@ -265,31 +214,35 @@ async fn private_targets_are_refused_and_never_reached() {
     assert!(seen.lock().unwrap().is_empty());
 
     // The same loopback target is delivered when private targets are allowed.
-    local(Config::default())
-        .send(&msg(
-            Address::Url(format!("http://localhost:{port}/")),
-            None,
-        ))
-        .await
-        .unwrap();
+    let m = to_url(format!("http://localhost:{port}/"));
+    local(Config::default()).send(&m).await.unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
-/// Redirects are followed when the guard allows their target; refusing a
-/// redirect to loopback is covered by `http::tests` on the policy function,
-/// because every local first hop is itself private.
 #[tokio::test]
-async fn redirects_are_followed_when_allowed() {
+async fn redirects_are_followed_unless_they_lead_somewhere_private() {
     let (final_addr, seen) = receiver(200, &[], Duration::ZERO).await;
-    let location: &'static str = Box::leak(format!("http://{final_addr}/final").into_boxed_str());
-    let app = Router::new().fallback(move || async move {
-        (StatusCode::TEMPORARY_REDIRECT, [("location", location)])
+    let location = format!("http://{final_addr}/final");
+    let app = Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
     });
-    let first = serve(app).await;
-    local(Config::default())
-        .send(&url_msg(first))
-        .await
-        .unwrap();
+    let m = to_url(format!(
+        "http://localhost:{}/start",
+        serve(app).await.port()
+    ));
+
+    // Every local first hop is private, so this client's resolver lets one
+    // through while its redirect policy is as strict as in production.
+    let client = client_with(FIVE_S, true, false).unwrap();
+    let strict = Webhook::new("hook", Config::default(), client, false).unwrap();
+    let err = strict.send(&m).await.unwrap_err();
+    assert_eq!(err.kind(), "permanent", "{err}");
+    // Refused at the redirect (the literal), not at the first hop (`localhost`).
+    assert!(err.to_string().contains("host `127.0.0.1`"), "{err}");
+    assert!(seen.lock().unwrap().is_empty());
+
+    local(Config::default()).send(&m).await.unwrap();
     assert_eq!(seen.lock().unwrap()[0].1.as_ref(), br#"{"order":42}"#);
 }
 
@@ -305,67 +258,42 @@ fn reproduces_the_published_test_vector() {
 #[test]
 fn verify_rejects_what_it_should() {
     let secret = Secret::parse(SECRET).unwrap();
-    let (id, now, body) = ("ntf_1", 1_700_000_000_i64, b"{}".as_slice());
-    let sig = signing::sign(&secret, id, now, body);
-    let check = |key: &Secret, ts: i64, sig: &str, body: &[u8]| {
-        signing::verify(key, id, &ts.to_string(), sig, body, now, DEFAULT_TOLERANCE)
-    };
-    assert_eq!(check(&secret, now, &sig, body), Ok(()));
-    assert_eq!(
-        check(&secret, now, &format!("v1a,xyz v1,bm9wZQ== {sig}"), body),
-        Ok(())
+    let other = Secret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    let (id, now, body) = ("ntf_1", 1_700_000_000_i64, &b"{}"[..]);
+    let sign = |ts| signing::sign(&secret, id, ts, body);
+    let rotated = format!("v1a,xyz v1,bm9wZQ== {}", sign(now));
+    use VerifyError::*;
+    for (key, ts, sig, body, expected) in [
+        (&secret, now, sign(now), body, Ok(())),
+        (&secret, now, rotated, body, Ok(())),
+        (&secret, now, sign(now), &b"{ }"[..], Err(Mismatch)),
+        (&other, now, sign(now), body, Err(Mismatch)),
+        (&secret, now - 301, sign(now - 301), body, Err(Stale)),
+        (&secret, now + 301, sign(now + 301), body, Err(Future)),
+        (&secret, now, "garbage".into(), body, Err(Malformed)),
+    ] {
+        let got = signing::verify(key, id, &ts.to_string(), &sig, body, now, DEFAULT_TOLERANCE);
+        assert_eq!(got, expected, "{sig}");
+    }
+    let got = signing::verify(
+        &secret,
+        id,
+        "soon",
+        &sign(now),
+        body,
+        now,
+        DEFAULT_TOLERANCE,
     );
-    assert_eq!(
-        check(&secret, now, &sig, b"{ }"),
-        Err(VerifyError::Mismatch)
-    );
-    assert_eq!(
-        check(&Secret::parse(OTHER_SECRET).unwrap(), now, &sig, body),
-        Err(VerifyError::Mismatch)
-    );
-    let stale = now - 301;
-    assert_eq!(
-        check(
-            &secret,
-            stale,
-            &signing::sign(&secret, id, stale, body),
-            body
-        ),
-        Err(VerifyError::Stale)
-    );
-    let future = now + 301;
-    assert_eq!(
-        check(
-            &secret,
-            future,
-            &signing::sign(&secret, id, future, body),
-            body
-        ),
-        Err(VerifyError::Future)
-    );
-    assert_eq!(
-        check(&secret, now, "garbage", body),
-        Err(VerifyError::Malformed)
-    );
-    assert_eq!(
-        signing::verify(&secret, id, "yesterday", &sig, body, now, DEFAULT_TOLERANCE),
-        Err(VerifyError::BadTimestamp)
-    );
+    assert_eq!(got, Err(BadTimestamp));
 }
 
 #[test]
 fn secrets_fail_clearly() {
-    use signing::SecretError;
+    let err = |s: &str| Secret::parse(s).err();
     assert_eq!(
-        Secret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").err(),
+        err("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         Some(SecretError::MissingPrefix)
     );
-    assert_eq!(
-        Secret::parse("whsec_not*base64").err(),
-        Some(SecretError::BadBase64)
-    );
-    assert_eq!(
-        Secret::parse("whsec_c2hvcnQ=").err(),
-        Some(SecretError::TooShort(5))
-    );
+    assert_eq!(err("whsec_not*base64"), Some(SecretError::BadBase64));
+    assert_eq!(err("whsec_c2hvcnQ="), Some(SecretError::TooShort(5)));
 }

@@ -1,0 +1,155 @@
+//! Bearer API keys: the extractor that turns a request into an [`Auth`]
+//! (tenant and scopes) or a 401, with a short-lived cache so a busy key does
+//! not cost a database read per request.
+//!
+//! Keys are random 32-character secrets; only their SHA-256 is stored. A
+//! fast hash is right here: the input has ~190 bits of entropy, so there is
+//! nothing for a slow hash to protect, and every request pays for it.
+
+use super::problem::ApiError;
+use super::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use foghorn_store::{ApiKeyRow, Store};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    EventsWrite,
+    Read,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::EventsWrite => "events:write",
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        [Scope::EventsWrite, Scope::Read, Scope::Admin].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub tenant_id: String,
+    pub key_id: String,
+    scopes: Vec<Scope>,
+}
+
+impl Auth {
+    /// `admin` includes every scope.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("this key lacks the `{}` scope", scope.as_str())))
+        }
+    }
+
+    /// Either scope suffices.
+    pub fn require_any(&self, a: Scope, b: Scope) -> Result<(), ApiError> {
+        self.require(a).or_else(|_| self.require(b))
+    }
+}
+
+pub fn hash_key(secret: &str) -> String {
+    format!("{:x}", Sha256::digest(secret.as_bytes()))
+}
+
+/// A new key: (secret to show once, row to store).
+pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
+    use rand::distributions::{Alphanumeric, DistString};
+    let secret = format!("fh_{}", Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32));
+    let row = ApiKeyRow {
+        id: foghorn_core::ids::api_key_id(),
+        tenant_id: tenant_id.to_string(),
+        prefix: secret[..7].to_string(),
+        hash: hash_key(&secret),
+        scopes: scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+        created_at: chrono::Utc::now().timestamp_millis(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    (secret, row)
+}
+
+struct Cached {
+    auth: Auth,
+    fetched: Instant,
+    touched: Instant,
+}
+
+/// Hash → caller, for a few seconds; revocation takes effect within `TTL`.
+#[derive(Clone, Default)]
+pub struct KeyCache {
+    inner: Arc<RwLock<HashMap<String, Cached>>>,
+}
+
+const TTL: Duration = Duration::from_secs(10);
+/// `last_used_at` is written at most this often per key.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+impl KeyCache {
+    pub async fn authenticate(&self, store: &Store, secret: &str) -> Result<Auth, ApiError> {
+        let hash = hash_key(secret);
+        let now = Instant::now();
+        if let Ok(map) = self.inner.read() {
+            if let Some(c) = map.get(&hash) {
+                if now.duration_since(c.fetched) < TTL {
+                    return Ok(c.auth.clone());
+                }
+            }
+        }
+        let row = store
+            .api_key_by_hash(&hash)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
+        let auth = Auth {
+            tenant_id: row.tenant_id.clone(),
+            key_id: row.id.clone(),
+            scopes: row.scopes.split_whitespace().filter_map(Scope::parse).collect(),
+        };
+        let touch = match self.inner.read().ok().and_then(|m| m.get(&hash).map(|c| c.touched)) {
+            Some(t) if now.duration_since(t) < TOUCH_EVERY => Some(t),
+            _ => None,
+        };
+        if touch.is_none() {
+            let ms = chrono::Utc::now().timestamp_millis();
+            if let Err(e) = store.touch_api_key(&row.id, ms).await {
+                tracing::warn!(error = %e, "could not record key use");
+            }
+        }
+        if let Ok(mut map) = self.inner.write() {
+            map.insert(hash, Cached { auth: auth.clone(), fetched: now, touched: touch.unwrap_or(now) });
+        }
+        Ok(auth)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <API key>`"))?;
+        let value = header.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+        let secret = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <API key>`"))?;
+        state.keys.authenticate(&state.store, secret).await
+    }
+}

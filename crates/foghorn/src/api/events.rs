@@ -1,0 +1,308 @@
+//! `POST /v1/events` and `POST /v1/cancellations`.
+//!
+//! Everything that can be checked without the database is checked here;
+//! what needs it (idempotency, subscribers) is decided by the writer inside
+//! the transaction. A rejected event writes nothing.
+
+use super::auth::{Auth, Scope};
+use super::json::ApiJson;
+use super::problem::{ApiError, ApiResult};
+use super::AppState;
+use crate::engine::plan::{EventPlan, PlanError, Recipient};
+use crate::engine::{AcceptError, Acceptor};
+use crate::workflow::Registry;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use foghorn_core::ids;
+use foghorn_store::{AcceptResult, EventDraft};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// An event from the application.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// The event name; a workflow of that name decides what it becomes.
+    #[schema(example = "document.uploaded")]
+    pub name: String,
+    /// Repeats with the same key return the first answer (also accepted as
+    /// the `Idempotency-Key` header).
+    pub idempotency_key: Option<String>,
+    /// Groups notifications for cancellation (e.g. one warranty's reminders).
+    pub grouping_key: Option<String>,
+    /// Subscriber ids, or inline recipients.
+    #[serde(default)]
+    pub to: Vec<RecipientInput>,
+    /// Free-form data the templates use.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Option<Value>,
+    /// RFC 3339 time to send at; absent or past means now.
+    pub send_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub priority: Option<Priority>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Normal,
+    High,
+    /// Goes ahead of any backlog.
+    Critical,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RecipientInput {
+    /// A subscriber's external id.
+    Id(String),
+    Inline(InlineRecipient),
+}
+
+/// A recipient given in full instead of by subscriber id.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineRecipient {
+    pub id: Option<String>,
+    pub email: Option<String>,
+    /// E.164, e.g. `+15555550142`.
+    pub phone: Option<String>,
+    pub whatsapp: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAccepted {
+    pub event_id: String,
+    pub notifications: Vec<NotificationSummary>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationSummary {
+    pub id: String,
+    pub channel: foghorn_core::Channel,
+    pub status: foghorn_core::Status,
+    /// The subscriber id, when the notification is for a person.
+    pub recipient: Option<String>,
+}
+
+const MAX_KEY_LEN: usize = 255;
+const MAX_RECIPIENTS: usize = 1_000;
+
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    !local.is_empty()
+        && s.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+}
+
+/// E.164: `+`, then 7 to 15 digits, the first not zero.
+pub fn valid_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else { return false };
+    (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
+    match v {
+        Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => {
+            Err(ApiError::validation(field, format!("must be 1 to {MAX_KEY_LEN} characters")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
+    if to.len() > MAX_RECIPIENTS {
+        return Err(ApiError::validation("to", format!("at most {MAX_RECIPIENTS} recipients per event")));
+    }
+    to.into_iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => {
+                Err(ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"))
+            }
+            RecipientInput::Id(id) => Ok(Recipient::Subscriber(id)),
+            RecipientInput::Inline(r) => {
+                if let Some(e) = r.email.as_deref().filter(|e| !valid_email(e)) {
+                    let _ = e;
+                    return Err(ApiError::validation(format!("to[{i}].email"), "not a valid email address"));
+                }
+                for (k, v) in [("phone", &r.phone), ("whatsapp", &r.whatsapp)] {
+                    if v.as_deref().is_some_and(|p| !valid_e164(p)) {
+                        return Err(ApiError::validation(format!("to[{i}].{k}"), "expected an E.164 number such as +15555550142"));
+                    }
+                }
+                if r.email.is_none() && r.phone.is_none() && r.whatsapp.is_none() {
+                    return Err(ApiError::validation(format!("to[{i}]"), "an inline recipient needs an email, phone or whatsapp"));
+                }
+                Ok(Recipient::Inline(serde_json::to_value(&r).unwrap_or(Value::Null)))
+            }
+        })
+        .collect()
+}
+
+/// Accept an event
+///
+/// Writes the event, its notifications and their jobs in one transaction
+/// before answering. A repeat with the same idempotency key answers 200 with
+/// the first response and writes nothing.
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body = EventRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Alternative to the body's idempotency_key")),
+    responses(
+        (status = 202, description = "Accepted and durably queued", body = EventAccepted),
+        (status = 200, description = "A repeat: the first answer", body = EventAccepted),
+        (status = 400, description = "Malformed JSON", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or bad key", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown event, unknown subscriber or invalid field", body = super::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_event(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<EventRequest>,
+) -> ApiResult<Response> {
+    auth.require(Scope::EventsWrite)?;
+    let acceptor = state.acceptor.as_ref().ok_or_else(|| ApiError::unavailable("this node does not accept events"))?;
+    let header_key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be text"))?.to_string()),
+        None => None,
+    };
+    let (status, body) = accept_event(&state.workflows, acceptor, &auth.tenant_id, req, header_key).await?;
+    Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Validates and submits one event; the API and `foghorn send` share it.
+/// Returns 202 or, for a repeat, 200, with the JSON answer.
+pub async fn accept_event(
+    workflows: &Registry,
+    acceptor: &Acceptor,
+    tenant_id: &str,
+    req: EventRequest,
+    header_key: Option<String>,
+) -> ApiResult<(StatusCode, String)> {
+    let idempotency_key = match (header_key, req.idempotency_key) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(ApiError::validation("idempotency_key", "differs from the Idempotency-Key header"))
+        }
+        (h, b) => h.or(b),
+    };
+    check_key("idempotency_key", &idempotency_key)?;
+    check_key("grouping_key", &req.grouping_key)?;
+    let workflow = workflows.get(tenant_id, &req.name).ok_or_else(|| ApiError::unknown_event(&req.name))?;
+    let data = match req.data {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
+    };
+    let recipients = recipients(req.to)?;
+    let ctx = json!({"data": &data, "event": {"name": &req.name}});
+    let mut steps = Vec::new();
+    for i in 0..workflow.doc.steps.len() {
+        let applies = workflow
+            .step_applies(i, &ctx)
+            .map_err(|e| ApiError::validation("data", format!("workflow condition could not be evaluated: {e}")))?;
+        if applies {
+            steps.push(i);
+        }
+    }
+    if recipients.is_empty() && steps.iter().any(|&i| !workflow.doc.steps[i].is_team()) {
+        return Err(ApiError::validation("to", format!("the `{}` workflow notifies people; name at least one recipient", req.name)));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let send_at = req.send_at.map(|t| t.timestamp_millis()).filter(|t| *t > now);
+    // Critical and high events are queued as if they had waited, so they
+    // go ahead of a backlog (jobs are claimed oldest run_at first).
+    let boost = match req.priority {
+        Some(Priority::Critical) => 3_600_000,
+        Some(Priority::High) => 60_000,
+        _ => 0,
+    };
+    let draft = EventDraft {
+        tenant_id: tenant_id.to_string(),
+        event_id: ids::event_id(),
+        name: req.name,
+        idempotency_key,
+        grouping_key: req.grouping_key,
+        data: data.to_string(),
+        subscriber_ids: recipients
+            .iter()
+            .filter_map(|r| match r {
+                Recipient::Subscriber(s) => Some(s.clone()),
+                Recipient::Inline(_) => None,
+            })
+            .collect(),
+        created_at: now,
+    };
+    let plan = EventPlan { workflow, steps, recipients, send_at, run_at: now - boost };
+    match acceptor.submit(draft, plan).await {
+        Ok(AcceptResult::Created(body)) => Ok((StatusCode::ACCEPTED, body)),
+        Ok(AcceptResult::Duplicate(body)) => Ok((StatusCode::OK, body)),
+        Ok(AcceptResult::Rejected(PlanError::UnknownSubscriber { index, id })) => Err(ApiError::unknown_subscriber(index, &id)),
+        Err(AcceptError::Stopped) => Err(ApiError::unavailable("the server is shutting down")),
+        Err(AcceptError::Store(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Cancels the pending notifications of the event with this key.
+    pub idempotency_key: Option<String>,
+    /// Cancels every pending notification with this grouping key.
+    pub grouping_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cancelled {
+    pub cancelled: Vec<String>,
+}
+
+/// Cancel pending notifications
+///
+/// Only notifications still waiting (queued or scheduled) are cancelled;
+/// one already with a provider is not recalled.
+#[utoipa::path(post, path = "/v1/cancellations", tag = "events", request_body = CancelRequest,
+    responses((status = 200, body = Cancelled), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn cancel(State(state): State<Arc<AppState>>, auth: Auth, ApiJson(req): ApiJson<CancelRequest>) -> ApiResult<axum::Json<Cancelled>> {
+    auth.require(Scope::EventsWrite)?;
+    if req.idempotency_key.is_none() && req.grouping_key.is_none() {
+        return Err(ApiError::validation("idempotency_key", "give idempotency_key or grouping_key"));
+    }
+    check_key("idempotency_key", &req.idempotency_key)?;
+    check_key("grouping_key", &req.grouping_key)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let ids = state
+        .store
+        .cancel(&auth.tenant_id, req.idempotency_key.as_deref(), req.grouping_key.as_deref(), now)
+        .await?;
+    Ok(axum::Json(Cancelled { cancelled: ids }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked() {
+        assert!(valid_email("owner@example.com"));
+        assert!(!valid_email("owner@example"));
+        assert!(!valid_email("a b@example.com"));
+        assert!(!valid_email("@example.com"));
+        assert!(valid_e164("+15555550142"));
+        assert!(!valid_e164("15555550142"));
+        assert!(!valid_e164("+0555"));
+        assert!(!valid_e164("+1555abc0142"));
+    }
+}

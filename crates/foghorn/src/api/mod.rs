@@ -1,0 +1,87 @@
+//! The HTTP API (DESIGN.md §4): one file per resource, auth and JSON
+//! parsing in extractors so handlers read as the happy path, and every error
+//! mapped to problem+json in `problem`.
+
+pub mod auth;
+pub mod events;
+pub mod health;
+pub mod json;
+pub mod notifications;
+pub mod openapi;
+pub mod problem;
+pub mod sandbox;
+pub mod subscribers;
+pub mod workflows;
+
+use crate::engine::Acceptor;
+use crate::workflow::Registry;
+use auth::KeyCache;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use foghorn_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use problem::ApiError;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+
+pub struct AppState {
+    pub store: Store,
+    /// None on `--role worker` nodes, which accept no events.
+    pub acceptor: Option<Acceptor>,
+    pub workflows: Arc<Registry>,
+    pub keys: KeyCache,
+    pub metrics: PrometheusHandle,
+    /// Wakes this node's workers (replays).
+    pub wake: Arc<Notify>,
+}
+
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/events", post(events::post_event))
+        .route("/v1/cancellations", post(events::cancel))
+        .route("/v1/notifications", get(notifications::list))
+        .route("/v1/notifications/{id}", get(notifications::get))
+        .route("/v1/dlq", get(notifications::dlq))
+        .route("/v1/dlq/{id}/replay", post(notifications::replay))
+        .route("/v1/subscribers/{external_id}", put(subscribers::put).get(subscribers::get).delete(subscribers::delete))
+        .route("/v1/workflows", get(workflows::list))
+        .route("/v1/workflows/{name}", get(workflows::get).put(workflows::put))
+        .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+/// One line per request: method, route template (never the concrete path,
+/// which may hold a subscriber id), status and latency. No bodies, no headers.
+async fn access_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    metrics::histogram!("foghorn_http_request_seconds", "route" => route.clone(), "status" => status.to_string())
+        .record(elapsed.as_secs_f64());
+    if status >= 500 {
+        tracing::warn!(%method, %route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    } else {
+        tracing::debug!(%method, %route, status, ms = elapsed.as_secs_f64() * 1000.0, "request");
+    }
+    res.into_response()
+}

@@ -1,0 +1,169 @@
+//! `PUT/GET/DELETE /v1/subscribers/{external_id}`: the people notifications
+//! go to, keyed by the application's own id.
+
+use super::auth::{Auth, Scope};
+use super::events::{valid_e164, valid_email};
+use super::json::ApiJson;
+use super::notifications::rfc3339;
+use super::problem::{ApiError, ApiResult};
+use super::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use foghorn_core::Channel;
+use foghorn_store::SubscriberRow;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberInput {
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// E.164; defaults to `phone` for WhatsApp sends.
+    pub whatsapp: Option<String>,
+    /// BCP 47, e.g. `en`, `fr-FR`.
+    pub locale: Option<String>,
+    /// IANA zone, e.g. `Europe/Paris`.
+    pub timezone: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub name: Option<String>,
+    /// Channels the subscriber opted out of.
+    #[serde(default)]
+    pub opt_out: Vec<Channel>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Subscriber {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub whatsapp: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub country: Option<String>,
+    pub name: Option<String>,
+    pub opt_out: Vec<Channel>,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn view(r: SubscriberRow) -> Subscriber {
+    let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+    Subscriber {
+        name: data.get("name").and_then(Value::as_str).map(String::from),
+        data: data.get("attributes").cloned().unwrap_or(Value::Object(Default::default())),
+        opt_out: serde_json::from_str(&r.opt_out).unwrap_or_default(),
+        id: r.external_id,
+        email: r.email,
+        phone: r.phone,
+        whatsapp: r.whatsapp,
+        locale: r.locale,
+        timezone: r.timezone,
+        country: r.country,
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+    }
+}
+
+fn valid_id(id: &str) -> ApiResult<()> {
+    if id.is_empty() || id.len() > 255 {
+        return Err(ApiError::validation("external_id", "must be 1 to 255 characters"));
+    }
+    Ok(())
+}
+
+/// Create or replace a subscriber
+#[utoipa::path(put, path = "/v1/subscribers/{external_id}", tag = "subscribers", request_body = SubscriberInput,
+    params(("external_id" = String, Path, description = "The application's id for this person")),
+    responses((status = 201, body = Subscriber), (status = 200, body = Subscriber),
+        (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(external_id): Path<String>,
+    ApiJson(input): ApiJson<SubscriberInput>,
+) -> ApiResult<(StatusCode, Json<Subscriber>)> {
+    auth.require_any(Scope::EventsWrite, Scope::Admin)?;
+    valid_id(&external_id)?;
+    if input.email.as_deref().is_some_and(|e| !valid_email(e)) {
+        return Err(ApiError::validation("email", "not a valid email address"));
+    }
+    for (k, v) in [("phone", &input.phone), ("whatsapp", &input.whatsapp)] {
+        if v.as_deref().is_some_and(|p| !valid_e164(p)) {
+            return Err(ApiError::validation(k, "expected an E.164 number such as +15555550142"));
+        }
+    }
+    if input.country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic())) {
+        return Err(ApiError::validation("country", "expected an ISO 3166-1 alpha-2 code such as US"));
+    }
+    let attributes = match input.data {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut opt_out: Vec<&str> = input.opt_out.iter().map(|c| c.as_str()).collect();
+    opt_out.sort_unstable();
+    opt_out.dedup();
+    let row = SubscriberRow {
+        tenant_id: auth.tenant_id.clone(),
+        external_id: external_id.clone(),
+        email: input.email,
+        phone: input.phone,
+        whatsapp: input.whatsapp,
+        locale: input.locale,
+        timezone: input.timezone,
+        country: input.country.map(|c| c.to_ascii_uppercase()),
+        opt_out: serde_json::to_string(&opt_out).unwrap_or_else(|_| "[]".into()),
+        data: serde_json::json!({"name": input.name, "attributes": attributes}).to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    let created = state.store.put_subscriber(&row).await?;
+    let stored = state
+        .store
+        .subscriber(&auth.tenant_id, &external_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"subscriber vanished after write"))?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view(stored))))
+}
+
+/// Read a subscriber
+#[utoipa::path(get, path = "/v1/subscribers/{external_id}", tag = "subscribers",
+    params(("external_id" = String, Path)),
+    responses((status = 200, body = Subscriber), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(external_id): Path<String>) -> ApiResult<Json<Subscriber>> {
+    auth.require(Scope::Read)?;
+    let row = state
+        .store
+        .subscriber(&auth.tenant_id, &external_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no subscriber `{external_id}`")))?;
+    Ok(Json(view(row)))
+}
+
+/// Delete a subscriber
+#[utoipa::path(delete, path = "/v1/subscribers/{external_id}", tag = "subscribers",
+    params(("external_id" = String, Path)),
+    responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(external_id): Path<String>) -> ApiResult<StatusCode> {
+    auth.require_any(Scope::EventsWrite, Scope::Admin)?;
+    if state.store.delete_subscriber(&auth.tenant_id, &external_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no subscriber `{external_id}`")))
+    }
+}

@@ -1,0 +1,116 @@
+//! The command line (DESIGN.md §4). clap exits with 2 on misuse.
+
+use crate::app::Role;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "foghorn", version, about = "Self-hosted multi-channel notifications: events in, notifications out.")]
+pub struct Cli {
+    /// Config file (default: ./foghorn.toml when present).
+    #[arg(long, global = true, env = "FOGHORN_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: the API, the workers, or both.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Start with sandbox providers and the NaviDocs pack, fire sample events
+    /// and show them arriving.
+    Demo(DemoArgs),
+    /// Trigger an event from the shell.
+    Send(SendArgs),
+    /// API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The dead-letter queue.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Measure throughput and latency against the real server on loopback.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `listen`).
+    #[arg(long)]
+    pub listen: Option<String>,
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: Role,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on (default: `listen`, or a free port if it is taken).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Exit once the sample messages have arrived instead of serving on.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Event name, e.g. document.uploaded.
+    pub name: String,
+    /// A subscriber id (repeatable).
+    #[arg(long = "to")]
+    pub to: Vec<String>,
+    /// The event's data, a JSON object.
+    #[arg(long, default_value = "{}")]
+    pub data: String,
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    #[arg(long)]
+    pub grouping_key: Option<String>,
+    /// RFC 3339 time to send at.
+    #[arg(long)]
+    pub send_at: Option<String>,
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; it is printed once, alone on the last line.
+    Create {
+        /// events:write, read or admin (repeatable).
+        #[arg(long = "scope", required = true, value_parser = ["events:write", "read", "admin"])]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Dead notifications, newest first.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead notification again (or every one with --all).
+    Replay {
+        /// Notification id.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+}

@@ -1,0 +1,514 @@
+//! Configuration: defaults, then `foghorn.toml`, then `FOGHORN_…` environment
+//! overrides (DESIGN.md §4). Secrets may be written `env:NAME` or `file:PATH`
+//! anywhere a string is expected, so no secret has to live in the file.
+//!
+//! Every error names the key, and the file line when the file is at fault.
+
+use foghorn_core::Channel;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    File {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    /// The address providers and browsers reach this server at; callback
+    /// signatures are checked against it.
+    pub public_url: Option<String>,
+    pub workflows_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub log: LogConfig,
+    pub security: SecurityConfig,
+    pub delivery: DeliveryConfig,
+    pub breaker: BreakerConfig,
+    pub channels: BTreeMap<Channel, ChannelConfig>,
+    pub providers: BTreeMap<String, ProviderEntry>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://foghorn.db".into(),
+            public_url: None,
+            workflows_dir: "workflows".into(),
+            templates_dir: "templates".into(),
+            log: LogConfig::default(),
+            security: SecurityConfig::default(),
+            delivery: DeliveryConfig::default(),
+            breaker: BreakerConfig::default(),
+            channels: BTreeMap::new(),
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `foghorn=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Lets webhook-style targets resolve to loopback and private networks
+    /// (tests, the sandbox, an all-in-one install).
+    pub allow_private_targets: bool,
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            allow_private_targets: false,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Concurrent provider calls per node.
+    pub workers: usize,
+    /// Most jobs taken in one claim.
+    pub claim_batch: usize,
+    #[serde(with = "duration_text")]
+    pub lease: Duration,
+    /// Waits between attempts on one provider; the last repeats.
+    #[serde(with = "duration_list")]
+    pub retry_schedule: Vec<Duration>,
+    /// Attempts per provider before moving on.
+    pub max_attempts: u32,
+    /// Spread of each wait, as a fraction (0.2 = ±20%).
+    pub jitter: f64,
+    /// How often an idle worker looks for due jobs it was not woken for
+    /// (scheduled sends, retries, other nodes' events).
+    #[serde(with = "duration_text")]
+    pub poll_interval: Duration,
+    /// Longest single provider call.
+    #[serde(with = "duration_text")]
+    pub send_timeout: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            workers: 64,
+            claim_batch: 128,
+            lease: Duration::from_secs(60),
+            retry_schedule: vec![
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+                Duration::from_secs(900),
+                Duration::from_secs(3600),
+            ],
+            max_attempts: 5,
+            jitter: 0.2,
+            poll_interval: Duration::from_millis(250),
+            send_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Consecutive transient failures that open a provider's circuit.
+    pub failure_threshold: u32,
+    /// How long an open circuit stays open before one probe is let through.
+    #[serde(with = "duration_text")]
+    pub open_for: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Providers in failover order.
+    #[serde(default)]
+    pub providers: Vec<String>,
+}
+
+/// One `[providers.NAME]` table. `kind` defaults to NAME, so
+/// `[providers.sandbox]` needs no `kind`; the rest is the provider's own
+/// settings, checked by that provider.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderEntry {
+    pub kind: Option<String>,
+    /// Sends per second this node makes through the provider (pacing).
+    pub rate_per_second: Option<f64>,
+    /// Channels this instance serves; defaults to every channel its kind supports.
+    pub channels: Option<Vec<Channel>>,
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+impl Config {
+    /// Reads `path` (when given, or `foghorn.toml` when it exists) and the
+    /// environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let (text, path) = match path {
+            Some(p) => (
+                Some(std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?),
+                p.to_path_buf(),
+            ),
+            None => {
+                let p = PathBuf::from("foghorn.toml");
+                (std::fs::read_to_string(&p).ok(), p)
+            }
+        };
+        Self::from_sources(text.as_deref(), &path, &env)
+    }
+
+    pub fn from_sources(text: Option<&str>, path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut value = match text {
+            Some(t) => {
+                // Deserialising straight from the text keeps spans, so a bad
+                // value is reported at its line.
+                let parsed: Result<Config, toml::de::Error> = toml::from_str(t);
+                if let Err(e) = parsed {
+                    return Err(file_error(path, t, &e));
+                }
+                t.parse::<toml::Table>().map_err(|e| file_error(path, t, &e))?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, raw) in env {
+            let Some(rest) = var.strip_prefix("FOGHORN_") else { continue };
+            if IGNORED_ENV.contains(&rest) || rest.starts_with("TEST_") {
+                continue;
+            }
+            let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
+            if keys.iter().any(|k| k.is_empty()) {
+                return Err(ConfigError::Env {
+                    var: var.clone(),
+                    message: "empty key segment".into(),
+                });
+            }
+            set_path(&mut value, &keys, env_value(raw));
+            // One variable at a time, so the error names the variable at fault.
+            if let Err(e) = Config::deserialize(toml::Value::Table(value.clone())) {
+                return Err(ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("{} (key `{}`)", e.message(), keys.join(".")),
+                });
+            }
+        }
+        resolve_secrets(&mut value, &mut Vec::new(), env)?;
+        let mut config = Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Key {
+            key: "(config)".into(),
+            message: e.message().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| ConfigError::Key { key: key.into(), message };
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(bad("listen", format!("`{}` is not an address such as 127.0.0.1:8080", self.listen)));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(bad("database_url", "expected sqlite://FILE or postgres://…".into()));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(bad("log.format", format!("`{}`: expected text or json", self.log.format)));
+        }
+        let d = &self.delivery;
+        if d.workers == 0 || d.claim_batch == 0 || d.max_attempts == 0 {
+            return Err(bad("delivery", "workers, claim_batch and max_attempts must be at least 1".into()));
+        }
+        if d.retry_schedule.is_empty() {
+            return Err(bad("delivery.retry_schedule", "needs at least one wait".into()));
+        }
+        if !(0.0..1.0).contains(&d.jitter) {
+            return Err(bad("delivery.jitter", "must be in [0, 1)".into()));
+        }
+        for (channel, c) in &self.channels {
+            for p in &c.providers {
+                if p != "sandbox" && !self.providers.contains_key(p) {
+                    return Err(bad(
+                        &format!("channels.{channel}.providers"),
+                        format!("names provider `{p}`, which has no [providers.{p}] table"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        // validate() checked it.
+        self.listen.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
+    }
+}
+
+/// FOGHORN_ variables that are not config keys.
+const IGNORED_ENV: &[&str] = &["CONFIG", "MASTER_KEY"];
+
+fn file_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(0);
+    ConfigError::File {
+        path: path.to_path_buf(),
+        line,
+        message: e.message().to_string(),
+    }
+}
+
+/// Environment values are text; booleans and numbers are recognised so
+/// `FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS=true` sets a boolean.
+fn env_value(raw: &str) -> toml::Value {
+    match raw {
+        "true" => return toml::Value::Boolean(true),
+        "false" => return toml::Value::Boolean(false),
+        _ => {}
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if raw.starts_with('[') {
+        if let Ok(t) = format!("v = {raw}").parse::<toml::Table>() {
+            if let Some(v) = t.get("v") {
+                return v.clone();
+            }
+        }
+    }
+    toml::Value::String(raw.to_string())
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    let Some((last, parents)) = keys.split_last() else { return };
+    let mut t = table;
+    for k in parents {
+        let entry = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else { return };
+        t = next;
+    }
+    t.insert(last.clone(), value);
+}
+
+fn resolve_secrets(table: &mut toml::Table, path: &mut Vec<String>, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (k, v) in table.iter_mut() {
+        path.push(k.clone());
+        match v {
+            toml::Value::String(s) => {
+                if let Some(resolved) = resolve_secret(s, env).map_err(|message| ConfigError::Key {
+                    key: path.join("."),
+                    message,
+                })? {
+                    *s = resolved;
+                }
+            }
+            toml::Value::Table(t) => resolve_secrets(t, path, env)?,
+            _ => {}
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+/// `env:NAME` and `file:PATH` references; `Ok(None)` for a plain value.
+pub fn resolve_secret(s: &str, env: &[(String, String)]) -> Result<Option<String>, String> {
+    if let Some(name) = s.strip_prefix("env:") {
+        return env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Some(v.clone()))
+            .ok_or_else(|| format!("refers to environment variable {name}, which is not set"));
+    }
+    if let Some(file) = s.strip_prefix("file:") {
+        return std::fs::read_to_string(file)
+            .map(|t| Some(t.trim_end_matches(['\n', '\r']).to_string()))
+            .map_err(|e| format!("cannot read secret file {file}: {e}"));
+    }
+    Ok(None)
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, `2d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s, m, h or d)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{text}` is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+mod duration_text {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod duration_list {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        let v = Vec::<String>::deserialize(d)?;
+        v.iter()
+            .map(|s| super::parse_duration(s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_sources(text, Path::new("foghorn.toml"), &env)
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://foghorn.db");
+        assert_eq!(c.delivery.max_attempts, 5);
+        assert_eq!(c.delivery.retry_schedule[0], Duration::from_secs(60));
+        assert!(!c.security.allow_private_targets);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "listen = \"127.0.0.1:9000\"\n[providers.hook]\nkind = \"webhook\"\nurl = \"https://a.example/x\"\n";
+        let c = load(
+            Some(file),
+            &[
+                ("FOGHORN_LISTEN", "0.0.0.0:7000"),
+                ("FOGHORN_DATABASE_URL", "postgres://db/foghorn"),
+                ("FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS", "true"),
+                ("FOGHORN_PROVIDERS__HOOK__URL", "https://b.example/y"),
+                ("FOGHORN_DELIVERY__RETRY_SCHEDULE", "[\"1s\", \"2s\"]"),
+                ("FOGHORN_TEST_DATABASE_URL", "postgres://ignored"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:7000");
+        assert_eq!(c.database_url, "postgres://db/foghorn");
+        assert!(c.security.allow_private_targets);
+        assert_eq!(c.providers["hook"].settings["url"].as_str(), Some("https://b.example/y"));
+        assert_eq!(c.delivery.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2)]);
+    }
+
+    #[test]
+    fn file_errors_name_the_line_and_key() {
+        let err = load(Some("listen = \"127.0.0.1:1\"\n\n[delivery]\nworkers = \"many\"\n"), &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("foghorn.toml:4:"), "{msg}");
+        let err = load(Some("listn = \"x\"\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains("foghorn.toml:1") && err.contains("listn"), "{err}");
+        let err = load(Some("[delivery]\nlease = \"5 parsecs\"\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("5 parsecs"), "{err}");
+    }
+
+    #[test]
+    fn env_errors_name_the_variable() {
+        let err = load(None, &[("FOGHORN_DELIVERY__WORKERS", "lots")]).unwrap_err().to_string();
+        assert!(err.contains("FOGHORN_DELIVERY__WORKERS"), "{err}");
+        let err = load(None, &[("FOGHORN_NO_SUCH_KEY", "1")]).unwrap_err().to_string();
+        assert!(err.contains("FOGHORN_NO_SUCH_KEY"), "{err}");
+        let err = load(None, &[("FOGHORN_LISTEN", "nowhere")]).unwrap_err().to_string();
+        assert!(err.contains("`listen`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_from_env_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "whsec_c2VjcmV0\n").unwrap();
+        let file = format!(
+            "[providers.a]\nkind = \"webhook\"\nsecret = \"env:HOOK_SECRET\"\n[providers.b]\nkind = \"webhook\"\nsecret = \"file:{}\"\n",
+            secret.display()
+        );
+        let c = load(Some(&file), &[("HOOK_SECRET", "whsec_ZnJvbWVudg==")]).unwrap();
+        assert_eq!(c.providers["a"].settings["secret"].as_str(), Some("whsec_ZnJvbWVudg=="));
+        assert_eq!(c.providers["b"].settings["secret"].as_str(), Some("whsec_c2VjcmV0"));
+        let err = load(Some(&file), &[]).unwrap_err().to_string();
+        assert!(err.contains("providers.a.secret") && err.contains("HOOK_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn channels_must_name_configured_providers() {
+        let err = load(Some("[channels.email]\nproviders = [\"mailgun\"]\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains("channels.email.providers") && err.contains("mailgun"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The accept path's writer: group commit.
+//!
+//! Request handlers hand their validated event to a writer task and wait for
+//! its answer. The writer takes everything queued since its last commit and
+//! writes it in one transaction, so the 202 still means "durably committed"
+//! while one fsync serves many requests. After a commit it wakes the local
+//! workers (and, on PostgreSQL, other nodes through NOTIFY).
+
+use super::plan::{plan, EventPlan, PlanError};
+use foghorn_store::{AcceptResult, EventDraft, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+
+/// Most events written in one transaction.
+const MAX_BATCH: usize = 1_000;
+
+pub struct Submission {
+    pub draft: EventDraft,
+    pub plan: EventPlan,
+    reply: oneshot::Sender<Result<AcceptResult<PlanError>, Arc<StoreError>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("the event writer has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+}
+
+#[derive(Clone)]
+pub struct Acceptor {
+    tx: mpsc::Sender<Submission>,
+}
+
+impl Acceptor {
+    /// Starts the writers: one on SQLite (one writer is all it admits), a few
+    /// on PostgreSQL, where parallel batches overlap their commits.
+    pub fn spawn(store: Store, wake: Arc<Notify>) -> Acceptor {
+        let (tx, rx) = mpsc::channel::<Submission>(16_384);
+        let rx = Arc::new(Mutex::new(rx));
+        let writers = if store.is_postgres() { 4 } else { 1 };
+        for _ in 0..writers {
+            let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
+            tokio::spawn(async move { writer(store, wake, rx).await });
+        }
+        Acceptor { tx }
+    }
+
+    pub async fn submit(&self, draft: EventDraft, plan: EventPlan) -> Result<AcceptResult<PlanError>, AcceptError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Submission { draft, plan, reply })
+            .await
+            .map_err(|_| AcceptError::Stopped)?;
+        rx.await.map_err(|_| AcceptError::Stopped)?.map_err(AcceptError::Store)
+    }
+}
+
+async fn writer(store: Store, wake: Arc<Notify>, rx: Arc<Mutex<mpsc::Receiver<Submission>>>) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(s) => batch.push(s),
+                None => return,
+            }
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(s) => batch.push(s),
+                    Err(_) => break,
+                }
+            }
+        }
+        let drafts: Vec<EventDraft> = batch.iter().map(|s| s.draft.clone()).collect();
+        let plans: HashMap<&str, &EventPlan> = batch.iter().map(|s| (s.draft.event_id.as_str(), &s.plan)).collect();
+        let result = store
+            .accept_events(&drafts, |d, subs| match plans.get(d.event_id.as_str()) {
+                Some(p) => plan(d, p, subs),
+                None => Err(PlanError::UnknownSubscriber { index: 0, id: String::new() }),
+            })
+            .await;
+        drop(plans);
+        match result {
+            Ok(results) => {
+                let created = results.iter().any(|r| matches!(r, AcceptResult::Created(_)));
+                metrics::counter!("foghorn_events_accepted_total").increment(
+                    results.iter().filter(|r| matches!(r, AcceptResult::Created(_))).count() as u64,
+                );
+                metrics::histogram!("foghorn_accept_batch_size").record(batch.len() as f64);
+                for (s, r) in batch.into_iter().zip(results) {
+                    let _ = s.reply.send(Ok(r));
+                }
+                if created {
+                    wake.notify_one();
+                    if let Err(e) = store.notify_workers().await {
+                        tracing::warn!(error = %e, "could not notify other nodes of new jobs");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = batch.len(), "writing accepted events failed");
+                let e = Arc::new(e);
+                for s in batch {
+                    let _ = s.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+

@@ -1,0 +1,208 @@
+//! One job, one decision: render, pick a provider, send, and classify what
+//! happened into an [`Outcome`] for the batch recorder.
+
+use super::breaker::Admission;
+use super::plan::address_for;
+use super::retry::next_wait;
+use super::worker::Shared;
+use crate::workflow::RenderContext;
+use foghorn_core::{ids, Address, Channel, Outbound, ProviderError};
+use foghorn_store::{Attempt, ClaimedJob, NewNotification, Outcome, OutcomeKind};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub(super) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn outcome(job: &ClaimedJob, attempt: Option<Attempt>, kind: OutcomeKind) -> Outcome {
+    Outcome {
+        notification_id: job.notification.id.clone(),
+        tenant_id: job.notification.tenant_id.clone(),
+        attempt,
+        kind,
+    }
+}
+
+/// Delivers one claimed job; never fails (every failure is an outcome).
+pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
+    let n = &job.notification;
+    let dead = |reason: String| outcome(job, None, OutcomeKind::Dead { reason });
+    let Ok(channel) = n.channel.parse::<Channel>() else {
+        return dead(format!("unknown channel {}", n.channel));
+    };
+    let Some(workflow) = shared.workflows.get(&n.tenant_id, &n.workflow) else {
+        return dead(format!("workflow {} no longer exists", n.workflow));
+    };
+    let recipient: Value = serde_json::from_str(&n.recipient).unwrap_or(Value::Null);
+    let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
+    let step = n.step as usize;
+    let ctx = RenderContext {
+        event: crate::workflow::EventFacts { id: &n.event_id, name: &job.event_name },
+        data: &data,
+        recipient: &recipient,
+        notification_id: &n.id,
+    };
+    let content = match workflow.render(step, channel, &ctx) {
+        Ok(c) => c,
+        // A template that cannot render will not render on retry either.
+        Err(e) => return dead(format!("rendering failed: {e}")),
+    };
+    let to = match recipient.get("address").cloned().map(serde_json::from_value::<Address>) {
+        Some(Ok(a)) => a,
+        _ => return dead("the notification has no address".into()),
+    };
+    let msg = Outbound {
+        notification_id: n.id.clone(),
+        tenant_id: n.tenant_id.clone(),
+        event_id: n.event_id.clone(),
+        event_name: job.event_name.clone(),
+        channel,
+        to,
+        content,
+        tags: [workflow.doc.category.clone(), Some(workflow.doc.name.clone())].into_iter().flatten().collect(),
+    };
+
+    let slots = shared.routing.for_channel(channel);
+    let mut idx = job.provider_idx.max(0) as usize;
+    let mut attempt = job.attempt.max(0) as u32;
+    let mut reopen: Option<Instant> = None;
+    let first_open = idx;
+    let now = Instant::now();
+    // Skip providers whose circuit is open, without spending attempts.
+    let slot = loop {
+        let Some(slot) = slots.get(idx) else { break None };
+        match slot.breaker.admit(now) {
+            Admission::Allowed => break Some(slot),
+            Admission::Rejected(until) => {
+                reopen = Some(reopen.map_or(until, |r| r.min(until)));
+                idx += 1;
+                attempt = 0;
+            }
+        }
+    };
+    let Some(slot) = slot else {
+        if let Some(until) = reopen {
+            // Every remaining provider is open: wait for the first to reopen.
+            let wait = until.saturating_duration_since(now).max(Duration::from_millis(100));
+            let run_at = now_ms() + wait.as_millis() as i64;
+            return outcome(job, None, OutcomeKind::Retry { run_at, attempt: job.attempt, provider_idx: first_open as i64 });
+        }
+        return exhausted(job, &recipient, channel, workflow.doc.steps.get(step).and_then(|s| s.fallback), "every provider failed".into());
+    };
+    if let Some(limiter) = &slot.limiter {
+        limiter.until_ready().await;
+    }
+
+    let provider = slot.provider.name().to_string();
+    let started = Instant::now();
+    let result = match tokio::time::timeout(shared.cfg.send_timeout, slot.provider.send(&msg)).await {
+        Ok(r) => r,
+        Err(_) => Err(ProviderError::retryable(format!("no answer within {:?}", shared.cfg.send_timeout))),
+    };
+    let latency = started.elapsed();
+    let outcome_label = match &result {
+        Ok(_) => "sent",
+        Err(e) => e.kind(),
+    };
+    metrics::counter!("foghorn_deliveries_total", "channel" => channel.as_str(), "provider" => provider.clone(), "outcome" => outcome_label)
+        .increment(1);
+    metrics::histogram!("foghorn_provider_latency_seconds", "channel" => channel.as_str(), "provider" => provider.clone())
+        .record(latency.as_secs_f64());
+    let record = |error: Option<&ProviderError>, http_status: Option<u16>| Attempt {
+        id: ids::attempt_id(),
+        provider: provider.clone(),
+        outcome: outcome_label.into(),
+        http_status: http_status.map(i64::from),
+        error: error.map(|e| e.to_string()),
+        latency_ms: latency.as_millis() as i64,
+    };
+
+    match result {
+        Ok(receipt) => {
+            slot.breaker.record_success();
+            let age = (now_ms() - n.created_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("foghorn_event_to_send_seconds", "channel" => channel.as_str()).record(age);
+            let captured = receipt.captured.as_ref().map(|c| {
+                (channel.as_str().to_string(), msg.to.as_str().to_string(), serde_json::to_string(c).unwrap_or_default())
+            });
+            let kind = OutcomeKind::Sent {
+                provider_message_id: receipt.provider_message_id.clone(),
+                cost_micros: receipt.cost.as_ref().map(|c| c.micros),
+                currency: receipt.cost.as_ref().map(|c| c.currency.clone()),
+                captured,
+            };
+            outcome(job, Some(record(None, receipt.http_status)), kind)
+        }
+        Err(err) => {
+            let status = err.http_status();
+            let attempt_row = Some(record(Some(&err), status));
+            let now_i = Instant::now();
+            let next_provider = |reason: String| -> OutcomeKind {
+                if idx + 1 < slots.len() {
+                    OutcomeKind::Retry { run_at: now_ms(), attempt: 0, provider_idx: idx as i64 + 1 }
+                } else {
+                    exhausted(job, &recipient, channel, workflow.doc.steps.get(step).and_then(|s| s.fallback), reason).kind
+                }
+            };
+            let kind = match &err {
+                ProviderError::Retryable { .. } | ProviderError::RateLimited { .. } => {
+                    if matches!(err, ProviderError::Retryable { .. }) {
+                        slot.breaker.record_failure(now_i);
+                    }
+                    let made = attempt + 1;
+                    if made < shared.cfg.max_attempts {
+                        let hint = match &err {
+                            ProviderError::RateLimited { retry_after, .. } => *retry_after,
+                            _ => None,
+                        };
+                        let wait = next_wait(&shared.cfg.retry_schedule, made, shared.cfg.jitter, hint, &mut rand::thread_rng());
+                        OutcomeKind::Retry {
+                            run_at: now_ms() + wait.as_millis() as i64,
+                            attempt: made as i64,
+                            provider_idx: idx as i64,
+                        }
+                    } else {
+                        next_provider(format!("{provider}: {made} attempts failed, last: {err}"))
+                    }
+                }
+                ProviderError::Permanent { .. } => next_provider(format!("{provider}: {err}")),
+                ProviderError::Misconfigured { .. } => {
+                    // Every message would fail alike: stop using the provider
+                    // for a while and alert, instead of burning attempts.
+                    slot.breaker.trip(now_i);
+                    metrics::counter!("foghorn_provider_misconfigured_total", "provider" => provider.clone()).increment(1);
+                    tracing::error!(provider = %provider, error = %err, "provider is misconfigured; its circuit is open");
+                    next_provider(format!("{provider}: {err}"))
+                }
+            };
+            outcome(job, attempt_row, kind)
+        }
+    }
+}
+
+/// The channel has nothing left: continue on the step's fallback channel
+/// when the recipient has an address there, else dead-letter.
+fn exhausted(job: &ClaimedJob, recipient: &Value, channel: Channel, fallback: Option<Channel>, reason: String) -> Outcome {
+    let n = &job.notification;
+    if let Some(fb) = fallback.filter(|fb| *fb != channel && n.parent_id.is_none()) {
+        if let Some(addr) = address_for(fb, recipient) {
+            let mut facts = recipient.clone();
+            facts["address"] = serde_json::json!(addr);
+            let next = NewNotification {
+                id: ids::notification_id(),
+                workflow: n.workflow.clone(),
+                step: n.step,
+                channel: fb.as_str().into(),
+                subscriber_id: n.subscriber_id.clone(),
+                recipient: facts.to_string(),
+                status: "queued".into(),
+                status_reason: Some(format!("fallback from {channel}")),
+                send_at: None,
+                run_at: Some(now_ms()),
+            };
+            return outcome(job, None, OutcomeKind::Fallback { reason: format!("{reason}; continuing on {fb}"), fallback: Box::new(next) });
+        }
+    }
+    outcome(job, None, OutcomeKind::Dead { reason })
+}

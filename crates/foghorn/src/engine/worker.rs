@@ -1,0 +1,168 @@
+//! The worker pool of one node: a claimer that takes due jobs in batches
+//! while there is room, a task per send, and a recorder that writes the
+//! outcomes in batches. Claim and record are separate short transactions;
+//! no transaction is open while a provider is called.
+
+use super::deliver::{deliver, now_ms};
+use super::routing::Routing;
+use crate::config::DeliveryConfig;
+use crate::workflow::Registry;
+use foghorn_store::{Outcome, OutcomeKind, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+/// What every send task needs.
+pub(super) struct Shared {
+    pub routing: Arc<Routing>,
+    pub workflows: Arc<Registry>,
+    pub cfg: DeliveryConfig,
+}
+
+pub struct Worker {
+    pub store: Store,
+    pub routing: Arc<Routing>,
+    pub workflows: Arc<Registry>,
+    pub cfg: DeliveryConfig,
+    /// Notified after new jobs are committed.
+    pub wake: Arc<Notify>,
+}
+
+/// Stops the worker: in-flight sends finish and are recorded first.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    claimer: JoinHandle<()>,
+    recorder: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.claimer.await;
+        let _ = self.recorder.await;
+    }
+}
+
+/// Outcomes recorded per transaction at most.
+const RECORD_BATCH: usize = 512;
+
+impl Worker {
+    pub fn spawn(self) -> WorkerHandle {
+        let owner = format!("node-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+        let (stop, stop_rx) = watch::channel(false);
+        let (tx, rx) = mpsc::channel::<Outcome>(self.cfg.workers * 2);
+        let shared = Arc::new(Shared {
+            routing: self.routing.clone(),
+            workflows: self.workflows.clone(),
+            cfg: self.cfg.clone(),
+        });
+        self.store.spawn_wake_listener(self.wake.clone());
+        let recorder = tokio::spawn(record_loop(self.store.clone(), owner.clone(), rx, self.wake.clone()));
+        let claimer = tokio::spawn(claim_loop(self, owner, shared, tx, stop_rx));
+        WorkerHandle { stop, claimer, recorder }
+    }
+}
+
+async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sender<Outcome>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(w.cfg.workers));
+    let lease_ms = w.cfg.lease.as_millis() as i64;
+    let mut failures = 0u32;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        // Wait for room before claiming, so claimed jobs never sit waiting
+        // for a slot while their lease runs.
+        let first = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let room = (slots.available_permits() + 1).min(w.cfg.claim_batch);
+        let jobs = match w.store.claim_jobs(&owner, now_ms(), lease_ms, room as i64).await {
+            Ok(j) => {
+                failures = 0;
+                j
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, "claiming jobs failed");
+                drop(first);
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(failures.min(50)))).await;
+                continue;
+            }
+        };
+        if jobs.is_empty() {
+            drop(first);
+            tokio::select! {
+                _ = w.wake.notified() => {}
+                _ = tokio::time::sleep(w.cfg.poll_interval) => {}
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        metrics::histogram!("foghorn_claim_batch_size").record(jobs.len() as f64);
+        let mut permit = Some(first);
+        for job in jobs {
+            let p = match permit.take() {
+                Some(p) => p,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (shared, tx) = (shared.clone(), tx.clone());
+            if job.claims > 1 {
+                metrics::counter!("foghorn_jobs_reclaimed_total").increment(1);
+            }
+            tokio::spawn(async move {
+                let o = deliver(&shared, &job).await;
+                let _ = tx.send(o).await;
+                drop(p);
+            });
+        }
+    }
+    // Let in-flight sends finish (they hold every permit until recorded).
+    let _ = slots.acquire_many(w.cfg.workers as u32).await;
+}
+
+async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Outcome>, wake: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < RECORD_BATCH {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let mut tries = 0u32;
+        loop {
+            match store.record_outcomes(&owner, now_ms(), &batch).await {
+                Ok(applied) => {
+                    if applied < batch.len() {
+                        tracing::warn!(skipped = batch.len() - applied, "outcomes for jobs whose lease had passed to another worker were skipped");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // Keep trying: giving up would leave the jobs to run again
+                    // after their lease (a duplicate, not a loss), so there is
+                    // no reason to stop while the database may come back.
+                    tries += 1;
+                    tracing::error!(error = %e, outcomes = batch.len(), "recording outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(tries.min(50)))).await;
+                }
+            }
+        }
+        let now = now_ms();
+        if batch.iter().any(|o| match &o.kind {
+            OutcomeKind::Retry { run_at, .. } => *run_at <= now,
+            OutcomeKind::Fallback { .. } => true,
+            _ => false,
+        }) {
+            wake.notify_one();
+        }
+        batch.clear();
+    }
+}

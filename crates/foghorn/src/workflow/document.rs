@@ -1,0 +1,59 @@
+//! The workflow document as users write it.
+
+use foghorn_core::Channel;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What an event becomes. `name` is the event name it answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    pub name: String,
+    /// For subscriber preferences (e.g. `warranty`, `safety`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Critical events bypass quiet hours and caps.
+    #[serde(default)]
+    pub critical: bool,
+    pub steps: Vec<Step>,
+}
+
+/// One channel of a workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub channel: Channel,
+    /// Template folder (`templates/NAME/email.subject`, …); inline fields
+    /// below take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Channel to continue on when every provider of this one failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Channel>,
+    /// MiniJinja expression over `data` and `event`; the step runs when true.
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Team destination (webhook, Slack, Discord): the step goes here
+    /// instead of to the event's subscribers. `env:NAME` is resolved at load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Inline templates, for workflows managed entirely through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Inline JSON body template for webhook steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl Step {
+    /// Team steps need no `to` on the event.
+    pub fn is_team(&self) -> bool {
+        self.channel.is_team_destination()
+    }
+}

@@ -1,0 +1,40 @@
+//! Workflows: which notifications an event becomes (DESIGN.md §5).
+//!
+//! A workflow document is TOML in `workflows/*.toml`, the same document as
+//! JSON through the API. Documents are compiled once (templates parsed,
+//! conditions checked) into a [`CompiledWorkflow`], so a bad template is an
+//! error when the workflow is saved, not when a message is due.
+
+mod document;
+mod pack;
+mod registry;
+mod render;
+
+pub use document::{Step, Workflow};
+pub use registry::{CompiledWorkflow, Registry};
+pub use render::{EventFacts, RenderContext, RenderError};
+
+pub use pack::samples_json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("step {step} ({channel}): {message}")]
+    Step {
+        step: usize,
+        channel: String,
+        message: String,
+    },
+    #[error("template `{name}`: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,134 @@
+//! Turning a workflow step and an event into the message a provider sends.
+
+use super::CompiledWorkflow;
+use foghorn_core::{Channel, Rendered};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("step {0} does not exist")]
+    NoStep(usize),
+    #[error("no `{0}` template for this step")]
+    Missing(String),
+    #[error("template `{name}`: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("webhook body template did not produce JSON: {0}")]
+    NotJson(serde_json::Error),
+}
+
+/// What templates see.
+#[derive(Debug, Serialize)]
+pub struct RenderContext<'a> {
+    pub event: EventFacts<'a>,
+    pub data: &'a serde_json::Value,
+    pub recipient: &'a serde_json::Value,
+    pub notification_id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventFacts<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+/// Template names in the environment: `FOLDER/CHANNEL.PART` for files,
+/// `inline/STEP/PART` for templates written into the document.
+pub(crate) fn part_names(channel: Channel) -> &'static [(&'static str, &'static str)] {
+    match channel {
+        Channel::Email => &[("subject", "email.subject"), ("html", "email.html"), ("text", "email.txt")],
+        Channel::Sms => &[("text", "sms.txt")],
+        Channel::Voice => &[("text", "voice.txt")],
+        Channel::Whatsapp => &[("text", "whatsapp.txt")],
+        Channel::Slack => &[("text", "slack.txt")],
+        Channel::Discord => &[("text", "discord.txt")],
+        Channel::Webhook => &[("body", "webhook.json")],
+    }
+}
+
+impl CompiledWorkflow {
+    /// The environment name of a step's template part, if one exists.
+    pub(crate) fn template_name(&self, step: usize, channel: Channel, part: &str) -> Option<String> {
+        let s = self.doc.steps.get(step)?;
+        let inline = match part {
+            "subject" => s.subject.is_some(),
+            "html" => s.html.is_some(),
+            "text" => s.text.is_some(),
+            "body" => s.body.is_some(),
+            _ => false,
+        };
+        // Inline templates serve only the step's own channel.
+        if inline && channel == s.channel {
+            return Some(format!("inline/{step}/{part}"));
+        }
+        let folder = s.template.as_deref()?;
+        let file = part_names(channel).iter().find(|(p, _)| *p == part)?.1;
+        let name = format!("{folder}/{file}");
+        self.env.get_template(&name).is_ok().then_some(name)
+    }
+
+    /// Does the step's `if` hold for this event?
+    pub fn step_applies(&self, step: usize, ctx: &serde_json::Value) -> Result<bool, RenderError> {
+        let Some(cond) = self.doc.steps.get(step).and_then(|s| s.condition.as_deref()) else {
+            return Ok(true);
+        };
+        let expr = self.env.compile_expression(cond).map_err(|source| RenderError::Template {
+            name: format!("steps[{step}].if"),
+            source,
+        })?;
+        let v = expr.eval(ctx).map_err(|source| RenderError::Template {
+            name: format!("steps[{step}].if"),
+            source,
+        })?;
+        Ok(v.is_true())
+    }
+
+    /// Renders step `step` for `channel` (the step's own, or its fallback).
+    pub fn render(&self, step: usize, channel: Channel, ctx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
+        if step >= self.doc.steps.len() {
+            return Err(RenderError::NoStep(step));
+        }
+        let mut out = Rendered::default();
+        for (part, _) in part_names(channel) {
+            let Some(name) = self.template_name(step, channel, part) else { continue };
+            let tmpl = self.env.get_template(&name).map_err(|source| RenderError::Template {
+                name: name.clone(),
+                source,
+            })?;
+            let text = tmpl.render(ctx).map_err(|source| RenderError::Template {
+                name: name.clone(),
+                source,
+            })?;
+            match *part {
+                "subject" => out.subject = Some(text.trim().replace(['\r', '\n'], " ")),
+                "html" => out.html = Some(text),
+                "text" => out.text = Some(text.trim().to_string()),
+                "body" => out.json = Some(serde_json::from_str(&text).map_err(RenderError::NotJson)?),
+                _ => {}
+            }
+        }
+        match channel {
+            Channel::Email if out.subject.is_none() => return Err(RenderError::Missing("email.subject".into())),
+            Channel::Email if out.html.is_none() && out.text.is_none() => {
+                return Err(RenderError::Missing("email.html or email.txt".into()))
+            }
+            Channel::Webhook if out.json.is_none() => {
+                out.json = Some(serde_json::json!({
+                    "type": ctx.event.name,
+                    "event_id": ctx.event.id,
+                    "notification_id": ctx.notification_id,
+                    "data": ctx.data,
+                }));
+            }
+            Channel::Webhook => {}
+            _ if out.text.is_none() => {
+                return Err(RenderError::Missing(format!("{channel} text")));
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+}
