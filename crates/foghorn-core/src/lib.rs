@@ -6,12 +6,14 @@
 
 pub mod channel;
 pub mod ids;
+pub mod inbound;
 pub mod message;
 pub mod money;
 pub mod provider_error;
 pub mod status;
 
 pub use channel::Channel;
+pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
 pub use message::{Address, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::ProviderError;

@@ -49,6 +49,12 @@ pub struct Outbound {
     pub content: Rendered,
     /// Tags for provider-side analytics (the workflow's category, its name).
     pub tags: Vec<String>,
+    /// Extra headers for channels that have them (email: `List-Unsubscribe`,
+    /// `List-Unsubscribe-Post`).
+    pub headers: Vec<(String, String)>,
+    /// Sender chosen by the engine (per tenant and country); providers fall
+    /// back to their configured default when None.
+    pub from: Option<String>,
 }
 
 /// A provider's acceptance of a message.

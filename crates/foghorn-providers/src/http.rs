@@ -28,6 +28,9 @@ pub struct HttpOptions {
     /// self-hosters whose receivers live on the same network.
     pub allow_private_targets: bool,
     pub timeout: Duration,
+    /// Where providers reach this server (`public_url`), for the status
+    /// callback URLs some providers take with each send. No trailing slash.
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -35,6 +38,7 @@ impl Default for HttpOptions {
         HttpOptions {
             allow_private_targets: false,
             timeout: Duration::from_secs(10),
+            public_url: None,
         }
     }
 }

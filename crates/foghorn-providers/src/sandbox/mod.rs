@@ -61,6 +61,8 @@ mod tests {
             to: Address::Phone("+15550100".into()),
             content: content.clone(),
             tags: vec![],
+            headers: vec![],
+            from: None,
         };
         let receipt = sandbox.send(&msg).await.unwrap();
         assert!(receipt.provider_message_id.unwrap().starts_with("msg_"));

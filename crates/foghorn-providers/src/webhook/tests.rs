@@ -77,6 +77,8 @@ fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
             ..Rendered::default()
         },
         tags: vec![],
+        headers: vec![],
+        from: None,
     }
 }
 

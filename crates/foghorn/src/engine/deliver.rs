@@ -61,6 +61,8 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         to,
         content,
         tags: [workflow.doc.category.clone(), Some(workflow.doc.name.clone())].into_iter().flatten().collect(),
+        headers: Vec::new(),
+        from: None,
     };
 
     let slots = shared.routing.for_channel(channel);

@@ -42,6 +42,7 @@ impl Routing {
         let opts = HttpOptions {
             allow_private_targets: config.security.allow_private_targets,
             timeout: config.delivery.send_timeout,
+            public_url: config.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
         };
         let client = build_client(&opts)?;
         let breaker = || Breaker::new(config.breaker.failure_threshold, config.breaker.open_for);
