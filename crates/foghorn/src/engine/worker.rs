@@ -10,7 +10,7 @@ use crate::workflow::Registry;
 use foghorn_store::{Outcome, OutcomeKind, Store};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 /// What every send task needs.
@@ -47,11 +47,16 @@ impl WorkerHandle {
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
 
+/// An outcome with the worker slot it holds: the slot is freed only once the
+/// outcome is committed, so the jobs a crash can repeat are at most the
+/// `workers` in flight.
+type Done = (Outcome, OwnedSemaphorePermit);
+
 impl Worker {
     pub fn spawn(self) -> WorkerHandle {
         let owner = format!("node-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
         let (stop, stop_rx) = watch::channel(false);
-        let (tx, rx) = mpsc::channel::<Outcome>(self.cfg.workers * 2);
+        let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
             routing: self.routing.clone(),
             workflows: self.workflows.clone(),
@@ -64,7 +69,7 @@ impl Worker {
     }
 }
 
-async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sender<Outcome>, mut stop: watch::Receiver<bool>) {
+async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sender<Done>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(w.cfg.workers));
     let lease_ms = w.cfg.lease.as_millis() as i64;
     let mut failures = 0u32;
@@ -117,8 +122,7 @@ async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sen
             }
             tokio::spawn(async move {
                 let o = deliver(&shared, &job).await;
-                let _ = tx.send(o).await;
-                drop(p);
+                let _ = tx.send((o, p)).await;
             });
         }
     }
@@ -126,13 +130,18 @@ async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sen
     let _ = slots.acquire_many(w.cfg.workers as u32).await;
 }
 
-async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Outcome>, wake: Arc<Notify>) {
+async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Done>, wake: Arc<Notify>) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while let Some(first) = rx.recv().await {
+    let mut permits = Vec::with_capacity(RECORD_BATCH);
+    while let Some((first, p)) = rx.recv().await {
         batch.push(first);
+        permits.push(p);
         while batch.len() < RECORD_BATCH {
             match rx.try_recv() {
-                Ok(o) => batch.push(o),
+                Ok((o, p)) => {
+                    batch.push(o);
+                    permits.push(p);
+                }
                 Err(_) => break,
             }
         }
@@ -164,5 +173,6 @@ async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Outcome
             wake.notify_one();
         }
         batch.clear();
+        permits.clear();
     }
 }

@@ -60,8 +60,9 @@ impl CompiledWorkflow {
             "body" => s.body.is_some(),
             _ => false,
         };
-        // Inline templates serve only the step's own channel.
-        if inline && channel == s.channel {
+        // Part names are channel-specific (only email asks for a subject),
+        // so inline `text` also serves a fallback channel's text.
+        if inline {
             return Some(format!("inline/{step}/{part}"));
         }
         let folder = s.template.as_deref()?;
