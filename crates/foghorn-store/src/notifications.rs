@@ -102,3 +102,18 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// Rows a tenant has in the outbox tables: (events, notifications, jobs).
+    /// Used to prove that rejected input wrote nothing.
+    pub async fn row_counts(&self, tenant_id: &str) -> Result<(i64, i64, i64)> {
+        let mut out = [0i64; 3];
+        for (i, table) in ["events", "notifications", "jobs"].into_iter().enumerate() {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
+            out[i] = on_read!(self, |pool, DB| {
+                sqlx::query_scalar::<DB, i64>(&sql).bind(tenant_id).fetch_one(pool).await?
+            });
+        }
+        Ok((out[0], out[1], out[2]))
+    }
+}
