@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -17,7 +19,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("pack");
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("pack");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
@@ -25,10 +29,19 @@ fn main() {
     let mut src = String::from("/// Files of the built-in pack: (path under pack/, contents).\npub static FILES: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let rel = f.strip_prefix(&root).expect("under pack/").to_string_lossy().replace('\\', "/");
-        let _ = writeln!(src, "    ({rel:?}, include_str!({:?})),", f.display().to_string());
+        let rel = f
+            .strip_prefix(&root)
+            .expect("under pack/")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let _ = writeln!(
+            src,
+            "    ({rel:?}, include_str!({:?})),",
+            f.display().to_string()
+        );
     }
     src.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pack_files.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pack_files.rs");
     std::fs::write(out, src).expect("write pack_files.rs");
 }

@@ -126,19 +126,28 @@ impl Store {
                 }
             }
 
-            // 3. Plan each event; repeats inside the batch answer with the first.
+            // 3. Plan each event. A repeat inside the batch follows its
+            // leader (the first with that key), answered once the leader's
+            // fate is known: it may still lose a race with another node.
             let mut planned: Vec<(usize, Plan)> = Vec::with_capacity(drafts.len());
+            let mut leaders: HashMap<(String, String), usize> = HashMap::new();
+            let mut followers: Vec<(usize, usize)> = Vec::new();
             for (i, d) in drafts.iter().enumerate() {
                 if let Some(k) = &d.idempotency_key {
-                    if let Some(r) = seen.get(&(d.tenant_id.clone(), k.clone())) {
+                    let key = (d.tenant_id.clone(), k.clone());
+                    if let Some(r) = seen.get(&key) {
                         results[i] = Some(AcceptResult::Duplicate(r.clone()));
+                        continue;
+                    }
+                    if let Some(&leader) = leaders.get(&key) {
+                        followers.push((i, leader));
                         continue;
                     }
                 }
                 match plan(d, &subscribers) {
                     Ok(p) => {
                         if let Some(k) = &d.idempotency_key {
-                            seen.insert((d.tenant_id.clone(), k.clone()), p.response.clone());
+                            leaders.insert((d.tenant_id.clone(), k.clone()), i);
                         }
                         planned.push((i, p));
                     }
@@ -232,6 +241,18 @@ impl Store {
                     .await?;
                     AcceptResult::Duplicate(first.unwrap_or(p.response))
                 });
+            }
+            for (i, leader) in followers {
+                // Leaders are only events that planned successfully.
+                let answer = match &results[leader] {
+                    Some(AcceptResult::Created(r) | AcceptResult::Duplicate(r)) => r.clone(),
+                    _ => {
+                        return Err(crate::StoreError::Corrupt(
+                            "an idempotent repeat lost its leader".into(),
+                        ))
+                    }
+                };
+                results[i] = Some(AcceptResult::Duplicate(answer));
             }
         });
         results

@@ -111,7 +111,10 @@ impl Store {
         for (i, table) in ["events", "notifications", "jobs"].into_iter().enumerate() {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
             out[i] = on_read!(self, |pool, DB| {
-                sqlx::query_scalar::<DB, i64>(&sql).bind(tenant_id).fetch_one(pool).await?
+                sqlx::query_scalar::<DB, i64>(&sql)
+                    .bind(tenant_id)
+                    .fetch_one(pool)
+                    .await?
             });
         }
         Ok((out[0], out[1], out[2]))

@@ -69,7 +69,6 @@ pub struct Attempt {
     pub latency_ms: i64,
 }
 
-
 const CLAIM_SQLITE: &str = "UPDATE jobs SET run_at = $1, lease_owner = $2, claims = claims + 1
      WHERE notification_id IN (SELECT notification_id FROM jobs WHERE run_at <= $3 ORDER BY run_at LIMIT $4)
      RETURNING notification_id, attempt, provider_idx, claims";

@@ -12,7 +12,10 @@ impl Store {
     /// Tells listening nodes that new jobs are due.
     pub async fn notify_workers(&self) -> Result<()> {
         if let Backend::Postgres(pool) = &self.backend {
-            sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(pool).await?;
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANNEL)
+                .execute(pool)
+                .await?;
         }
         Ok(())
     }
@@ -20,7 +23,9 @@ impl Store {
     /// On PostgreSQL, spawns a task that calls `notify.notify_one()` on every
     /// wake-up from any node; reconnects after errors. No-op on SQLite.
     pub fn spawn_wake_listener(&self, notify: Arc<Notify>) {
-        let Backend::Postgres(pool) = &self.backend else { return };
+        let Backend::Postgres(pool) = &self.backend else {
+            return;
+        };
         let pool = pool.clone();
         tokio::spawn(async move {
             loop {

@@ -26,7 +26,6 @@ pub enum Role {
 pub struct Node {
     pub addr: SocketAddr,
     pub store: Store,
-    pub state: Arc<AppState>,
     server: tokio::task::JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
     worker: Option<crate::engine::WorkerHandle>,
@@ -34,9 +33,14 @@ pub struct Node {
 
 /// Opens and migrates the database, and loads every workflow.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Arc<Registry>)> {
-    let store = Store::connect(&config.database_url).await.context("opening the database")?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
-    let workflows = Arc::new(Registry::load(&config.workflows_dir, &config.templates_dir).context("loading workflows")?);
+    let workflows = Arc::new(
+        Registry::load(&config.workflows_dir, &config.templates_dir)
+            .context("loading workflows")?,
+    );
     install_stored(&store, &workflows).await?;
     Ok((store, workflows))
 }
@@ -54,7 +58,9 @@ async fn install_stored(store: &Store, workflows: &Registry) -> anyhow::Result<(
             Ok(c) => {
                 workflows.install(&row.tenant_id, c);
             }
-            Err(e) => tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is invalid; skipped"),
+            Err(e) => {
+                tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is invalid; skipped")
+            }
         }
     }
     Ok(())
@@ -88,13 +94,16 @@ impl Node {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app = api::router(state.clone(), config.security.max_body_bytes);
+        let app = api::router(state, config.security.max_body_bytes);
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stop_rx.changed().await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
@@ -108,7 +117,13 @@ impl Node {
                 }
             }
         });
-        Ok(Node { addr, store, state, server, stop, worker })
+        Ok(Node {
+            addr,
+            store,
+            server,
+            stop,
+            worker,
+        })
     }
 
     /// Stops accepting requests, lets in-flight sends finish and be recorded.

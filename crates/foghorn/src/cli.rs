@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "foghorn", version, about = "Self-hosted multi-channel notifications: events in, notifications out.")]
+#[command(
+    name = "foghorn",
+    version,
+    about = "Self-hosted multi-channel notifications: events in, notifications out."
+)]
 pub struct Cli {
     /// Config file (default: ./foghorn.toml when present).
     #[arg(long, global = true, env = "FOGHORN_CONFIG")]

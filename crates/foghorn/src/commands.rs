@@ -10,13 +10,21 @@ use foghorn_store::NotificationFilter;
 use std::sync::Arc;
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = foghorn_store::Store::connect(&config.database_url).await.context("opening the database")?;
+    let store = foghorn_store::Store::connect(&config.database_url)
+        .await
+        .context("opening the database")?;
     let applied = store.migrate().await?;
     let version = store.schema_version().await?;
     if applied.is_empty() {
-        println!("schema is up to date (version {version}, {})", store.backend_name());
+        println!(
+            "schema is up to date (version {version}, {})",
+            store.backend_name()
+        );
     } else {
-        println!("applied migrations {applied:?}; schema version {version} ({})", store.backend_name());
+        println!(
+            "applied migrations {applied:?}; schema version {version} ({})",
+            store.backend_name()
+        );
     }
     store.close().await;
     Ok(())
@@ -32,7 +40,10 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
             let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
             let (secret, row) = new_key(&tenant, &scopes);
             store.insert_api_key(&row).await?;
-            println!("created key {} for tenant {tenant} with scopes: {}", row.id, row.scopes);
+            println!(
+                "created key {} for tenant {tenant} with scopes: {}",
+                row.id, row.scopes
+            );
             println!("store it now; it is not shown again:");
             println!("{secret}");
         }
@@ -45,11 +56,23 @@ pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
     let (store, _) = crate::app::open(config).await?;
     let now = chrono::Utc::now().timestamp_millis();
     match cmd {
-        DlqCommand::List { tenant, limit, json } => {
-            let f = NotificationFilter { status: Some("dead".into()), limit, ..Default::default() };
+        DlqCommand::List {
+            tenant,
+            limit,
+            json,
+        } => {
+            let f = NotificationFilter {
+                status: Some("dead".into()),
+                limit,
+                ..Default::default()
+            };
             let page = store.list_notifications(&tenant, &f).await?;
             if json {
-                let items: Vec<_> = page.items.into_iter().map(|n| crate::api::notifications::view(n, None)).collect();
+                let items: Vec<_> = page
+                    .items
+                    .into_iter()
+                    .map(|n| crate::api::notifications::view(n, None))
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else if page.items.is_empty() {
                 println!("the dead-letter queue is empty");
@@ -70,7 +93,11 @@ pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
                 (Some(id), _) => vec![id],
                 (None, _) => {
                     let mut ids = Vec::new();
-                    let mut f = NotificationFilter { status: Some("dead".into()), limit: 1000, ..Default::default() };
+                    let mut f = NotificationFilter {
+                        status: Some("dead".into()),
+                        limit: 1000,
+                        ..Default::default()
+                    };
                     loop {
                         let page = store.list_notifications(&tenant, &f).await?;
                         ids.extend(page.items.into_iter().map(|n| n.id));
@@ -100,7 +127,8 @@ pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
 
 pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
     let (store, workflows) = crate::app::open(config).await?;
-    let data: serde_json::Value = serde_json::from_str(&args.data).context("--data must be a JSON object")?;
+    let data: serde_json::Value =
+        serde_json::from_str(&args.data).context("--data must be a JSON object")?;
     let send_at = match &args.send_at {
         Some(t) => Some(
             chrono::DateTime::parse_from_rfc3339(t)
@@ -113,7 +141,11 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
         name: args.name,
         idempotency_key: args.idempotency_key,
         grouping_key: args.grouping_key,
-        to: args.to.into_iter().map(crate::api::events::RecipientInput::Id).collect(),
+        to: args
+            .to
+            .into_iter()
+            .map(crate::api::events::RecipientInput::Id)
+            .collect(),
         data: Some(data),
         send_at,
         priority: None,
@@ -123,7 +155,11 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
     store.close().await;
     match result {
         Ok((status, body)) => {
-            let repeat = if status.as_u16() == 200 { " (repeat: the first answer)" } else { "" };
+            let repeat = if status.as_u16() == 200 {
+                " (repeat: the first answer)"
+            } else {
+                ""
+            };
             eprintln!("accepted{repeat}");
             println!("{body}");
             Ok(())

@@ -195,10 +195,12 @@ impl Config {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let (text, path) = match path {
             Some(p) => (
-                Some(std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                    path: p.to_path_buf(),
-                    source,
-                })?),
+                Some(
+                    std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                        path: p.to_path_buf(),
+                        source,
+                    })?,
+                ),
                 p.to_path_buf(),
             ),
             None => {
@@ -209,7 +211,11 @@ impl Config {
         Self::from_sources(text.as_deref(), &path, &env)
     }
 
-    pub fn from_sources(text: Option<&str>, path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn from_sources(
+        text: Option<&str>,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let mut value = match text {
             Some(t) => {
                 // Deserialising straight from the text keeps spans, so a bad
@@ -218,12 +224,15 @@ impl Config {
                 if let Err(e) = parsed {
                     return Err(file_error(path, t, &e));
                 }
-                t.parse::<toml::Table>().map_err(|e| file_error(path, t, &e))?
+                t.parse::<toml::Table>()
+                    .map_err(|e| file_error(path, t, &e))?
             }
             None => toml::Table::new(),
         };
         for (var, raw) in env {
-            let Some(rest) = var.strip_prefix("FOGHORN_") else { continue };
+            let Some(rest) = var.strip_prefix("FOGHORN_") else {
+                continue;
+            };
             if IGNORED_ENV.contains(&rest) || rest.starts_with("TEST_") {
                 continue;
             }
@@ -244,31 +253,51 @@ impl Config {
             }
         }
         resolve_secrets(&mut value, &mut Vec::new(), env)?;
-        let mut config = Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Key {
-            key: "(config)".into(),
-            message: e.message().to_string(),
-        })?;
+        let mut config =
+            Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Key {
+                key: "(config)".into(),
+                message: e.message().to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
-        let bad = |key: &str, message: String| ConfigError::Key { key: key.into(), message };
+        let bad = |key: &str, message: String| ConfigError::Key {
+            key: key.into(),
+            message,
+        };
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(bad("listen", format!("`{}` is not an address such as 127.0.0.1:8080", self.listen)));
+            return Err(bad(
+                "listen",
+                format!("`{}` is not an address such as 127.0.0.1:8080", self.listen),
+            ));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
-            return Err(bad("database_url", "expected sqlite://FILE or postgres://…".into()));
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            return Err(bad(
+                "database_url",
+                "expected sqlite://FILE or postgres://…".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(bad("log.format", format!("`{}`: expected text or json", self.log.format)));
+            return Err(bad(
+                "log.format",
+                format!("`{}`: expected text or json", self.log.format),
+            ));
         }
         let d = &self.delivery;
         if d.workers == 0 || d.claim_batch == 0 || d.max_attempts == 0 {
-            return Err(bad("delivery", "workers, claim_batch and max_attempts must be at least 1".into()));
+            return Err(bad(
+                "delivery",
+                "workers, claim_batch and max_attempts must be at least 1".into(),
+            ));
         }
         if d.retry_schedule.is_empty() {
-            return Err(bad("delivery.retry_schedule", "needs at least one wait".into()));
+            return Err(bad(
+                "delivery.retry_schedule",
+                "needs at least one wait".into(),
+            ));
         }
         if !(0.0..1.0).contains(&d.jitter) {
             return Err(bad("delivery.jitter", "must be in [0, 1)".into()));
@@ -288,7 +317,9 @@ impl Config {
 
     pub fn listen_addr(&self) -> std::net::SocketAddr {
         // validate() checked it.
-        self.listen.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
+        self.listen
+            .parse()
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
     }
 }
 
@@ -329,28 +360,40 @@ fn env_value(raw: &str) -> toml::Value {
 }
 
 fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
-    let Some((last, parents)) = keys.split_last() else { return };
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
     let mut t = table;
     for k in parents {
-        let entry = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = t
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
-        let toml::Value::Table(next) = entry else { return };
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
         t = next;
     }
     t.insert(last.clone(), value);
 }
 
-fn resolve_secrets(table: &mut toml::Table, path: &mut Vec<String>, env: &[(String, String)]) -> Result<(), ConfigError> {
+fn resolve_secrets(
+    table: &mut toml::Table,
+    path: &mut Vec<String>,
+    env: &[(String, String)],
+) -> Result<(), ConfigError> {
     for (k, v) in table.iter_mut() {
         path.push(k.clone());
         match v {
             toml::Value::String(s) => {
-                if let Some(resolved) = resolve_secret(s, env).map_err(|message| ConfigError::Key {
-                    key: path.join("."),
-                    message,
-                })? {
+                if let Some(resolved) =
+                    resolve_secret(s, env).map_err(|message| ConfigError::Key {
+                        key: path.join("."),
+                        message,
+                    })?
+                {
                     *s = resolved;
                 }
             }
@@ -382,16 +425,24 @@ pub fn resolve_secret(s: &str, env: &[(String, String)]) -> Result<Option<String
 /// `500ms`, `30s`, `5m`, `1h`, `2d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 1h"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 1h"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s, m, h or d)")),
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}` (use ms, s, m, h or d)"
+            ))
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{text}` is not a valid duration"));
@@ -426,7 +477,10 @@ mod tests {
     use super::*;
 
     fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_sources(text, Path::new("foghorn.toml"), &env)
     }
 
@@ -458,28 +512,49 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:7000");
         assert_eq!(c.database_url, "postgres://db/foghorn");
         assert!(c.security.allow_private_targets);
-        assert_eq!(c.providers["hook"].settings["url"].as_str(), Some("https://b.example/y"));
-        assert_eq!(c.delivery.retry_schedule, vec![Duration::from_secs(1), Duration::from_secs(2)]);
+        assert_eq!(
+            c.providers["hook"].settings["url"].as_str(),
+            Some("https://b.example/y")
+        );
+        assert_eq!(
+            c.delivery.retry_schedule,
+            vec![Duration::from_secs(1), Duration::from_secs(2)]
+        );
     }
 
     #[test]
     fn file_errors_name_the_line_and_key() {
-        let err = load(Some("listen = \"127.0.0.1:1\"\n\n[delivery]\nworkers = \"many\"\n"), &[]).unwrap_err();
+        let err = load(
+            Some("listen = \"127.0.0.1:1\"\n\n[delivery]\nworkers = \"many\"\n"),
+            &[],
+        )
+        .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("foghorn.toml:4:"), "{msg}");
         let err = load(Some("listn = \"x\"\n"), &[]).unwrap_err().to_string();
-        assert!(err.contains("foghorn.toml:1") && err.contains("listn"), "{err}");
-        let err = load(Some("[delivery]\nlease = \"5 parsecs\"\n"), &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("foghorn.toml:1") && err.contains("listn"),
+            "{err}"
+        );
+        let err = load(Some("[delivery]\nlease = \"5 parsecs\"\n"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(":2:") && err.contains("5 parsecs"), "{err}");
     }
 
     #[test]
     fn env_errors_name_the_variable() {
-        let err = load(None, &[("FOGHORN_DELIVERY__WORKERS", "lots")]).unwrap_err().to_string();
+        let err = load(None, &[("FOGHORN_DELIVERY__WORKERS", "lots")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("FOGHORN_DELIVERY__WORKERS"), "{err}");
-        let err = load(None, &[("FOGHORN_NO_SUCH_KEY", "1")]).unwrap_err().to_string();
+        let err = load(None, &[("FOGHORN_NO_SUCH_KEY", "1")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("FOGHORN_NO_SUCH_KEY"), "{err}");
-        let err = load(None, &[("FOGHORN_LISTEN", "nowhere")]).unwrap_err().to_string();
+        let err = load(None, &[("FOGHORN_LISTEN", "nowhere")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`listen`"), "{err}");
     }
 
@@ -493,16 +568,30 @@ mod tests {
             secret.display()
         );
         let c = load(Some(&file), &[("HOOK_SECRET", "whsec_ZnJvbWVudg==")]).unwrap();
-        assert_eq!(c.providers["a"].settings["secret"].as_str(), Some("whsec_ZnJvbWVudg=="));
-        assert_eq!(c.providers["b"].settings["secret"].as_str(), Some("whsec_c2VjcmV0"));
+        assert_eq!(
+            c.providers["a"].settings["secret"].as_str(),
+            Some("whsec_ZnJvbWVudg==")
+        );
+        assert_eq!(
+            c.providers["b"].settings["secret"].as_str(),
+            Some("whsec_c2VjcmV0")
+        );
         let err = load(Some(&file), &[]).unwrap_err().to_string();
-        assert!(err.contains("providers.a.secret") && err.contains("HOOK_SECRET"), "{err}");
+        assert!(
+            err.contains("providers.a.secret") && err.contains("HOOK_SECRET"),
+            "{err}"
+        );
     }
 
     #[test]
     fn channels_must_name_configured_providers() {
-        let err = load(Some("[channels.email]\nproviders = [\"mailgun\"]\n"), &[]).unwrap_err().to_string();
-        assert!(err.contains("channels.email.providers") && err.contains("mailgun"), "{err}");
+        let err = load(Some("[channels.email]\nproviders = [\"mailgun\"]\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("channels.email.providers") && err.contains("mailgun"),
+            "{err}"
+        );
     }
 
     #[test]

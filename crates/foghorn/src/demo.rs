@@ -25,12 +25,18 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let (secret, row) = new_key("default", &[Scope::Admin]);
     node.store.insert_api_key(&row).await?;
     let base = format!("http://{}", node.addr);
-    println!("Foghorn demo: ready in {} ms ({}, {})", started.elapsed().as_millis(), node.store.backend_name(), config.database_url);
+    println!(
+        "Foghorn demo: ready in {} ms ({}, {})",
+        started.elapsed().as_millis(),
+        node.store.backend_name(),
+        config.database_url
+    );
     println!("  API      {base}  (OpenAPI at {base}/openapi.json)");
     println!("  API key  {secret}");
     println!();
 
-    let samples: Value = serde_json::from_str(crate::workflow::samples_json()).context("the built-in samples")?;
+    let samples: Value =
+        serde_json::from_str(crate::workflow::samples_json()).context("the built-in samples")?;
     let http = reqwest::Client::new();
     let auth = format!("Bearer {secret}");
     for s in samples["subscribers"].as_array().into_iter().flatten() {
@@ -39,32 +45,69 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         if let Some(o) = body.as_object_mut() {
             o.remove("id");
         }
-        let res = http.put(format!("{base}/v1/subscribers/{id}")).header("authorization", &auth).json(&body).send().await?;
-        anyhow::ensure!(res.status().is_success(), "creating subscriber {id}: {}", res.text().await.unwrap_or_default());
+        let res = http
+            .put(format!("{base}/v1/subscribers/{id}"))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "creating subscriber {id}: {}",
+            res.text().await.unwrap_or_default()
+        );
     }
     let mut expected = 0usize;
     let events = samples["events"].as_array().cloned().unwrap_or_default();
     println!("Firing {} NaviDocs sample events:", events.len());
     for e in &events {
-        let res = http.post(format!("{base}/v1/events")).header("authorization", &auth).json(e).send().await?;
+        let res = http
+            .post(format!("{base}/v1/events"))
+            .header("authorization", &auth)
+            .json(e)
+            .send()
+            .await?;
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         anyhow::ensure!(status.is_success(), "event {}: {body}", e["name"]);
-        let notes = body["notifications"].as_array().cloned().unwrap_or_default();
+        let notes = body["notifications"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let queued = notes.iter().filter(|n| n["status"] == "queued").count();
         expected += queued;
-        let channels: Vec<String> = notes.iter().map(|n| format!("{} {}", n["channel"].as_str().unwrap_or("?"), n["status"].as_str().unwrap_or("?"))).collect();
-        println!("  {:20} -> {}", e["name"].as_str().unwrap_or("?"), channels.join(", "));
+        let channels: Vec<String> = notes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {}",
+                    n["channel"].as_str().unwrap_or("?"),
+                    n["status"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        println!(
+            "  {:20} -> {}",
+            e["name"].as_str().unwrap_or("?"),
+            channels.join(", ")
+        );
     }
     println!();
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut inbox: Vec<Value> = Vec::new();
     while Instant::now() < deadline {
-        let res = http.get(format!("{base}/v1/sandbox/messages?limit=1000")).header("authorization", &auth).send().await?;
+        let res = http
+            .get(format!("{base}/v1/sandbox/messages?limit=1000"))
+            .header("authorization", &auth)
+            .send()
+            .await?;
         let body: Value = res.json().await.unwrap_or(Value::Null);
         inbox = body["items"].as_array().cloned().unwrap_or_default();
-        eprint!("\rdelivered to the sandbox: {}/{expected}", inbox.len().min(expected));
+        eprint!(
+            "\rdelivered to the sandbox: {}/{expected}",
+            inbox.len().min(expected)
+        );
         if inbox.len() >= expected {
             break;
         }
@@ -79,13 +122,25 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             .or_else(|| c["text"].as_str())
             .map(String::from)
             .unwrap_or_else(|| c["json"].to_string());
-        let to = m["to"].as_str().filter(|s| !s.is_empty()).unwrap_or("(team destination)");
-        println!("  [{:7}] {:28} {}", m["channel"].as_str().unwrap_or("?"), to, truncate(&summary, 90));
+        let to = m["to"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("(team destination)");
+        println!(
+            "  [{:7}] {:28} {}",
+            m["channel"].as_str().unwrap_or("?"),
+            to,
+            truncate(&summary, 90)
+        );
     }
     println!();
     println!("Try:  curl -H 'Authorization: Bearer {secret}' {base}/v1/notifications");
     println!("      curl -H 'Authorization: Bearer {secret}' {base}/v1/sandbox/messages");
-    anyhow::ensure!(inbox.len() >= expected, "only {} of {expected} messages arrived in time", inbox.len());
+    anyhow::ensure!(
+        inbox.len() >= expected,
+        "only {} of {expected} messages arrived in time",
+        inbox.len()
+    );
     if !args.exit {
         println!("Serving until Ctrl-C.");
         shutdown_signal().await;

@@ -25,7 +25,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("foghorn: cannot start the runtime: {e}");
@@ -52,11 +55,19 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
             if let Some(l) = args.listen {
                 config.listen = l;
                 if config.listen.parse::<std::net::SocketAddr>().is_err() {
-                    anyhow::bail!("--listen `{}` is not an address such as 127.0.0.1:8080", config.listen);
+                    anyhow::bail!(
+                        "--listen `{}` is not an address such as 127.0.0.1:8080",
+                        config.listen
+                    );
                 }
             }
             let node = app::Node::start(&config, args.role).await?;
-            println!("foghorn listening on http://{} ({}, role {:?})", node.addr, node.store.backend_name(), args.role);
+            println!(
+                "foghorn listening on http://{} ({}, role {:?})",
+                node.addr,
+                node.store.backend_name(),
+                args.role
+            );
             app::shutdown_signal().await;
             tracing::info!("shutting down");
             node.shutdown().await;

@@ -8,7 +8,9 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init_logs(cfg: &LogConfig) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if cfg.format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {
@@ -21,11 +23,19 @@ pub fn init_metrics() -> PrometheusHandle {
     static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+            let seconds = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0, 60.0,
+            ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_size".into()), &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0]));
-            match builder.and_then(|b| b.install_recorder().map_err(Into::into)) {
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Suffix("_size".into()),
+                        &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0],
+                    )
+                });
+            match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics recorder unavailable");

@@ -58,7 +58,10 @@ async fn the_same_event_twice_makes_one_set_of_notifications_even_when_concurren
         let created = answers.iter().filter(|(s, _)| *s == 202).count();
         let repeats = answers.iter().filter(|(s, _)| *s == 200).count();
         assert_eq!((created, repeats), (1, 19), "{b}: {answers:?}");
-        assert!(answers.iter().all(|(_, v)| *v == answers[0].1), "{b}: all answers identical");
+        assert!(
+            answers.iter().all(|(_, v)| *v == answers[0].1),
+            "{b}: all answers identical"
+        );
         let (events, notifications, _) = counts(&env).await;
         // Per key: one event, its email and its SMS step (suppressed: no phone).
         assert_eq!((events, notifications), (2, 4), "{b}: one set per key");
@@ -73,49 +76,172 @@ async fn bad_input_gets_problem_json_and_writes_nothing() {
         people_workflow(&env);
         let key = env.key("admin").await;
         let read_only = env.key("read").await;
-        let server = Server::start(&env, "api", &[("FOGHORN_SECURITY__MAX_BODY_BYTES", "4096")]).await;
+        let server =
+            Server::start(&env, "api", &[("FOGHORN_SECURITY__MAX_BODY_BYTES", "4096")]).await;
         let http = reqwest::Client::new();
         let url = format!("{}/v1/events", server.base);
         let good = json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": "Survey", "boat": "X"}});
         let big = json!({"name": "doc.ready", "to": [{"email": "o@example.com"}], "data": {"pad": "x".repeat(5000)}});
         let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str, Option<&str>)> = vec![
-            ("malformed JSON", http.post(&url).bearer_auth(&key).header("content-type", "application/json").body("{\"name\": "), 400, "malformed-request", None),
-            ("wrong type", http.post(&url).bearer_auth(&key).json(&json!({"name": 7})), 422, "validation-failed", Some("name")),
-            ("unknown field", http.post(&url).bearer_auth(&key).json(&json!({"name": "doc.ready", "too": []})), 422, "validation-failed", None),
-            ("unknown event", http.post(&url).bearer_auth(&key).json(&json!({"name": "boat.sank", "to": ["x"]})), 422, "unknown-event", Some("name")),
-            ("unknown subscriber", http.post(&url).bearer_auth(&key).json(&good), 422, "unknown-subscriber", Some("to[0]")),
-            ("no recipients", http.post(&url).bearer_auth(&key).json(&json!({"name": "doc.ready", "data": {}})), 422, "validation-failed", Some("to")),
-            ("bad inline email", http.post(&url).bearer_auth(&key).json(&json!({"name": "doc.ready", "to": [{"email": "nope"}]})), 422, "validation-failed", Some("to[0].email")),
-            ("bad inline phone", http.post(&url).bearer_auth(&key).json(&json!({"name": "doc.ready", "to": [{"phone": "555"}]})), 422, "validation-failed", Some("to[0].phone")),
-            ("data not an object", http.post(&url).bearer_auth(&key).json(&json!({"name": "doc.ready", "to": [{"email": "o@example.com"}], "data": [1]})), 422, "validation-failed", Some("data")),
-            ("oversized body", http.post(&url).bearer_auth(&key).json(&big), 413, "body-too-large", None),
-            ("not JSON", http.post(&url).bearer_auth(&key).header("content-type", "text/plain").body("hi"), 415, "unsupported-media-type", None),
-            ("no key", http.post(&url).json(&good), 401, "unauthorized", None),
-            ("bad key", http.post(&url).bearer_auth("fh_notakey").json(&good), 401, "unauthorized", None),
-            ("read-only key", http.post(&url).bearer_auth(&read_only).json(&good), 403, "insufficient-scope", None),
+            (
+                "malformed JSON",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "application/json")
+                    .body("{\"name\": "),
+                400,
+                "malformed-request",
+                None,
+            ),
+            (
+                "wrong type",
+                http.post(&url).bearer_auth(&key).json(&json!({"name": 7})),
+                422,
+                "validation-failed",
+                Some("name"),
+            ),
+            (
+                "unknown field",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "doc.ready", "too": []})),
+                422,
+                "validation-failed",
+                None,
+            ),
+            (
+                "unknown event",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "boat.sank", "to": ["x"]})),
+                422,
+                "unknown-event",
+                Some("name"),
+            ),
+            (
+                "unknown subscriber",
+                http.post(&url).bearer_auth(&key).json(&good),
+                422,
+                "unknown-subscriber",
+                Some("to[0]"),
+            ),
+            (
+                "no recipients",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "doc.ready", "data": {}})),
+                422,
+                "validation-failed",
+                Some("to"),
+            ),
+            (
+                "bad inline email",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "doc.ready", "to": [{"email": "nope"}]})),
+                422,
+                "validation-failed",
+                Some("to[0].email"),
+            ),
+            (
+                "bad inline phone",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"name": "doc.ready", "to": [{"phone": "555"}]})),
+                422,
+                "validation-failed",
+                Some("to[0].phone"),
+            ),
+            (
+                "data not an object",
+                http.post(&url).bearer_auth(&key).json(
+                    &json!({"name": "doc.ready", "to": [{"email": "o@example.com"}], "data": [1]}),
+                ),
+                422,
+                "validation-failed",
+                Some("data"),
+            ),
+            (
+                "oversized body",
+                http.post(&url).bearer_auth(&key).json(&big),
+                413,
+                "body-too-large",
+                None,
+            ),
+            (
+                "not JSON",
+                http.post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "text/plain")
+                    .body("hi"),
+                415,
+                "unsupported-media-type",
+                None,
+            ),
+            (
+                "no key",
+                http.post(&url).json(&good),
+                401,
+                "unauthorized",
+                None,
+            ),
+            (
+                "bad key",
+                http.post(&url).bearer_auth("fh_notakey").json(&good),
+                401,
+                "unauthorized",
+                None,
+            ),
+            (
+                "read-only key",
+                http.post(&url).bearer_auth(&read_only).json(&good),
+                403,
+                "insufficient-scope",
+                None,
+            ),
         ];
         for (what, req, status, kind, field) in cases {
             let res = req.send().await.unwrap();
             assert_eq!(res.status().as_u16(), status, "{b}: {what}");
-            assert_eq!(res.headers()["content-type"], "application/problem+json", "{b}: {what}");
+            assert_eq!(
+                res.headers()["content-type"],
+                "application/problem+json",
+                "{b}: {what}"
+            );
             let p: Value = res.json().await.unwrap();
-            assert_eq!(p["type"], format!("urn:foghorn:problem:{kind}"), "{b}: {what}: {p}");
+            assert_eq!(
+                p["type"],
+                format!("urn:foghorn:problem:{kind}"),
+                "{b}: {what}: {p}"
+            );
             assert_eq!(p["status"], status, "{b}: {what}");
-            assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{b}: {what}");
+            assert!(
+                p["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{b}: {what}"
+            );
             if let Some(f) = field {
                 assert_eq!(p["field"], f, "{b}: {what}: {p}");
             }
         }
-        assert_eq!(counts(&env).await, (0, 0, 0), "{b}: rejected input wrote rows");
+        assert_eq!(
+            counts(&env).await,
+            (0, 0, 0),
+            "{b}: rejected input wrote rows"
+        );
         // Other endpoints answer problem+json too.
         let api = Api::new(&server.base, &key);
-        let (s, _, h) = (api.get("/v1/notifications/ntf_missing").await.0, (), ());
-        assert_eq!(s, 404);
-        let _ = h;
+        let (s, p) = api.get("/v1/notifications/ntf_missing").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (404, Some("urn:foghorn:problem:not-found"))
+        );
         let (s, p) = api.get("/v1/notifications?status=lost").await;
         assert_eq!((s, p["field"].as_str()), (422, Some("status")));
         let (s, p) = api.get("/v1/nowhere").await;
-        assert_eq!((s, p["type"].as_str()), (404, Some("urn:foghorn:problem:not-found")));
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (404, Some("urn:foghorn:problem:not-found"))
+        );
         let (s, _, _) = api.send(reqwest::Method::DELETE, "/v1/events", None).await;
         assert_eq!(s, 405);
         // And a good event still works after all that.
@@ -137,11 +263,18 @@ async fn subscribers_workflows_and_listing_work_end_to_end() {
             .put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "phone": "+15555550142", "locale": "en", "name": "Elena", "opt_out": ["sms"]}))
             .await;
         assert_eq!(s, 201, "{b}: {sub}");
-        let (s, _) = api.put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "phone": "+15555550142", "opt_out": ["sms"]})).await;
+        let (s, _) = api
+            .put(
+                "/v1/subscribers/owner-42",
+                json!({"email": "elena@example.com", "phone": "+15555550142", "opt_out": ["sms"]}),
+            )
+            .await;
         assert_eq!(s, 200, "{b}: replaced");
         let (s, got) = api.get("/v1/subscribers/owner-42").await;
         assert_eq!((s, got["opt_out"].clone()), (200, json!(["sms"])));
-        let (s, p) = api.put("/v1/subscribers/owner-43", json!({"phone": "12345"})).await;
+        let (s, p) = api
+            .put("/v1/subscribers/owner-43", json!({"phone": "12345"}))
+            .await;
         assert_eq!((s, p["field"].as_str()), (422, Some("phone")));
 
         let (s, accepted) = api.post("/v1/events", json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": "Engine Warranty", "boat": "Jeanneau 51"}})).await;
@@ -150,33 +283,62 @@ async fn subscribers_workflows_and_listing_work_end_to_end() {
         assert_eq!(notes.len(), 2);
         let sms = notes.iter().find(|n| n["channel"] == "sms").unwrap();
         assert_eq!(sms["status"], "suppressed", "{b}: opted out of SMS");
-        let email_id = notes.iter().find(|n| n["channel"] == "email").unwrap()["id"].as_str().unwrap().to_string();
-        api.wait_for_status("sent", 1, Duration::from_secs(10)).await;
+        let email_id = notes.iter().find(|n| n["channel"] == "email").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        api.wait_for_status("sent", 1, Duration::from_secs(10))
+            .await;
         let (_, n) = api.get(&format!("/v1/notifications/{email_id}")).await;
-        assert_eq!((n["status"].as_str(), n["provider"].as_str()), (Some("sent"), Some("sandbox")), "{n}");
+        assert_eq!(
+            (n["status"].as_str(), n["provider"].as_str()),
+            (Some("sent"), Some("sandbox")),
+            "{n}"
+        );
         let (_, inbox) = api.get("/v1/sandbox/messages").await;
         let m = &inbox["items"][0];
         assert_eq!(m["content"]["subject"], "Engine Warranty is ready");
-        assert_eq!(m["content"]["html"], "<p>Engine Warranty for Jeanneau 51</p>");
+        assert_eq!(
+            m["content"]["html"],
+            "<p>Engine Warranty for Jeanneau 51</p>"
+        );
         assert_eq!(m["to"], "elena@example.com");
         let (_, suppressed) = api.get("/v1/notifications?status=suppressed").await;
         assert_eq!(suppressed["items"][0]["status_reason"], "unsubscribed");
 
         // Workflows: read, replace through the API (validated), use.
         let (s, w) = api.get("/v1/workflows/warranty.expiring").await;
-        assert_eq!((s, w["name"].as_str()), (200, Some("warranty.expiring")), "the built-in pack");
+        assert_eq!(
+            (s, w["name"].as_str()),
+            (200, Some("warranty.expiring")),
+            "the built-in pack"
+        );
         let doc = json!({"name": "doc.ready", "steps": [{"channel": "email", "subject": "New: {{ data.title }}", "text": "See {{ data.title }}"}]});
         let (s, _) = api.put("/v1/workflows/doc.ready", doc).await;
         assert_eq!(s, 200);
-        let bad = json!({"name": "doc.ready", "steps": [{"channel": "email", "subject": "{{ broken"}]});
+        let bad =
+            json!({"name": "doc.ready", "steps": [{"channel": "email", "subject": "{{ broken"}]});
         let (s, p) = api.put("/v1/workflows/doc.ready", bad).await;
         assert_eq!(s, 422, "{p}");
-        let (s, _) = api.put("/v1/workflows/other", json!({"name": "doc.ready", "steps": []})).await;
+        let (s, _) = api
+            .put(
+                "/v1/workflows/other",
+                json!({"name": "doc.ready", "steps": []}),
+            )
+            .await;
         assert_eq!(s, 422, "path and name must agree");
         let (_, w) = api.get("/v1/workflows/doc.ready").await;
-        assert_eq!(w["steps"][0]["subject"], "New: {{ data.title }}", "the broken PUT changed nothing");
-        api.post("/v1/events", json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": "Survey"}})).await;
-        api.wait_for_status("sent", 2, Duration::from_secs(10)).await;
+        assert_eq!(
+            w["steps"][0]["subject"], "New: {{ data.title }}",
+            "the broken PUT changed nothing"
+        );
+        api.post(
+            "/v1/events",
+            json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": "Survey"}}),
+        )
+        .await;
+        api.wait_for_status("sent", 2, Duration::from_secs(10))
+            .await;
         let (_, inbox) = api.get("/v1/sandbox/messages").await;
         assert_eq!(inbox["items"][0]["content"]["subject"], "New: Survey");
 
@@ -186,10 +348,14 @@ async fn subscribers_workflows_and_listing_work_end_to_end() {
         }
         let (_, page1) = api.get("/v1/notifications?limit=3").await;
         let cursor = page1["next_cursor"].as_str().unwrap();
-        let (_, page2) = api.get(&format!("/v1/notifications?limit=3&cursor={cursor}")).await;
+        let (_, page2) = api
+            .get(&format!("/v1/notifications?limit=3&cursor={cursor}"))
+            .await;
         assert_eq!(page1["items"].as_array().unwrap().len(), 3);
         assert!(page2["items"][0]["id"].as_str() < page1["items"][2]["id"].as_str());
-        let (s, _, _) = api.send(reqwest::Method::DELETE, "/v1/subscribers/owner-42", None).await;
+        let (s, _, _) = api
+            .send(reqwest::Method::DELETE, "/v1/subscribers/owner-42", None)
+            .await;
         assert_eq!(s, 204);
         let (s, _) = api.get("/v1/subscribers/owner-42").await;
         assert_eq!(s, 404);
@@ -203,26 +369,69 @@ async fn health_metrics_and_a_complete_openapi_document() {
     let key = env.key("admin").await;
     let server = Server::start(&env, "all", &[]).await;
     let http = reqwest::Client::new();
-    let h: Value = http.get(format!("{}/healthz", server.base)).send().await.unwrap().json().await.unwrap();
+    let h: Value = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(h["status"], "ok");
-    let r: Value = http.get(format!("{}/readyz", server.base)).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["status"], "ready");
     let api = Api::new(&server.base, &key);
-    api.put("/v1/subscribers/s1", json!({"email": "s1@example.com"})).await;
-    api.post("/v1/events", json!({"name": "document.uploaded", "to": ["s1"], "data": {"boat": "B", "title": "T"}})).await;
-    api.wait_for_status("sent", 1, Duration::from_secs(10)).await;
-    let metrics = http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
-    for m in ["foghorn_queue_depth", "foghorn_deliveries_total{channel=\"email\",provider=\"sandbox\",outcome=\"sent\"}", "foghorn_provider_latency_seconds_bucket", "foghorn_events_accepted_total", "foghorn_event_to_send_seconds"] {
+    api.put("/v1/subscribers/s1", json!({"email": "s1@example.com"}))
+        .await;
+    api.post(
+        "/v1/events",
+        json!({"name": "document.uploaded", "to": ["s1"], "data": {"boat": "B", "title": "T"}}),
+    )
+    .await;
+    api.wait_for_status("sent", 1, Duration::from_secs(10))
+        .await;
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for m in [
+        "foghorn_queue_depth",
+        "foghorn_deliveries_total{channel=\"email\",provider=\"sandbox\",outcome=\"sent\"}",
+        "foghorn_provider_latency_seconds_bucket",
+        "foghorn_events_accepted_total",
+        "foghorn_event_to_send_seconds",
+    ] {
         assert!(metrics.contains(m), "missing {m} in\n{metrics}");
     }
-    let doc: Value = http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (p, methods) in [
         ("/v1/events", vec!["post"]),
         ("/v1/cancellations", vec!["post"]),
         ("/v1/notifications", vec!["get"]),
         ("/v1/notifications/{id}", vec!["get"]),
-        ("/v1/subscribers/{external_id}", vec!["put", "get", "delete"]),
+        (
+            "/v1/subscribers/{external_id}",
+            vec!["put", "get", "delete"],
+        ),
         ("/v1/workflows", vec!["get"]),
         ("/v1/workflows/{name}", vec!["get", "put"]),
         ("/v1/dlq", vec!["get"]),
@@ -233,7 +442,10 @@ async fn health_metrics_and_a_complete_openapi_document() {
         ("/metrics", vec!["get"]),
     ] {
         for m in methods {
-            assert!(paths.get(p).and_then(|x| x.get(m)).is_some(), "openapi lacks {m} {p}");
+            assert!(
+                paths.get(p).and_then(|x| x.get(m)).is_some(),
+                "openapi lacks {m} {p}"
+            );
         }
     }
     assert!(doc["components"]["schemas"]["EventRequest"].is_object());
@@ -256,16 +468,36 @@ async fn logs_hold_no_message_content_email_or_phone() {
     let server = Server::start(&env, "all", &[]).await;
     let api = Api::new(&server.base, &key);
     let secret_text = "Zanzibar-Impeller-Report";
-    api.put("/v1/subscribers/owner-42", json!({"email": "elena.private@example.com", "phone": "+15555550199"})).await;
+    api.put(
+        "/v1/subscribers/owner-42",
+        json!({"email": "elena.private@example.com", "phone": "+15555550199"}),
+    )
+    .await;
     api.post("/v1/events", json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": secret_text, "boat": "Jeanneau 51"}})).await;
     api.post("/v1/events", json!({"name": "doc.ready", "to": [{"email": "inline.person@example.net", "phone": "+15555550177"}], "data": {"title": secret_text}})).await;
-    api.post("/v1/events", json!({"name": "doc.ready", "to": [{"email": "bad"}]})).await;
-    api.wait_for_status("sent", 4, Duration::from_secs(15)).await;
+    api.post(
+        "/v1/events",
+        json!({"name": "doc.ready", "to": [{"email": "bad"}]}),
+    )
+    .await;
+    api.wait_for_status("sent", 4, Duration::from_secs(15))
+        .await;
     let logs = server.logs();
     let code = server.stop().await;
     assert_eq!(code, 0, "clean shutdown on SIGTERM");
-    assert!(logs.contains("request"), "the test must capture real log lines:\n{logs}");
-    for needle in [secret_text, "elena.private@example.com", "+15555550199", "5555550199", "inline.person@example.net", "+15555550177", "Jeanneau"] {
+    assert!(
+        logs.contains("request"),
+        "the test must capture real log lines:\n{logs}"
+    );
+    for needle in [
+        secret_text,
+        "elena.private@example.com",
+        "+15555550199",
+        "5555550199",
+        "inline.person@example.net",
+        "+15555550177",
+        "Jeanneau",
+    ] {
         assert!(!logs.contains(needle), "logs contain `{needle}`:\n{logs}");
     }
 }

@@ -7,11 +7,27 @@ use common::*;
 #[tokio::test]
 async fn misuse_exits_2_and_help_is_everywhere() {
     let env = envs().await.remove(0);
-    for args in [vec!["frobnicate"], vec!["keys", "create"], vec!["keys", "create", "--scope", "root"], vec!["serve", "--role", "boss"], vec!["dlq"]] {
+    for args in [
+        vec!["frobnicate"],
+        vec!["keys", "create"],
+        vec!["keys", "create", "--scope", "root"],
+        vec!["serve", "--role", "boss"],
+        vec!["dlq"],
+    ] {
         let (code, _, err) = env.run(&args).await;
         assert_eq!(code, 2, "{args:?}: {err}");
     }
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["demo", "--help"], vec!["send", "--help"], vec!["keys", "create", "--help"], vec!["dlq", "list", "--help"], vec!["dlq", "replay", "--help"], vec!["bench", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["send", "--help"],
+        vec!["keys", "create", "--help"],
+        vec!["dlq", "list", "--help"],
+        vec!["dlq", "replay", "--help"],
+        vec!["bench", "--help"],
+    ] {
         let (code, out, _) = env.run(&args).await;
         assert_eq!(code, 0, "{args:?}");
         assert!(out.contains("Usage"), "{args:?}: {out}");
@@ -21,12 +37,30 @@ async fn misuse_exits_2_and_help_is_everywhere() {
 #[tokio::test]
 async fn config_errors_name_the_key_and_exit_2() {
     let env = envs().await.remove(0);
-    env.write("foghorn.toml", "listen = \"127.0.0.1:1\"\n[delivery]\nworkers = \"many\"\n");
+    env.write(
+        "foghorn.toml",
+        "listen = \"127.0.0.1:1\"\n[delivery]\nworkers = \"many\"\n",
+    );
     let (code, _, err) = env.run(&["migrate"]).await;
     assert_eq!(code, 2);
-    assert!(err.contains("foghorn.toml:3") && err.contains("workers") || err.contains("foghorn.toml:3"), "{err}");
+    assert!(
+        err.contains("foghorn.toml:3") && err.contains("workers") || err.contains("foghorn.toml:3"),
+        "{err}"
+    );
     env.write("foghorn.toml", "");
-    let (code, _, err) = env.command(&["migrate"]).env("FOGHORN_DELIVERY__MAX_ATTEMPTS", "lots").output().await.map(|o| (o.status.code().unwrap_or(-1), (), String::from_utf8_lossy(&o.stderr).into_owned())).unwrap();
+    let (code, _, err) = env
+        .command(&["migrate"])
+        .env("FOGHORN_DELIVERY__MAX_ATTEMPTS", "lots")
+        .output()
+        .await
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                (),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
     assert_eq!(code, 2);
     assert!(err.contains("FOGHORN_DELIVERY__MAX_ATTEMPTS"), "{err}");
 }
@@ -41,16 +75,44 @@ async fn migrate_keys_and_send_work_from_the_shell() {
         assert_eq!(code, 0);
         assert!(out.contains("up to date"), "{out}");
         let key = env.key("events:write").await;
-        assert!(key.starts_with("fh_") && key.len() == 35, "the key alone on the last line: {key}");
+        assert!(
+            key.starts_with("fh_") && key.len() == 35,
+            "the key alone on the last line: {key}"
+        );
         let (code, out, err) = env
-            .run(&["send", "document.uploaded", "--data", r#"{"boat":"B","title":"T"}"#, "--idempotency-key", "k1"])
+            .run(&[
+                "send",
+                "document.uploaded",
+                "--data",
+                r#"{"boat":"B","title":"T"}"#,
+                "--idempotency-key",
+                "k1",
+            ])
             .await;
         assert_eq!(code, 1, "no recipients is an error: {out} {err}");
-        env.run(&["send", "ocr.failed", "--data", r#"{"boat":"B"}"#, "--idempotency-key", "k2"]).await;
-        let (code, out, err) = env.run(&["send", "ocr.failed", "--data", r#"{"boat":"B"}"#, "--idempotency-key", "k2"]).await;
+        env.run(&[
+            "send",
+            "ocr.failed",
+            "--data",
+            r#"{"boat":"B"}"#,
+            "--idempotency-key",
+            "k2",
+        ])
+        .await;
+        let (code, out, err) = env
+            .run(&[
+                "send",
+                "ocr.failed",
+                "--data",
+                r#"{"boat":"B"}"#,
+                "--idempotency-key",
+                "k2",
+            ])
+            .await;
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("repeat"), "{err}");
-        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("send prints the answer as JSON");
+        let v: serde_json::Value =
+            serde_json::from_str(out.trim()).expect("send prints the answer as JSON");
         assert!(v["event_id"].as_str().unwrap().starts_with("evt_"));
         let (code, out, _) = env.run(&["dlq", "list"]).await;
         assert_eq!((code, out.trim()), (0, "the dead-letter queue is empty"));
@@ -72,9 +134,16 @@ async fn the_demo_runs_on_a_fresh_folder_and_shows_the_sandbox() {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("API key  fh_"), "{stdout}");
     assert!(stdout.contains("Sandbox inbox"), "{stdout}");
     assert!(stdout.contains("Engine Warranty"), "{stdout}");
-    assert!(dir.path().join("foghorn.db").exists(), "the embedded default database");
+    assert!(
+        dir.path().join("foghorn.db").exists(),
+        "the embedded default database"
+    );
 }

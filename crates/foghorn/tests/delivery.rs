@@ -28,23 +28,44 @@ async fn a_killed_server_loses_nothing_and_repeats_only_in_flight_jobs() {
         let mut server = Server::start(&env, "all", &settings).await;
         let api = Api::new(&server.base, &key);
         let answers = post_many(&api, EVENTS, 32, ping).await;
-        assert!(answers.iter().all(|(s, _)| *s == 202), "{}: every event accepted", env.backend());
+        assert!(
+            answers.iter().all(|(s, _)| *s == 202),
+            "{}: every event accepted",
+            env.backend()
+        );
         // Kill it while deliveries are under way.
         sink.wait_for(EVENTS / 5, Duration::from_secs(60)).await;
         server.kill9().await;
         let (before, _) = sink.counts();
-        assert!(before < EVENTS, "{}: the kill came too late to prove anything", env.backend());
+        assert!(
+            before < EVENTS,
+            "{}: the kill came too late to prove anything",
+            env.backend()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
         let server = Server::start(&env, "all", &settings).await;
         sink.wait_for(EVENTS, Duration::from_secs(120)).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let (distinct, total) = sink.counts();
-        assert_eq!(distinct, EVENTS, "{}: every notification delivered", env.backend());
+        assert_eq!(
+            distinct,
+            EVENTS,
+            "{}: every notification delivered",
+            env.backend()
+        );
         let duplicates = total - distinct;
-        assert!(duplicates <= WORKERS, "{}: {duplicates} duplicates, but at most {WORKERS} jobs were in flight", env.backend());
+        assert!(
+            duplicates <= WORKERS,
+            "{}: {duplicates} duplicates, but at most {WORKERS} jobs were in flight",
+            env.backend()
+        );
         let api = Api::new(&server.base, &key);
-        api.wait_for_status("sent", EVENTS, Duration::from_secs(30)).await;
-        eprintln!("{}: delivered {before} before the kill, {duplicates} duplicate(s) after restart", env.backend());
+        api.wait_for_status("sent", EVENTS, Duration::from_secs(30))
+            .await;
+        eprintln!(
+            "{}: delivered {before} before the kill, {duplicates} duplicate(s) after restart",
+            env.backend()
+        );
         server.stop().await;
     }
 }
@@ -58,7 +79,8 @@ async fn an_outage_is_ridden_out_by_retries() {
         webhook_provider(&env, "");
         hook_workflow(&env, "hook.ping", &format!("{}/hook", sink.url));
         let key = env.key("admin").await;
-        let server = Server::start(&env, "all", &[("FOGHORN_DELIVERY__MAX_ATTEMPTS", "1000")]).await;
+        let server =
+            Server::start(&env, "all", &[("FOGHORN_DELIVERY__MAX_ATTEMPTS", "1000")]).await;
         let api = Api::new(&server.base, &key);
         let answers = post_many(&api, 50, 10, ping).await;
         assert!(answers.iter().all(|(s, _)| *s == 202));
@@ -66,15 +88,25 @@ async fn an_outage_is_ridden_out_by_retries() {
         // breaker then holds most sends back, so not every id is tried).
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while sink.requests().iter().filter(|r| r.2 == 503).count() < 20 {
-            assert!(std::time::Instant::now() < deadline, "{}: the outage was not hit", env.backend());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: the outage was not hit",
+                env.backend()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(sink.counts().0, 0);
         sink.set_status(OK);
         sink.wait_for(50, Duration::from_secs(60)).await;
-        api.wait_for_status("sent", 50, Duration::from_secs(10)).await;
+        api.wait_for_status("sent", 50, Duration::from_secs(10))
+            .await;
         // The first notification sent met the outage at least once.
-        let first_hit = sink.requests().iter().find(|r| r.2 == 503).map(|r| r.1.clone()).unwrap();
+        let first_hit = sink
+            .requests()
+            .iter()
+            .find(|r| r.2 == 503)
+            .map(|r| r.1.clone())
+            .unwrap();
         let (_, detail) = api.get(&format!("/v1/notifications/{first_hit}")).await;
         let attempts = detail["attempts"].as_array().unwrap();
         assert!(attempts.len() >= 2, "{}: {detail}", env.backend());
@@ -107,17 +139,29 @@ async fn a_dead_sink_fills_the_dlq_and_replay_delivers() {
             if items.len() == 5 {
                 break items;
             }
-            assert!(std::time::Instant::now() < deadline, "{}: not all dead: {v}", env.backend());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: not all dead: {v}",
+                env.backend()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        assert!(dead.iter().all(|n| n["attempt_count"] == 3), "{}: {dead:?}", env.backend());
+        assert!(
+            dead.iter().all(|n| n["attempt_count"] == 3),
+            "{}: {dead:?}",
+            env.backend()
+        );
         assert_eq!(sink.counts().0, 0);
         sink.set_status(OK);
         // One through the API, the rest through the CLI.
         let first = dead[0]["id"].as_str().unwrap();
-        let (s, v) = api.post(&format!("/v1/dlq/{first}/replay"), json!({})).await;
+        let (s, v) = api
+            .post(&format!("/v1/dlq/{first}/replay"), json!({}))
+            .await;
         assert_eq!((s, v["status"].as_str()), (202, Some("queued")));
-        let (s, _) = api.post(&format!("/v1/dlq/{first}/replay"), json!({})).await;
+        let (s, _) = api
+            .post(&format!("/v1/dlq/{first}/replay"), json!({}))
+            .await;
         assert_eq!(s, 404, "only dead notifications replay");
         let (code, out, err) = env.run(&["dlq", "replay", "--all"]).await;
         assert_eq!(code, 0, "{err}");
@@ -160,29 +204,66 @@ async fn permanent_failures_fail_over_to_the_next_provider_then_the_fallback_cha
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
         let to = json!([{"id": "owner-1", "email": "owner@example.com", "phone": "+15555550142"}]);
-        let (s, accepted) = api.post("/v1/events", json!({"name": "boat.text", "to": to, "data": {"boat": "Jeanneau 51"}})).await;
+        let (s, accepted) = api
+            .post(
+                "/v1/events",
+                json!({"name": "boat.text", "to": to, "data": {"boat": "Jeanneau 51"}}),
+            )
+            .await;
         assert_eq!(s, 202, "{accepted}");
-        let (s, alert) = api.post("/v1/events", json!({"name": "boat.alert", "to": to, "data": {"boat": "Jeanneau 51"}})).await;
+        let (s, alert) = api
+            .post(
+                "/v1/events",
+                json!({"name": "boat.alert", "to": to, "data": {"boat": "Jeanneau 51"}}),
+            )
+            .await;
         assert_eq!(s, 202, "{alert}");
         sink.wait_for(2, Duration::from_secs(30)).await;
-        api.wait_for_status("sent", 2, Duration::from_secs(10)).await;
+        api.wait_for_status("sent", 2, Duration::from_secs(10))
+            .await;
         let sms_id = accepted["notifications"][0]["id"].as_str().unwrap();
         let (_, n) = api.get(&format!("/v1/notifications/{sms_id}")).await;
         assert_eq!(n["status"], "sent", "{}: {n}", env.backend());
         assert_eq!(n["provider"], "secondary");
         let attempts = n["attempts"].as_array().unwrap();
         assert_eq!(attempts.len(), 2);
-        assert_eq!((attempts[0]["provider"].as_str(), attempts[0]["outcome"].as_str()), (Some("primary"), Some("permanent")));
+        assert_eq!(
+            (
+                attempts[0]["provider"].as_str(),
+                attempts[0]["outcome"].as_str()
+            ),
+            (Some("primary"), Some("permanent"))
+        );
         assert_eq!(attempts[1]["provider"], "secondary");
         // The email channel had one provider and it failed: continued on SMS.
         let email_id = alert["notifications"][0]["id"].as_str().unwrap();
         let (_, email) = api.get(&format!("/v1/notifications/{email_id}")).await;
         assert_eq!(email["status"], "failed", "{email}");
-        let children = api.all_notifications(&format!("&event_id={}", alert["event_id"].as_str().unwrap())).await;
-        let fallback = children.iter().find(|c| c["parent_id"] == email_id).expect("a fallback notification");
-        assert_eq!((fallback["channel"].as_str(), fallback["status"].as_str()), (Some("sms"), Some("sent")));
-        let secondary_bodies: Vec<_> = sink.requests().into_iter().filter(|r| r.0 == "/secondary" && r.2 == 204).collect();
-        assert!(secondary_bodies.iter().any(|r| r.3.contains("Check Jeanneau 51")), "the SMS fallback used the step's text");
+        let children = api
+            .all_notifications(&format!(
+                "&event_id={}",
+                alert["event_id"].as_str().unwrap()
+            ))
+            .await;
+        let fallback = children
+            .iter()
+            .find(|c| c["parent_id"] == email_id)
+            .expect("a fallback notification");
+        assert_eq!(
+            (fallback["channel"].as_str(), fallback["status"].as_str()),
+            (Some("sms"), Some("sent"))
+        );
+        let secondary_bodies: Vec<_> = sink
+            .requests()
+            .into_iter()
+            .filter(|r| r.0 == "/secondary" && r.2 == 204)
+            .collect();
+        assert!(
+            secondary_bodies
+                .iter()
+                .any(|r| r.3.contains("Check Jeanneau 51")),
+            "the SMS fallback used the step's text"
+        );
         server.stop().await;
     }
 }
@@ -200,22 +281,55 @@ async fn scheduled_sends_wait_and_can_be_cancelled() {
         let api = Api::new(&server.base, &key);
         let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
         let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-        let (s, a) = api.post("/v1/events", json!({"name": "hook.ping", "send_at": soon, "idempotency_key": "a"})).await;
+        let (s, a) = api
+            .post(
+                "/v1/events",
+                json!({"name": "hook.ping", "send_at": soon, "idempotency_key": "a"}),
+            )
+            .await;
         assert_eq!(s, 202);
         assert_eq!(a["notifications"][0]["status"], "scheduled");
-        api.post("/v1/events", json!({"name": "hook.ping", "send_at": later, "idempotency_key": "b"})).await;
-        api.post("/v1/events", json!({"name": "hook.ping", "send_at": later, "grouping_key": "warranty-9"})).await;
-        api.post("/v1/events", json!({"name": "hook.ping", "send_at": later, "grouping_key": "warranty-9"})).await;
+        api.post(
+            "/v1/events",
+            json!({"name": "hook.ping", "send_at": later, "idempotency_key": "b"}),
+        )
+        .await;
+        api.post(
+            "/v1/events",
+            json!({"name": "hook.ping", "send_at": later, "grouping_key": "warranty-9"}),
+        )
+        .await;
+        api.post(
+            "/v1/events",
+            json!({"name": "hook.ping", "send_at": later, "grouping_key": "warranty-9"}),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(sink.counts().0, 0, "{}: sent before its time", env.backend());
+        assert_eq!(
+            sink.counts().0,
+            0,
+            "{}: sent before its time",
+            env.backend()
+        );
         sink.wait_for(1, Duration::from_secs(10)).await;
-        api.wait_for_status("sent", 1, Duration::from_secs(10)).await;
-        let (s, c) = api.post("/v1/cancellations", json!({"idempotency_key": "b"})).await;
+        api.wait_for_status("sent", 1, Duration::from_secs(10))
+            .await;
+        let (s, c) = api
+            .post("/v1/cancellations", json!({"idempotency_key": "b"}))
+            .await;
         assert_eq!((s, c["cancelled"].as_array().map(Vec::len)), (200, Some(1)));
-        let (_, c) = api.post("/v1/cancellations", json!({"grouping_key": "warranty-9"})).await;
+        let (_, c) = api
+            .post("/v1/cancellations", json!({"grouping_key": "warranty-9"}))
+            .await;
         assert_eq!(c["cancelled"].as_array().map(Vec::len), Some(2));
-        let (_, c) = api.post("/v1/cancellations", json!({"idempotency_key": "a"})).await;
-        assert_eq!(c["cancelled"].as_array().map(Vec::len), Some(0), "already sent");
+        let (_, c) = api
+            .post("/v1/cancellations", json!({"idempotency_key": "a"}))
+            .await;
+        assert_eq!(
+            c["cancelled"].as_array().map(Vec::len),
+            Some(0),
+            "already sent"
+        );
         let (s, _) = api.post("/v1/cancellations", json!({})).await;
         assert_eq!(s, 422);
         assert_eq!(api.all_notifications("&status=cancelled").await.len(), 3);

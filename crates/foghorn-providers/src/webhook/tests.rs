@@ -54,6 +54,7 @@ fn hook(config: Config, allow_private: bool, timeout: Duration) -> Webhook {
     let opts = HttpOptions {
         allow_private_targets: allow_private,
         timeout,
+        public_url: None,
     };
     Webhook::new("hook", config, build_client(&opts).unwrap(), allow_private).unwrap()
 }

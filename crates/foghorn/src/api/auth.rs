@@ -33,7 +33,9 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Option<Scope> {
-        [Scope::EventsWrite, Scope::Read, Scope::Admin].into_iter().find(|x| x.as_str() == s)
+        [Scope::EventsWrite, Scope::Read, Scope::Admin]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -41,7 +43,6 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub tenant_id: String,
-    pub key_id: String,
     scopes: Vec<Scope>,
 }
 
@@ -51,7 +52,10 @@ impl Auth {
         if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("this key lacks the `{}` scope", scope.as_str())))
+            Err(ApiError::forbidden(format!(
+                "this key lacks the `{}` scope",
+                scope.as_str()
+            )))
         }
     }
 
@@ -68,13 +72,20 @@ pub fn hash_key(secret: &str) -> String {
 /// A new key: (secret to show once, row to store).
 pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
     use rand::distributions::{Alphanumeric, DistString};
-    let secret = format!("fh_{}", Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32));
+    let secret = format!(
+        "fh_{}",
+        Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32)
+    );
     let row = ApiKeyRow {
         id: foghorn_core::ids::api_key_id(),
         tenant_id: tenant_id.to_string(),
         prefix: secret[..7].to_string(),
         hash: hash_key(&secret),
-        scopes: scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+        scopes: scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         created_at: chrono::Utc::now().timestamp_millis(),
         last_used_at: None,
         revoked_at: None,
@@ -115,10 +126,18 @@ impl KeyCache {
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
         let auth = Auth {
             tenant_id: row.tenant_id.clone(),
-            key_id: row.id.clone(),
-            scopes: row.scopes.split_whitespace().filter_map(Scope::parse).collect(),
+            scopes: row
+                .scopes
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .collect(),
         };
-        let touch = match self.inner.read().ok().and_then(|m| m.get(&hash).map(|c| c.touched)) {
+        let touch = match self
+            .inner
+            .read()
+            .ok()
+            .and_then(|m| m.get(&hash).map(|c| c.touched))
+        {
             Some(t) if now.duration_since(t) < TOUCH_EVERY => Some(t),
             _ => None,
         };
@@ -129,7 +148,14 @@ impl KeyCache {
             }
         }
         if let Ok(mut map) = self.inner.write() {
-            map.insert(hash, Cached { auth: auth.clone(), fetched: now, touched: touch.unwrap_or(now) });
+            map.insert(
+                hash,
+                Cached {
+                    auth: auth.clone(),
+                    fetched: now,
+                    touched: touch.unwrap_or(now),
+                },
+            );
         }
         Ok(auth)
     }
@@ -138,18 +164,25 @@ impl KeyCache {
 impl FromRequestParts<Arc<AppState>> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <API key>`"))?;
-        let value = header.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
         let secret = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <API key>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <API key>`")
+            })?;
         state.keys.authenticate(&state.store, secret).await
     }
 }

@@ -95,55 +95,78 @@ const MAX_KEY_LEN: usize = 255;
 const MAX_RECIPIENTS: usize = 1_000;
 
 pub fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && s.len() <= 254
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
 }
 
 /// E.164: `+`, then 7 to 15 digits, the first not zero.
 pub fn valid_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else { return false };
-    (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
     match v {
-        Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => {
-            Err(ApiError::validation(field, format!("must be 1 to {MAX_KEY_LEN} characters")))
-        }
+        Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => Err(ApiError::validation(
+            field,
+            format!("must be 1 to {MAX_KEY_LEN} characters"),
+        )),
         _ => Ok(()),
     }
 }
 
 fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
     if to.len() > MAX_RECIPIENTS {
-        return Err(ApiError::validation("to", format!("at most {MAX_RECIPIENTS} recipients per event")));
+        return Err(ApiError::validation(
+            "to",
+            format!("at most {MAX_RECIPIENTS} recipients per event"),
+        ));
     }
     to.into_iter()
         .enumerate()
         .map(|(i, r)| match r {
-            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => {
-                Err(ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"))
-            }
+            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => Err(
+                ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"),
+            ),
             RecipientInput::Id(id) => Ok(Recipient::Subscriber(id)),
             RecipientInput::Inline(r) => {
                 if let Some(e) = r.email.as_deref().filter(|e| !valid_email(e)) {
                     let _ = e;
-                    return Err(ApiError::validation(format!("to[{i}].email"), "not a valid email address"));
+                    return Err(ApiError::validation(
+                        format!("to[{i}].email"),
+                        "not a valid email address",
+                    ));
                 }
                 for (k, v) in [("phone", &r.phone), ("whatsapp", &r.whatsapp)] {
                     if v.as_deref().is_some_and(|p| !valid_e164(p)) {
-                        return Err(ApiError::validation(format!("to[{i}].{k}"), "expected an E.164 number such as +15555550142"));
+                        return Err(ApiError::validation(
+                            format!("to[{i}].{k}"),
+                            "expected an E.164 number such as +15555550142",
+                        ));
                     }
                 }
                 if r.email.is_none() && r.phone.is_none() && r.whatsapp.is_none() {
-                    return Err(ApiError::validation(format!("to[{i}]"), "an inline recipient needs an email, phone or whatsapp"));
+                    return Err(ApiError::validation(
+                        format!("to[{i}]"),
+                        "an inline recipient needs an email, phone or whatsapp",
+                    ));
                 }
-                Ok(Recipient::Inline(serde_json::to_value(&r).unwrap_or(Value::Null)))
+                Ok(Recipient::Inline(
+                    serde_json::to_value(&r).unwrap_or(Value::Null),
+                ))
             }
         })
         .collect()
@@ -173,13 +196,26 @@ pub async fn post_event(
     ApiJson(req): ApiJson<EventRequest>,
 ) -> ApiResult<Response> {
     auth.require(Scope::EventsWrite)?;
-    let acceptor = state.acceptor.as_ref().ok_or_else(|| ApiError::unavailable("this node does not accept events"))?;
+    let acceptor = state
+        .acceptor
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("this node does not accept events"))?;
     let header_key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be text"))?.to_string()),
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::validation("Idempotency-Key", "must be text"))?
+                .to_string(),
+        ),
         None => None,
     };
-    let (status, body) = accept_event(&state.workflows, acceptor, &auth.tenant_id, req, header_key).await?;
-    Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    let (status, body) =
+        accept_event(&state.workflows, acceptor, &auth.tenant_id, req, header_key).await?;
+    Ok((
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// Validates and submits one event; the API and `foghorn send` share it.
@@ -193,13 +229,18 @@ pub async fn accept_event(
 ) -> ApiResult<(StatusCode, String)> {
     let idempotency_key = match (header_key, req.idempotency_key) {
         (Some(h), Some(b)) if h != b => {
-            return Err(ApiError::validation("idempotency_key", "differs from the Idempotency-Key header"))
+            return Err(ApiError::validation(
+                "idempotency_key",
+                "differs from the Idempotency-Key header",
+            ))
         }
         (h, b) => h.or(b),
     };
     check_key("idempotency_key", &idempotency_key)?;
     check_key("grouping_key", &req.grouping_key)?;
-    let workflow = workflows.get(tenant_id, &req.name).ok_or_else(|| ApiError::unknown_event(&req.name))?;
+    let workflow = workflows
+        .get(tenant_id, &req.name)
+        .ok_or_else(|| ApiError::unknown_event(&req.name))?;
     let data = match req.data {
         None | Some(Value::Null) => json!({}),
         Some(v @ Value::Object(_)) => v,
@@ -209,18 +250,30 @@ pub async fn accept_event(
     let ctx = json!({"data": &data, "event": {"name": &req.name}});
     let mut steps = Vec::new();
     for i in 0..workflow.doc.steps.len() {
-        let applies = workflow
-            .step_applies(i, &ctx)
-            .map_err(|e| ApiError::validation("data", format!("workflow condition could not be evaluated: {e}")))?;
+        let applies = workflow.step_applies(i, &ctx).map_err(|e| {
+            ApiError::validation(
+                "data",
+                format!("workflow condition could not be evaluated: {e}"),
+            )
+        })?;
         if applies {
             steps.push(i);
         }
     }
     if recipients.is_empty() && steps.iter().any(|&i| !workflow.doc.steps[i].is_team()) {
-        return Err(ApiError::validation("to", format!("the `{}` workflow notifies people; name at least one recipient", req.name)));
+        return Err(ApiError::validation(
+            "to",
+            format!(
+                "the `{}` workflow notifies people; name at least one recipient",
+                req.name
+            ),
+        ));
     }
     let now = chrono::Utc::now().timestamp_millis();
-    let send_at = req.send_at.map(|t| t.timestamp_millis()).filter(|t| *t > now);
+    let send_at = req
+        .send_at
+        .map(|t| t.timestamp_millis())
+        .filter(|t| *t > now);
     // Critical and high events are queued as if they had waited, so they
     // go ahead of a backlog (jobs are claimed oldest run_at first).
     let boost = match req.priority {
@@ -244,11 +297,19 @@ pub async fn accept_event(
             .collect(),
         created_at: now,
     };
-    let plan = EventPlan { workflow, steps, recipients, send_at, run_at: now - boost };
+    let plan = EventPlan {
+        workflow,
+        steps,
+        recipients,
+        send_at,
+        run_at: now - boost,
+    };
     match acceptor.submit(draft, plan).await {
         Ok(AcceptResult::Created(body)) => Ok((StatusCode::ACCEPTED, body)),
         Ok(AcceptResult::Duplicate(body)) => Ok((StatusCode::OK, body)),
-        Ok(AcceptResult::Rejected(PlanError::UnknownSubscriber { index, id })) => Err(ApiError::unknown_subscriber(index, &id)),
+        Ok(AcceptResult::Rejected(PlanError::UnknownSubscriber { index, id })) => {
+            Err(ApiError::unknown_subscriber(index, &id))
+        }
         Err(AcceptError::Stopped) => Err(ApiError::unavailable("the server is shutting down")),
         Err(AcceptError::Store(e)) => Err(ApiError::internal(&e)),
     }
@@ -275,17 +336,29 @@ pub struct Cancelled {
 #[utoipa::path(post, path = "/v1/cancellations", tag = "events", request_body = CancelRequest,
     responses((status = 200, body = Cancelled), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn cancel(State(state): State<Arc<AppState>>, auth: Auth, ApiJson(req): ApiJson<CancelRequest>) -> ApiResult<axum::Json<Cancelled>> {
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> ApiResult<axum::Json<Cancelled>> {
     auth.require(Scope::EventsWrite)?;
     if req.idempotency_key.is_none() && req.grouping_key.is_none() {
-        return Err(ApiError::validation("idempotency_key", "give idempotency_key or grouping_key"));
+        return Err(ApiError::validation(
+            "idempotency_key",
+            "give idempotency_key or grouping_key",
+        ));
     }
     check_key("idempotency_key", &req.idempotency_key)?;
     check_key("grouping_key", &req.grouping_key)?;
     let now = chrono::Utc::now().timestamp_millis();
     let ids = state
         .store
-        .cancel(&auth.tenant_id, req.idempotency_key.as_deref(), req.grouping_key.as_deref(), now)
+        .cancel(
+            &auth.tenant_id,
+            req.idempotency_key.as_deref(),
+            req.grouping_key.as_deref(),
+            now,
+        )
         .await?;
     Ok(axum::Json(Cancelled { cancelled: ids }))
 }

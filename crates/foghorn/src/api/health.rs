@@ -24,7 +24,9 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::unavailable("the database does not answer")
     })?;
-    Ok(Json(json!({"status": "ready", "database": state.store.backend_name()})))
+    Ok(Json(
+        json!({"status": "ready", "database": state.store.backend_name()}),
+    ))
 }
 
 /// Prometheus text format.
@@ -34,5 +36,8 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         Ok(d) => metrics::gauge!("foghorn_queue_depth").set(d as f64),
         Err(e) => tracing::warn!(error = %e, "queue depth unavailable"),
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

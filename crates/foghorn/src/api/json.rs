@@ -2,9 +2,9 @@
 //! the field at fault (axum's own answers in plain text).
 
 use super::problem::ApiError;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
-use axum::body::Bytes;
 use serde::de::DeserializeOwned;
 
 /// Deepest nesting accepted in a body; deeper input is refused before it can
@@ -26,15 +26,23 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
             return Err(ApiError::unsupported_media_type());
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
-            other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
+            other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::too_large()
+            }
             other => ApiError::bad_request(other.body_text()),
         })?;
         parse(&bytes).map(ApiJson)
@@ -43,7 +51,9 @@ where
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if nesting_depth(bytes) > MAX_DEPTH {
-        return Err(ApiError::bad_request(format!("JSON nested deeper than {MAX_DEPTH} levels")));
+        return Err(ApiError::bad_request(format!(
+            "JSON nested deeper than {MAX_DEPTH} levels"
+        )));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -52,7 +62,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::bad_request(format!("malformed JSON: {inner}"))
         } else {
-            let field = if path == "." { "body".to_string() } else { path };
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
             ApiError::validation(field, inner.to_string())
         }
     })
@@ -102,7 +116,13 @@ mod tests {
         let e = parse::<T>(br#"{"name": "x""#).unwrap_err();
         assert_eq!(e.status.as_u16(), 400);
         let deep = "[".repeat(100) + &"]".repeat(100);
-        assert_eq!(parse::<serde_json::Value>(deep.as_bytes()).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            parse::<serde_json::Value>(deep.as_bytes())
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
         assert_eq!(nesting_depth(br#"{"a": "[[[[", "b": [1]}"#), 2);
     }
 }

@@ -48,14 +48,25 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/v1/notifications/{id}", get(notifications::get))
         .route("/v1/dlq", get(notifications::dlq))
         .route("/v1/dlq/{id}/replay", post(notifications::replay))
-        .route("/v1/subscribers/{external_id}", put(subscribers::put).get(subscribers::get).delete(subscribers::delete))
+        .route(
+            "/v1/subscribers/{external_id}",
+            put(subscribers::put)
+                .get(subscribers::get)
+                .delete(subscribers::delete),
+        )
         .route("/v1/workflows", get(workflows::list))
-        .route("/v1/workflows/{name}", get(workflows::get).put(workflows::put))
+        .route(
+            "/v1/workflows/{name}",
+            get(workflows::get).put(workflows::put),
+        )
         .route("/v1/sandbox/messages", get(sandbox::messages))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(openapi::ApiDoc::openapi()) }),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -70,7 +70,10 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notification {
     Notification {
         cost: match (n.cost_micros, n.currency) {
-            (Some(m), Some(c)) => Some(Cost { amount: Money::new(m, c.clone()).amount_string(), currency: c }),
+            (Some(m), Some(c)) => Some(Cost {
+                amount: Money::new(m, c.clone()).amount_string(),
+                currency: c,
+            }),
             _ => None,
         },
         id: n.id,
@@ -117,15 +120,22 @@ pub struct ListQuery {
 
 pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
     if let Some(s) = &q.status {
-        s.parse::<Status>().map_err(|e| ApiError::validation("status", e.to_string()))?;
+        s.parse::<Status>()
+            .map_err(|e| ApiError::validation("status", e.to_string()))?;
     }
     if let Some(c) = &q.channel {
-        c.parse::<Channel>().map_err(|e| ApiError::validation("channel", e.to_string()))?;
+        c.parse::<Channel>()
+            .map_err(|e| ApiError::validation("channel", e.to_string()))?;
     }
     let since = match &q.since {
         Some(s) => Some(
             chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|_| ApiError::validation("since", "expected an RFC 3339 time such as 2026-11-25T10:00:00Z"))?
+                .map_err(|_| {
+                    ApiError::validation(
+                        "since",
+                        "expected an RFC 3339 time such as 2026-11-25T10:00:00Z",
+                    )
+                })?
                 .timestamp_millis(),
         ),
         None => None,
@@ -134,7 +144,14 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::validation("limit", "must be between 1 and 1000"));
     }
-    Ok(NotificationFilter { event_id: q.event_id, status: q.status, channel: q.channel, since, before_id: q.cursor, limit })
+    Ok(NotificationFilter {
+        event_id: q.event_id,
+        status: q.status,
+        channel: q.channel,
+        since,
+        before_id: q.cursor,
+        limit,
+    })
 }
 
 /// List notifications
@@ -143,11 +160,18 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(ListQuery),
     responses((status = 200, body = NotificationPage), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, q: Query<ListQuery>) -> ApiResult<Json<NotificationPage>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    q: Query<ListQuery>,
+) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
     let f = filter(q.0)?;
     let page = state.store.list_notifications(&auth.tenant_id, &f).await?;
-    Ok(Json(NotificationPage { items: page.items.into_iter().map(|n| view(n, None)).collect(), next_cursor: page.next }))
+    Ok(Json(NotificationPage {
+        items: page.items.into_iter().map(|n| view(n, None)).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 /// One notification with its attempts
@@ -155,7 +179,11 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth, q: Query<ListQ
     params(("id" = String, Path, description = "Notification id (ntf_…)")),
     responses((status = 200, body = Notification), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Notification>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Notification>> {
     auth.require(Scope::Read)?;
     let n = state
         .store
@@ -178,11 +206,25 @@ pub struct DlqQuery {
 /// Notifications every provider and fallback failed; replay puts one back.
 #[utoipa::path(get, path = "/v1/dlq", tag = "dlq", params(DlqQuery),
     responses((status = 200, body = NotificationPage)), security(("bearer" = [])))]
-pub async fn dlq(State(state): State<Arc<AppState>>, auth: Auth, q: Query<DlqQuery>) -> ApiResult<Json<NotificationPage>> {
+pub async fn dlq(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    q: Query<DlqQuery>,
+) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
-    let f = filter(ListQuery { status: Some("dead".into()), limit: q.0.limit, cursor: q.0.cursor, event_id: None, channel: None, since: None })?;
+    let f = filter(ListQuery {
+        status: Some("dead".into()),
+        limit: q.0.limit,
+        cursor: q.0.cursor,
+        event_id: None,
+        channel: None,
+        since: None,
+    })?;
     let page = state.store.list_notifications(&auth.tenant_id, &f).await?;
-    Ok(Json(NotificationPage { items: page.items.into_iter().map(|n| view(n, None)).collect(), next_cursor: page.next }))
+    Ok(Json(NotificationPage {
+        items: page.items.into_iter().map(|n| view(n, None)).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,7 +240,11 @@ pub struct Replayed {
     params(("id" = String, Path, description = "Notification id")),
     responses((status = 202, body = Replayed), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn replay(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
+pub async fn replay(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
     auth.require(Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();
     if !state.store.replay_dead(&auth.tenant_id, &id, now).await? {
@@ -206,5 +252,11 @@ pub async fn replay(State(state): State<Arc<AppState>>, auth: Auth, Path(id): Pa
     }
     state.wake.notify_one();
     let _ = state.store.notify_workers().await;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(Replayed { id, status: "queued".into() })))
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(Replayed {
+            id,
+            status: "queued".into(),
+        }),
+    ))
 }

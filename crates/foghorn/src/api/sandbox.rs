@@ -42,9 +42,16 @@ pub struct InboxQuery {
 /// has no real provider configured.
 #[utoipa::path(get, path = "/v1/sandbox/messages", tag = "sandbox", params(InboxQuery),
     responses((status = 200, body = SandboxInbox)), security(("bearer" = [])))]
-pub async fn messages(State(state): State<Arc<AppState>>, auth: Auth, q: Query<InboxQuery>) -> ApiResult<Json<SandboxInbox>> {
+pub async fn messages(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    q: Query<InboxQuery>,
+) -> ApiResult<Json<SandboxInbox>> {
     auth.require(Scope::Read)?;
-    let rows = state.store.sandbox_messages(&auth.tenant_id, q.limit.unwrap_or(100)).await?;
+    let rows = state
+        .store
+        .sandbox_messages(&auth.tenant_id, q.limit.unwrap_or(100))
+        .await?;
     Ok(Json(SandboxInbox {
         items: rows
             .into_iter()

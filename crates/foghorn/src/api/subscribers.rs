@@ -61,7 +61,10 @@ fn view(r: SubscriberRow) -> Subscriber {
     let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
     Subscriber {
         name: data.get("name").and_then(Value::as_str).map(String::from),
-        data: data.get("attributes").cloned().unwrap_or(Value::Object(Default::default())),
+        data: data
+            .get("attributes")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
         opt_out: serde_json::from_str(&r.opt_out).unwrap_or_default(),
         id: r.external_id,
         email: r.email,
@@ -77,7 +80,10 @@ fn view(r: SubscriberRow) -> Subscriber {
 
 fn valid_id(id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 255 {
-        return Err(ApiError::validation("external_id", "must be 1 to 255 characters"));
+        return Err(ApiError::validation(
+            "external_id",
+            "must be 1 to 255 characters",
+        ));
     }
     Ok(())
 }
@@ -101,11 +107,21 @@ pub async fn put(
     }
     for (k, v) in [("phone", &input.phone), ("whatsapp", &input.whatsapp)] {
         if v.as_deref().is_some_and(|p| !valid_e164(p)) {
-            return Err(ApiError::validation(k, "expected an E.164 number such as +15555550142"));
+            return Err(ApiError::validation(
+                k,
+                "expected an E.164 number such as +15555550142",
+            ));
         }
     }
-    if input.country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic())) {
-        return Err(ApiError::validation("country", "expected an ISO 3166-1 alpha-2 code such as US"));
+    if input
+        .country
+        .as_deref()
+        .is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()))
+    {
+        return Err(ApiError::validation(
+            "country",
+            "expected an ISO 3166-1 alpha-2 code such as US",
+        ));
     }
     let attributes = match input.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
@@ -136,7 +152,14 @@ pub async fn put(
         .subscriber(&auth.tenant_id, &external_id)
         .await?
         .ok_or_else(|| ApiError::internal(&"subscriber vanished after write"))?;
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view(stored))))
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(view(stored)),
+    ))
 }
 
 /// Read a subscriber
@@ -144,7 +167,11 @@ pub async fn put(
     params(("external_id" = String, Path)),
     responses((status = 200, body = Subscriber), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(external_id): Path<String>) -> ApiResult<Json<Subscriber>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(external_id): Path<String>,
+) -> ApiResult<Json<Subscriber>> {
     auth.require(Scope::Read)?;
     let row = state
         .store
@@ -159,11 +186,21 @@ pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(external_i
     params(("external_id" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn delete(State(state): State<Arc<AppState>>, auth: Auth, Path(external_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(external_id): Path<String>,
+) -> ApiResult<StatusCode> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
-    if state.store.delete_subscriber(&auth.tenant_id, &external_id).await? {
+    if state
+        .store
+        .delete_subscriber(&auth.tenant_id, &external_id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("no subscriber `{external_id}`")))
+        Err(ApiError::not_found(format!(
+            "no subscriber `{external_id}`"
+        )))
     }
 }

@@ -23,16 +23,25 @@ pub struct WorkflowList {
 #[utoipa::path(get, path = "/v1/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)), security(("bearer" = [])))]
 pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<WorkflowList>> {
     auth.require(Scope::Read)?;
-    Ok(Json(WorkflowList { names: state.workflows.names(&auth.tenant_id) }))
+    Ok(Json(WorkflowList {
+        names: state.workflows.names(&auth.tenant_id),
+    }))
 }
 
 /// Read a workflow
 #[utoipa::path(get, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),
     responses((status = 200, body = Workflow), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn get(State(state): State<Arc<AppState>>, auth: Auth, Path(name): Path<String>) -> ApiResult<Json<Workflow>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Read)?;
-    let w = state.workflows.get(&auth.tenant_id, &name).ok_or_else(|| ApiError::not_found(format!("no workflow `{name}`")))?;
+    let w = state
+        .workflows
+        .get(&auth.tenant_id, &name)
+        .ok_or_else(|| ApiError::not_found(format!("no workflow `{name}`")))?;
     Ok(Json(w.doc.clone()))
 }
 
@@ -48,10 +57,19 @@ pub async fn put(
 ) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Admin)?;
     if doc.name != name {
-        return Err(ApiError::validation("name", format!("the document names `{}` but the path names `{name}`", doc.name)));
+        return Err(ApiError::validation(
+            "name",
+            format!(
+                "the document names `{}` but the path names `{name}`",
+                doc.name
+            ),
+        ));
     }
     let stored = serde_json::to_string(&doc).map_err(|e| ApiError::internal(&e))?;
-    let compiled = state.workflows.compile(doc).map_err(|e| ApiError::validation("steps", e.to_string()))?;
+    let compiled = state
+        .workflows
+        .compile(doc)
+        .map_err(|e| ApiError::validation("steps", e.to_string()))?;
     state
         .store
         .put_workflow(&WorkflowRow {

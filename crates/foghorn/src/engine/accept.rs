@@ -48,13 +48,19 @@ impl Acceptor {
         Acceptor { tx }
     }
 
-    pub async fn submit(&self, draft: EventDraft, plan: EventPlan) -> Result<AcceptResult<PlanError>, AcceptError> {
+    pub async fn submit(
+        &self,
+        draft: EventDraft,
+        plan: EventPlan,
+    ) -> Result<AcceptResult<PlanError>, AcceptError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Submission { draft, plan, reply })
             .await
             .map_err(|_| AcceptError::Stopped)?;
-        rx.await.map_err(|_| AcceptError::Stopped)?.map_err(AcceptError::Store)
+        rx.await
+            .map_err(|_| AcceptError::Stopped)?
+            .map_err(AcceptError::Store)
     }
 }
 
@@ -75,19 +81,30 @@ async fn writer(store: Store, wake: Arc<Notify>, rx: Arc<Mutex<mpsc::Receiver<Su
             }
         }
         let drafts: Vec<EventDraft> = batch.iter().map(|s| s.draft.clone()).collect();
-        let plans: HashMap<&str, &EventPlan> = batch.iter().map(|s| (s.draft.event_id.as_str(), &s.plan)).collect();
+        let plans: HashMap<&str, &EventPlan> = batch
+            .iter()
+            .map(|s| (s.draft.event_id.as_str(), &s.plan))
+            .collect();
         let result = store
             .accept_events(&drafts, |d, subs| match plans.get(d.event_id.as_str()) {
                 Some(p) => plan(d, p, subs),
-                None => Err(PlanError::UnknownSubscriber { index: 0, id: String::new() }),
+                None => Err(PlanError::UnknownSubscriber {
+                    index: 0,
+                    id: String::new(),
+                }),
             })
             .await;
         drop(plans);
         match result {
             Ok(results) => {
-                let created = results.iter().any(|r| matches!(r, AcceptResult::Created(_)));
+                let created = results
+                    .iter()
+                    .any(|r| matches!(r, AcceptResult::Created(_)));
                 metrics::counter!("foghorn_events_accepted_total").increment(
-                    results.iter().filter(|r| matches!(r, AcceptResult::Created(_))).count() as u64,
+                    results
+                        .iter()
+                        .filter(|r| matches!(r, AcceptResult::Created(_)))
+                        .count() as u64,
                 );
                 metrics::histogram!("foghorn_accept_batch_size").record(batch.len() as f64);
                 for (s, r) in batch.into_iter().zip(results) {
@@ -110,4 +127,3 @@ async fn writer(store: Store, wake: Arc<Notify>, rx: Arc<Mutex<mpsc::Receiver<Su
         }
     }
 }
-

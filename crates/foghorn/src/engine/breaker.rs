@@ -41,7 +41,9 @@ impl Breaker {
     }
 
     pub fn admit(&self, now: Instant) -> Admission {
-        let Ok(mut s) = self.state.lock() else { return Admission::Allowed };
+        let Ok(mut s) = self.state.lock() else {
+            return Admission::Allowed;
+        };
         match *s {
             State::Closed { .. } => Admission::Allowed,
             State::Open { until } if now >= until => {
@@ -68,9 +70,15 @@ impl Breaker {
     pub fn record_failure(&self, now: Instant) {
         if let Ok(mut s) = self.state.lock() {
             *s = match *s {
-                State::Closed { failures } if failures + 1 >= self.threshold => State::Open { until: now + self.open_for },
-                State::Closed { failures } => State::Closed { failures: failures + 1 },
-                State::HalfOpen { .. } | State::Open { .. } => State::Open { until: now + self.open_for },
+                State::Closed { failures } if failures + 1 >= self.threshold => State::Open {
+                    until: now + self.open_for,
+                },
+                State::Closed { failures } => State::Closed {
+                    failures: failures + 1,
+                },
+                State::HalfOpen { .. } | State::Open { .. } => State::Open {
+                    until: now + self.open_for,
+                },
             };
         }
     }
@@ -78,12 +86,10 @@ impl Breaker {
     /// Opens at once (bad credentials: every send would fail alike).
     pub fn trip(&self, now: Instant) {
         if let Ok(mut s) = self.state.lock() {
-            *s = State::Open { until: now + self.open_for };
+            *s = State::Open {
+                until: now + self.open_for,
+            };
         }
-    }
-
-    pub fn is_open(&self, now: Instant) -> bool {
-        matches!(self.state.lock().map(|s| *s), Ok(State::Open { until }) if now < until)
     }
 }
 
@@ -100,10 +106,16 @@ mod tests {
         }
         assert_eq!(b.admit(t0), Admission::Allowed);
         b.record_failure(t0);
-        assert!(matches!(b.admit(t0 + Duration::from_secs(9)), Admission::Rejected(_)));
+        assert!(matches!(
+            b.admit(t0 + Duration::from_secs(9)),
+            Admission::Rejected(_)
+        ));
         let later = t0 + Duration::from_secs(10);
         assert_eq!(b.admit(later), Admission::Allowed, "probe");
-        assert!(matches!(b.admit(later), Admission::Rejected(_)), "only one probe");
+        assert!(
+            matches!(b.admit(later), Admission::Rejected(_)),
+            "only one probe"
+        );
         b.record_success();
         assert_eq!(b.admit(later), Admission::Allowed);
     }
@@ -120,8 +132,15 @@ mod tests {
         let t1 = t0 + Duration::from_secs(5);
         assert_eq!(b.admit(t1), Admission::Allowed);
         b.record_failure(t1);
-        assert!(b.is_open(t1 + Duration::from_secs(4)));
+        assert!(matches!(
+            b.admit(t1 + Duration::from_secs(4)),
+            Admission::Rejected(_)
+        ));
+        b.record_success();
         b.trip(t1);
-        assert!(b.is_open(t1));
+        assert!(
+            matches!(b.admit(t1), Admission::Rejected(_)),
+            "tripped at once"
+        );
     }
 }

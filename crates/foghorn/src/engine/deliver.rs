@@ -38,7 +38,10 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
     let step = n.step as usize;
     let ctx = RenderContext {
-        event: crate::workflow::EventFacts { id: &n.event_id, name: &job.event_name },
+        event: crate::workflow::EventFacts {
+            id: &n.event_id,
+            name: &job.event_name,
+        },
         data: &data,
         recipient: &recipient,
         notification_id: &n.id,
@@ -48,7 +51,11 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         // A template that cannot render will not render on retry either.
         Err(e) => return dead(format!("rendering failed: {e}")),
     };
-    let to = match recipient.get("address").cloned().map(serde_json::from_value::<Address>) {
+    let to = match recipient
+        .get("address")
+        .cloned()
+        .map(serde_json::from_value::<Address>)
+    {
         Some(Ok(a)) => a,
         _ => return dead("the notification has no address".into()),
     };
@@ -60,7 +67,13 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         channel,
         to,
         content,
-        tags: [workflow.doc.category.clone(), Some(workflow.doc.name.clone())].into_iter().flatten().collect(),
+        tags: [
+            workflow.doc.category.clone(),
+            Some(workflow.doc.name.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         headers: Vec::new(),
         from: None,
     };
@@ -73,7 +86,9 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let now = Instant::now();
     // Skip providers whose circuit is open, without spending attempts.
     let slot = loop {
-        let Some(slot) = slots.get(idx) else { break None };
+        let Some(slot) = slots.get(idx) else {
+            break None;
+        };
         match slot.breaker.admit(now) {
             Admission::Allowed => break Some(slot),
             Admission::Rejected(until) => {
@@ -86,11 +101,27 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let Some(slot) = slot else {
         if let Some(until) = reopen {
             // Every remaining provider is open: wait for the first to reopen.
-            let wait = until.saturating_duration_since(now).max(Duration::from_millis(100));
+            let wait = until
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(100));
             let run_at = now_ms() + wait.as_millis() as i64;
-            return outcome(job, None, OutcomeKind::Retry { run_at, attempt: job.attempt, provider_idx: first_open as i64 });
+            return outcome(
+                job,
+                None,
+                OutcomeKind::Retry {
+                    run_at,
+                    attempt: job.attempt,
+                    provider_idx: first_open as i64,
+                },
+            );
         }
-        return exhausted(job, &recipient, channel, workflow.doc.steps.get(step).and_then(|s| s.fallback), "every provider failed".into());
+        return exhausted(
+            job,
+            &recipient,
+            channel,
+            workflow.doc.steps.get(step).and_then(|s| s.fallback),
+            "every provider failed".into(),
+        );
     };
     if let Some(limiter) = &slot.limiter {
         limiter.until_ready().await;
@@ -98,9 +129,13 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
 
     let provider = slot.provider.name().to_string();
     let started = Instant::now();
-    let result = match tokio::time::timeout(shared.cfg.send_timeout, slot.provider.send(&msg)).await {
+    let result = match tokio::time::timeout(shared.cfg.send_timeout, slot.provider.send(&msg)).await
+    {
         Ok(r) => r,
-        Err(_) => Err(ProviderError::retryable(format!("no answer within {:?}", shared.cfg.send_timeout))),
+        Err(_) => Err(ProviderError::retryable(format!(
+            "no answer within {:?}",
+            shared.cfg.send_timeout
+        ))),
     };
     let latency = started.elapsed();
     let outcome_label = match &result {
@@ -124,9 +159,14 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         Ok(receipt) => {
             slot.breaker.record_success();
             let age = (now_ms() - n.created_at).max(0) as f64 / 1000.0;
-            metrics::histogram!("foghorn_event_to_send_seconds", "channel" => channel.as_str()).record(age);
+            metrics::histogram!("foghorn_event_to_send_seconds", "channel" => channel.as_str())
+                .record(age);
             let captured = receipt.captured.as_ref().map(|c| {
-                (channel.as_str().to_string(), msg.to.as_str().to_string(), serde_json::to_string(c).unwrap_or_default())
+                (
+                    channel.as_str().to_string(),
+                    msg.to.as_str().to_string(),
+                    serde_json::to_string(c).unwrap_or_default(),
+                )
             });
             let kind = OutcomeKind::Sent {
                 provider_message_id: receipt.provider_message_id.clone(),
@@ -142,9 +182,20 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
             let now_i = Instant::now();
             let next_provider = |reason: String| -> OutcomeKind {
                 if idx + 1 < slots.len() {
-                    OutcomeKind::Retry { run_at: now_ms(), attempt: 0, provider_idx: idx as i64 + 1 }
+                    OutcomeKind::Retry {
+                        run_at: now_ms(),
+                        attempt: 0,
+                        provider_idx: idx as i64 + 1,
+                    }
                 } else {
-                    exhausted(job, &recipient, channel, workflow.doc.steps.get(step).and_then(|s| s.fallback), reason).kind
+                    exhausted(
+                        job,
+                        &recipient,
+                        channel,
+                        workflow.doc.steps.get(step).and_then(|s| s.fallback),
+                        reason,
+                    )
+                    .kind
                 }
             };
             let kind = match &err {
@@ -158,7 +209,13 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                             ProviderError::RateLimited { retry_after, .. } => *retry_after,
                             _ => None,
                         };
-                        let wait = next_wait(&shared.cfg.retry_schedule, made, shared.cfg.jitter, hint, &mut rand::thread_rng());
+                        let wait = next_wait(
+                            &shared.cfg.retry_schedule,
+                            made,
+                            shared.cfg.jitter,
+                            hint,
+                            &mut rand::thread_rng(),
+                        );
                         OutcomeKind::Retry {
                             run_at: now_ms() + wait.as_millis() as i64,
                             attempt: made as i64,
@@ -185,7 +242,13 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
 
 /// The channel has nothing left: continue on the step's fallback channel
 /// when the recipient has an address there, else dead-letter.
-fn exhausted(job: &ClaimedJob, recipient: &Value, channel: Channel, fallback: Option<Channel>, reason: String) -> Outcome {
+fn exhausted(
+    job: &ClaimedJob,
+    recipient: &Value,
+    channel: Channel,
+    fallback: Option<Channel>,
+    reason: String,
+) -> Outcome {
     let n = &job.notification;
     if let Some(fb) = fallback.filter(|fb| *fb != channel && n.parent_id.is_none()) {
         if let Some(addr) = address_for(fb, recipient) {
@@ -203,7 +266,14 @@ fn exhausted(job: &ClaimedJob, recipient: &Value, channel: Channel, fallback: Op
                 send_at: None,
                 run_at: Some(now_ms()),
             };
-            return outcome(job, None, OutcomeKind::Fallback { reason: format!("{reason}; continuing on {fb}"), fallback: Box::new(next) });
+            return outcome(
+                job,
+                None,
+                OutcomeKind::Fallback {
+                    reason: format!("{reason}; continuing on {fb}"),
+                    fallback: Box::new(next),
+                },
+            );
         }
     }
     outcome(job, None, OutcomeKind::Dead { reason })

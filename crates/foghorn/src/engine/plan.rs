@@ -37,11 +37,19 @@ pub enum PlanError {
 
 /// The address a channel uses, from a recipient's JSON facts.
 pub fn address_for(channel: Channel, recipient: &Value) -> Option<Address> {
-    let field = |k: &str| recipient.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let field = |k: &str| {
+        recipient
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     match channel {
         Channel::Email => field("email").map(Address::Email),
         Channel::Sms | Channel::Voice => field("phone").map(Address::Phone),
-        Channel::Whatsapp => field("whatsapp").or_else(|| field("phone")).map(Address::Phone),
+        Channel::Whatsapp => field("whatsapp")
+            .or_else(|| field("phone"))
+            .map(Address::Phone),
         Channel::Webhook | Channel::Slack | Channel::Discord => None,
     }
 }
@@ -68,14 +76,21 @@ fn opted_out(s: &SubscriberRow, channel: Channel) -> bool {
 }
 
 /// Builds the notifications and the stored answer for one event.
-pub fn plan(draft: &EventDraft, p: &EventPlan, subscribers: &SubscriberMap) -> Result<Plan, PlanError> {
+pub fn plan(
+    draft: &EventDraft,
+    p: &EventPlan,
+    subscribers: &SubscriberMap,
+) -> Result<Plan, PlanError> {
     let mut people: Vec<(Option<&SubscriberRow>, Value)> = Vec::with_capacity(p.recipients.len());
     for (index, r) in p.recipients.iter().enumerate() {
         match r {
             Recipient::Subscriber(id) => {
                 let row = subscribers
                     .get(&(draft.tenant_id.clone(), id.clone()))
-                    .ok_or_else(|| PlanError::UnknownSubscriber { index, id: id.clone() })?;
+                    .ok_or_else(|| PlanError::UnknownSubscriber {
+                        index,
+                        id: id.clone(),
+                    })?;
                 people.push((Some(row), subscriber_facts(row)));
             }
             Recipient::Inline(v) => people.push((None, v.clone())),
@@ -89,7 +104,10 @@ pub fn plan(draft: &EventDraft, p: &EventPlan, subscribers: &SubscriberMap) -> R
     let mut answer = Vec::new();
     for &i in &p.steps {
         let step = &p.workflow.doc.steps[i];
-        let mut push = |subscriber_id: Option<String>, facts: Value, status: Status, reason: Option<String>| {
+        let mut push = |subscriber_id: Option<String>,
+                        facts: Value,
+                        status: Status,
+                        reason: Option<String>| {
             let id = ids::notification_id();
             answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
             out.push(NewNotification {
@@ -107,14 +125,26 @@ pub fn plan(draft: &EventDraft, p: &EventPlan, subscribers: &SubscriberMap) -> R
         };
         if step.is_team() {
             let url = step.url.clone().unwrap_or_default();
-            push(None, json!({"address": Address::Url(url)}), live_status, None);
+            push(
+                None,
+                json!({"address": Address::Url(url)}),
+                live_status,
+                None,
+            );
             continue;
         }
         for (row, facts) in &people {
-            let sid = row.map(|r| r.external_id.clone()).or_else(|| facts.get("id").and_then(Value::as_str).map(String::from));
+            let sid = row
+                .map(|r| r.external_id.clone())
+                .or_else(|| facts.get("id").and_then(Value::as_str).map(String::from));
             let mut facts = facts.clone();
             match address_for(step.channel, &facts) {
-                None => push(sid, facts, Status::Suppressed, Some(format!("no {} address", step.channel))),
+                None => push(
+                    sid,
+                    facts,
+                    Status::Suppressed,
+                    Some(format!("no {} address", step.channel)),
+                ),
                 Some(_) if row.is_some_and(|r| opted_out(r, step.channel)) => {
                     push(sid, facts, Status::Suppressed, Some("unsubscribed".into()))
                 }

@@ -20,7 +20,13 @@ pub fn backoff(schedule: &[Duration], attempt: u32, jitter: f64, rng: &mut impl 
 }
 
 /// The provider's hint wins when present: retrying sooner would be refused.
-pub fn next_wait(schedule: &[Duration], attempt: u32, jitter: f64, retry_after: Option<Duration>, rng: &mut impl Rng) -> Duration {
+pub fn next_wait(
+    schedule: &[Duration],
+    attempt: u32,
+    jitter: f64,
+    retry_after: Option<Duration>,
+    rng: &mut impl Rng,
+) -> Duration {
     match retry_after {
         Some(hint) => hint,
         None => backoff(schedule, attempt, jitter, rng),
@@ -33,7 +39,12 @@ mod tests {
 
     #[test]
     fn follows_the_schedule_within_the_jitter_and_repeats_the_last_step() {
-        let s = [Duration::from_secs(60), Duration::from_secs(300), Duration::from_secs(900), Duration::from_secs(3600)];
+        let s = [
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+            Duration::from_secs(900),
+            Duration::from_secs(3600),
+        ];
         let mut rng = rand::thread_rng();
         for _ in 0..200 {
             let w = backoff(&s, 1, 0.2, &mut rng).as_secs_f64();
@@ -42,6 +53,9 @@ mod tests {
             assert!((2880.0..=4320.0).contains(&w), "{w}");
         }
         assert_eq!(backoff(&s, 2, 0.0, &mut rng), Duration::from_secs(300));
-        assert_eq!(next_wait(&s, 1, 0.2, Some(Duration::from_secs(7)), &mut rng), Duration::from_secs(7));
+        assert_eq!(
+            next_wait(&s, 1, 0.2, Some(Duration::from_secs(7)), &mut rng),
+            Duration::from_secs(7)
+        );
     }
 }

@@ -24,7 +24,6 @@ pub struct Slot {
 
 pub struct Routing {
     by_channel: HashMap<Channel, Vec<Arc<Slot>>>,
-    slots: Vec<Arc<Slot>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,77 +41,112 @@ impl Routing {
         let opts = HttpOptions {
             allow_private_targets: config.security.allow_private_targets,
             timeout: config.delivery.send_timeout,
-            public_url: config.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
         };
         let client = build_client(&opts)?;
         let breaker = || Breaker::new(config.breaker.failure_threshold, config.breaker.open_for);
         let mut named: HashMap<String, (Arc<Slot>, Option<Vec<Channel>>)> = HashMap::new();
         for (name, entry) in &config.providers {
             let mut table = entry.settings.clone();
-            table.insert("kind".into(), toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.clone())));
-            let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| RoutingError::Provider {
-                name: name.clone(),
-                message: e.message().to_string(),
+            table.insert(
+                "kind".into(),
+                toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.clone())),
+            );
+            let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
+                RoutingError::Provider {
+                    name: name.clone(),
+                    message: e.message().to_string(),
+                }
             })?;
             let provider = Provider::build(name, pc, &opts, &client)?;
             let limiter = match entry.rate_per_second {
                 Some(r) if r > 0.0 => Some(limiter_for(r)),
                 Some(_) => {
-                    return Err(RoutingError::Provider { name: name.clone(), message: "rate_per_second must be positive".into() })
+                    return Err(RoutingError::Provider {
+                        name: name.clone(),
+                        message: "rate_per_second must be positive".into(),
+                    })
                 }
                 None => None,
             };
-            let slot = Arc::new(Slot { provider, breaker: breaker(), limiter });
+            let slot = Arc::new(Slot {
+                provider,
+                breaker: breaker(),
+                limiter,
+            });
             named.insert(name.clone(), (slot, entry.channels.clone()));
         }
         if !named.contains_key("sandbox") {
-            let provider = Provider::build("sandbox", ProviderConfig::Sandbox(Default::default()), &opts, &client)?;
-            named.insert("sandbox".into(), (Arc::new(Slot { provider, breaker: breaker(), limiter: None }), None));
+            let provider = Provider::build(
+                "sandbox",
+                ProviderConfig::Sandbox(Default::default()),
+                &opts,
+                &client,
+            )?;
+            named.insert(
+                "sandbox".into(),
+                (
+                    Arc::new(Slot {
+                        provider,
+                        breaker: breaker(),
+                        limiter: None,
+                    }),
+                    None,
+                ),
+            );
         }
         let serves = |slot: &Slot, only: &Option<Vec<Channel>>, ch: Channel| {
             slot.provider.supports(ch) && only.as_ref().is_none_or(|c| c.contains(&ch))
         };
         let mut by_channel = HashMap::new();
         for ch in Channel::ALL {
-            let list: Vec<Arc<Slot>> = match config.channels.get(&ch).filter(|c| !c.providers.is_empty()) {
-                Some(c) => {
-                    let mut v = Vec::new();
-                    for p in &c.providers {
-                        let (slot, only) = &named[p.as_str()];
-                        if !serves(slot, only, ch) {
-                            return Err(RoutingError::Unsupported { channel: ch, provider: p.clone() });
+            let list: Vec<Arc<Slot>> =
+                match config.channels.get(&ch).filter(|c| !c.providers.is_empty()) {
+                    Some(c) => {
+                        let mut v = Vec::new();
+                        for p in &c.providers {
+                            let (slot, only) = &named[p.as_str()];
+                            if !serves(slot, only, ch) {
+                                return Err(RoutingError::Unsupported {
+                                    channel: ch,
+                                    provider: p.clone(),
+                                });
+                            }
+                            v.push(slot.clone());
                         }
-                        v.push(slot.clone());
+                        v
                     }
-                    v
-                }
-                None => {
-                    let mut names: Vec<&String> = named
-                        .iter()
-                        .filter(|(n, (slot, only))| n.as_str() != "sandbox" && serves(slot, only, ch))
-                        .map(|(n, _)| n)
-                        .collect();
-                    names.sort();
-                    let mut v: Vec<Arc<Slot>> = names.into_iter().map(|n| named[n].0.clone()).collect();
-                    if v.is_empty() {
-                        v.push(named["sandbox"].0.clone());
+                    None => {
+                        let mut names: Vec<&String> = named
+                            .iter()
+                            .filter(|(n, (slot, only))| {
+                                n.as_str() != "sandbox" && serves(slot, only, ch)
+                            })
+                            .map(|(n, _)| n)
+                            .collect();
+                        names.sort();
+                        let mut v: Vec<Arc<Slot>> =
+                            names.into_iter().map(|n| named[n].0.clone()).collect();
+                        if v.is_empty() {
+                            v.push(named["sandbox"].0.clone());
+                        }
+                        v
                     }
-                    v
-                }
-            };
+                };
             by_channel.insert(ch, list);
         }
-        let slots = named.into_values().map(|(s, _)| s).collect();
-        Ok(Routing { by_channel, slots })
+        Ok(Routing { by_channel })
     }
 
     /// The channel's providers in failover order (never empty).
     pub fn for_channel(&self, channel: Channel) -> &[Arc<Slot>] {
-        self.by_channel.get(&channel).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn slots(&self) -> &[Arc<Slot>] {
-        &self.slots
+        self.by_channel
+            .get(&channel)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 }
 

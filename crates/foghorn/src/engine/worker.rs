@@ -54,7 +54,10 @@ type Done = (Outcome, OwnedSemaphorePermit);
 
 impl Worker {
     pub fn spawn(self) -> WorkerHandle {
-        let owner = format!("node-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+        let owner = format!(
+            "node-{}",
+            ulid::Ulid::new().to_string().to_ascii_lowercase()
+        );
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
@@ -63,13 +66,28 @@ impl Worker {
             cfg: self.cfg.clone(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
-        let recorder = tokio::spawn(record_loop(self.store.clone(), owner.clone(), rx, self.wake.clone()));
+        let recorder = tokio::spawn(record_loop(
+            self.store.clone(),
+            owner.clone(),
+            rx,
+            self.wake.clone(),
+        ));
         let claimer = tokio::spawn(claim_loop(self, owner, shared, tx, stop_rx));
-        WorkerHandle { stop, claimer, recorder }
+        WorkerHandle {
+            stop,
+            claimer,
+            recorder,
+        }
     }
 }
 
-async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sender<Done>, mut stop: watch::Receiver<bool>) {
+async fn claim_loop(
+    w: Worker,
+    owner: String,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Done>,
+    mut stop: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(w.cfg.workers));
     let lease_ms = w.cfg.lease.as_millis() as i64;
     let mut failures = 0u32;
@@ -84,7 +102,11 @@ async fn claim_loop(w: Worker, owner: String, shared: Arc<Shared>, tx: mpsc::Sen
             _ = stop.changed() => break,
         };
         let room = (slots.available_permits() + 1).min(w.cfg.claim_batch);
-        let jobs = match w.store.claim_jobs(&owner, now_ms(), lease_ms, room as i64).await {
+        let jobs = match w
+            .store
+            .claim_jobs(&owner, now_ms(), lease_ms, room as i64)
+            .await
+        {
             Ok(j) => {
                 failures = 0;
                 j

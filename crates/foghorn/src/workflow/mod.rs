@@ -12,7 +12,7 @@ mod render;
 
 pub use document::{Step, Workflow};
 pub use registry::{CompiledWorkflow, Registry};
-pub use render::{EventFacts, RenderContext, RenderError};
+pub use render::{EventFacts, RenderContext};
 
 pub use pack::samples_json;
 

@@ -4,9 +4,11 @@ include!(concat!(env!("OUT_DIR"), "/pack_files.rs"));
 
 /// Files under `prefix/`, with the prefix removed.
 pub(crate) fn files_under(prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-    FILES
-        .iter()
-        .filter_map(move |(path, text)| path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/')).map(|p| (p, *text)))
+    FILES.iter().filter_map(move |(path, text)| {
+        path.strip_prefix(prefix)
+            .and_then(|p| p.strip_prefix('/'))
+            .map(|p| (p, *text))
+    })
 }
 
 /// The demo's sample subscribers and events.

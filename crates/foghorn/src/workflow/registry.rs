@@ -17,7 +17,9 @@ pub struct CompiledWorkflow {
 
 impl std::fmt::Debug for CompiledWorkflow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledWorkflow").field("name", &self.doc.name).finish()
+        f.debug_struct("CompiledWorkflow")
+            .field("name", &self.doc.name)
+            .finish()
     }
 }
 
@@ -56,7 +58,10 @@ impl Registry {
         let mut base = base_env();
         for (name, text) in super::pack::files_under("templates") {
             base.add_template_owned(name.to_string(), text.to_string())
-                .map_err(|source| WorkflowError::Template { name: name.into(), source })?;
+                .map_err(|source| WorkflowError::Template {
+                    name: name.into(),
+                    source,
+                })?;
         }
         for (name, text) in read_tree(templates_dir)? {
             base.add_template_owned(name.clone(), text)
@@ -70,7 +75,9 @@ impl Registry {
         for (file, text) in super::pack::files_under("workflows") {
             let doc = parse_toml(&format!("pack/workflows/{file}"), text)?;
             let compiled = registry.compile(doc)?;
-            registry.global.insert(compiled.doc.name.clone(), Arc::new(compiled));
+            registry
+                .global
+                .insert(compiled.doc.name.clone(), Arc::new(compiled));
         }
         for (file, text) in read_tree(workflows_dir)? {
             if !file.ends_with(".toml") {
@@ -79,16 +86,23 @@ impl Registry {
             let origin = workflows_dir.join(&file).display().to_string();
             let doc = parse_toml(&origin, &text)?;
             let compiled = registry.compile(doc)?;
-            registry.global.insert(compiled.doc.name.clone(), Arc::new(compiled));
+            registry
+                .global
+                .insert(compiled.doc.name.clone(), Arc::new(compiled));
         }
         Ok(registry)
     }
 
     /// Validates a document and parses its templates.
     pub fn compile(&self, mut doc: Workflow) -> Result<CompiledWorkflow, WorkflowError> {
-        let invalid = |message: String| WorkflowError::Invalid { origin: format!("workflow `{}`", doc.name), message };
+        let invalid = |message: String| WorkflowError::Invalid {
+            origin: format!("workflow `{}`", doc.name),
+            message,
+        };
         if !valid_name(&doc.name) {
-            return Err(invalid("name must be 1-100 characters of a-z, 0-9, '.', '_' or '-'".into()));
+            return Err(invalid(
+                "name must be 1-100 characters of a-z, 0-9, '.', '_' or '-'".into(),
+            ));
         }
         if doc.steps.is_empty() {
             return Err(invalid("needs at least one step".into()));
@@ -96,7 +110,10 @@ impl Registry {
         let mut env = self.base.clone();
         for (i, s) in doc.steps.iter_mut().enumerate() {
             if let Some(url) = s.url.take() {
-                s.url = match crate::config::resolve_secret(&url, &std::env::vars().collect::<Vec<_>>()) {
+                s.url = match crate::config::resolve_secret(
+                    &url,
+                    &std::env::vars().collect::<Vec<_>>(),
+                ) {
                     Ok(Some(v)) => Some(v),
                     Ok(None) => Some(url),
                     // An unset variable leaves the step without a destination:
@@ -104,7 +121,12 @@ impl Registry {
                     Err(_) => None,
                 };
             }
-            for (part, source) in [("subject", &s.subject), ("html", &s.html), ("text", &s.text), ("body", &s.body)] {
+            for (part, source) in [
+                ("subject", &s.subject),
+                ("html", &s.html),
+                ("text", &s.text),
+                ("body", &s.body),
+            ] {
                 if let Some(src) = source {
                     // `inline/N/html` is HTML-escaped by the auto-escape callback.
                     let name = format!("inline/{i}/{part}");
@@ -113,20 +135,29 @@ impl Registry {
                 }
             }
             if let Some(cond) = &s.condition {
-                env.compile_expression(cond).map_err(|source| WorkflowError::Template {
-                    name: format!("steps[{i}].if"),
-                    source,
-                })?;
+                env.compile_expression(cond)
+                    .map_err(|source| WorkflowError::Template {
+                        name: format!("steps[{i}].if"),
+                        source,
+                    })?;
             }
             if s.fallback == Some(s.channel) {
-                return Err(WorkflowError::Step { step: i, channel: s.channel.to_string(), message: "fallback must be another channel".into() });
+                return Err(WorkflowError::Step {
+                    step: i,
+                    channel: s.channel.to_string(),
+                    message: "fallback must be another channel".into(),
+                });
             }
         }
         let compiled = CompiledWorkflow { doc, env };
         for (i, s) in compiled.doc.steps.iter().enumerate() {
             for channel in std::iter::once(s.channel).chain(s.fallback) {
                 if let Some(missing) = missing_template(&compiled, i, channel) {
-                    return Err(WorkflowError::Step { step: i, channel: channel.to_string(), message: missing });
+                    return Err(WorkflowError::Step {
+                        step: i,
+                        channel: channel.to_string(),
+                        message: missing,
+                    });
                 }
             }
         }
@@ -156,7 +187,11 @@ impl Registry {
     pub fn names(&self, tenant: &str) -> Vec<String> {
         let mut names: Vec<String> = self.global.keys().cloned().collect();
         if let Ok(t) = self.tenants.read() {
-            names.extend(t.keys().filter(|(tn, _)| tn == tenant).map(|(_, n)| n.clone()));
+            names.extend(
+                t.keys()
+                    .filter(|(tn, _)| tn == tenant)
+                    .map(|(_, n)| n.clone()),
+            );
         }
         names.sort();
         names.dedup();
@@ -170,20 +205,31 @@ fn missing_template(w: &CompiledWorkflow, step: usize, channel: Channel) -> Opti
     let folder = w.doc.steps[step].template.as_deref().unwrap_or("(none)");
     match channel {
         Channel::Webhook => None,
-        Channel::Email if !has("subject") => Some(format!("needs an email subject (inline `subject` or templates/{folder}/email.subject)")),
-        Channel::Email if !has("html") && !has("text") => Some(format!("needs an email body (inline `html`/`text` or templates/{folder}/email.html)")),
+        Channel::Email if !has("subject") => Some(format!(
+            "needs an email subject (inline `subject` or templates/{folder}/email.subject)"
+        )),
+        Channel::Email if !has("html") && !has("text") => Some(format!(
+            "needs an email body (inline `html`/`text` or templates/{folder}/email.html)"
+        )),
         Channel::Email => None,
         other => {
             let file = part_names(other)[0].1;
-            (!has("text")).then(|| format!("needs text (inline `text` or templates/{folder}/{file})"))
+            (!has("text"))
+                .then(|| format!("needs text (inline `text` or templates/{folder}/{file})"))
         }
     }
 }
 
 fn parse_toml(origin: &str, text: &str) -> Result<Workflow, WorkflowError> {
     toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(0);
-        WorkflowError::Invalid { origin: format!("{origin}:{line}"), message: e.message().to_string() }
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        WorkflowError::Invalid {
+            origin: format!("{origin}:{line}"),
+            message: e.message().to_string(),
+        }
     })
 }
 
@@ -202,8 +248,15 @@ fn read_tree(dir: &Path) -> Result<Vec<(String, String)>, WorkflowError> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let text = std::fs::read_to_string(&p).map_err(|source| WorkflowError::Io { path: p.clone(), source })?;
-                let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(&p).map_err(|source| WorkflowError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((rel, text));
             }
         }

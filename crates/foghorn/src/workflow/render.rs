@@ -39,7 +39,11 @@ pub struct EventFacts<'a> {
 /// `inline/STEP/PART` for templates written into the document.
 pub(crate) fn part_names(channel: Channel) -> &'static [(&'static str, &'static str)] {
     match channel {
-        Channel::Email => &[("subject", "email.subject"), ("html", "email.html"), ("text", "email.txt")],
+        Channel::Email => &[
+            ("subject", "email.subject"),
+            ("html", "email.html"),
+            ("text", "email.txt"),
+        ],
         Channel::Sms => &[("text", "sms.txt")],
         Channel::Voice => &[("text", "voice.txt")],
         Channel::Whatsapp => &[("text", "whatsapp.txt")],
@@ -51,7 +55,12 @@ pub(crate) fn part_names(channel: Channel) -> &'static [(&'static str, &'static 
 
 impl CompiledWorkflow {
     /// The environment name of a step's template part, if one exists.
-    pub(crate) fn template_name(&self, step: usize, channel: Channel, part: &str) -> Option<String> {
+    pub(crate) fn template_name(
+        &self,
+        step: usize,
+        channel: Channel,
+        part: &str,
+    ) -> Option<String> {
         let s = self.doc.steps.get(step)?;
         let inline = match part {
             "subject" => s.subject.is_some(),
@@ -73,13 +82,21 @@ impl CompiledWorkflow {
 
     /// Does the step's `if` hold for this event?
     pub fn step_applies(&self, step: usize, ctx: &serde_json::Value) -> Result<bool, RenderError> {
-        let Some(cond) = self.doc.steps.get(step).and_then(|s| s.condition.as_deref()) else {
+        let Some(cond) = self
+            .doc
+            .steps
+            .get(step)
+            .and_then(|s| s.condition.as_deref())
+        else {
             return Ok(true);
         };
-        let expr = self.env.compile_expression(cond).map_err(|source| RenderError::Template {
-            name: format!("steps[{step}].if"),
-            source,
-        })?;
+        let expr = self
+            .env
+            .compile_expression(cond)
+            .map_err(|source| RenderError::Template {
+                name: format!("steps[{step}].if"),
+                source,
+            })?;
         let v = expr.eval(ctx).map_err(|source| RenderError::Template {
             name: format!("steps[{step}].if"),
             source,
@@ -88,17 +105,27 @@ impl CompiledWorkflow {
     }
 
     /// Renders step `step` for `channel` (the step's own, or its fallback).
-    pub fn render(&self, step: usize, channel: Channel, ctx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
+    pub fn render(
+        &self,
+        step: usize,
+        channel: Channel,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Rendered, RenderError> {
         if step >= self.doc.steps.len() {
             return Err(RenderError::NoStep(step));
         }
         let mut out = Rendered::default();
         for (part, _) in part_names(channel) {
-            let Some(name) = self.template_name(step, channel, part) else { continue };
-            let tmpl = self.env.get_template(&name).map_err(|source| RenderError::Template {
-                name: name.clone(),
-                source,
-            })?;
+            let Some(name) = self.template_name(step, channel, part) else {
+                continue;
+            };
+            let tmpl = self
+                .env
+                .get_template(&name)
+                .map_err(|source| RenderError::Template {
+                    name: name.clone(),
+                    source,
+                })?;
             let text = tmpl.render(ctx).map_err(|source| RenderError::Template {
                 name: name.clone(),
                 source,
@@ -107,12 +134,16 @@ impl CompiledWorkflow {
                 "subject" => out.subject = Some(text.trim().replace(['\r', '\n'], " ")),
                 "html" => out.html = Some(text),
                 "text" => out.text = Some(text.trim().to_string()),
-                "body" => out.json = Some(serde_json::from_str(&text).map_err(RenderError::NotJson)?),
+                "body" => {
+                    out.json = Some(serde_json::from_str(&text).map_err(RenderError::NotJson)?)
+                }
                 _ => {}
             }
         }
         match channel {
-            Channel::Email if out.subject.is_none() => return Err(RenderError::Missing("email.subject".into())),
+            Channel::Email if out.subject.is_none() => {
+                return Err(RenderError::Missing("email.subject".into()))
+            }
             Channel::Email if out.html.is_none() && out.text.is_none() => {
                 return Err(RenderError::Missing("email.html or email.txt".into()))
             }

@@ -81,16 +81,25 @@ impl Env {
 
 /// SQLite always; PostgreSQL too when configured.
 pub async fn envs() -> Vec<Env> {
-    let mut v = vec![Env { db: TestDb::sqlite(), dir: tempfile::tempdir().expect("tempdir") }];
+    let mut v = vec![Env {
+        db: TestDb::sqlite(),
+        dir: tempfile::tempdir().expect("tempdir"),
+    }];
     if let Some(db) = TestDb::postgres().await {
-        v.push(Env { db, dir: tempfile::tempdir().expect("tempdir") });
+        v.push(Env {
+            db,
+            dir: tempfile::tempdir().expect("tempdir"),
+        });
     }
     v
 }
 
 pub async fn postgres_env() -> Option<Env> {
     let db = TestDb::postgres().await?;
-    Some(Env { db, dir: tempfile::tempdir().expect("tempdir") })
+    Some(Env {
+        db,
+        dir: tempfile::tempdir().expect("tempdir"),
+    })
 }
 
 /// A running `foghorn serve`.
@@ -113,7 +122,10 @@ pub const FAST: &[(&str, &str)] = &[
 impl Server {
     pub async fn start(env: &Env, role: &str, extra: &[(&str, &str)]) -> Server {
         let mut c = env.command(&["serve", "--listen", "127.0.0.1:0", "--role", role]);
-        c.env("RUST_LOG", "debug,sqlx=warn,hyper=warn,reqwest=warn,h2=warn,rustls=warn");
+        c.env(
+            "RUST_LOG",
+            "debug,sqlx=warn,hyper=warn,reqwest=warn,h2=warn,rustls=warn",
+        );
         for (k, v) in FAST.iter().chain(extra) {
             c.env(k, v);
         }
@@ -136,7 +148,12 @@ impl Server {
         let line = tokio::time::timeout(Duration::from_secs(30), async {
             while let Ok(Some(l)) = lines.next_line().await {
                 if let Some(rest) = l.strip_prefix("foghorn listening on ") {
-                    return Some(rest.split_whitespace().next().unwrap_or_default().to_string());
+                    return Some(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
                 }
             }
             None
@@ -144,7 +161,10 @@ impl Server {
         .await;
         let base = match line {
             Ok(Some(b)) => b,
-            _ => panic!("server did not start; logs:\n{}", logs.lock().map(|s| s.clone()).unwrap_or_default()),
+            _ => panic!(
+                "server did not start; logs:\n{}",
+                logs.lock().map(|s| s.clone()).unwrap_or_default()
+            ),
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server { child, base, logs }
@@ -186,11 +206,23 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str, key: &str) -> Api {
-        Api { base: base.to_string(), key: key.to_string(), http: reqwest::Client::new() }
+        Api {
+            base: base.to_string(),
+            key: key.to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, HeaderMap, Value) {
-        let mut r = self.http.request(method, format!("{}{}", self.base, path)).bearer_auth(&self.key);
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, HeaderMap, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             r = r.json(&b);
         }
@@ -198,7 +230,11 @@ impl Api {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
-        (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -225,7 +261,11 @@ impl Api {
             if got.len() >= n {
                 return got;
             }
-            assert!(start.elapsed() < limit, "only {} of {n} notifications reached `{status}`", got.len());
+            assert!(
+                start.elapsed() < limit,
+                "only {} of {n} notifications reached `{status}`",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -278,12 +318,17 @@ impl Sink {
         let state = Arc::new(SinkState::default());
         state.default_status.store(OK, Ordering::SeqCst);
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Sink { url: format!("http://{addr}"), state }
+        Sink {
+            url: format!("http://{addr}"),
+            state,
+        }
     }
 
     pub fn set_status(&self, status: u16) {
@@ -291,7 +336,11 @@ impl Sink {
     }
 
     pub fn set_path_status(&self, path: &str, status: u16) {
-        self.state.status.lock().expect("lock").insert(path.to_string(), status);
+        self.state
+            .status
+            .lock()
+            .expect("lock")
+            .insert(path.to_string(), status);
     }
 
     pub fn set_delay(&self, ms: u64) {
@@ -316,13 +365,21 @@ impl Sink {
             if d >= distinct {
                 return;
             }
-            assert!(start.elapsed() < limit, "only {d} of {distinct} delivered within {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "only {d} of {distinct} delivered within {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
 
-async fn handle(State(s): State<Arc<SinkState>>, uri: Uri, headers: HeaderMap, body: String) -> StatusCode {
+async fn handle(
+    State(s): State<Arc<SinkState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
     let delay = s.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -334,11 +391,22 @@ async fn handle(State(s): State<Arc<SinkState>>, uri: Uri, headers: HeaderMap, b
         .ok()
         .and_then(|m| m.get(&path).copied())
         .unwrap_or_else(|| s.default_status.load(Ordering::SeqCst));
-    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     if (200..300).contains(&status) {
-        *s.delivered.lock().expect("lock").entry(id.clone()).or_default() += 1;
+        *s.delivered
+            .lock()
+            .expect("lock")
+            .entry(id.clone())
+            .or_default() += 1;
     }
-    s.requests.lock().expect("lock").push((path, id, status, body));
+    s.requests
+        .lock()
+        .expect("lock")
+        .push((path, id, status, body));
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -361,7 +429,12 @@ pub fn webhook_provider(env: &Env, extra: &str) {
 }
 
 /// Posts `n` events with up to `parallel` in flight; returns the answers.
-pub async fn post_many(api: &Api, n: usize, parallel: usize, make: impl Fn(usize) -> Value) -> Vec<(u16, Value)> {
+pub async fn post_many(
+    api: &Api,
+    n: usize,
+    parallel: usize,
+    make: impl Fn(usize) -> Value,
+) -> Vec<(u16, Value)> {
     use futures_like::*;
     let bodies: Vec<Value> = (0..n).map(make).collect();
     run_bounded(bodies, parallel, |b| {
