@@ -11,6 +11,7 @@
 //! isolation is a property of this layer, not of each handler.
 
 mod accept;
+mod audit;
 mod keys;
 mod migrations;
 mod notifications;
@@ -23,6 +24,8 @@ mod wake;
 mod workflows;
 
 pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap};
+pub use audit::{Audit, AuditRow, ChainBreak};
+pub use keys::{TenantRow, OPERATOR_TENANT};
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;

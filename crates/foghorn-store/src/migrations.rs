@@ -10,11 +10,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "security",
+        sql: include_str!("../migrations/0002_security.sql"),
+    },
+];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

@@ -6,6 +6,7 @@
 //! again. An outcome is applied only while the same owner still holds the
 //! lease, so a worker that outlived its lease cannot overwrite a newer claim.
 
+use crate::audit::{append, Audit};
 use crate::{on_db, on_read, NotificationRow, Result, Store, INSERT_CHUNK};
 use sqlx::QueryBuilder;
 
@@ -351,6 +352,7 @@ impl Store {
         idempotency_key: Option<&str>,
         grouping_key: Option<&str>,
         now: i64,
+        audit: &Audit,
     ) -> Result<Vec<String>> {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin().await?;
@@ -377,6 +379,13 @@ impl Store {
                 q.push(")");
                 q.build().execute(&mut *tx).await?;
             }
+            if !ids.is_empty() {
+                let a = Audit {
+                    detail: serde_json::json!({"cancelled": ids.len()}).to_string(),
+                    ..audit.clone()
+                };
+                append::<DB>(&mut tx, tenant_id, &a, now).await?;
+            }
             tx.commit().await?;
             Ok(ids.into_iter().map(|(id,)| id).collect())
         })
@@ -384,7 +393,13 @@ impl Store {
 
     /// Puts a dead notification back in the queue, from its channel's first provider.
     /// Returns false when the tenant has no such dead notification.
-    pub async fn replay_dead(&self, tenant_id: &str, id: &str, now: i64) -> Result<bool> {
+    pub async fn replay_dead(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: i64,
+        audit: &Audit,
+    ) -> Result<bool> {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
@@ -410,6 +425,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            append::<DB>(&mut tx, tenant_id, audit, now).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -13,6 +13,7 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -70,6 +71,10 @@ pub struct SubscriberRow {
     pub data: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Keyed hashes (HMAC) of the normalised email and phone, for look-ups
+    /// without decrypting.
+    pub email_hash: Option<String>,
+    pub phone_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]

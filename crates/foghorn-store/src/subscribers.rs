@@ -1,11 +1,12 @@
 //! Subscribers: the people notifications go to, by the caller's own id.
 
+use crate::audit::{append, Audit};
 use crate::{on_db, on_read, Result, Store, SubscriberRow};
 
 impl Store {
     /// Creates or replaces a subscriber; keeps the original `created_at`.
     /// Returns true when the subscriber is new.
-    pub async fn put_subscriber(&self, s: &SubscriberRow) -> Result<bool> {
+    pub async fn put_subscriber(&self, s: &SubscriberRow, audit: &Audit) -> Result<bool> {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin().await?;
             let existed: Option<i64> = sqlx::query_scalar(
@@ -17,11 +18,12 @@ impl Store {
             .await?;
             sqlx::query(
                 "INSERT INTO subscribers (tenant_id, external_id, email, phone, whatsapp, locale, timezone, country,
-                   opt_out, data, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                   opt_out, data, created_at, updated_at, email_hash, phone_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (tenant_id, external_id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
                    whatsapp = excluded.whatsapp, locale = excluded.locale, timezone = excluded.timezone,
                    country = excluded.country, opt_out = excluded.opt_out, data = excluded.data,
+                   email_hash = excluded.email_hash, phone_hash = excluded.phone_hash,
                    updated_at = excluded.updated_at",
             )
             .bind(&s.tenant_id)
@@ -36,8 +38,11 @@ impl Store {
             .bind(&s.data)
             .bind(s.created_at)
             .bind(s.updated_at)
+            .bind(&s.email_hash)
+            .bind(&s.phone_hash)
             .execute(&mut *tx)
             .await?;
+            append::<DB>(&mut tx, &s.tenant_id, audit, s.updated_at).await?;
             tx.commit().await?;
             Ok(existed.is_none())
         })
@@ -60,15 +65,29 @@ impl Store {
     }
 
     /// Returns false when there was no such subscriber.
-    pub async fn delete_subscriber(&self, tenant_id: &str, external_id: &str) -> Result<bool> {
-        let n = on_db!(self, |pool, DB| {
-            sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND external_id = $2")
-                .bind(tenant_id)
-                .bind(external_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n > 0)
+    pub async fn delete_subscriber(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+        audit: &Audit,
+        now: i64,
+    ) -> Result<bool> {
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            let n =
+                sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND external_id = $2")
+                    .bind(tenant_id)
+                    .bind(external_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            append::<DB>(&mut tx, tenant_id, audit, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }

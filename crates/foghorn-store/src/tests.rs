@@ -64,6 +64,10 @@ fn simple_plan(d: &EventDraft, subs: &SubscriberMap) -> Result<Plan, String> {
     })
 }
 
+fn audit() -> Audit {
+    Audit::new("test", "test.change", "x")
+}
+
 fn subscriber(tenant: &str, id: &str) -> SubscriberRow {
     SubscriberRow {
         tenant_id: tenant.into(),
@@ -88,7 +92,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.schema_version().await.unwrap(), 2);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -140,7 +144,7 @@ async fn a_rejected_event_writes_nothing_and_spares_its_batch() {
     for (_db, store) in backends().await {
         let b = store.backend_name();
         store
-            .put_subscriber(&subscriber("default", "owner-42"))
+            .put_subscriber(&subscriber("default", "owner-42"), &audit())
             .await
             .unwrap();
         let good = draft("default", None, &["owner-42"]);
@@ -320,12 +324,21 @@ async fn retries_wait_for_their_time_and_dead_letters_replay() {
             .unwrap();
         assert_eq!(page.items.len(), 1, "{b}");
         assert!(
-            !store.replay_dead("other", &id, 70_000).await.unwrap(),
+            !store
+                .replay_dead("other", &id, 70_000, &audit())
+                .await
+                .unwrap(),
             "{b}: other tenant"
         );
-        assert!(store.replay_dead("default", &id, 70_000).await.unwrap());
+        assert!(store
+            .replay_dead("default", &id, 70_000, &audit())
+            .await
+            .unwrap());
         assert!(
-            !store.replay_dead("default", &id, 70_000).await.unwrap(),
+            !store
+                .replay_dead("default", &id, 70_000, &audit())
+                .await
+                .unwrap(),
             "{b}: only dead ones"
         );
         let job = store
@@ -404,7 +417,7 @@ async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
             .unwrap();
         assert_eq!(
             store
-                .cancel("default", Some("renewal-1"), None, 5)
+                .cancel("default", Some("renewal-1"), None, 5, &audit())
                 .await
                 .unwrap()
                 .len(),
@@ -413,7 +426,7 @@ async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
         );
         assert_eq!(
             store
-                .cancel("default", None, Some("warranty-9"), 5)
+                .cancel("default", None, Some("warranty-9"), 5, &audit())
                 .await
                 .unwrap()
                 .len(),
@@ -498,12 +511,12 @@ async fn subscribers_are_upserted_read_and_deleted_per_tenant() {
     for (_db, store) in backends().await {
         add_tenant(&store, "t2").await;
         assert!(store
-            .put_subscriber(&subscriber("default", "owner-1"))
+            .put_subscriber(&subscriber("default", "owner-1"), &audit())
             .await
             .unwrap());
         let mut changed = subscriber("default", "owner-1");
         changed.phone = Some("+15005550006".into());
-        assert!(!store.put_subscriber(&changed).await.unwrap());
+        assert!(!store.put_subscriber(&changed, &audit()).await.unwrap());
         let got = store
             .subscriber("default", "owner-1")
             .await
@@ -511,8 +524,14 @@ async fn subscribers_are_upserted_read_and_deleted_per_tenant() {
             .unwrap();
         assert_eq!(got.phone.as_deref(), Some("+15005550006"));
         assert!(store.subscriber("t2", "owner-1").await.unwrap().is_none());
-        assert!(!store.delete_subscriber("t2", "owner-1").await.unwrap());
-        assert!(store.delete_subscriber("default", "owner-1").await.unwrap());
+        assert!(!store
+            .delete_subscriber("t2", "owner-1", &audit(), 1)
+            .await
+            .unwrap());
+        assert!(store
+            .delete_subscriber("default", "owner-1", &audit(), 1)
+            .await
+            .unwrap());
         assert!(store
             .subscriber("default", "owner-1")
             .await
@@ -563,18 +582,167 @@ async fn workflows_are_stored_per_tenant() {
             document: "{}".into(),
             updated_at: 1,
         };
-        store.put_workflow(&w).await.unwrap();
+        store.put_workflow(&w, &audit()).await.unwrap();
         store
-            .put_workflow(&WorkflowRow {
-                document: r#"{"a":1}"#.into(),
-                updated_at: 2,
-                ..w
-            })
+            .put_workflow(
+                &WorkflowRow {
+                    document: r#"{"a":1}"#.into(),
+                    updated_at: 2,
+                    ..w
+                },
+                &audit(),
+            )
             .await
             .unwrap();
         let got = store.workflows("default").await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].document, r#"{"a":1}"#);
         assert!(store.workflows("t2").await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_the_first_bad_row() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        for i in 0..5 {
+            store
+                .audit(
+                    "default",
+                    &Audit::new("test", "thing.done", format!("t{i}")),
+                    i,
+                )
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(5), "{b}");
+        // Edit row 3.
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE audit_log SET target = 'forged' WHERE seq = 3")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let broken = store.verify_audit().await.unwrap().unwrap_err();
+        assert_eq!(broken.seq, 3, "{b}: {broken:?}");
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE audit_log SET target = 't2' WHERE seq = 3")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(5), "{b}: restored");
+        // Delete row 2.
+        on_db!(store, |pool, DB| {
+            sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        assert_eq!(
+            store.verify_audit().await.unwrap().unwrap_err().seq,
+            2,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn audit_rows_detect_reordering_and_truncation() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        for i in 0..4 {
+            store
+                .audit(
+                    "default",
+                    &Audit::new("test", "thing.done", format!("t{i}")),
+                    i,
+                )
+                .await
+                .unwrap();
+        }
+        // Swap the contents of rows 2 and 3 (keeping their seq numbers).
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE audit_log SET seq = -2 WHERE seq = 2")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET seq = 2 WHERE seq = 3")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET seq = 3 WHERE seq = -2")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        assert_eq!(
+            store.verify_audit().await.unwrap().unwrap_err().seq,
+            2,
+            "{b}: reordered"
+        );
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE audit_log SET seq = -2 WHERE seq = 2")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET seq = 2 WHERE seq = 3")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET seq = 3 WHERE seq = -2")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM audit_log WHERE seq = 4")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let e = store.verify_audit().await.unwrap().unwrap_err();
+        assert!(e.reason.contains("cut from the end"), "{b}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn changes_and_their_audit_rows_commit_together() {
+    for (_db, store) in backends().await {
+        store
+            .put_subscriber(
+                &subscriber("default", "a"),
+                &Audit::new("key:k1", "subscriber.put", "a"),
+            )
+            .await
+            .unwrap();
+        store
+            .delete_subscriber(
+                "default",
+                "a",
+                &Audit::new("key:k1", "subscriber.delete", "a"),
+                2,
+            )
+            .await
+            .unwrap();
+        assert!(!store
+            .delete_subscriber(
+                "default",
+                "a",
+                &Audit::new("key:k1", "subscriber.delete", "a"),
+                3
+            )
+            .await
+            .unwrap());
+        let rows = store.audit_rows(Some("default"), 0, 10).await.unwrap();
+        let actions: Vec<_> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["subscriber.put", "subscriber.delete"],
+            "a no-op writes no audit row"
+        );
+        assert!(store
+            .audit_rows(Some("t2"), 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

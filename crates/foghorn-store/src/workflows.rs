@@ -1,11 +1,13 @@
 //! Workflow documents changed through the API (they override files and the
 //! built-in pack).
 
+use crate::audit::{append, Audit};
 use crate::{on_db, on_read, Result, Store, WorkflowRow};
 
 impl Store {
-    pub async fn put_workflow(&self, w: &WorkflowRow) -> Result<()> {
+    pub async fn put_workflow(&self, w: &WorkflowRow, audit: &Audit) -> Result<()> {
         on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO workflows (tenant_id, name, document, updated_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (tenant_id, name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
@@ -14,8 +16,10 @@ impl Store {
             .bind(&w.name)
             .bind(&w.document)
             .bind(w.updated_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            append::<DB>(&mut tx, &w.tenant_id, audit, w.updated_at).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -6,7 +6,7 @@ use crate::cli::{DlqCommand, KeysCommand, SendArgs};
 use crate::config::Config;
 use crate::engine::Acceptor;
 use anyhow::{bail, Context};
-use foghorn_store::NotificationFilter;
+use foghorn_store::{Audit, NotificationFilter};
 use std::sync::Arc;
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -39,7 +39,9 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
             }
             let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
             let (secret, row) = new_key(&tenant, &scopes);
-            store.insert_api_key(&row).await?;
+            store
+                .insert_api_key(&row, &Audit::new("cli", "key.create", &row.id))
+                .await?;
             println!(
                 "created key {} for tenant {tenant} with scopes: {}",
                 row.id, row.scopes
@@ -111,7 +113,10 @@ pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
             };
             let mut replayed = 0;
             for id in &ids {
-                if store.replay_dead(&tenant, id, now).await? {
+                if store
+                    .replay_dead(&tenant, id, now, &Audit::new("cli", "dlq.replay", id))
+                    .await?
+                {
                     replayed += 1;
                 } else if !all {
                     bail!("no dead notification `{id}` in tenant {tenant}");

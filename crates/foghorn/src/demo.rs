@@ -23,7 +23,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     let node = Node::start(&config, Role::All).await?;
     let (secret, row) = new_key("default", &[Scope::Admin]);
-    node.store.insert_api_key(&row).await?;
+    node.store
+        .insert_api_key(
+            &row,
+            &foghorn_store::Audit::new("demo", "key.create", &row.id),
+        )
+        .await?;
     let base = format!("http://{}", node.addr);
     println!(
         "Foghorn demo: ready in {} ms ({}, {})",

@@ -43,6 +43,7 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub tenant_id: String,
+    pub key_id: String,
     scopes: Vec<Scope>,
 }
 
@@ -57,6 +58,11 @@ impl Auth {
                 scope.as_str()
             )))
         }
+    }
+
+    /// An audit record of an action by this key.
+    pub fn audit(&self, action: &str, target: &str) -> foghorn_store::Audit {
+        foghorn_store::Audit::new(format!("key:{}", self.key_id), action, target)
     }
 
     /// Either scope suffices.
@@ -89,6 +95,7 @@ pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
         created_at: chrono::Utc::now().timestamp_millis(),
         last_used_at: None,
         revoked_at: None,
+        name: None,
     };
     (secret, row)
 }
@@ -126,6 +133,7 @@ impl KeyCache {
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
         let auth = Auth {
             tenant_id: row.tenant_id.clone(),
+            key_id: row.id.clone(),
             scopes: row
                 .scopes
                 .split_whitespace()

@@ -358,6 +358,13 @@ pub async fn cancel(
             req.idempotency_key.as_deref(),
             req.grouping_key.as_deref(),
             now,
+            &auth.audit(
+                "notifications.cancel",
+                req.idempotency_key
+                    .as_deref()
+                    .or(req.grouping_key.as_deref())
+                    .unwrap_or_default(),
+            ),
         )
         .await?;
     Ok(axum::Json(Cancelled { cancelled: ids }))

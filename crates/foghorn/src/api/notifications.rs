@@ -247,7 +247,11 @@ pub async fn replay(
 ) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
     auth.require(Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();
-    if !state.store.replay_dead(&auth.tenant_id, &id, now).await? {
+    if !state
+        .store
+        .replay_dead(&auth.tenant_id, &id, now, &auth.audit("dlq.replay", &id))
+        .await?
+    {
         return Err(ApiError::not_found(format!("no dead notification `{id}`")));
     }
     state.wake.notify_one();

@@ -145,8 +145,13 @@ pub async fn put(
         data: serde_json::json!({"name": input.name, "attributes": attributes}).to_string(),
         created_at: now,
         updated_at: now,
+        email_hash: None,
+        phone_hash: None,
     };
-    let created = state.store.put_subscriber(&row).await?;
+    let created = state
+        .store
+        .put_subscriber(&row, &auth.audit("subscriber.put", &external_id))
+        .await?;
     let stored = state
         .store
         .subscriber(&auth.tenant_id, &external_id)
@@ -192,9 +197,11 @@ pub async fn delete(
     Path(external_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let audit = auth.audit("subscriber.delete", &external_id);
     if state
         .store
-        .delete_subscriber(&auth.tenant_id, &external_id)
+        .delete_subscriber(&auth.tenant_id, &external_id, &audit, now)
         .await?
     {
         Ok(StatusCode::NO_CONTENT)

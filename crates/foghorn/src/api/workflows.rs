@@ -70,15 +70,14 @@ pub async fn put(
         .workflows
         .compile(doc)
         .map_err(|e| ApiError::validation("steps", e.to_string()))?;
-    state
-        .store
-        .put_workflow(&WorkflowRow {
-            tenant_id: auth.tenant_id.clone(),
-            name,
-            document: stored,
-            updated_at: chrono::Utc::now().timestamp_millis(),
-        })
-        .await?;
+    let audit = auth.audit("workflow.put", &name);
+    let row = WorkflowRow {
+        tenant_id: auth.tenant_id.clone(),
+        name,
+        document: stored,
+        updated_at: chrono::Utc::now().timestamp_millis(),
+    };
+    state.store.put_workflow(&row, &audit).await?;
     let installed = state.workflows.install(&auth.tenant_id, compiled);
     Ok(Json(installed.doc.clone()))
 }

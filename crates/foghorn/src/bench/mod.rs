@@ -1,0 +1,407 @@
+//! `foghorn bench`: measures the real binary over loopback HTTP and, when
+//! asked, the seed document's Node + BullMQ architecture in the same run.
+//!
+//! Figures (each per database): events accepted per second (durably
+//! committed before the 202; `--role api`, so no sending competes),
+//! end-to-end deliveries per second to a loopback webhook sink, POST → sink
+//! latency at a steady rate, peak RSS with 100,000 notifications queued, and
+//! start-up time to a healthy `/healthz` on a fresh SQLite file.
+
+mod load;
+mod sink;
+mod target;
+
+use crate::config::Config;
+use anyhow::Context;
+use clap::Args;
+use hyper::body::Bytes;
+use load::{MakeBody, Target};
+use serde::Serialize;
+use sink::BenchSink;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds each throughput and latency phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent client connections for the throughput phases.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Steady rate for the latency phase, events per second.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u64,
+    /// Notifications queued for the memory phase.
+    #[arg(long, default_value_t = 100_000)]
+    pub queued: u64,
+    /// PostgreSQL server to bench on as well (a fresh database is created
+    /// there); defaults to FOGHORN_TEST_DATABASE_URL when set.
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// Skip PostgreSQL even when a URL is known.
+    #[arg(long)]
+    pub sqlite_only: bool,
+    /// A copy of the seed baseline (shared/bench/seed-baseline) where
+    /// `npm install` has run, with Redis on 127.0.0.1:6379: measured too.
+    #[arg(long)]
+    pub seed_baseline: Option<std::path::PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub system: String,
+    pub accepted_per_sec: f64,
+    pub deliveries_per_sec: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_samples: usize,
+    pub peak_rss_mib_queued: Option<f64>,
+    pub peak_rss_mib_draining: Option<f64>,
+    pub startup_ms: Option<f64>,
+}
+
+fn event_body(name: &'static str) -> MakeBody {
+    Arc::new(move |n| {
+        Bytes::from(format!(
+            r#"{{"name":"{name}","data":{{"boat":"Jeanneau 51","title":"Engine Warranty","n":{n}}}}}"#
+        ))
+    })
+}
+
+fn say(json: bool, msg: &str) {
+    if !json {
+        eprintln!("{msg}");
+    }
+}
+
+pub async fn run(_config: Config, args: BenchArgs) -> anyhow::Result<()> {
+    let sink = BenchSink::start().await?;
+    let mut reports = Vec::new();
+    let mut dbs = vec![("sqlite", None)];
+    let pg = args
+        .postgres
+        .clone()
+        .or_else(|| std::env::var("FOGHORN_TEST_DATABASE_URL").ok());
+    if let (Some(url), false) = (pg, args.sqlite_only) {
+        dbs.push(("postgres", Some(url)));
+    }
+    for (name, pg_url) in dbs {
+        say(args.json, &format!("== Foghorn on {name}"));
+        reports.push(bench_foghorn(&args, &sink, name, pg_url.as_deref()).await?);
+    }
+    if let Some(dir) = &args.seed_baseline {
+        say(args.json, "== seed baseline (Node + BullMQ on Redis)");
+        reports.push(bench_seed(&args, &sink, dir).await?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        print_table(&reports);
+    }
+    Ok(())
+}
+
+async fn fresh_database(
+    kind: &str,
+    pg: Option<&str>,
+    dir: &std::path::Path,
+    tag: &str,
+) -> anyhow::Result<String> {
+    Ok(match (kind, pg) {
+        ("postgres", Some(base)) => foghorn_store::testing::create_postgres_database(base).await?,
+        _ => format!("sqlite://{}", dir.join(format!("bench-{tag}.db")).display()),
+    })
+}
+
+async fn bench_foghorn(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    kind: &str,
+    pg: Option<&str>,
+) -> anyhow::Result<Report> {
+    let dir = tempfile::tempdir()?;
+    target::prepare_dir(dir.path(), &sink.url, "")?;
+    let mut report = Report {
+        system: format!("foghorn ({kind})"),
+        ..Default::default()
+    };
+    let secs = Duration::from_secs(args.seconds);
+
+    // Start-up on a fresh SQLite file.
+    if kind == "sqlite" {
+        let mut times = Vec::new();
+        for i in 0..5 {
+            let url = fresh_database(kind, pg, dir.path(), &format!("start{i}")).await?;
+            let (p, ready) = target::foghorn(dir.path(), &url, "all").await?;
+            times.push(ready.as_secs_f64() * 1000.0);
+            p.stop().await;
+        }
+        times.sort_by(f64::total_cmp);
+        report.startup_ms = Some(times[times.len() / 2]);
+        say(
+            args.json,
+            &format!(
+                "  start to /healthz (median of 5): {:.0} ms",
+                times[times.len() / 2]
+            ),
+        );
+    }
+
+    // 1. Accepted events per second, durable, accept path only.
+    let url = fresh_database(kind, pg, dir.path(), "accept").await?;
+    let key = target::key(dir.path(), &url).await?;
+    let (server, _) = target::foghorn(dir.path(), &url, "api").await?;
+    let t = Target {
+        addr: server.addr.clone(),
+        path: "/v1/events".into(),
+        headers: vec![("authorization".into(), format!("Bearer {key}"))],
+    };
+    load::closed_loop(
+        &t,
+        args.clients,
+        Duration::from_secs(2),
+        event_body("bench.ping"),
+    )
+    .await?;
+    let (ok, failed) = load::closed_loop(&t, args.clients, secs, event_body("bench.ping")).await?;
+    report.accepted_per_sec = ok as f64 / secs.as_secs_f64();
+    say(
+        args.json,
+        &format!(
+            "  accepted: {:.0} events/s ({failed} errors)",
+            report.accepted_per_sec
+        ),
+    );
+    server.stop().await;
+
+    // 2. End to end: post flat out; count what reaches the sink.
+    let url = fresh_database(kind, pg, dir.path(), "e2e").await?;
+    let key = target::key(dir.path(), &url).await?;
+    let (server, _) = target::foghorn(dir.path(), &url, "all").await?;
+    let t = Target {
+        addr: server.addr.clone(),
+        path: "/v1/events".into(),
+        headers: vec![("authorization".into(), format!("Bearer {key}"))],
+    };
+    report.deliveries_per_sec = deliveries(args, sink, &t, event_body("bench.ping")).await?;
+    say(
+        args.json,
+        &format!(
+            "  delivered end to end: {:.0} /s",
+            report.deliveries_per_sec
+        ),
+    );
+
+    // 3. Latency at a steady rate, same server.
+    let (p50, p99, n) = latency(args, sink, &t, event_body("bench.ping"), |answer| {
+        serde_json::from_slice::<serde_json::Value>(answer).ok()?["notifications"][0]["id"]
+            .as_str()
+            .map(String::from)
+    })
+    .await?;
+    (
+        report.latency_p50_ms,
+        report.latency_p99_ms,
+        report.latency_samples,
+    ) = (p50, p99, n);
+    say(
+        args.json,
+        &format!(
+            "  POST -> sink at {}/s: p50 {p50:.2} ms, p99 {p99:.2} ms ({n} samples)",
+            args.rate
+        ),
+    );
+    server.stop().await;
+
+    // 4. Memory with a large queue: an api node fills it, a worker drains it.
+    let url = fresh_database(kind, pg, dir.path(), "rss").await?;
+    let key = target::key(dir.path(), &url).await?;
+    let (api, _) = target::foghorn(dir.path(), &url, "api").await?;
+    let t = Target {
+        addr: api.addr.clone(),
+        path: "/v1/events".into(),
+        headers: vec![("authorization".into(), format!("Bearer {key}"))],
+    };
+    let json = args.json;
+    let queued = load::post_count(
+        &t,
+        args.clients,
+        args.queued,
+        event_body("bench.ping"),
+        move |n| say(json, &format!("    queued {n}")),
+    )
+    .await?;
+    report.peak_rss_mib_queued = api.peak_rss_mib();
+    sink.reset();
+    let (worker, _) = target::foghorn(dir.path(), &url, "worker").await?;
+    let start = Instant::now();
+    while sink.total() < queued && start.elapsed() < Duration::from_secs(600) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    report.peak_rss_mib_draining = worker.peak_rss_mib();
+    say(
+        args.json,
+        &format!(
+            "  peak RSS with {queued} queued: {:.1} MiB (api node), {:.1} MiB (worker draining them in {:.1} s)",
+            report.peak_rss_mib_queued.unwrap_or(0.0),
+            report.peak_rss_mib_draining.unwrap_or(0.0),
+            start.elapsed().as_secs_f64()
+        ),
+    );
+    worker.stop().await;
+    api.stop().await;
+    Ok(report)
+}
+
+/// Posts flat out for the phase and returns sink arrivals per second over it.
+async fn deliveries(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    t: &Target,
+    make: MakeBody,
+) -> anyhow::Result<f64> {
+    let secs = Duration::from_secs(args.seconds);
+    load::closed_loop(t, args.clients, Duration::from_secs(2), make.clone()).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sink.reset();
+    let start = Instant::now();
+    load::closed_loop(t, args.clients, secs, make).await?;
+    let delivered = sink.total();
+    Ok(delivered as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Open loop at `rate`; joins each answer's delivery id with its arrival.
+async fn latency(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    t: &Target,
+    make: MakeBody,
+    id_of: impl Fn(&[u8]) -> Option<String>,
+) -> anyhow::Result<(f64, f64, usize)> {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sink.reset();
+    let sent = load::open_loop(t, 32, args.rate, Duration::from_secs(args.seconds), make).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut ms: Vec<f64> = sent
+        .iter()
+        .filter_map(|(due, answer)| {
+            let id = id_of(answer)?;
+            Some(
+                sink.arrival(&id)?
+                    .saturating_duration_since(*due)
+                    .as_secs_f64()
+                    * 1000.0,
+            )
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok((pct(0.50), pct(0.99), ms.len()))
+}
+
+async fn bench_seed(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    dir: &std::path::Path,
+) -> anyhow::Result<Report> {
+    let mut report = Report {
+        system: "seed baseline (node+bullmq)".into(),
+        ..Default::default()
+    };
+    let secs = Duration::from_secs(args.seconds);
+    let body: MakeBody = event_body("document.uploaded");
+    let p = target::seed_baseline(dir, &sink.url)
+        .await
+        .context("the seed baseline")?;
+    let t = Target {
+        addr: p.addr.clone(),
+        path: "/".into(),
+        headers: vec![],
+    };
+    load::closed_loop(&t, args.clients, Duration::from_secs(2), body.clone()).await?;
+    let (ok, _) = load::closed_loop(&t, args.clients, secs, body.clone()).await?;
+    report.accepted_per_sec = ok as f64 / secs.as_secs_f64();
+    say(
+        args.json,
+        &format!("  accepted: {:.0} events/s", report.accepted_per_sec),
+    );
+    report.deliveries_per_sec = deliveries(args, sink, &t, body.clone()).await?;
+    say(
+        args.json,
+        &format!(
+            "  delivered end to end: {:.0} /s",
+            report.deliveries_per_sec
+        ),
+    );
+    let (p50, p99, n) = latency(args, sink, &t, body, |answer| {
+        serde_json::from_slice::<serde_json::Value>(answer).ok()?["event_id"]
+            .as_str()
+            .map(String::from)
+    })
+    .await?;
+    (
+        report.latency_p50_ms,
+        report.latency_p99_ms,
+        report.latency_samples,
+    ) = (p50, p99, n);
+    say(
+        args.json,
+        &format!(
+            "  POST -> sink at {}/s: p50 {p50:.2} ms, p99 {p99:.2} ms ({n} samples)",
+            args.rate
+        ),
+    );
+    report.peak_rss_mib_draining = p.peak_rss_mib();
+    p.stop().await;
+    Ok(report)
+}
+
+fn print_table(reports: &[Report]) {
+    println!();
+    println!(
+        "{:30} {:>12} {:>12} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "system",
+        "accepted/s",
+        "delivered/s",
+        "p50 ms",
+        "p99 ms",
+        "RSS q MiB",
+        "RSS w MiB",
+        "start ms"
+    );
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "-".into());
+    for r in reports {
+        println!(
+            "{:30} {:>12.0} {:>12.0} {:>9.2} {:>9.2} {:>10} {:>10} {:>9}",
+            r.system,
+            r.accepted_per_sec,
+            r.deliveries_per_sec,
+            r.latency_p50_ms,
+            r.latency_p99_ms,
+            opt(r.peak_rss_mib_queued),
+            opt(r.peak_rss_mib_draining),
+            opt(r.startup_ms)
+        );
+    }
+    if let Some(seed) = reports.iter().find(|r| r.system.starts_with("seed")) {
+        println!();
+        for r in reports.iter().filter(|r| r.system.starts_with("foghorn")) {
+            println!(
+                "{}: {:.1}x the seed's accepted/s, {:.1}x its deliveries/s, p99 {:.2} ms vs {:.2} ms",
+                r.system,
+                r.accepted_per_sec / seed.accepted_per_sec,
+                r.deliveries_per_sec / seed.deliveries_per_sec,
+                r.latency_p99_ms,
+                seed.latency_p99_ms
+            );
+        }
+    }
+}
