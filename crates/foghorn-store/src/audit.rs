@@ -54,27 +54,27 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-pub(crate) fn row_hash(
-    prev: &str,
+/// Where a row sits in the chain.
+struct Position<'a> {
+    prev: &'a str,
     seq: i64,
-    tenant: &str,
+    tenant: &'a str,
     at: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> String {
+}
+
+fn row_hash(p: &Position<'_>, a: &Audit) -> String {
     let mut h = Sha256::new();
-    for part in [
-        prev.as_bytes(),
-        &seq.to_be_bytes(),
-        tenant.as_bytes(),
-        &at.to_be_bytes(),
-        actor.as_bytes(),
-        action.as_bytes(),
-        target.as_bytes(),
-        detail.as_bytes(),
-    ] {
+    let parts: [&[u8]; 8] = [
+        p.prev.as_bytes(),
+        &p.seq.to_be_bytes(),
+        p.tenant.as_bytes(),
+        &p.at.to_be_bytes(),
+        a.actor.as_bytes(),
+        a.action.as_bytes(),
+        a.target.as_bytes(),
+        a.detail.as_bytes(),
+    ];
+    for part in parts {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
@@ -103,7 +103,13 @@ where
     .fetch_one(&mut **tx)
     .await?;
     let hash = row_hash(
-        &prev, seq, tenant_id, now, &a.actor, &a.action, &a.target, &a.detail,
+        &Position {
+            prev: &prev,
+            seq,
+            tenant: tenant_id,
+            at: now,
+        },
+        a,
     );
     sqlx::query::<DB>("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(hash.clone())
@@ -190,14 +196,18 @@ impl Store {
                     }));
                 }
                 let h = row_hash(
-                    &r.prev_hash,
-                    r.seq,
-                    &r.tenant_id,
-                    r.at,
-                    &r.actor,
-                    &r.action,
-                    &r.target,
-                    &r.detail,
+                    &Position {
+                        prev: &r.prev_hash,
+                        seq: r.seq,
+                        tenant: &r.tenant_id,
+                        at: r.at,
+                    },
+                    &Audit {
+                        actor: r.actor.clone(),
+                        action: r.action.clone(),
+                        target: r.target.clone(),
+                        detail: r.detail.clone(),
+                    },
                 );
                 if h != r.hash {
                     return Ok(Err(ChainBreak {
