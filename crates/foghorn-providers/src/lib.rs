@@ -5,10 +5,13 @@
 //! `send`, tests); `registry` is the single place that knows them all, and
 //! `http` and `net_guard` hold what every HTTP-speaking provider shares.
 
+pub mod email;
 pub mod http;
 pub mod net_guard;
 pub mod registry;
 pub mod sandbox;
+pub mod signature;
+pub mod sms;
 pub mod webhook;
 
 pub use registry::{BuildError, Provider, ProviderConfig};

@@ -2,9 +2,13 @@
 //! variants and dispatched with a `match`, so adding a provider is one line in
 //! each method here and the compiler points at every place that must change.
 
+use crate::email::{mailgun, postmark, sendgrid, smtp};
 use crate::http::HttpOptions;
+use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::{sandbox, webhook};
-use foghorn_core::{Channel, Outbound, ProviderError, Receipt};
+use foghorn_core::{
+    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -12,6 +16,15 @@ use serde::Deserialize;
 pub enum ProviderConfig {
     Sandbox(sandbox::Config),
     Webhook(webhook::Config),
+    Twilio(twilio::Config),
+    Vonage(vonage::Config),
+    MessageBird(messagebird::Config),
+    Bandwidth(bandwidth::Config),
+    Plivo(plivo::Config),
+    Mailgun(mailgun::Config),
+    SendGrid(sendgrid::Config),
+    Postmark(postmark::Config),
+    Smtp(smtp::Config),
 }
 
 /// Variants holding HTTP providers are boxed: they carry a keyed HMAC and a
@@ -20,6 +33,15 @@ pub enum ProviderConfig {
 pub enum Provider {
     Sandbox(sandbox::Sandbox),
     Webhook(Box<webhook::Webhook>),
+    Twilio(Box<twilio::Twilio>),
+    Vonage(Box<vonage::Vonage>),
+    MessageBird(Box<messagebird::MessageBird>),
+    Bandwidth(Box<bandwidth::Bandwidth>),
+    Plivo(Box<plivo::Plivo>),
+    Mailgun(Box<mailgun::Mailgun>),
+    SendGrid(Box<sendgrid::SendGrid>),
+    Postmark(Box<postmark::Postmark>),
+    Smtp(Box<smtp::Smtp>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +78,39 @@ impl Provider {
                 client.clone(),
                 opts.allow_private_targets,
             )?)),
+            ProviderConfig::Twilio(c) => Provider::Twilio(Box::new(twilio::Twilio::new(
+                name,
+                c,
+                client.clone(),
+                opts,
+            )?)),
+            ProviderConfig::Vonage(c) => Provider::Vonage(Box::new(vonage::Vonage::new(
+                name,
+                c,
+                client.clone(),
+                opts,
+            )?)),
+            ProviderConfig::MessageBird(c) => Provider::MessageBird(Box::new(
+                messagebird::MessageBird::new(name, c, client.clone(), opts)?,
+            )),
+            ProviderConfig::Bandwidth(c) => Provider::Bandwidth(Box::new(
+                bandwidth::Bandwidth::new(name, c, client.clone(), opts)?,
+            )),
+            ProviderConfig::Plivo(c) => {
+                Provider::Plivo(Box::new(plivo::Plivo::new(name, c, client.clone(), opts)?))
+            }
+            ProviderConfig::Mailgun(c) => {
+                Provider::Mailgun(Box::new(mailgun::Mailgun::new(name, c, client.clone())?))
+            }
+            ProviderConfig::SendGrid(c) => {
+                Provider::SendGrid(Box::new(sendgrid::SendGrid::new(name, c, client.clone())?))
+            }
+            ProviderConfig::Postmark(c) => {
+                Provider::Postmark(Box::new(postmark::Postmark::new(name, c, client.clone())?))
+            }
+            ProviderConfig::Smtp(c) => {
+                Provider::Smtp(Box::new(smtp::Smtp::new(name, c, opts.timeout)?))
+            }
         })
     }
 
@@ -63,6 +118,15 @@ impl Provider {
         match self {
             Provider::Sandbox(p) => p.name(),
             Provider::Webhook(p) => p.name(),
+            Provider::Twilio(p) => p.name(),
+            Provider::Vonage(p) => p.name(),
+            Provider::MessageBird(p) => p.name(),
+            Provider::Bandwidth(p) => p.name(),
+            Provider::Plivo(p) => p.name(),
+            Provider::Mailgun(p) => p.name(),
+            Provider::SendGrid(p) => p.name(),
+            Provider::Postmark(p) => p.name(),
+            Provider::Smtp(p) => p.name(),
         }
     }
 
@@ -70,6 +134,15 @@ impl Provider {
         match self {
             Provider::Sandbox(_) => "sandbox",
             Provider::Webhook(_) => "webhook",
+            Provider::Twilio(_) => twilio::KIND,
+            Provider::Vonage(_) => vonage::KIND,
+            Provider::MessageBird(_) => messagebird::KIND,
+            Provider::Bandwidth(_) => bandwidth::KIND,
+            Provider::Plivo(_) => plivo::KIND,
+            Provider::Mailgun(_) => mailgun::KIND,
+            Provider::SendGrid(_) => sendgrid::KIND,
+            Provider::Postmark(_) => postmark::KIND,
+            Provider::Smtp(_) => smtp::KIND,
         }
     }
 
@@ -77,6 +150,15 @@ impl Provider {
         match self {
             Provider::Sandbox(p) => p.supports(channel),
             Provider::Webhook(p) => p.supports(channel),
+            Provider::Twilio(p) => p.supports(channel),
+            Provider::Vonage(p) => p.supports(channel),
+            Provider::MessageBird(p) => p.supports(channel),
+            Provider::Bandwidth(p) => p.supports(channel),
+            Provider::Plivo(p) => p.supports(channel),
+            Provider::Mailgun(p) => p.supports(channel),
+            Provider::SendGrid(p) => p.supports(channel),
+            Provider::Postmark(p) => p.supports(channel),
+            Provider::Smtp(p) => p.supports(channel),
         }
     }
 
@@ -84,6 +166,42 @@ impl Provider {
         match self {
             Provider::Sandbox(p) => p.send(msg).await,
             Provider::Webhook(p) => p.send(msg).await,
+            Provider::Twilio(p) => p.send(msg).await,
+            Provider::Vonage(p) => p.send(msg).await,
+            Provider::MessageBird(p) => p.send(msg).await,
+            Provider::Bandwidth(p) => p.send(msg).await,
+            Provider::Plivo(p) => p.send(msg).await,
+            Provider::Mailgun(p) => p.send(msg).await,
+            Provider::SendGrid(p) => p.send(msg).await,
+            Provider::Postmark(p) => p.send(msg).await,
+            Provider::Smtp(p) => p.send(msg).await,
+        }
+    }
+
+    /// Verifies a provider's callback (delivery status, incoming message) by
+    /// that provider's own scheme and turns it into events. Providers that
+    /// receive no callbacks answer `NotConfigured`.
+    pub async fn inbound(
+        &self,
+        req: &InboundRequest<'_>,
+    ) -> Result<Vec<InboundEvent>, InboundError> {
+        match self {
+            // SMTP servers report nothing back: bounces arrive as mail.
+            Provider::Sandbox(_) | Provider::Webhook(_) | Provider::Smtp(_) => {
+                Err(InboundError::NotConfigured(format!(
+                    "provider `{}` ({}) receives no callbacks",
+                    self.name(),
+                    self.kind()
+                )))
+            }
+            Provider::Twilio(p) => p.inbound(req),
+            Provider::Vonage(p) => p.inbound(req),
+            Provider::MessageBird(p) => p.inbound(req),
+            Provider::Bandwidth(p) => p.inbound(req),
+            Provider::Plivo(p) => p.inbound(req),
+            Provider::Mailgun(p) => p.inbound(req),
+            Provider::SendGrid(p) => p.inbound(req),
+            Provider::Postmark(p) => p.inbound(req),
         }
     }
 }

@@ -1,0 +1,206 @@
+//! Mailgun: email through the Messages API, delivery events through signed
+//! webhooks.
+//!
+//! The notification id travels as the custom variable `v:notification_id`,
+//! which Mailgun echoes in every webhook, so callbacks can be tied to a
+//! notification even before the engine has stored the message id. Message
+//! ids are kept without angle brackets, the form webhooks use.
+
+mod api;
+mod inbound;
+#[cfg(test)]
+mod tests;
+
+use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::{http, BuildError};
+use foghorn_core::{
+    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+use std::fmt;
+
+/// The `kind` this provider is configured with.
+pub const KIND: &str = "mailgun";
+
+const US_API: &str = "https://api.mailgun.net";
+const EU_API: &str = "https://api.eu.mailgun.net";
+
+/// Where the sending domain lives: a domain exists in one region only, and
+/// the other region's API answers 404 for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    #[default]
+    Us,
+    Eu,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub api_key: String,
+    /// The sending domain, e.g. `mg.navidocs.example`.
+    pub domain: String,
+    #[serde(default)]
+    pub region: Region,
+    /// Overrides the region's API host (a proxy, or a test server).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Default sender, e.g. `NaviDocs <noreply@mg.navidocs.example>`.
+    pub from: String,
+    /// The "HTTP webhook signing key"; without it callbacks are refused.
+    #[serde(default)]
+    pub webhook_signing_key: Option<String>,
+}
+
+/// Secrets are never printed.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("domain", &self.domain)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .field("from", &self.from)
+            .field(
+                "webhook_signing_key",
+                &self.webhook_signing_key.as_ref().map(|_| ".."),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Mailgun {
+    name: String,
+    /// `{base}/v3/{domain}/messages`, built once.
+    endpoint: Url,
+    api_key: String,
+    from: Mailbox,
+    signing_key: Option<Vec<u8>>,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for Mailgun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailgun")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("from", &self.from.email)
+            .field("webhooks", &self.signing_key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailgun {
+    /// Everything that can be checked without a message is checked here, so
+    /// a typo fails at start-up instead of on every send.
+    pub fn new(name: &str, config: Config, client: reqwest::Client) -> Result<Self, BuildError> {
+        let invalid = |reason: String| BuildError::invalid(name, reason);
+        if config.api_key.trim().is_empty() {
+            return Err(invalid("api_key is empty".into()));
+        }
+        let domain = config.domain.trim();
+        let domain_ok = !domain.is_empty()
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !domain_ok {
+            return Err(invalid(format!("domain `{domain}` is not a domain name")));
+        }
+        let base = match (&config.base_url, config.region) {
+            (Some(url), _) => url.trim().trim_end_matches('/').to_string(),
+            (None, Region::Us) => US_API.to_string(),
+            (None, Region::Eu) => EU_API.to_string(),
+        };
+        let endpoint = Url::parse(&format!("{base}/v3/{domain}/messages"))
+            .map_err(|e| invalid(format!("base_url: {e}")))?;
+        if !matches!(endpoint.scheme(), "http" | "https") {
+            return Err(invalid("base_url must be an http(s) URL".into()));
+        }
+        let from = Mailbox::parse(&config.from).map_err(|e| invalid(format!("from: {e}")))?;
+        let signing_key = match config.webhook_signing_key {
+            Some(key) if key.trim().is_empty() => {
+                return Err(invalid("webhook_signing_key is empty".into()))
+            }
+            Some(key) => Some(key.trim().as_bytes().to_vec()),
+            None => None,
+        };
+        Ok(Mailgun {
+            name: name.to_string(),
+            endpoint,
+            api_key: config.api_key.trim().to_string(),
+            from,
+            signing_key,
+            client,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn supports(&self, channel: Channel) -> bool {
+        channel == Channel::Email
+    }
+
+    pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let parts = EmailParts::from_message(msg, &self.from, &[])?;
+        let tags = email::usable_tags(&msg.tags, api::MAX_TAGS, api::MAX_TAG_CHARS, true);
+        let form = api::message_form(&parts, &tags, &msg.notification_id);
+        let resp = self
+            .client
+            .post(self.endpoint.clone())
+            .basic_auth("api", Some(&self.api_key))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| http::classify_transport(&e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(classify(Failure::read(resp).await));
+        }
+        // A 2xx without an id is not Mailgun's queueing answer (see `api`).
+        let id = match resp.json::<api::SendResponse>().await {
+            Ok(answer) if !answer.id.trim().is_empty() => answer.id,
+            _ => {
+                return Err(ProviderError::Misconfigured {
+                    reason: format!(
+                        "HTTP {status} without a message id from {}: is base_url the Mailgun API?",
+                        self.endpoint
+                    ),
+                    http_status: Some(status.as_u16()),
+                })
+            }
+        };
+        let id = email::bare_message_id(&id).to_string();
+        tracing::debug!(provider = %self.name, notification_id = %msg.notification_id,
+            message_id = %id, "mailgun queued the message");
+        Ok(Receipt {
+            provider_message_id: Some(id),
+            http_status: Some(status.as_u16()),
+            ..Receipt::default()
+        })
+    }
+
+    /// Verifies and reads one webhook call (see [`inbound`]).
+    pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        let key = self.signing_key.as_deref().ok_or_else(|| {
+            InboundError::NotConfigured(format!(
+                "mailgun provider `{}` has no webhook_signing_key",
+                self.name
+            ))
+        })?;
+        inbound::parse(key, req)
+    }
+}
+
+/// The shared rules, except that a 404 here means the sending domain is not
+/// on this account or in this region: every message would fail the same way.
+fn classify(failure: Failure) -> ProviderError {
+    let err = failure.classify();
+    if failure.status == StatusCode::NOT_FOUND {
+        return email::as_misconfigured(err, "unknown sending domain or wrong region");
+    }
+    err
+}

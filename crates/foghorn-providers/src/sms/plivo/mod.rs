@@ -1,0 +1,201 @@
+//! Plivo Messaging.
+//!
+//! Sends through the account's Message resource with a per-message status
+//! callback (`url`, `method=POST`) that carries our notification id; Plivo's
+//! signature V3 covers the whole URL, so the id comes back authenticated.
+
+pub mod api;
+pub mod inbound;
+#[cfg(test)]
+mod tests;
+
+use crate::http::HttpOptions;
+use crate::signature::parse_form;
+use crate::sms::{self, Class};
+use crate::BuildError;
+use foghorn_core::{
+    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+};
+use serde::Deserialize;
+use std::fmt;
+
+pub const KIND: &str = "plivo";
+const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `MA…` or `SA…` (sub-account).
+    pub auth_id: String,
+    pub auth_token: String,
+    /// The default `src`: a Plivo number or a sender id.
+    pub from: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("auth_id", &self.auth_id)
+            .field("auth_token", &"..")
+            .field("from", &self.from)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Plivo {
+    name: String,
+    auth_id: String,
+    auth_token: String,
+    from: String,
+    endpoint: String,
+    public_url: Option<String>,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for Plivo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plivo")
+            .field("name", &self.name)
+            .field("auth_id", &self.auth_id)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plivo {
+    pub fn new(
+        name: &str,
+        config: Config,
+        client: reqwest::Client,
+        opts: &HttpOptions,
+    ) -> Result<Self, BuildError> {
+        sms::required(name, "auth_id", &config.auth_id)?;
+        sms::required(name, "auth_token", &config.auth_token)?;
+        sms::required(name, "from", &config.from)?;
+        // A path segment; the SDK insists on `MA`/`SA` + 18 characters.
+        if !config.auth_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(BuildError::invalid(
+                name,
+                "`auth_id` must be alphanumeric (MA… or SA…)",
+            ));
+        }
+        let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base = sms::base_url(name, base, opts.allow_private_targets)?;
+        let path = format!("/v1/Account/{}/Message/", config.auth_id);
+        Ok(Plivo {
+            name: name.to_string(),
+            endpoint: sms::endpoint(&base, &path),
+            auth_id: config.auth_id,
+            auth_token: config.auth_token,
+            from: config.from,
+            public_url: opts.public_url.clone(),
+            client,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn supports(&self, channel: Channel) -> bool {
+        channel == Channel::Sms
+    }
+
+    pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let dst = sms::msisdn(sms::recipient(msg)?);
+        let text = sms::text(msg)?;
+        let callback = sms::callback_url(
+            self.public_url.as_deref(),
+            KIND,
+            &msg.tenant_id,
+            Some(&msg.notification_id),
+        );
+        let body = api::SendMessage {
+            src: sms::msisdn(sms::sender(msg, &self.from)),
+            dst,
+            text,
+            kind: "sms",
+            url: callback.as_deref(),
+            method: callback.as_ref().map(|_| "POST"),
+        };
+        let request = self
+            .client
+            .post(&self.endpoint)
+            .basic_auth(&self.auth_id, Some(&self.auth_token))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body);
+        let answer = sms::call(request).await?;
+        if !answer.status.is_success() {
+            return Err(failure(&answer));
+        }
+        let uuid = match serde_json::from_slice::<api::Queued>(&answer.body) {
+            Ok(queued) => queued.message_uuid.into_iter().next(),
+            Err(e) => {
+                tracing::warn!(provider = %self.name, error = %e, "plivo 2xx answer unreadable");
+                None
+            }
+        };
+        tracing::debug!(provider = %self.name, notification_id = %msg.notification_id, uuid = ?uuid, "plivo queued");
+        Ok(Receipt {
+            provider_message_id: uuid,
+            cost: None,
+            http_status: Some(answer.status.as_u16()),
+            captured: None,
+        })
+    }
+
+    /// Verifies signature V3 against the URL called and parses the callback.
+    pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        let is_get = req.method.eq_ignore_ascii_case("GET");
+        let post_params = if is_get {
+            Vec::new()
+        } else {
+            parse_form(req.body)
+        };
+        inbound::verify(
+            &self.auth_token,
+            req.method,
+            req.url,
+            &post_params,
+            req.header(inbound::SIGNATURE_HEADER),
+            req.header(inbound::NONCE_HEADER),
+        )?;
+        let params = if is_get {
+            crate::signature::query_params(req.url)
+        } else {
+            post_params
+        };
+        inbound::events(&params, sms::notification_from_url(req.url))
+    }
+}
+
+/// Plivo's errors carry no code: the HTTP status decides, except that a
+/// refused `src` (a sender not on the account) fails every message alike and
+/// 402 (no credit) is an account matter.
+fn failure(answer: &sms::Answer) -> ProviderError {
+    let error = serde_json::from_slice::<api::ApiError>(&answer.body)
+        .ok()
+        .and_then(|e| e.error)
+        .map(|e| match e {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        });
+    let Some(error) = error else {
+        return answer.status_error();
+    };
+    let class = match answer.status.as_u16() {
+        402 => Class::Misconfigured,
+        400 if error.to_ascii_lowercase().contains("src") => Class::Misconfigured,
+        _ => sms::class_of_status(answer.status),
+    };
+    sms::error(
+        class,
+        format!("plivo: {error}"),
+        answer.status,
+        &answer.headers,
+    )
+}

@@ -1,0 +1,79 @@
+//! Twilio Programmable Messaging, as it is on the wire.
+//!
+//! Facts relied on (Twilio REST API reference, "Message resource" and
+//! "Error and warning dictionary"; the twilio-python and twilio-node SDKs):
+//! - create: `POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`,
+//!   HTTP Basic auth with the Account SID and Auth Token, body
+//!   `application/x-www-form-urlencoded` with `To`, `From` and/or
+//!   `MessagingServiceSid` (one is required), `Body`, `StatusCallback`;
+//! - success is `201 Created` with the Message resource as JSON: `sid`
+//!   (`SM…`), `status` (`queued`/`accepted`…), `num_segments` (a string),
+//!   `price` (null until priced, then negative, e.g. `"-0.00750"`),
+//!   `price_unit`, `error_code`, `error_message`;
+//! - failures carry `{"code", "message", "more_info", "status"}` where
+//!   `code` is Twilio's error number: 20003 authentication, 20404 not found
+//!   (wrong account or service), 20429 too many requests, 21211 invalid `To`,
+//!   21212 invalid `From`, 21408 region not enabled, 21602 body required, 21604 `To` required,
+//!   21606 `From` not valid for this account, 21608 trial account to an
+//!   unverified number, 21610 recipient replied STOP, 21612 `To` not
+//!   reachable by SMS, 21614 `To` not a mobile number, 21617 body too long,
+//!   21659 `From` is not a Twilio number, 21266 `To` and `From` are the
+//!   same; Twilio returns HTTP 429 when rate limited.
+
+use crate::sms::Class;
+use serde::{Deserialize, Serialize};
+
+/// The form fields of a create-message request.
+#[derive(Debug, Serialize)]
+pub struct CreateMessage<'a> {
+    #[serde(rename = "To")]
+    pub to: &'a str,
+    #[serde(rename = "From", skip_serializing_if = "Option::is_none")]
+    pub from: Option<&'a str>,
+    #[serde(
+        rename = "MessagingServiceSid",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub messaging_service_sid: Option<&'a str>,
+    #[serde(rename = "Body")]
+    pub body: &'a str,
+    #[serde(rename = "StatusCallback", skip_serializing_if = "Option::is_none")]
+    pub status_callback: Option<&'a str>,
+}
+
+/// The parts of the Message resource Foghorn reads.
+#[derive(Debug, Deserialize)]
+pub struct Message {
+    pub sid: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub price: Option<String>,
+    #[serde(default)]
+    pub price_unit: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<i64>,
+}
+
+/// Twilio's error body.
+#[derive(Debug, Deserialize)]
+pub struct ApiError {
+    #[serde(default)]
+    pub code: Option<u32>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// What a Twilio error code means for the engine; `None` leaves the decision
+/// to the HTTP status.
+pub(crate) fn class_of(code: u32) -> Option<Class> {
+    Some(match code {
+        20429 => Class::RateLimited,
+        20500 | 20503 => Class::Retryable,
+        20003 | 20404 | 21212 | 21606 | 21659 => Class::Misconfigured,
+        21211 | 21266 | 21408 | 21602 | 21604 | 21608 | 21610 | 21612 | 21614 | 21617 => {
+            Class::Permanent
+        }
+        _ => return None,
+    })
+}

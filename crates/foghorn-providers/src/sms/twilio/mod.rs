@@ -1,0 +1,224 @@
+//! Twilio Programmable Messaging.
+//!
+//! Sends through the Messages resource and receives status callbacks and
+//! incoming messages on `/hooks/twilio`. Messages are correlated by the SID
+//! Twilio returns; the callback URL also carries our notification id (`n`),
+//! which Twilio's signature covers, so status events name the notification
+//! even when they overtake the send's own bookkeeping.
+
+pub mod api;
+pub mod inbound;
+#[cfg(test)]
+mod tests;
+
+use crate::http::HttpOptions;
+use crate::sms::{self, Class};
+use crate::BuildError;
+use foghorn_core::{
+    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+};
+use reqwest::Url;
+use serde::Deserialize;
+use std::fmt;
+
+pub const KIND: &str = "twilio";
+const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub account_sid: String,
+    pub auth_token: String,
+    /// The default `From`; used unless the engine picked a sender.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// Lets Twilio pick the sender from a Messaging Service's pool; sent
+    /// alongside `From` when both are known.
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+}
+
+/// The auth token is a credential; only the account SID is shown.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"..")
+            .field("phone_number", &self.phone_number)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Twilio {
+    name: String,
+    account_sid: String,
+    auth_token: String,
+    phone_number: Option<String>,
+    messaging_service_sid: Option<String>,
+    endpoint: String,
+    public_url: Option<String>,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for Twilio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Twilio")
+            .field("name", &self.name)
+            .field("account_sid", &self.account_sid)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Twilio {
+    pub fn new(
+        name: &str,
+        config: Config,
+        client: reqwest::Client,
+        opts: &HttpOptions,
+    ) -> Result<Self, BuildError> {
+        sms::required(name, "account_sid", &config.account_sid)?;
+        sms::required(name, "auth_token", &config.auth_token)?;
+        let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let phone_number = non_empty(config.phone_number);
+        let messaging_service_sid = non_empty(config.messaging_service_sid);
+        if phone_number.is_none() && messaging_service_sid.is_none() {
+            return Err(BuildError::invalid(
+                name,
+                "one of `phone_number` and `messaging_service_sid` is required",
+            ));
+        }
+        let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base: Url = sms::base_url(name, base, opts.allow_private_targets)?;
+        // The SID is a path segment; refuse anything that would change the path.
+        if !config
+            .account_sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(BuildError::invalid(
+                name,
+                "`account_sid` must be alphanumeric (AC…)",
+            ));
+        }
+        let path = format!("/2010-04-01/Accounts/{}/Messages.json", config.account_sid);
+        Ok(Twilio {
+            name: name.to_string(),
+            endpoint: sms::endpoint(&base, &path),
+            account_sid: config.account_sid,
+            auth_token: config.auth_token,
+            phone_number,
+            messaging_service_sid,
+            public_url: opts.public_url.clone(),
+            client,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn supports(&self, channel: Channel) -> bool {
+        channel == Channel::Sms
+    }
+
+    pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let to = sms::recipient(msg)?;
+        let body = sms::text(msg)?;
+        let from = match msg.from.as_deref() {
+            Some(from) if !from.trim().is_empty() => Some(from),
+            _ => self.phone_number.as_deref(),
+        };
+        let callback = sms::callback_url(
+            self.public_url.as_deref(),
+            KIND,
+            &msg.tenant_id,
+            Some(&msg.notification_id),
+        );
+        let form = api::CreateMessage {
+            to,
+            from,
+            messaging_service_sid: self.messaging_service_sid.as_deref(),
+            body,
+            status_callback: callback.as_deref(),
+        };
+        let request = self
+            .client
+            .post(&self.endpoint)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form);
+        let answer = sms::call(request).await?;
+        if !answer.status.is_success() {
+            return Err(failure(&answer));
+        }
+        let message: api::Message = match serde_json::from_slice(&answer.body) {
+            Ok(message) => message,
+            Err(e) => {
+                // A 2xx means Twilio took the message: an error here would make
+                // the engine send it again. Accept it, untracked.
+                tracing::warn!(provider = %self.name, error = %e, "twilio 2xx answer unreadable");
+                return Ok(sms::accepted_untracked(answer.status));
+            }
+        };
+        let cost = match (message.price.as_deref(), message.price_unit.as_deref()) {
+            (Some(amount), Some(unit)) => sms::price(amount, unit),
+            _ => None,
+        };
+        tracing::debug!(
+            provider = %self.name,
+            notification_id = %msg.notification_id,
+            sid = %message.sid,
+            status = message.status.as_deref().unwrap_or("?"),
+            error_code = ?message.error_code,
+            "twilio accepted"
+        );
+        Ok(Receipt {
+            provider_message_id: Some(message.sid),
+            cost,
+            http_status: Some(answer.status.as_u16()),
+            captured: None,
+        })
+    }
+
+    /// Verifies a callback against the URL it was sent to and turns it into
+    /// events. Twilio signs every callback with the auth token, so this
+    /// provider is always ready to receive.
+    pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        let signed = inbound::signed_params(req.method, req.body);
+        inbound::verify(
+            &self.auth_token,
+            req.url,
+            &signed,
+            req.header(inbound::SIGNATURE_HEADER),
+        )?;
+        let params = inbound::event_params(req.method, req.url, req.body);
+        inbound::events(&params, inbound::notification_id(req.url))
+    }
+}
+
+/// Classifies a failed answer by Twilio's error code when it has one, by
+/// HTTP status otherwise. The code leads the reason (`twilio 21610: …`) so
+/// the engine and operators can act on it (21610: the recipient sent STOP).
+fn failure(answer: &sms::Answer) -> ProviderError {
+    let Ok(err) = serde_json::from_slice::<api::ApiError>(&answer.body) else {
+        return answer.status_error();
+    };
+    let Some(code) = err.code else {
+        return answer.status_error();
+    };
+    let class = match answer.status.as_u16() {
+        // The HTTP status wins for throttling and outages whatever the code.
+        429 => Class::RateLimited,
+        500..=599 => Class::Retryable,
+        _ => api::class_of(code).unwrap_or_else(|| sms::class_of_status(answer.status)),
+    };
+    let message = err.message.unwrap_or_default();
+    let reason = format!("twilio {code}: {message}");
+    sms::error(class, reason, answer.status, &answer.headers)
+}
