@@ -122,6 +122,7 @@ impl Store {
                 }
                 let rows: Vec<SubscriberRow> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for r in rows {
+                    let r = r.open(&self.crypto)?;
                     subscribers.insert((r.tenant_id.clone(), r.external_id.clone()), r);
                 }
             }
@@ -169,7 +170,7 @@ impl Store {
                         .push_bind(d.name.clone())
                         .push_bind(d.idempotency_key.clone())
                         .push_bind(d.grouping_key.clone())
-                        .push_bind(d.data.clone())
+                        .push_bind(self.crypto.seal("events.data", &d.data))
                         .push_bind(p.response.clone())
                         .push_bind(d.created_at);
                 });
@@ -197,7 +198,7 @@ impl Store {
                         .push_bind(n.step)
                         .push_bind(n.channel.clone())
                         .push_bind(n.subscriber_id.clone())
-                        .push_bind(n.recipient.clone())
+                        .push_bind(self.crypto.seal("notifications.recipient", &n.recipient))
                         .push_bind(n.status.clone())
                         .push_bind(n.status_reason.clone())
                         .push_bind(d.grouping_key.clone())
@@ -264,7 +265,7 @@ impl Store {
     }
 
     pub async fn event(&self, tenant_id: &str, id: &str) -> Result<Option<crate::EventRow>> {
-        Ok(crate::on_read!(self, |pool, DB| {
+        let row = crate::on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, crate::EventRow>(
                 "SELECT * FROM events WHERE tenant_id = $1 AND id = $2",
             )
@@ -272,6 +273,7 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await?
-        }))
+        });
+        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
     }
 }

@@ -12,10 +12,12 @@
 
 mod accept;
 mod audit;
+pub mod crypto;
 mod keys;
 mod migrations;
 mod notifications;
 mod queue;
+mod reseal;
 mod rows;
 mod sandbox;
 mod subscribers;
@@ -30,6 +32,7 @@ pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;
 
+use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
@@ -50,6 +53,8 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -66,6 +71,8 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Seals personal data and secrets on write, opens them on read.
+    pub(crate) crypto: Crypto,
 }
 
 /// Expands `$body` once per backend, with `$pool` bound to that backend's
@@ -113,7 +120,8 @@ pub(crate) const INSERT_CHUNK: usize = 1_000;
 
 impl Store {
     /// Opens (and for SQLite creates) the database. Does not migrate.
-    pub async fn connect(url: &str) -> Result<Store> {
+    /// `crypto` seals and opens the encrypted columns.
+    pub async fn connect(url: &str, crypto: Crypto) -> Result<Store> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -138,6 +146,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 backend: Backend::Sqlite { write, read },
+                crypto,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -148,10 +157,15 @@ impl Store {
                 .await?;
             Ok(Store {
                 backend: Backend::Postgres(pool),
+                crypto,
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
+    }
+
+    pub fn crypto(&self) -> &Crypto {
+        &self.crypto
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -24,7 +24,7 @@ pub struct Page<T> {
 
 impl Store {
     pub async fn notification(&self, tenant_id: &str, id: &str) -> Result<Option<NotificationRow>> {
-        Ok(on_read!(self, |pool, DB| {
+        let row = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, NotificationRow>(
                 "SELECT * FROM notifications WHERE tenant_id = $1 AND id = $2",
             )
@@ -32,7 +32,8 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await?
-        }))
+        });
+        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
     }
 
     pub async fn attempts(
@@ -40,7 +41,7 @@ impl Store {
         tenant_id: &str,
         notification_id: &str,
     ) -> Result<Vec<AttemptRow>> {
-        Ok(on_read!(self, |pool, DB| {
+        let rows = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, AttemptRow>(
                 "SELECT * FROM attempts WHERE tenant_id = $1 AND notification_id = $2 ORDER BY created_at, id",
             )
@@ -48,7 +49,11 @@ impl Store {
             .bind(notification_id)
             .fetch_all(pool)
             .await?
-        }))
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| r.open(&self.crypto))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Newest first; ids sort by creation time, so the id is the cursor.
@@ -87,6 +92,10 @@ impl Store {
         } else {
             None
         };
+        let items = items
+            .into_iter()
+            .map(|r| r.open(&self.crypto))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
 

@@ -137,13 +137,15 @@ impl Store {
             let mut jobs = Vec::with_capacity(rows.len());
             for row in rows {
                 use sqlx::{FromRow, Row};
-                let notification = NotificationRow::from_row(&row)?;
+                let notification = NotificationRow::from_row(&row)?.open(&self.crypto)?;
                 let Some((attempt, provider_idx, claims)) = by_id.remove(&notification.id) else {
                     continue;
                 };
                 jobs.push(ClaimedJob {
                     event_name: row.try_get("event_name")?,
-                    event_data: row.try_get("event_data")?,
+                    event_data: self
+                        .crypto
+                        .open("events.data", &row.try_get::<String, _>("event_data")?)?,
                     notification,
                     attempt,
                     provider_idx,
@@ -208,7 +210,7 @@ impl Store {
                         .push_bind(a.provider.clone())
                         .push_bind(a.outcome.clone())
                         .push_bind(a.http_status)
-                        .push_bind(a.error.clone())
+                        .push_bind(self.crypto.seal_opt("attempts.error", a.error.as_deref()))
                         .push_bind(a.latency_ms)
                         .push_bind(now);
                 });
@@ -249,8 +251,8 @@ impl Store {
                             .bind(&o.tenant_id)
                             .bind(&o.notification_id)
                             .bind(channel)
-                            .bind(recipient)
-                            .bind(content)
+                            .bind(self.crypto.seal("sandbox_messages.recipient", recipient))
+                            .bind(self.crypto.seal("sandbox_messages.content", content))
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
@@ -276,7 +278,13 @@ impl Store {
                             "UPDATE notifications SET status = 'queued', status_reason = $1, provider = COALESCE($2, provider),
                              attempts = attempts + $3, updated_at = $4 WHERE id = $5",
                         )
-                        .bind(o.attempt.as_ref().and_then(|a| a.error.clone()))
+                        // The reason names the outcome only; the provider's
+                        // words (which may quote an address) stay sealed in
+                        // the attempt row.
+                        .bind(o.attempt.as_ref().map(|a| match a.http_status {
+                            Some(code) => format!("retrying after {} (HTTP {code})", a.outcome),
+                            None => format!("retrying after {}", a.outcome),
+                        }))
                         .bind(&provider)
                         .bind(tried)
                         .bind(now)
@@ -305,7 +313,13 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         if let OutcomeKind::Fallback { fallback, .. } = &o.kind {
-                            insert_fallback::<DB>(&mut tx, &o.notification_id, fallback, now)
+                            let sealed = crate::NewNotification {
+                                recipient: self
+                                    .crypto
+                                    .seal("notifications.recipient", &fallback.recipient),
+                                ..(**fallback).clone()
+                            };
+                            insert_fallback::<DB>(&mut tx, &o.notification_id, &sealed, now)
                                 .await?;
                         }
                         finished.push(&o.notification_id);

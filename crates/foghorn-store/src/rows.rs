@@ -1,5 +1,6 @@
 //! Rows as stored. Plain data: the API layer turns them into its own shapes.
 
+use crate::crypto::{Crypto, CryptoError};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -107,4 +108,58 @@ pub struct EventRow {
     pub data: String,
     pub response: String,
     pub created_at: i64,
+}
+
+// Which columns are sealed, and how each row opens. The column name is the
+// associated data of its ciphertexts.
+impl NotificationRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.recipient = c.open("notifications.recipient", &self.recipient)?;
+        Ok(self)
+    }
+}
+
+impl AttemptRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.error = c.open_opt("attempts.error", self.error.as_deref())?;
+        Ok(self)
+    }
+}
+
+impl SubscriberRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.email = c.open_opt("subscribers.email", self.email.as_deref())?;
+        self.phone = c.open_opt("subscribers.phone", self.phone.as_deref())?;
+        self.whatsapp = c.open_opt("subscribers.whatsapp", self.whatsapp.as_deref())?;
+        self.data = c.open("subscribers.data", &self.data)?;
+        Ok(self)
+    }
+
+    /// The row as stored: sealed fields, look-up hashes computed.
+    pub(crate) fn sealed(&self, c: &Crypto) -> SubscriberRow {
+        SubscriberRow {
+            email: c.seal_opt("subscribers.email", self.email.as_deref()),
+            phone: c.seal_opt("subscribers.phone", self.phone.as_deref()),
+            whatsapp: c.seal_opt("subscribers.whatsapp", self.whatsapp.as_deref()),
+            data: c.seal("subscribers.data", &self.data),
+            email_hash: self.email.as_deref().and_then(|e| c.lookup_hash(e)),
+            phone_hash: self.phone.as_deref().and_then(|p| c.lookup_hash(p)),
+            ..self.clone()
+        }
+    }
+}
+
+impl SandboxMessageRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.recipient = c.open("sandbox_messages.recipient", &self.recipient)?;
+        self.content = c.open("sandbox_messages.content", &self.content)?;
+        Ok(self)
+    }
+}
+
+impl EventRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.data = c.open("events.data", &self.data)?;
+        Ok(self)
+    }
 }

@@ -9,7 +9,7 @@ impl Store {
         tenant_id: &str,
         limit: i64,
     ) -> Result<Vec<SandboxMessageRow>> {
-        Ok(on_read!(self, |pool, DB| {
+        let rows = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, SandboxMessageRow>(
                 "SELECT * FROM sandbox_messages WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
             )
@@ -17,6 +17,10 @@ impl Store {
             .bind(limit.clamp(1, 1000))
             .fetch_all(pool)
             .await?
-        }))
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| r.open(&self.crypto))
+            .collect::<Result<_, _>>()?)
     }
 }

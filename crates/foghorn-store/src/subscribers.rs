@@ -6,7 +6,8 @@ use crate::{on_db, on_read, Result, Store, SubscriberRow};
 impl Store {
     /// Creates or replaces a subscriber; keeps the original `created_at`.
     /// Returns true when the subscriber is new.
-    pub async fn put_subscriber(&self, s: &SubscriberRow, audit: &Audit) -> Result<bool> {
+    pub async fn put_subscriber(&self, plain: &SubscriberRow, audit: &Audit) -> Result<bool> {
+        let s = &plain.sealed(&self.crypto);
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin().await?;
             let existed: Option<i64> = sqlx::query_scalar(
@@ -53,7 +54,7 @@ impl Store {
         tenant_id: &str,
         external_id: &str,
     ) -> Result<Option<SubscriberRow>> {
-        Ok(on_read!(self, |pool, DB| {
+        let row = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, SubscriberRow>(
                 "SELECT * FROM subscribers WHERE tenant_id = $1 AND external_id = $2",
             )
@@ -61,7 +62,8 @@ impl Store {
             .bind(external_id)
             .fetch_optional(pool)
             .await?
-        }))
+        });
+        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
     }
 
     /// Returns false when there was no such subscriber.

@@ -32,7 +32,7 @@ impl TestDb {
     }
 
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url)
+        let store = Store::connect(&self.url, crate::crypto::Crypto::ephemeral())
             .await
             .expect("connect test database");
         store.migrate().await.expect("migrate test database");

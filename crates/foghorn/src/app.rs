@@ -33,7 +33,8 @@ pub struct Node {
 
 /// Opens and migrates the database, and loads every workflow.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Arc<Registry>)> {
-    let store = Store::connect(&config.database_url)
+    let (crypto, _) = crate::master_key::load(config)?;
+    let store = Store::connect(&config.database_url, crypto)
         .await
         .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
@@ -69,6 +70,9 @@ async fn install_stored(store: &Store, workflows: &Registry) -> anyhow::Result<(
 impl Node {
     pub async fn start(config: &Config, role: Role) -> anyhow::Result<Node> {
         let (store, workflows) = open(config).await?;
+        if let Ok((_, source)) = crate::master_key::load(config) {
+            crate::master_key::spawn_reloader(store.crypto().clone(), &source);
+        }
         let wake = Arc::new(Notify::new());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
         let acceptor = (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone()));
@@ -87,6 +91,10 @@ impl Node {
             acceptor,
             workflows: workflows.clone(),
             keys: Default::default(),
+            key_limiter: crate::api::auth::key_limiter(
+                config.security.key_rate_per_second,
+                config.security.key_burst,
+            ),
             metrics: crate::telemetry::init_metrics(),
             wake,
         });

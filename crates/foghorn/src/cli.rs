@@ -34,6 +34,16 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Tenants (one per dealer).
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The dead-letter queue.
     Dlq {
         #[command(subcommand)]
@@ -87,11 +97,53 @@ pub struct SendArgs {
 pub enum KeysCommand {
     /// Create a key; it is printed once, alone on the last line.
     Create {
-        /// events:write, read or admin (repeatable).
-        #[arg(long = "scope", required = true, value_parser = ["events:write", "read", "admin"])]
+        /// events:write, read or admin (repeatable); `operator` makes a key of
+        /// no tenant that manages tenants.
+        #[arg(long = "scope", required = true, value_parser = ["events:write", "read", "admin", "operator"])]
         scopes: Vec<String>,
+        /// The tenant's id or name.
         #[arg(long, default_value = "default")]
         tenant: String,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a tenant's keys (never the secrets).
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id (key_…); it stops working within seconds.
+    Revoke { id: String },
+    /// Replace the master key and re-encrypt everything, online.
+    RotateMaster,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a tenant; prints its id.
+    Create {
+        /// Display name, e.g. "Riviera Yachts".
+        name: String,
+        /// The id (default: derived from the name).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List tenants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; name the first bad row.
+    Verify {
+        #[arg(long)]
+        json: bool,
     },
 }
 

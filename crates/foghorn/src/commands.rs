@@ -2,15 +2,17 @@
 
 use crate::api::auth::{new_key, Scope};
 use crate::api::events::{accept_event, EventRequest};
-use crate::cli::{DlqCommand, KeysCommand, SendArgs};
+use crate::api::notifications::rfc3339;
+use crate::cli::{AuditCommand, DlqCommand, KeysCommand, SendArgs, TenantsCommand};
 use crate::config::Config;
 use crate::engine::Acceptor;
 use anyhow::{bail, Context};
-use foghorn_store::{Audit, NotificationFilter};
+use foghorn_store::{Audit, NotificationFilter, TenantRow, OPERATOR_TENANT};
 use std::sync::Arc;
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = foghorn_store::Store::connect(&config.database_url)
+    let (crypto, _) = crate::master_key::load(config)?;
+    let store = foghorn_store::Store::connect(&config.database_url, crypto)
         .await
         .context("opening the database")?;
     let applied = store.migrate().await?;
@@ -31,27 +33,198 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
+    if let KeysCommand::RotateMaster = cmd {
+        return crate::master_key::rotate(config).await;
+    }
     let (store, _) = crate::app::open(config).await?;
+    let now = chrono::Utc::now().timestamp_millis();
     match cmd {
-        KeysCommand::Create { scopes, tenant } => {
-            if !store.tenant_exists(&tenant).await? {
-                bail!("no tenant `{tenant}`");
-            }
+        KeysCommand::Create {
+            scopes,
+            tenant,
+            name,
+        } => {
+            let operator = scopes.iter().any(|s| s == "operator");
+            let tenant_id = if operator {
+                if scopes.len() > 1 {
+                    bail!("an operator key has no other scope");
+                }
+                OPERATOR_TENANT.to_string()
+            } else {
+                resolve_tenant(&store, &tenant).await?
+            };
             let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
-            let (secret, row) = new_key(&tenant, &scopes);
+            let (secret, mut row) = new_key(&tenant_id, &scopes);
+            row.name = name;
             store
                 .insert_api_key(&row, &Audit::new("cli", "key.create", &row.id))
                 .await?;
+            let owner = if operator {
+                "operators".to_string()
+            } else {
+                format!("tenant {tenant_id}")
+            };
             println!(
-                "created key {} for tenant {tenant} with scopes: {}",
+                "created key {} for {owner} with scopes: {}",
                 row.id, row.scopes
             );
             println!("store it now; it is not shown again:");
             println!("{secret}");
         }
+        KeysCommand::List { tenant, json } => {
+            let tenant_id = resolve_tenant(&store, &tenant).await?;
+            let keys = store.api_keys(&tenant_id).await?;
+            if json {
+                let v: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({"id": k.id, "prefix": k.prefix, "name": k.name, "scopes": k.scopes,
+                        "created_at": rfc3339(k.created_at), "last_used_at": k.last_used_at.map(rfc3339),
+                        "revoked_at": k.revoked_at.map(rfc3339)})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for k in keys {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "live"
+                    };
+                    let used = k
+                        .last_used_at
+                        .map(rfc3339)
+                        .unwrap_or_else(|| "never used".into());
+                    println!(
+                        "{}  {}…  {:7}  {:24}  {}  {}",
+                        k.id,
+                        k.prefix,
+                        state,
+                        k.scopes,
+                        used,
+                        k.name.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store
+                .revoke_api_key(&id, now, &Audit::new("cli", "key.revoke", &id))
+                .await?
+            {
+                bail!("no live key `{id}`");
+            }
+            println!("revoked {id}");
+        }
+        KeysCommand::RotateMaster => {}
     }
     store.close().await;
     Ok(())
+}
+
+/// A tenant named by id or by name.
+async fn resolve_tenant(store: &foghorn_store::Store, tenant: &str) -> anyhow::Result<String> {
+    if store.tenant_exists(tenant).await? {
+        return Ok(tenant.to_string());
+    }
+    match store
+        .tenants()
+        .await?
+        .into_iter()
+        .find(|t| t.name == tenant)
+    {
+        Some(t) => Ok(t.id),
+        None => bail!("no tenant `{tenant}` (create it with `foghorn tenants create`)"),
+    }
+}
+
+/// `Riviera Yachts` → `riviera-yachts`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(63).collect()
+}
+
+pub fn valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+pub async fn tenants(config: &Config, cmd: TenantsCommand) -> anyhow::Result<()> {
+    let (store, _) = crate::app::open(config).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    match cmd {
+        TenantsCommand::Create { name, id } => {
+            let id = id.unwrap_or_else(|| slug(&name));
+            if !valid_tenant_id(&id) {
+                bail!(
+                    "tenant id `{id}` must be 1-63 characters of a-z, 0-9, '-' or '_' (pass --id)"
+                );
+            }
+            if store.tenant_exists(&id).await? {
+                bail!("tenant `{id}` exists already");
+            }
+            let row = TenantRow {
+                id: id.clone(),
+                name,
+                settings: "{}".into(),
+                created_at: now,
+                updated_at: now,
+            };
+            store
+                .put_tenant(&row, &Audit::new("cli", "tenant.create", &id))
+                .await?;
+            println!("{id}");
+        }
+        TenantsCommand::List { json } => {
+            let all = store.tenants().await?;
+            if json {
+                let v: Vec<_> = all.iter().map(|t| serde_json::json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at)})).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for t in all {
+                    println!("{:24} {}", t.id, t.name);
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
+    let (store, _) = crate::app::open(config).await?;
+    let AuditCommand::Verify { json } = cmd;
+    let result = store.verify_audit().await?;
+    store.close().await;
+    match result {
+        Ok(n) => {
+            if json {
+                println!("{}", serde_json::json!({"ok": true, "rows": n}));
+            } else {
+                println!("audit trail verified: {n} rows, chain intact");
+            }
+            Ok(())
+        }
+        Err(b) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "first_bad_row": b.seq, "reason": b.reason})
+                );
+            }
+            bail!("audit trail broken at row {}: {}", b.seq, b.reason)
+        }
+    }
 }
 
 pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {

@@ -39,6 +39,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub workflows_dir: PathBuf,
     pub templates_dir: PathBuf,
+    /// The master key ring file, used (and created on first start) when
+    /// `FOGHORN_MASTER_KEY` is not set.
+    pub master_key_file: PathBuf,
     pub log: LogConfig,
     pub security: SecurityConfig,
     pub delivery: DeliveryConfig,
@@ -55,6 +58,7 @@ impl Default for Config {
             public_url: None,
             workflows_dir: "workflows".into(),
             templates_dir: "templates".into(),
+            master_key_file: "foghorn.master.key".into(),
             log: LogConfig::default(),
             security: SecurityConfig::default(),
             delivery: DeliveryConfig::default(),
@@ -91,6 +95,10 @@ pub struct SecurityConfig {
     pub allow_private_targets: bool,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Requests per second one API key may make (429 beyond, with
+    /// Retry-After); bursts up to `key_burst`.
+    pub key_rate_per_second: u32,
+    pub key_burst: u32,
 }
 
 impl Default for SecurityConfig {
@@ -98,6 +106,8 @@ impl Default for SecurityConfig {
         SecurityConfig {
             allow_private_targets: false,
             max_body_bytes: 256 * 1024,
+            key_rate_per_second: 1_000,
+            key_burst: 2_000,
         }
     }
 }

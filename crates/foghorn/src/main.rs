@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod demo;
 mod engine;
+mod master_key;
 mod telemetry;
 mod workflow;
 
@@ -78,6 +79,8 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
         Command::Send(args) => commands::send(&config, args).await,
         Command::Keys { command } => commands::keys(&config, command).await,
         Command::Dlq { command } => commands::dlq(&config, command).await,
+        Command::Tenants { command } => commands::tenants(&config, command).await,
+        Command::Audit { command } => commands::audit(&config, command).await,
         Command::Bench(args) => bench::run(config, args).await,
     }
 }

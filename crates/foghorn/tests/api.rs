@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn counts(env: &Env) -> (i64, i64, i64) {
-    let store = Store::connect(env.url()).await.expect("connect");
+    let store = Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
+        .await
+        .expect("connect");
     let c = store.row_counts("default").await.expect("counts");
     store.close().await;
     c

@@ -21,6 +21,8 @@ pub enum Scope {
     EventsWrite,
     Read,
     Admin,
+    /// Manages tenants; belongs to no tenant and sees no tenant's data.
+    Operator,
 }
 
 impl Scope {
@@ -29,6 +31,7 @@ impl Scope {
             Scope::EventsWrite => "events:write",
             Scope::Read => "read",
             Scope::Admin => "admin",
+            Scope::Operator => "operator",
         }
     }
 
@@ -48,9 +51,10 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// `admin` includes every scope.
+    /// `admin` includes every tenant scope (not `operator`).
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+        let by_admin = scope != Scope::Operator && self.scopes.contains(&Scope::Admin);
+        if self.scopes.contains(&scope) || by_admin {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -169,6 +173,17 @@ impl KeyCache {
     }
 }
 
+/// Requests per key: a token bucket per key id.
+pub type KeyLimiter = Arc<governor::DefaultKeyedRateLimiter<String>>;
+
+pub fn key_limiter(per_second: u32, burst: u32) -> Option<KeyLimiter> {
+    let rate = std::num::NonZeroU32::new(per_second)?;
+    let burst = std::num::NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+    Some(Arc::new(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    )))
+}
+
 impl FromRequestParts<Arc<AppState>> for Auth {
     type Rejection = ApiError;
 
@@ -191,6 +206,15 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <API key>`")
             })?;
-        state.keys.authenticate(&state.store, secret).await
+        let auth = state.keys.authenticate(&state.store, secret).await?;
+        if let Some(limiter) = &state.key_limiter {
+            if let Err(not_until) = limiter.check_key(&auth.key_id) {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+            }
+        }
+        Ok(auth)
     }
 }

@@ -2,6 +2,7 @@
 //! parsing in extractors so handlers read as the happy path, and every error
 //! mapped to problem+json in `problem`.
 
+pub mod admin;
 pub mod auth;
 pub mod events;
 pub mod health;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub acceptor: Option<Acceptor>,
     pub workflows: Arc<Registry>,
     pub keys: KeyCache,
+    /// Per-key request pacing.
+    pub key_limiter: Option<auth::KeyLimiter>,
     pub metrics: PrometheusHandle,
     /// Wakes this node's workers (replays).
     pub wake: Arc<Notify>,
@@ -60,6 +63,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             get(workflows::get).put(workflows::put),
         )
         .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route(
+            "/v1/admin/tenants/{id}",
+            put(admin::put_tenant).get(admin::get_tenant),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
-use super::{events, health, notifications, problem, sandbox, subscribers, workflows};
+use super::{admin, events, health, notifications, problem, sandbox, subscribers, workflows};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +30,7 @@ impl Modify for BearerAuth {
         subscribers::put, subscribers::get, subscribers::delete,
         workflows::list, workflows::get, workflows::put,
         sandbox::messages,
+        admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(problem::Problem, foghorn_core::Channel, foghorn_core::Status, crate::workflow::Step)),

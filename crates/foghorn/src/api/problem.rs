@@ -143,6 +143,17 @@ impl ApiError {
         )
     }
 
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            "this API key is over its request rate (security.key_rate_per_second)",
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

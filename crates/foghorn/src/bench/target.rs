@@ -56,7 +56,7 @@ pub fn prepare_dir(dir: &Path, sink_url: &str, extra_config: &str) -> anyhow::Re
     std::fs::write(
         dir.join("foghorn.toml"),
         format!(
-            "[security]\nallow_private_targets = true\n[providers.webhook]\nkind = \"webhook\"\n\
+            "[security]\nallow_private_targets = true\nkey_rate_per_second = 10000000\n[providers.webhook]\nkind = \"webhook\"\n\
              secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n[log]\nlevel = \"warn\"\n{extra_config}"
         ),
     )?;

@@ -222,17 +222,22 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                             provider_idx: idx as i64,
                         }
                     } else {
-                        next_provider(format!("{provider}: {made} attempts failed, last: {err}"))
+                        next_provider(format!(
+                            "{provider}: {made} attempts failed, last {}",
+                            summary(&err)
+                        ))
                     }
                 }
-                ProviderError::Permanent { .. } => next_provider(format!("{provider}: {err}")),
+                ProviderError::Permanent { .. } => {
+                    next_provider(format!("{provider}: {}", summary(&err)))
+                }
                 ProviderError::Misconfigured { .. } => {
                     // Every message would fail alike: stop using the provider
                     // for a while and alert, instead of burning attempts.
                     slot.breaker.trip(now_i);
                     metrics::counter!("foghorn_provider_misconfigured_total", "provider" => provider.clone()).increment(1);
-                    tracing::error!(provider = %provider, error = %err, "provider is misconfigured; its circuit is open");
-                    next_provider(format!("{provider}: {err}"))
+                    tracing::error!(provider = %provider, kind = err.kind(), http_status = ?err.http_status(), "provider is misconfigured; its circuit is open");
+                    next_provider(format!("{provider}: {}", summary(&err)))
                 }
             };
             outcome(job, attempt_row, kind)
@@ -277,4 +282,14 @@ fn exhausted(
         }
     }
     outcome(job, None, OutcomeKind::Dead { reason })
+}
+
+/// A failure as the notification's status reason shows it: the class and
+/// HTTP status, not the provider's words (which may quote an address and
+/// live sealed in the attempt row).
+fn summary(err: &ProviderError) -> String {
+    match err.http_status() {
+        Some(code) => format!("{} (HTTP {code})", err.kind()),
+        None => err.kind().to_string(),
+    }
 }

@@ -117,6 +117,9 @@ pub const FAST: &[(&str, &str)] = &[
     ("FOGHORN_DELIVERY__POLL_INTERVAL", "50ms"),
     ("FOGHORN_DELIVERY__SEND_TIMEOUT", "5s"),
     ("FOGHORN_BREAKER__OPEN_FOR", "300ms"),
+    // Load tests post thousands of events with one key.
+    ("FOGHORN_SECURITY__KEY_RATE_PER_SECOND", "1000000"),
+    ("FOGHORN_SECURITY__KEY_BURST", "1000000"),
 ];
 
 impl Server {

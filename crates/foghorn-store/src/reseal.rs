@@ -1,0 +1,97 @@
+//! Re-sealing every encrypted value under the current key, for master key
+//! rotation. Runs online: each value is replaced only if it is still the one
+//! read (compare and swap), so a concurrent write is never overwritten.
+
+use crate::{on_db, Result, Store};
+
+/// (table, primary key columns, sealed column).
+const SEALED: &[(&str, &[&str], &str)] = &[
+    ("subscribers", &["tenant_id", "external_id"], "email"),
+    ("subscribers", &["tenant_id", "external_id"], "phone"),
+    ("subscribers", &["tenant_id", "external_id"], "whatsapp"),
+    ("subscribers", &["tenant_id", "external_id"], "data"),
+    ("events", &["id"], "data"),
+    ("notifications", &["id"], "recipient"),
+    ("attempts", &["id"], "error"),
+    ("sandbox_messages", &["id"], "recipient"),
+    ("sandbox_messages", &["id"], "content"),
+    ("tenant_providers", &["tenant_id", "name"], "config"),
+];
+
+const BATCH: i64 = 500;
+
+impl Store {
+    /// Re-seals values sealed by older keys; returns how many it changed.
+    /// Look-up hashes of subscribers are recomputed with their values.
+    pub async fn reseal_all(&self, progress: impl Fn(u64)) -> Result<u64> {
+        let mut done = 0u64;
+        let current = self.crypto.current_id();
+        let fresh = format!("enc1:{current}:%");
+        for (table, pk, col) in SEALED {
+            let column = format!("{table}.{col}");
+            let pk_list = pk.join(", ");
+            let select = format!(
+                "SELECT {pk_list}, {col} FROM {table} WHERE {col} LIKE 'enc1:%' AND {col} NOT LIKE $1 LIMIT {BATCH}"
+            );
+            let pk_match: Vec<String> = pk
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("{k} = ${}", i + 3))
+                .collect();
+            let update = format!(
+                "UPDATE {table} SET {col} = $1 WHERE {col} = $2 AND {}",
+                pk_match.join(" AND ")
+            );
+            loop {
+                let rows: Vec<Vec<String>> = on_db!(self, |pool, DB| {
+                    use sqlx::Row;
+                    sqlx::query::<DB>(&select)
+                        .bind(&fresh)
+                        .fetch_all(pool)
+                        .await?
+                        .iter()
+                        .map(|r| {
+                            (0..=pk.len())
+                                .map(|i| r.try_get::<String, _>(i))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                });
+                if rows.is_empty() {
+                    break;
+                }
+                for row in rows {
+                    let (keys, old) = row.split_at(pk.len());
+                    let old = &old[0];
+                    let plain = self.crypto.open(&column, old)?;
+                    let new = self.crypto.seal(&column, &plain);
+                    on_db!(self, |pool, DB| {
+                        let mut q = sqlx::query::<DB>(&update).bind(new).bind(old.clone());
+                        for k in keys {
+                            q = q.bind(k.clone());
+                        }
+                        q.execute(pool).await?;
+                    });
+                    if *table == "subscribers" && (*col == "email" || *col == "phone") {
+                        let hash_col = format!("{col}_hash");
+                        let sql = format!("UPDATE subscribers SET {hash_col} = $1 WHERE tenant_id = $2 AND external_id = $3");
+                        on_db!(self, |pool, DB| {
+                            sqlx::query::<DB>(&sql)
+                                .bind(self.crypto.lookup_hash(&plain))
+                                .bind(keys[0].clone())
+                                .bind(keys[1].clone())
+                                .execute(pool)
+                                .await?;
+                        });
+                    }
+                    done += 1;
+                    if done.is_multiple_of(1000) {
+                        progress(done);
+                    }
+                }
+            }
+        }
+        progress(done);
+        Ok(done)
+    }
+}

@@ -1,0 +1,126 @@
+//! `/v1/admin/tenants/{id}`: tenants, managed with an operator key (a key of
+//! no tenant). Operator keys see no tenant's data; tenant keys cannot reach
+//! these endpoints.
+
+use super::auth::{Auth, Scope};
+use super::json::ApiJson;
+use super::notifications::rfc3339;
+use super::problem::{ApiError, ApiResult};
+use super::AppState;
+use crate::commands::valid_tenant_id;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use foghorn_store::TenantRow;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantInput {
+    pub name: String,
+    /// Tenant settings (help text, senders, …).
+    #[schema(value_type = Object)]
+    pub settings: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn view(t: TenantRow) -> Tenant {
+    Tenant {
+        settings: serde_json::from_str(&t.settings).unwrap_or(Value::Null),
+        id: t.id,
+        name: t.name,
+        created_at: rfc3339(t.created_at),
+        updated_at: rfc3339(t.updated_at),
+    }
+}
+
+/// Create or update a tenant (operator keys only)
+#[utoipa::path(put, path = "/v1/admin/tenants/{id}", tag = "admin", request_body = TenantInput,
+    params(("id" = String, Path, description = "Tenant id: a-z, 0-9, '-' or '_'")),
+    responses((status = 201, body = Tenant), (status = 200, body = Tenant),
+        (status = 403, body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put_tenant(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<TenantInput>,
+) -> ApiResult<(StatusCode, Json<Tenant>)> {
+    auth.require(Scope::Operator)?;
+    if !valid_tenant_id(&id) {
+        return Err(ApiError::validation(
+            "id",
+            "1-63 characters of a-z, 0-9, '-' or '_'",
+        ));
+    }
+    if input.name.trim().is_empty() || input.name.len() > 200 {
+        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
+    }
+    let settings = match input.settings {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => return Err(ApiError::validation("settings", "must be a JSON object")),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let created_at = state
+        .store
+        .tenant(&id)
+        .await?
+        .map(|t| t.created_at)
+        .unwrap_or(now);
+    let row = TenantRow {
+        id: id.clone(),
+        name: input.name,
+        settings: settings.to_string(),
+        created_at,
+        updated_at: now,
+    };
+    let created = state
+        .store
+        .put_tenant(&row, &auth.audit("tenant.put", &id))
+        .await?;
+    let stored = state
+        .store
+        .tenant(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"tenant vanished after write"))?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(view(stored)),
+    ))
+}
+
+/// Read a tenant (operator keys only)
+#[utoipa::path(get, path = "/v1/admin/tenants/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Tenant), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_tenant(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Tenant>> {
+    auth.require(Scope::Operator)?;
+    let t = state
+        .store
+        .tenant(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no tenant `{id}`")))?;
+    Ok(Json(view(t)))
+}
