@@ -71,7 +71,7 @@ impl Store {
     ) -> Result<Vec<AcceptResult<E>>> {
         let mut results: Vec<Option<AcceptResult<E>>> = (0..drafts.len()).map(|_| None).collect();
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
 
             // 1. Idempotency keys already stored.
             let mut seen: HashMap<(String, String), String> = HashMap::new();

@@ -145,7 +145,7 @@ impl Store {
     /// Records an action on its own (for actions with no other write).
     pub async fn audit(&self, tenant_id: &str, a: &Audit, now: i64) -> Result<()> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             append::<DB>(&mut tx, tenant_id, a, now).await?;
             tx.commit().await?;
         });

@@ -20,7 +20,7 @@ pub const OPERATOR_TENANT: &str = "";
 impl Store {
     pub async fn insert_api_key(&self, key: &ApiKeyRow, audit: &Audit) -> Result<()> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             sqlx::query(
                 "INSERT INTO api_keys (id, tenant_id, prefix, hash, scopes, created_at, name)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -66,7 +66,7 @@ impl Store {
     /// Revokes a key by id; false when there is no such live key.
     pub async fn revoke_api_key(&self, id: &str, now: i64, audit: &Audit) -> Result<bool> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let tenant: Option<(String,)> = sqlx::query_as(
                 "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING tenant_id",
             )
@@ -123,7 +123,7 @@ impl Store {
     /// Creates or updates a tenant; true when created.
     pub async fn put_tenant(&self, t: &TenantRow, audit: &Audit) -> Result<bool> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let existed: Option<(String,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1")
                 .bind(&t.id)
                 .fetch_optional(&mut *tx)

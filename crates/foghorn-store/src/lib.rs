@@ -83,11 +83,18 @@ macro_rules! on_db {
             $crate::Backend::Sqlite { write: $pool, .. } => {
                 #[allow(dead_code)]
                 type $db = sqlx::Sqlite;
+                // Take the write lock up front: a deferred transaction that
+                // reads first fails at once (no busy wait) when another
+                // process wrote meanwhile.
+                #[allow(dead_code)]
+                const BEGIN: &str = "BEGIN IMMEDIATE";
                 $body
             }
             $crate::Backend::Postgres($pool) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Postgres;
+                #[allow(dead_code)]
+                const BEGIN: &str = "BEGIN";
                 $body
             }
         }

@@ -58,7 +58,7 @@ impl Store {
         let mut applied = Vec::new();
         for m in MIGRATIONS {
             let done = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(BEGIN).await?;
                 // Several nodes may start at once on PostgreSQL: the row lock
                 // from this insert makes the others wait, then skip.
                 let inserted = sqlx::query(

@@ -94,7 +94,7 @@ impl Store {
             CLAIM_SQLITE
         };
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let claimed: Vec<(String, i64, i64, i64)> = sqlx::query_as(claim_sql)
                 .bind(now + lease_ms)
                 .bind(owner)
@@ -169,7 +169,7 @@ impl Store {
             return Ok(0);
         }
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             // Which of these jobs does this owner still hold?
             let mut held = std::collections::HashSet::new();
             for chunk in outcomes.chunks(INSERT_CHUNK) {
@@ -369,7 +369,7 @@ impl Store {
         audit: &Audit,
     ) -> Result<Vec<String>> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let ids: Vec<(String,)> = sqlx::query_as(
                 "UPDATE notifications SET status = 'cancelled', status_reason = 'cancelled by request', updated_at = $1
                  WHERE tenant_id = $2 AND status IN ('queued', 'scheduled')
@@ -415,7 +415,7 @@ impl Store {
         audit: &Audit,
     ) -> Result<bool> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let n = sqlx::query(
                 "UPDATE notifications SET status = 'queued', status_reason = 'replayed from the dead-letter queue', updated_at = $1
                  WHERE tenant_id = $2 AND id = $3 AND status = 'dead'",

@@ -9,7 +9,7 @@ impl Store {
     pub async fn put_subscriber(&self, plain: &SubscriberRow, audit: &Audit) -> Result<bool> {
         let s = &plain.sealed(&self.crypto);
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let existed: Option<i64> = sqlx::query_scalar(
                 "SELECT created_at FROM subscribers WHERE tenant_id = $1 AND external_id = $2",
             )
@@ -75,7 +75,7 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             let n =
                 sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND external_id = $2")
                     .bind(tenant_id)

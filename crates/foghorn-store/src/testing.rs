@@ -62,3 +62,13 @@ pub async fn create_postgres_database(base: &str) -> Result<String> {
         .unwrap_or_default();
     Ok(format!("{prefix}/{name}{query}"))
 }
+
+/// Runs raw SQL against a test database (tests that tamper with rows).
+pub async fn execute(url: &str, sql: &str) -> Result<u64> {
+    let store = Store::connect(url, crate::crypto::Crypto::ephemeral()).await?;
+    let n = crate::on_db!(store, |pool, DB| {
+        sqlx::query::<DB>(sql).execute(pool).await?.rows_affected()
+    });
+    store.close().await;
+    Ok(n)
+}

@@ -39,7 +39,11 @@ impl Store {
                     #[allow(unreachable_code)]
                     Ok::<(), sqlx::Error>(())
                 };
-                if let Err(e) = listener.await {
+                let result = listener.await;
+                if pool.is_closed() {
+                    return;
+                }
+                if let Err(e) = result {
                     tracing::warn!(error = %e, "job wake-up listener failed; polling until it reconnects");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;

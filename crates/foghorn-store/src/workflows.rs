@@ -7,7 +7,7 @@ use crate::{on_db, on_read, Result, Store, WorkflowRow};
 impl Store {
     pub async fn put_workflow(&self, w: &WorkflowRow, audit: &Audit) -> Result<()> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(BEGIN).await?;
             sqlx::query(
                 "INSERT INTO workflows (tenant_id, name, document, updated_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (tenant_id, name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",

@@ -36,10 +36,15 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Option<Scope> {
-        [Scope::EventsWrite, Scope::Read, Scope::Admin]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
     }
+
+    pub const ALL: [Scope; 4] = [
+        Scope::EventsWrite,
+        Scope::Read,
+        Scope::Admin,
+        Scope::Operator,
+    ];
 }
 
 /// An authenticated caller.
@@ -216,5 +221,33 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             }
         }
         Ok(auth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_round_trip_and_admin_is_not_operator() {
+        for s in Scope::ALL {
+            assert_eq!(Scope::parse(s.as_str()), Some(s));
+        }
+        let admin = Auth {
+            tenant_id: "t".into(),
+            key_id: "k".into(),
+            scopes: vec![Scope::Admin],
+        };
+        assert!(admin.require(Scope::Read).is_ok() && admin.require(Scope::EventsWrite).is_ok());
+        assert!(admin.require(Scope::Operator).is_err());
+        let op = Auth {
+            tenant_id: String::new(),
+            key_id: "k".into(),
+            scopes: vec![Scope::Operator],
+        };
+        assert!(op.require(Scope::Read).is_err() && op.require(Scope::Operator).is_ok());
+        let (secret, row) = new_key("t", &[Scope::Read]);
+        assert_eq!(row.hash, hash_key(&secret));
+        assert!(!row.hash.contains(&secret[3..]));
     }
 }

@@ -46,6 +46,13 @@ impl Process {
     }
 }
 
+/// One throwaway master key for every process of a bench run.
+fn bench_master_key() -> String {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| foghorn_store::crypto::MasterKey::generate().to_base64())
+        .clone()
+}
+
 /// A folder with the bench workflow and a webhook provider aimed at the sink.
 pub fn prepare_dir(dir: &Path, sink_url: &str, extra_config: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("workflows"))?;
@@ -75,6 +82,7 @@ pub async fn foghorn(
         .args(["serve", "--listen", "127.0.0.1:0", "--role", role])
         .current_dir(dir)
         .env("FOGHORN_DATABASE_URL", database_url)
+        .env(crate::master_key::ENV, bench_master_key())
         .env_remove("FOGHORN_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -121,6 +129,7 @@ pub async fn key(dir: &Path, database_url: &str) -> anyhow::Result<String> {
         .args(["keys", "create", "--scope", "admin"])
         .current_dir(dir)
         .env("FOGHORN_DATABASE_URL", database_url)
+        .env(crate::master_key::ENV, bench_master_key())
         .env_remove("FOGHORN_CONFIG")
         .output()
         .await?;
