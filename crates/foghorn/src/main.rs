@@ -1,17 +1,7 @@
 //! The `foghorn` binary. `anyhow` lives here at the edge only; every layer
 //! below returns its own typed errors.
 
-mod api;
-mod app;
-mod bench;
-mod cli;
-mod commands;
-mod config;
-mod demo;
-mod engine;
-mod master_key;
-mod telemetry;
-mod workflow;
+use foghorn::{app, bench, cli, commands, config, demo, telemetry};
 
 use clap::Parser;
 use cli::{Cli, Command};
