@@ -21,6 +21,7 @@ mod reseal;
 mod rows;
 mod sandbox;
 mod subscribers;
+mod tenant_providers;
 pub mod testing;
 mod wake;
 mod workflows;
@@ -31,6 +32,7 @@ pub use keys::{TenantRow, OPERATOR_TENANT};
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;
+pub use tenant_providers::TenantProviderRow;
 
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

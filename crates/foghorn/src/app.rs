@@ -3,7 +3,7 @@
 
 use crate::api::{self, AppState};
 use crate::config::Config;
-use crate::engine::{Acceptor, Routing, Worker};
+use crate::engine::{Acceptor, Routing, TenantRoutes, Worker};
 use crate::workflow::Registry;
 use anyhow::Context;
 use foghorn_store::Store;
@@ -75,11 +75,12 @@ impl Node {
         }
         let wake = Arc::new(Notify::new());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
+        let routes = Arc::new(TenantRoutes::new(config.clone(), routing, store.clone()));
         let acceptor = (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone()));
         let worker = (role != Role::Api).then(|| {
             Worker {
                 store: store.clone(),
-                routing: routing.clone(),
+                routes: routes.clone(),
                 workflows: workflows.clone(),
                 cfg: config.delivery.clone(),
                 wake: wake.clone(),
@@ -97,6 +98,8 @@ impl Node {
             ),
             metrics: crate::telemetry::init_metrics(),
             wake,
+            routes,
+            config: config.clone(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await

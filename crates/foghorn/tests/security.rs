@@ -140,6 +140,71 @@ async fn one_tenant_cannot_read_or_touch_anothers_data() {
             a.get("/v1/dlq").await.1["items"].as_array().map(Vec::len),
             Some(1)
         );
+        // B brings its own SMS account; A's SMS stays on the shared one.
+        let secret = "whsec_Yi1wcml2YXRlLXNpZ25pbmcta2V5LTAxMjM0NTY3";
+        let (s, p) = other
+            .put(
+                "/v1/providers/relay",
+                json!({"kind": "webhook", "url": format!("{}/b-sms", sink.url), "secret": secret}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}: {p}");
+        assert!(
+            !p.to_string().contains("Yi1wcml2"),
+            "{b}: the secret is masked: {p}"
+        );
+        assert_eq!(p["settings"]["secret"], "••••NTY3");
+        let (s, _) = other
+            .put("/v1/providers/bad", json!({"kind": "twilio"}))
+            .await;
+        assert_eq!(s, 422, "{b}: settings are validated before they are stored");
+        let (s, _) = a.get("/v1/providers/relay").await;
+        assert_eq!(s, 404, "{b}: another tenant's provider account");
+        let (_, list) = a.get("/v1/providers").await;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
+        sink.set_path_status("/b-sms", 204);
+        other
+            .put("/v1/subscribers/buyer-1", json!({"phone": "+15555550123"}))
+            .await;
+        let sms_flow =
+            json!({"name": "b.text", "steps": [{"channel": "sms", "text": "Hi from B"}]});
+        assert_eq!(
+            other.put("/v1/workflows/b.text", sms_flow.clone()).await.0,
+            200
+        );
+        let mut a_flow = sms_flow.clone();
+        a_flow["name"] = json!("a.text");
+        assert_eq!(a.put("/v1/workflows/a.text", a_flow).await.0, 200);
+        other
+            .post("/v1/events", json!({"name": "b.text", "to": ["buyer-1"]}))
+            .await;
+        a.post(
+            "/v1/events",
+            json!({"name": "a.text", "to": [{"phone": "+15555550124"}]}),
+        )
+        .await;
+        other
+            .wait_for_status("sent", 1, Duration::from_secs(15))
+            .await;
+        a.wait_for_status("sent", 2, Duration::from_secs(15)).await;
+        let b_sms = other.all_notifications("&channel=sms").await;
+        assert_eq!(
+            b_sms[0]["provider"], "relay",
+            "{b}: B's SMS went out on B's account"
+        );
+        let a_sms = a.all_notifications("&channel=sms").await;
+        assert_eq!(
+            a_sms[0]["provider"], "sandbox",
+            "{b}: A's SMS did not use B's account"
+        );
+        let hits: Vec<_> = sink
+            .requests()
+            .into_iter()
+            .filter(|r| r.0 == "/b-sms")
+            .collect();
+        assert_eq!(hits.len(), 1, "{b}");
+        assert!(hits[0].3.contains("Hi from B"));
+
         // Tenant keys cannot manage tenants; operator keys see no tenant data.
         let (s, _) = a
             .put("/v1/admin/tenants/evil", json!({"name": "Evil"}))
@@ -199,6 +264,10 @@ async fn nothing_personal_is_stored_in_clear_text() {
             json!({"email": EMAIL, "phone": PHONE, "name": "Elena Fischer"}),
         )
         .await;
+        let tenant_secret = "whsec_dGVuYW50LXByb3ZpZGVyLXNlY3JldC0wMTIzNDU2";
+        let own = json!({"kind": "webhook", "url": format!("{}/own", sink.url), "secret": tenant_secret, "channels": ["slack"]});
+        let (s, v) = api.put("/v1/providers/own-relay", own).await;
+        assert_eq!(s, 201, "{v}");
         for name in ["document.uploaded", "warranty.expiring", "recall.issued"] {
             let (s, v) = api
                 .post("/v1/events", json!({"name": name, "to": ["owner-42", {"email": "inline.person@example.net", "phone": "+15555550177"}], "data": {"boat": "Jeanneau 51", "title": BODY, "component": BODY, "summary": BODY, "days_left": 3, "expires_on": "2027-12-15", "recall_id": "R-1"}}))
@@ -210,7 +279,7 @@ async fn nothing_personal_is_stored_in_clear_text() {
         let (_, inbox) = api.get("/v1/sandbox/messages").await;
         assert!(
             inbox.to_string().contains(BODY),
-            "the API still shows the content to its tenant"
+            "the API still shows the content to its tenant: {inbox}"
         );
         let (_, sub) = api.get("/v1/subscribers/owner-42").await;
         assert_eq!(sub["phone"], PHONE);
@@ -224,6 +293,7 @@ async fn nothing_personal_is_stored_in_clear_text() {
             BODY,
             "Elena Fischer",
             "c2VjcmV0LXJlbGF5",
+            "dGVuYW50LXByb3ZpZGVy",
         ];
         let dump: Vec<u8> = if b == "sqlite" {
             let mut all = Vec::new();

@@ -10,6 +10,7 @@ pub mod json;
 pub mod notifications;
 pub mod openapi;
 pub mod problem;
+pub mod providers;
 pub mod sandbox;
 pub mod subscribers;
 pub mod workflows;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Wakes this node's workers (replays).
     pub wake: Arc<Notify>,
+    /// Provider routing, per tenant.
+    pub routes: Arc<crate::engine::TenantRoutes>,
+    pub config: crate::config::Config,
 }
 
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
@@ -66,6 +70,13 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route(
             "/v1/admin/tenants/{id}",
             put(admin::put_tenant).get(admin::get_tenant),
+        )
+        .route("/v1/providers", get(providers::list))
+        .route(
+            "/v1/providers/{name}",
+            put(providers::put)
+                .get(providers::get)
+                .delete(providers::delete),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
-use super::{admin, events, health, notifications, problem, sandbox, subscribers, workflows};
+use super::{
+    admin, events, health, notifications, problem, providers, sandbox, subscribers, workflows,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +32,10 @@ impl Modify for BearerAuth {
         subscribers::put, subscribers::get, subscribers::delete,
         workflows::list, workflows::get, workflows::put,
         sandbox::messages,
+        providers::put,
+        providers::list,
+        providers::get,
+        providers::delete,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),

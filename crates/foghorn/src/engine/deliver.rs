@@ -78,7 +78,8 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         from: None,
     };
 
-    let slots = shared.routing.for_channel(channel);
+    let routing = shared.routes.for_tenant(&n.tenant_id).await;
+    let slots = routing.for_channel(channel);
     let mut idx = job.provider_idx.max(0) as usize;
     let mut attempt = job.attempt.max(0) as u32;
     let mut reopen: Option<Instant> = None;

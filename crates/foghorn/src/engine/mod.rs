@@ -12,8 +12,10 @@ mod deliver;
 pub mod plan;
 pub mod retry;
 pub mod routing;
+pub mod tenant_routing;
 mod worker;
 
 pub use accept::{AcceptError, Acceptor};
 pub use routing::Routing;
+pub use tenant_routing::TenantRoutes;
 pub use worker::{Worker, WorkerHandle};

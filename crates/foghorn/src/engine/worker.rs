@@ -4,7 +4,7 @@
 //! no transaction is open while a provider is called.
 
 use super::deliver::{deliver, now_ms};
-use super::routing::Routing;
+use super::tenant_routing::TenantRoutes;
 use crate::config::DeliveryConfig;
 use crate::workflow::Registry;
 use foghorn_store::{Outcome, OutcomeKind, Store};
@@ -15,14 +15,14 @@ use tokio::task::JoinHandle;
 
 /// What every send task needs.
 pub(super) struct Shared {
-    pub routing: Arc<Routing>,
+    pub routes: Arc<TenantRoutes>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
 }
 
 pub struct Worker {
     pub store: Store,
-    pub routing: Arc<Routing>,
+    pub routes: Arc<TenantRoutes>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
     /// Notified after new jobs are committed.
@@ -61,7 +61,7 @@ impl Worker {
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
-            routing: self.routing.clone(),
+            routes: self.routes.clone(),
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
         });

@@ -1,0 +1,233 @@
+//! `/v1/providers/{name}`: provider accounts a tenant brings. Settings are
+//! validated by building the provider before they are stored (sealed), and
+//! read back masked: a credential is never returned.
+
+use super::auth::{Auth, Scope};
+use super::json::ApiJson;
+use super::notifications::rfc3339;
+use super::problem::{ApiError, ApiResult};
+use super::AppState;
+use crate::engine::tenant_routing::{build_entry, entry_of};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use foghorn_store::TenantProviderRow;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderAccount {
+    pub name: String,
+    pub kind: String,
+    /// Settings with every credential masked (`••••` and its last 4 characters).
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderList {
+    pub items: Vec<ProviderAccount>,
+}
+
+/// Setting names that hold credentials.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "password",
+        "auth",
+        "sid",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+fn mask(v: &Value) -> Value {
+    match v.as_str() {
+        // Long enough that four characters tell accounts apart without
+        // giving the secret away.
+        Some(s) if s.chars().count() > 8 => Value::String(format!(
+            "••••{}",
+            s.chars().skip(s.chars().count() - 4).collect::<String>()
+        )),
+        _ => Value::String("••••".into()),
+    }
+}
+
+fn masked(settings: &Map<String, Value>) -> Value {
+    Value::Object(
+        settings
+            .iter()
+            .map(|(k, v)| {
+                // URLs can carry credentials (smtp://user:pass@…) or be secret
+                // themselves (Slack and Discord webhook URLs).
+                let secret = is_secret(k) || k.ends_with("url") && k != "base_url";
+                (k.clone(), if secret { mask(v) } else { v.clone() })
+            })
+            .collect(),
+    )
+}
+
+fn view(row: &TenantProviderRow) -> ProviderAccount {
+    let settings: Map<String, Value> = serde_json::from_str(&row.config).unwrap_or_default();
+    ProviderAccount {
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        settings: masked(&settings),
+        updated_at: rfc3339(row.updated_at),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Add or replace a provider account
+///
+/// The body is the provider's settings with its `kind`, e.g.
+/// `{"kind": "twilio", "account_sid": "AC…", "auth_token": "…", "phone_number": "+1…"}`.
+#[utoipa::path(put, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
+    request_body(content = Object, description = "`kind` and the provider's settings"),
+    responses((status = 201, body = ProviderAccount), (status = 200, body = ProviderAccount),
+        (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> ApiResult<(StatusCode, Json<ProviderAccount>)> {
+    auth.require(Scope::Admin)?;
+    if !valid_name(&name) {
+        return Err(ApiError::validation(
+            "name",
+            "1-64 characters of a-z, 0-9, '_' or '-'",
+        ));
+    }
+    let mut settings = body;
+    let kind = match settings.remove("kind") {
+        Some(Value::String(k)) => k,
+        _ => {
+            return Err(ApiError::validation(
+                "kind",
+                "name the provider kind, e.g. twilio or mailgun",
+            ))
+        }
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let row = TenantProviderRow {
+        tenant_id: auth.tenant_id.clone(),
+        name: name.clone(),
+        kind,
+        config: Value::Object(settings).to_string(),
+        updated_at: now,
+    };
+    let entry = entry_of(&row).map_err(|e| ApiError::validation("settings", e.to_string()))?;
+    build_entry(&name, &entry, &state.config)
+        .map_err(|e| ApiError::validation("settings", e.to_string()))?;
+    let existed = state
+        .store
+        .tenant_providers(&auth.tenant_id)
+        .await?
+        .iter()
+        .any(|p| p.name == name);
+    state
+        .store
+        .put_tenant_provider(&row, &auth.audit("provider.put", &name))
+        .await?;
+    state.routes.invalidate(&auth.tenant_id);
+    Ok((
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(view(&row)),
+    ))
+}
+
+/// This tenant's provider accounts (masked)
+#[utoipa::path(get, path = "/v1/providers", tag = "providers", responses((status = 200, body = ProviderList)), security(("bearer" = [])))]
+pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ProviderList>> {
+    auth.require(Scope::Read)?;
+    let rows = state.store.tenant_providers(&auth.tenant_id).await?;
+    Ok(Json(ProviderList {
+        items: rows.iter().map(view).collect(),
+    }))
+}
+
+/// One provider account (masked)
+#[utoipa::path(get, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
+    responses((status = 200, body = ProviderAccount), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ProviderAccount>> {
+    auth.require(Scope::Read)?;
+    let rows = state.store.tenant_providers(&auth.tenant_id).await?;
+    let row = rows
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("no provider `{name}`")))?;
+    Ok(Json(view(row)))
+}
+
+/// Remove a provider account
+#[utoipa::path(delete, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    auth.require(Scope::Admin)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    if !state
+        .store
+        .delete_tenant_provider(
+            &auth.tenant_id,
+            &name,
+            &auth.audit("provider.delete", &name),
+            now,
+        )
+        .await?
+    {
+        return Err(ApiError::not_found(format!("no provider `{name}`")));
+    }
+    state.routes.invalidate(&auth.tenant_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_masked_and_plain_settings_are_not() {
+        let s: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "account_sid": "AC0123456789abcdef", "auth_token": "supersecrettoken", "phone_number": "+15555550100",
+            "base_url": "https://api.twilio.com", "api_key": "k", "url": "https://hooks.slack.com/services/T/B/X"
+        }))
+        .unwrap();
+        let m = masked(&s);
+        assert_eq!(m["auth_token"], "••••oken");
+        assert_eq!(m["account_sid"], "••••cdef");
+        assert_eq!(m["api_key"], "••••");
+        assert_eq!(m["url"], "••••/B/X");
+        assert_eq!(m["phone_number"], "+15555550100");
+        assert_eq!(m["base_url"], "https://api.twilio.com");
+    }
+}
