@@ -34,6 +34,20 @@ pub fn message_id() -> String {
     with_prefix("msg")
 }
 
+/// A timeline entry (a provider's report about a notification).
+pub fn timeline_id() -> String {
+    with_prefix("tle")
+}
+
+pub fn suppression_id() -> String {
+    with_prefix("sup")
+}
+
+/// A consent ledger row.
+pub fn consent_id() -> String {
+    with_prefix("cns")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,11 @@ impl Node {
         }
         let wake = Arc::new(Notify::new());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
-        let acceptor = (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone()));
+        let limits = crate::engine::plan::Limits {
+            sms_daily_cap: config.delivery.sms_daily_cap,
+        };
+        let acceptor =
+            (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone(), limits));
         let worker = (role != Role::Api).then(|| {
             Worker {
                 store: store.clone(),
@@ -96,8 +100,19 @@ impl Node {
                 config.security.key_burst,
             ),
             metrics: crate::telemetry::init_metrics(),
+            inbound: Arc::new(crate::inbound::Inbound {
+                store: store.clone(),
+                routing: routing.clone(),
+                wake: wake.clone(),
+            }),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            max_body_bytes: config.security.max_body_bytes,
             wake,
         });
+        crate::inbound::Inbound::spawn_pruner(store.clone());
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

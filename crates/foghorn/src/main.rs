@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod demo;
 mod engine;
+mod inbound;
 mod master_key;
 mod telemetry;
 mod workflow;

@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
-use super::{admin, events, health, notifications, problem, sandbox, subscribers, workflows};
+use super::{
+    admin, events, health, hooks, notifications, problem, sandbox, subscribers, suppressions,
+    workflows,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +33,8 @@ impl Modify for BearerAuth {
         subscribers::put, subscribers::get, subscribers::delete,
         workflows::list, workflows::get, workflows::put,
         sandbox::messages,
+        suppressions::list, suppressions::delete,
+        hooks::receive,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),

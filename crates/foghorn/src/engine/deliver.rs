@@ -75,7 +75,11 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         .flatten()
         .collect(),
         headers: Vec::new(),
-        from: None,
+        // Replies go out from the number the person wrote to.
+        from: recipient
+            .get("sender")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     };
 
     let slots = shared.routing.for_channel(channel);
