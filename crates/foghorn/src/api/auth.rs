@@ -36,9 +36,14 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Option<Scope> {
-        [Scope::EventsWrite, Scope::Read, Scope::Admin]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Scope::EventsWrite,
+            Scope::Read,
+            Scope::Admin,
+            Scope::Operator,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
