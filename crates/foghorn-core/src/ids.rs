@@ -34,11 +34,6 @@ pub fn message_id() -> String {
     with_prefix("msg")
 }
 
-/// A timeline entry (a provider's report about a notification).
-pub fn timeline_id() -> String {
-    with_prefix("tle")
-}
-
 pub fn suppression_id() -> String {
     with_prefix("sup")
 }

@@ -169,6 +169,13 @@ impl Store {
     ) -> Result<InboundSummary> {
         let mut summary = InboundSummary::default();
         let actor = format!("provider:{}", src.provider);
+        // Timeline ids sort in the order the callback reported its events,
+        // even within one millisecond.
+        let mut ulids = ulid::Generator::new();
+        let mut timeline_id = move || {
+            let u = ulids.generate().unwrap_or_else(|_| ulid::Ulid::new());
+            format!("tle_{}", u.to_string().to_ascii_lowercase())
+        };
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin().await?;
             for (i, item) in items.iter().enumerate() {
@@ -250,7 +257,7 @@ impl Store {
                                 "INSERT INTO timeline (id, tenant_id, notification_id, at, kind, provider, code, detail)
                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             )
-                            .bind(ids::timeline_id())
+                            .bind(timeline_id())
                             .bind(src.tenant_id)
                             .bind(&n.id)
                             .bind(now)

@@ -46,19 +46,20 @@ impl Store {
         Ok(Page { items, next })
     }
 
-    /// The suppression of a normalised address, if any.
-    pub async fn suppression(
+    /// Why a normalised address is suppressed on `channel`, if it is.
+    pub async fn suppression_reason(
         &self,
         tenant_id: &str,
         channel: Channel,
         address: &str,
-    ) -> Result<Option<SuppressionRow>> {
+    ) -> Result<Option<String>> {
         let hashes = self.crypto.lookup_hashes(address);
         if hashes.is_empty() {
             return Ok(None);
         }
-        let row = on_read!(self, |pool, DB| {
-            let mut q = QueryBuilder::<DB>::new("SELECT * FROM suppressions WHERE tenant_id = ");
+        Ok(on_read!(self, |pool, DB| {
+            let mut q =
+                QueryBuilder::<DB>::new("SELECT reason FROM suppressions WHERE tenant_id = ");
             q.push_bind(tenant_id.to_string());
             q.push(" AND channel = ")
                 .push_bind(channel.as_str().to_string());
@@ -68,11 +69,10 @@ impl Store {
                 sep.push_bind(h.clone());
             }
             q.push(") LIMIT 1");
-            q.build_query_as::<SuppressionRow>()
+            q.build_query_scalar::<String>()
                 .fetch_optional(pool)
                 .await?
-        });
-        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
+        }))
     }
 
     /// Lifts the suppression of a normalised address; false when there was none.

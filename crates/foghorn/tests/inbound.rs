@@ -599,6 +599,11 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         assert_eq!(s, 200, "{b}: {v}");
         put_subscriber(&api, "owner", json!({"phone": OWNER_PHONE})).await;
         let alert = json!({"name": "alert.sms", "to": ["owner"], "data": {"boat": "Jeanneau 51"}});
+        // Planned before the STOP, due after it.
+        let mut later = alert.clone();
+        later["send_at"] = json!(chrono::Utc::now() + chrono::Duration::milliseconds(1500));
+        let (scheduled, status) = send(&api, later).await;
+        assert_eq!(status, "scheduled", "{b}");
 
         // Twilio: STOP. Twilio confirms it itself, so we send nothing.
         let stop = [
@@ -626,6 +631,10 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         let (s, list) = api.get("/v1/notifications?status=suppressed").await;
         assert_eq!(s, 200);
         assert_eq!(list["items"][0]["status_reason"], "unsubscribed", "{b}");
+        // The one planned before is stopped when it falls due.
+        let n = wait_status(&api, &scheduled, "suppressed").await;
+        assert_eq!(n["status_reason"], "unsubscribed", "{b}");
+        assert!(mock.sent().is_empty(), "{b}: nothing went to the number");
 
         // Bandwidth: START, twice (a redelivery). We confirm, once, from the
         // number the person wrote to.

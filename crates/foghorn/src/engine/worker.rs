@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 /// What every send task needs.
 pub(super) struct Shared {
+    pub store: Store,
     pub routing: Arc<Routing>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
@@ -61,6 +62,7 @@ impl Worker {
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
+            store: self.store.clone(),
             routing: self.routing.clone(),
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
