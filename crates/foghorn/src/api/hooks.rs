@@ -14,6 +14,18 @@ use axum::response::{IntoResponse, Response};
 use foghorn_core::InboundRequest;
 use std::sync::Arc;
 
+/// Provider kinds that call back.
+const KINDS: [&str; 8] = [
+    "mailgun",
+    "sendgrid",
+    "postmark",
+    "twilio",
+    "vonage",
+    "messagebird",
+    "bandwidth",
+    "plivo",
+];
+
 /// The tenant a callback is for: `?tenant=ID`, else `default`.
 fn tenant_of(uri: &Uri) -> String {
     let params = foghorn_providers::signature::query_params(&uri.to_string());
@@ -113,6 +125,12 @@ pub async fn receive(
     };
     let tenant = tenant_of(&uri);
     let kind = kind.to_ascii_lowercase();
+    // The path is the caller's to choose: only known kinds label metrics.
+    let label = if KINDS.contains(&kind.as_str()) {
+        kind.clone()
+    } else {
+        "other".to_string()
+    };
     let result = state.inbound.receive(&kind, &tenant, &req).await;
     let outcome = match &result {
         Ok(_) => "applied",
@@ -121,7 +139,7 @@ pub async fn receive(
         Err(HookError::NoProvider(_) | HookError::NoTenant(_)) => "not_found",
         Err(HookError::Store(_)) => "error",
     };
-    metrics::counter!("foghorn_callbacks_total", "kind" => kind.clone(), "outcome" => outcome)
+    metrics::counter!("foghorn_callbacks_total", "kind" => label, "outcome" => outcome)
         .increment(1);
     let received = result?;
     let s = &received.summary;

@@ -83,10 +83,26 @@ fn subscriber_facts(s: &SubscriberRow) -> Value {
     })
 }
 
-fn opted_out(s: &SubscriberRow, channel: Channel) -> bool {
-    serde_json::from_str::<Vec<String>>(&s.opt_out)
-        .map(|v| v.iter().any(|c| c == channel.as_str() || c == "all"))
-        .unwrap_or(false)
+/// What planning needs of a stored subscriber beyond its facts.
+struct Stored {
+    id: String,
+    /// Channels opted out of (`all` for every one).
+    opt_out: Vec<String>,
+}
+
+impl Stored {
+    fn of(s: &SubscriberRow) -> Stored {
+        Stored {
+            id: s.external_id.clone(),
+            opt_out: serde_json::from_str(&s.opt_out).unwrap_or_default(),
+        }
+    }
+
+    fn opted_out(&self, channel: Channel) -> bool {
+        self.opt_out
+            .iter()
+            .any(|c| c == channel.as_str() || c == "all")
+    }
 }
 
 /// Builds the notifications and the stored answer for one event.
@@ -96,19 +112,17 @@ pub fn plan(
     facts: &mut AcceptFacts,
     limits: &Limits,
 ) -> Result<Plan, PlanError> {
-    let mut people: Vec<(Option<SubscriberRow>, Value)> = Vec::with_capacity(p.recipients.len());
+    let mut people: Vec<(Option<Stored>, Value)> = Vec::with_capacity(p.recipients.len());
     for (index, r) in p.recipients.iter().enumerate() {
         match r {
             Recipient::Subscriber(id) => {
-                let row = facts
-                    .subscriber(&draft.tenant_id, id)
-                    .cloned()
-                    .ok_or_else(|| PlanError::UnknownSubscriber {
+                let row = facts.subscriber(&draft.tenant_id, id).ok_or_else(|| {
+                    PlanError::UnknownSubscriber {
                         index,
                         id: id.clone(),
-                    })?;
-                let json = subscriber_facts(&row);
-                people.push((Some(row), json));
+                    }
+                })?;
+                people.push((Some(Stored::of(row)), subscriber_facts(row)));
             }
             Recipient::Inline(v) => people.push((None, v.clone())),
         }
@@ -153,7 +167,7 @@ pub fn plan(
         for (row, person) in &people {
             let sid = row
                 .as_ref()
-                .map(|r| r.external_id.clone())
+                .map(|r| r.id.clone())
                 .or_else(|| person.get("id").and_then(Value::as_str).map(String::from));
             let mut person = person.clone();
             let Some(addr) = address_for(step.channel, &person) else {
@@ -165,7 +179,7 @@ pub fn plan(
                 );
                 continue;
             };
-            if row.as_ref().is_some_and(|r| opted_out(r, step.channel)) {
+            if row.as_ref().is_some_and(|r| r.opted_out(step.channel)) {
                 push(sid, person, Status::Suppressed, Some("unsubscribed".into()));
                 continue;
             }
@@ -179,11 +193,11 @@ pub fn plan(
             // have no history to count).
             let capped = match (row, step.channel) {
                 (Some(r), Channel::Sms) if !p.critical && limits.sms_daily_cap > 0 => {
-                    let sent = facts.sms_count(&draft.tenant_id, &r.external_id);
+                    let sent = facts.sms_count(&draft.tenant_id, &r.id);
                     if sent >= i64::from(limits.sms_daily_cap) {
                         true
                     } else {
-                        facts.count_sms(&draft.tenant_id, &r.external_id);
+                        facts.count_sms(&draft.tenant_id, &r.id);
                         false
                     }
                 }
