@@ -34,6 +34,15 @@ pub fn message_id() -> String {
     with_prefix("msg")
 }
 
+pub fn suppression_id() -> String {
+    with_prefix("sup")
+}
+
+/// A consent ledger row.
+pub fn consent_id() -> String {
+    with_prefix("cns")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub mod status;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
-pub use message::{Address, Outbound, Receipt, Rendered};
+pub use message::{normalise_address, Address, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::ProviderError;
 pub use status::Status;

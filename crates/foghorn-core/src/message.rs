@@ -21,6 +21,31 @@ impl Address {
     }
 }
 
+/// The canonical form of an address on `channel`, as suppression lists and
+/// the consent ledger key it: emails trimmed and lower-cased; phone numbers
+/// reduced to `+` and digits (providers write `15555550142`, `+1 555-555-0142`
+/// or `+15555550142` for the same number).
+pub fn normalise_address(channel: Channel, raw: &str) -> String {
+    let raw = raw.trim();
+    match channel {
+        Channel::Sms | Channel::Voice | Channel::Whatsapp => {
+            let raw = raw.strip_prefix("whatsapp:").unwrap_or(raw);
+            let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+            let looks_like_number = !digits.is_empty()
+                && raw
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+            if looks_like_number {
+                format!("+{digits}")
+            } else {
+                // A short code or alphanumeric sender: kept as written.
+                raw.to_string()
+            }
+        }
+        _ => raw.to_lowercase(),
+    }
+}
+
 /// A message after template rendering. Which fields are set depends on the
 /// channel: email has subject, HTML and text; SMS has text; webhook has a JSON
 /// body.
@@ -67,4 +92,30 @@ pub struct Receipt {
     /// Set by the sandbox: the message as it would have gone out, kept for
     /// the sandbox inbox.
     pub captured: Option<Rendered>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_normalise_per_channel() {
+        for raw in [
+            "+15555550142",
+            "15555550142",
+            " +1 555-555-0142 ",
+            "whatsapp:+15555550142",
+        ] {
+            assert_eq!(
+                normalise_address(Channel::Sms, raw),
+                "+15555550142",
+                "{raw}"
+            );
+        }
+        assert_eq!(normalise_address(Channel::Sms, "NAVIDOCS"), "NAVIDOCS");
+        assert_eq!(
+            normalise_address(Channel::Email, " Owner@Example.COM "),
+            "owner@example.com"
+        );
+    }
 }

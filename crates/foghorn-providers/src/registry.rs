@@ -146,6 +146,14 @@ impl Provider {
         }
     }
 
+    /// Whether the provider itself answers the SMS keywords STOP, START and
+    /// HELP. Twilio does on long codes (its Advanced Opt-Out, on by
+    /// default), so a confirmation from us would reach the person twice;
+    /// the others pass the message on and leave the answer to us.
+    pub fn replies_to_keywords(&self) -> bool {
+        matches!(self, Provider::Twilio(_))
+    }
+
     pub fn supports(&self, channel: Channel) -> bool {
         match self {
             Provider::Sandbox(p) => p.supports(channel),

@@ -7,9 +7,11 @@
 //! the idempotency check, its subscribers, its rows — is read and written in
 //! the same transaction, so a repeat can never make a second set of rows.
 
+use crate::crypto::Crypto;
 use crate::{on_db, Result, Store, SubscriberRow, INSERT_CHUNK};
+use foghorn_core::{normalise_address, Channel};
 use sqlx::QueryBuilder;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// An event ready to be written; ids and response are decided by the caller.
 #[derive(Debug, Clone)]
@@ -23,6 +25,9 @@ pub struct EventDraft {
     pub data: String,
     /// Subscriber external ids named in `to`, looked up inside the transaction.
     pub subscriber_ids: Vec<String>,
+    /// The addresses of inline recipients (normalised), whose suppressions
+    /// are read inside the transaction with the subscribers'.
+    pub addresses: Vec<String>,
     pub created_at: i64,
 }
 
@@ -60,6 +65,79 @@ pub enum AcceptResult<E> {
 /// Subscribers found for a batch, by (tenant, external id).
 pub type SubscriberMap = HashMap<(String, String), SubscriberRow>;
 
+/// How far back the daily SMS cap counts.
+pub const SMS_CAP_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// What the planner may consult about a batch, read inside the batch's
+/// transaction: its subscribers, the suppressions of every address it may
+/// use, and each subscriber's SMS count over the last 24 hours.
+pub struct AcceptFacts {
+    pub subscribers: SubscriberMap,
+    /// (tenant, channel, address hash) → reason.
+    suppressions: HashMap<(String, String, String), String>,
+    /// (tenant, subscriber id) → SMS notifications in the cap window,
+    /// including those planned earlier in this batch.
+    sms_counts: HashMap<(String, String), i64>,
+    crypto: Crypto,
+}
+
+impl AcceptFacts {
+    pub fn subscriber(&self, tenant: &str, external_id: &str) -> Option<&SubscriberRow> {
+        self.subscribers
+            .get(&(tenant.to_string(), external_id.to_string()))
+    }
+
+    /// Why `address` (normalised for `channel`) is suppressed, if it is.
+    /// Hashes under every key of the ring match, so a rotation in progress
+    /// does not lift anything.
+    pub fn suppression(&self, tenant: &str, channel: Channel, address: &str) -> Option<&str> {
+        if self.suppressions.is_empty() {
+            return None;
+        }
+        self.crypto
+            .lookup_hashes(address)
+            .into_iter()
+            .find_map(|h| {
+                self.suppressions
+                    .get(&(tenant.to_string(), channel.as_str().to_string(), h))
+                    .map(String::as_str)
+            })
+    }
+
+    /// SMS notifications the subscriber has had in the last 24 hours.
+    pub fn sms_count(&self, tenant: &str, subscriber: &str) -> i64 {
+        self.sms_counts
+            .get(&(tenant.to_string(), subscriber.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Counts one more SMS planned for the subscriber.
+    pub fn count_sms(&mut self, tenant: &str, subscriber: &str) {
+        *self
+            .sms_counts
+            .entry((tenant.to_string(), subscriber.to_string()))
+            .or_default() += 1;
+    }
+}
+
+/// Every address a subscriber may be sent to, normalised.
+fn subscriber_addresses(s: &SubscriberRow) -> impl Iterator<Item = String> + '_ {
+    [
+        s.email
+            .as_deref()
+            .map(|e| normalise_address(Channel::Email, e)),
+        s.phone
+            .as_deref()
+            .map(|p| normalise_address(Channel::Sms, p)),
+        s.whatsapp
+            .as_deref()
+            .map(|w| normalise_address(Channel::Whatsapp, w)),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 impl Store {
     /// Writes a batch of events in one transaction. `plan` turns each event
     /// (and the subscribers it names) into notifications, or rejects it; a
@@ -67,7 +145,7 @@ impl Store {
     pub async fn accept_events<E>(
         &self,
         drafts: &[EventDraft],
-        mut plan: impl FnMut(&EventDraft, &SubscriberMap) -> Result<Plan, E>,
+        mut plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
     ) -> Result<Vec<AcceptResult<E>>> {
         let mut results: Vec<Option<AcceptResult<E>>> = (0..drafts.len()).map(|_| None).collect();
         on_db!(self, |pool, DB| {
@@ -127,7 +205,75 @@ impl Store {
                 }
             }
 
-            // 3. Plan each event. A repeat inside the batch follows its
+            // 3. Suppressions of every address the batch may use, and the
+            // SMS counts of its subscribers, by tenant.
+            let mut by_tenant: BTreeMap<&str, (Vec<String>, Vec<&str>)> = BTreeMap::new();
+            for d in drafts {
+                let (hashes, ids) = by_tenant.entry(d.tenant_id.as_str()).or_default();
+                for a in &d.addresses {
+                    hashes.extend(self.crypto.lookup_hashes(a));
+                }
+                for id in &d.subscriber_ids {
+                    ids.push(id.as_str());
+                    if let Some(s) = subscribers.get(&(d.tenant_id.clone(), id.clone())) {
+                        for a in subscriber_addresses(s) {
+                            hashes.extend(self.crypto.lookup_hashes(&a));
+                        }
+                    }
+                }
+            }
+            let mut suppressions = HashMap::new();
+            let mut sms_counts = HashMap::new();
+            let since = crate::migrations::now_ms() - SMS_CAP_WINDOW_MS;
+            for (tenant, (mut hashes, mut ids)) in by_tenant {
+                hashes.sort_unstable();
+                hashes.dedup();
+                for chunk in hashes.chunks(INSERT_CHUNK) {
+                    let mut q = QueryBuilder::<DB>::new(
+                        "SELECT channel, address_hash, reason FROM suppressions WHERE tenant_id = ",
+                    );
+                    q.push_bind(tenant.to_string());
+                    q.push(" AND address_hash IN (");
+                    let mut sep = q.separated(", ");
+                    for h in chunk {
+                        sep.push_bind(h.clone());
+                    }
+                    q.push(")");
+                    let rows: Vec<(String, String, String)> =
+                        q.build_query_as().fetch_all(&mut *tx).await?;
+                    for (channel, hash, reason) in rows {
+                        suppressions.insert((tenant.to_string(), channel, hash), reason);
+                    }
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let mut q = QueryBuilder::<DB>::new(
+                        "SELECT subscriber_id, COUNT(*) FROM notifications WHERE tenant_id = ",
+                    );
+                    q.push_bind(tenant.to_string());
+                    q.push(" AND channel = 'sms' AND status NOT IN ('suppressed', 'cancelled') AND created_at >= ");
+                    q.push_bind(since);
+                    q.push(" AND subscriber_id IN (");
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.to_string());
+                    }
+                    q.push(") GROUP BY subscriber_id");
+                    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    for (id, n) in rows {
+                        sms_counts.insert((tenant.to_string(), id), n);
+                    }
+                }
+            }
+            let mut facts = AcceptFacts {
+                subscribers,
+                suppressions,
+                sms_counts,
+                crypto: self.crypto.clone(),
+            };
+
+            // 4. Plan each event. A repeat inside the batch follows its
             // leader (the first with that key), answered once the leader's
             // fate is known: it may still lose a race with another node.
             let mut planned: Vec<(usize, Plan)> = Vec::with_capacity(drafts.len());
@@ -145,7 +291,7 @@ impl Store {
                         continue;
                     }
                 }
-                match plan(d, &subscribers) {
+                match plan(d, &mut facts) {
                     Ok(p) => {
                         if let Some(k) = &d.idempotency_key {
                             leaders.insert((d.tenant_id.clone(), k.clone()), i);
@@ -156,7 +302,7 @@ impl Store {
                 }
             }
 
-            // 4. Events. ON CONFLICT catches a key committed meanwhile by
+            // 5. Events. ON CONFLICT catches a key committed meanwhile by
             // another node; those events are answered after the commit.
             let mut inserted: std::collections::HashSet<String> = Default::default();
             for chunk in planned.chunks(INSERT_CHUNK) {
@@ -179,7 +325,7 @@ impl Store {
                 inserted.extend(ids.into_iter().map(|(id,)| id));
             }
 
-            // 5. Notifications and their jobs.
+            // 6. Notifications and their jobs.
             let rows: Vec<(&EventDraft, &NewNotification)> = planned
                 .iter()
                 .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))

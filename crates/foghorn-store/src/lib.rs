@@ -13,6 +13,7 @@
 mod accept;
 mod audit;
 pub mod crypto;
+mod inbound;
 mod keys;
 mod migrations;
 mod notifications;
@@ -21,13 +22,20 @@ mod reseal;
 mod rows;
 mod sandbox;
 mod subscribers;
+mod suppressions;
 mod tenant_providers;
 pub mod testing;
 mod wake;
 mod workflows;
 
-pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap};
+pub use accept::{
+    AcceptFacts, AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap, SMS_CAP_WINDOW_MS,
+};
 pub use audit::{Audit, AuditRow, ChainBreak};
+pub use inbound::{
+    progress, ConsentAction, Effect, InboundItem, InboundSource, InboundSummary, SystemMessage,
+    Target, SEEN_RETENTION_MS, SOFT_BOUNCE,
+};
 pub use keys::{TenantRow, OPERATOR_TENANT};
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
@@ -223,5 +231,7 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod inbound_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! Reading notifications: one with its attempts, or a filtered page.
 
-use crate::{on_read, AttemptRow, NotificationRow, Result, Store};
+use crate::{on_read, AttemptRow, NotificationRow, Result, Store, TimelineRow};
 use sqlx::QueryBuilder;
 
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,27 @@ impl Store {
         let rows = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, AttemptRow>(
                 "SELECT * FROM attempts WHERE tenant_id = $1 AND notification_id = $2 ORDER BY created_at, id",
+            )
+            .bind(tenant_id)
+            .bind(notification_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| r.open(&self.crypto))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// What providers reported about a notification, oldest first.
+    pub async fn timeline(
+        &self,
+        tenant_id: &str,
+        notification_id: &str,
+    ) -> Result<Vec<TimelineRow>> {
+        let rows = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, TimelineRow>(
+                "SELECT * FROM timeline WHERE tenant_id = $1 AND notification_id = $2 ORDER BY at, id",
             )
             .bind(tenant_id)
             .bind(notification_id)

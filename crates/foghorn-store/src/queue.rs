@@ -228,9 +228,16 @@ impl Store {
                         currency,
                         captured,
                     } => {
+                        // A provider's report may have overtaken this
+                        // record (a fast delivery receipt): keep it.
                         sqlx::query(
-                            "UPDATE notifications SET status = 'sent', status_reason = NULL, provider = $1,
-                             provider_message_id = $2, cost_micros = $3, currency = $4,
+                            "UPDATE notifications SET
+                             status = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status ELSE 'sent' END,
+                             status_reason = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status_reason ELSE NULL END,
+                             provider = $1,
+                             provider_message_id = $2,
+                             cost_micros = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN cost_micros ELSE $3 END,
+                             currency = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN currency ELSE $4 END,
                              attempts = attempts + $5, updated_at = $6 WHERE id = $7",
                         )
                         .bind(&provider)

@@ -16,6 +16,13 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ("sandbox_messages", &["id"], "recipient"),
     ("sandbox_messages", &["id"], "content"),
     ("tenant_providers", &["tenant_id", "name"], "config"),
+    ("timeline", &["id"], "detail"),
+    (
+        "suppressions",
+        &["tenant_id", "channel", "address_hash"],
+        "address",
+    ),
+    ("consent_ledger", &["id"], "address"),
 ];
 
 const BATCH: i64 = 500;
@@ -84,6 +91,20 @@ impl Store {
                                 .await?;
                         });
                     }
+                    if *table == "suppressions" {
+                        self.rehash_suppression(keys, &plain).await?;
+                    }
+                    if *table == "consent_ledger" {
+                        on_db!(self, |pool, DB| {
+                            sqlx::query::<DB>(
+                                "UPDATE consent_ledger SET address_hash = $1 WHERE id = $2",
+                            )
+                            .bind(self.crypto.lookup_hash(&plain))
+                            .bind(keys[0].clone())
+                            .execute(pool)
+                            .await?;
+                        });
+                    }
                     done += 1;
                     if done.is_multiple_of(1000) {
                         progress(done);
@@ -93,5 +114,40 @@ impl Store {
         }
         progress(done);
         Ok(done)
+    }
+
+    /// Moves a suppression (tenant, channel, old hash) to the address's hash
+    /// under the current key; when that entry exists already, the old one
+    /// is the duplicate and goes.
+    async fn rehash_suppression(&self, keys: &[String], plain: &str) -> Result<()> {
+        let Some(hash) = self.crypto.lookup_hash(plain) else {
+            return Ok(());
+        };
+        if hash == keys[2] {
+            return Ok(());
+        }
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin().await?;
+            sqlx::query::<DB>(
+                "UPDATE suppressions SET address_hash = $1 WHERE tenant_id = $2 AND channel = $3 AND address_hash = $4
+                 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.tenant_id = $2 AND s.channel = $3 AND s.address_hash = $1)",
+            )
+            .bind(hash.clone())
+            .bind(keys[0].clone())
+            .bind(keys[1].clone())
+            .bind(keys[2].clone())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query::<DB>(
+                "DELETE FROM suppressions WHERE tenant_id = $1 AND channel = $2 AND address_hash = $3",
+            )
+            .bind(keys[0].clone())
+            .bind(keys[1].clone())
+            .bind(keys[2].clone())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }

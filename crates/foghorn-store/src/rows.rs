@@ -110,6 +110,52 @@ pub struct EventRow {
     pub created_at: i64,
 }
 
+/// A provider's report about a notification, after the send.
+#[derive(Debug, Clone, FromRow)]
+pub struct TimelineRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub notification_id: String,
+    pub at: i64,
+    /// `delivered`, `bounced`, `complained`, `opened`, `clicked`, …
+    pub kind: String,
+    /// The configured provider instance that reported it.
+    pub provider: Option<String>,
+    /// The provider's or carrier's error code, verbatim.
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// An address no notification of the channel may go to.
+#[derive(Debug, Clone, FromRow)]
+pub struct SuppressionRow {
+    pub tenant_id: String,
+    pub channel: String,
+    pub address_hash: String,
+    pub id: String,
+    pub address: String,
+    /// `bounced`, `complained` or `unsubscribed`.
+    pub reason: String,
+    pub source: String,
+    pub created_at: i64,
+}
+
+/// One opt-out or opt-in.
+#[derive(Debug, Clone, FromRow)]
+pub struct ConsentRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel: String,
+    pub address_hash: String,
+    pub address: String,
+    /// `opt_out` or `opt_in`.
+    pub action: String,
+    pub keyword: Option<String>,
+    pub provider: Option<String>,
+    pub source: String,
+    pub at: i64,
+}
+
 // Which columns are sealed, and how each row opens. The column name is the
 // associated data of its ciphertexts.
 impl NotificationRow {
@@ -160,6 +206,27 @@ impl SandboxMessageRow {
 impl EventRow {
     pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
         self.data = c.open("events.data", &self.data)?;
+        Ok(self)
+    }
+}
+
+impl TimelineRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.detail = c.open_opt("timeline.detail", self.detail.as_deref())?;
+        Ok(self)
+    }
+}
+
+impl SuppressionRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.address = c.open("suppressions.address", &self.address)?;
+        Ok(self)
+    }
+}
+
+impl ConsentRow {
+    pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
+        self.address = c.open("consent_ledger.address", &self.address)?;
         Ok(self)
     }
 }

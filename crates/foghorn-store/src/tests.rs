@@ -26,6 +26,7 @@ fn draft(tenant: &str, key: Option<&str>, subs: &[&str]) -> EventDraft {
         grouping_key: Some("boat-7".into()),
         data: r#"{"boat":"Jeanneau 51"}"#.into(),
         subscriber_ids: subs.iter().map(|s| s.to_string()).collect(),
+        addresses: Vec::new(),
         created_at: 1_000,
     }
 }
@@ -51,9 +52,9 @@ fn one_notification(run_at: Option<i64>) -> NewNotification {
 }
 
 /// Plans one queued notification per event; rejects events naming unknown subscribers.
-fn simple_plan(d: &EventDraft, subs: &SubscriberMap) -> Result<Plan, String> {
+fn simple_plan(d: &EventDraft, facts: &mut AcceptFacts) -> Result<Plan, String> {
     for s in &d.subscriber_ids {
-        if !subs.contains_key(&(d.tenant_id.clone(), s.clone())) {
+        if facts.subscriber(&d.tenant_id, s).is_none() {
             return Err(format!("unknown subscriber {s}"));
         }
     }
@@ -92,7 +93,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",

@@ -75,8 +75,16 @@ impl Node {
         }
         let wake = Arc::new(Notify::new());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
-        let routes = Arc::new(TenantRoutes::new(config.clone(), routing, store.clone()));
-        let acceptor = (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone()));
+        let routes = Arc::new(TenantRoutes::new(
+            config.clone(),
+            routing.clone(),
+            store.clone(),
+        ));
+        let limits = crate::engine::plan::Limits {
+            sms_daily_cap: config.delivery.sms_daily_cap,
+        };
+        let acceptor =
+            (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone(), limits));
         let worker = (role != Role::Api).then(|| {
             Worker {
                 store: store.clone(),
@@ -97,10 +105,21 @@ impl Node {
                 config.security.key_burst,
             ),
             metrics: crate::telemetry::init_metrics(),
+            inbound: Arc::new(crate::inbound::Inbound {
+                store: store.clone(),
+                routes: routes.clone(),
+                wake: wake.clone(),
+            }),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            max_body_bytes: config.security.max_body_bytes,
             wake,
             routes,
             config: config.clone(),
         });
+        crate::inbound::Inbound::spawn_pruner(store.clone());
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

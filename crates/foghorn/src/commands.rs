@@ -328,7 +328,10 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
         send_at,
         priority: None,
     };
-    let acceptor = Acceptor::spawn(store.clone(), Arc::new(tokio::sync::Notify::new()));
+    let limits = crate::engine::plan::Limits {
+        sms_daily_cap: config.delivery.sms_daily_cap,
+    };
+    let acceptor = Acceptor::spawn(store.clone(), Arc::new(tokio::sync::Notify::new()), limits);
     let result = accept_event(&workflows, &acceptor, &args.tenant, req, None).await;
     store.close().await;
     match result {

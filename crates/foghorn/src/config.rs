@@ -135,6 +135,9 @@ pub struct DeliveryConfig {
     /// Longest single provider call.
     #[serde(with = "duration_text")]
     pub send_timeout: Duration,
+    /// SMS one subscriber may receive in 24 hours; beyond it notifications
+    /// are suppressed (`daily cap`). Critical events bypass it; 0 turns it off.
+    pub sms_daily_cap: u32,
 }
 
 impl Default for DeliveryConfig {
@@ -153,6 +156,7 @@ impl Default for DeliveryConfig {
             jitter: 0.2,
             poll_interval: Duration::from_millis(250),
             send_timeout: Duration::from_secs(15),
+            sms_daily_cap: 10,
         }
     }
 }
@@ -500,6 +504,7 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://foghorn.db");
         assert_eq!(c.delivery.max_attempts, 5);
+        assert_eq!(c.delivery.sms_daily_cap, 10);
         assert_eq!(c.delivery.retry_schedule[0], Duration::from_secs(60));
         assert!(!c.security.allow_private_targets);
     }

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod inbound;
 pub mod master_key;
 pub mod telemetry;
 pub mod workflow;

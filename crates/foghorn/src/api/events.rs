@@ -14,7 +14,7 @@ use crate::workflow::Registry;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use foghorn_core::ids;
+use foghorn_core::{ids, normalise_address, Channel};
 use foghorn_store::{AcceptResult, EventDraft};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -238,9 +238,12 @@ pub async fn accept_event(
     };
     check_key("idempotency_key", &idempotency_key)?;
     check_key("grouping_key", &req.grouping_key)?;
+    // Foghorn's own workflows (keyword replies) answer no application event.
     let workflow = workflows
         .get(tenant_id, &req.name)
+        .filter(|_| !crate::workflow::is_system(&req.name))
         .ok_or_else(|| ApiError::unknown_event(&req.name))?;
+    let workflow_critical = workflow.doc.critical;
     let data = match req.data {
         None | Some(Value::Null) => json!({}),
         Some(v @ Value::Object(_)) => v,
@@ -295,6 +298,7 @@ pub async fn accept_event(
                 Recipient::Inline(_) => None,
             })
             .collect(),
+        addresses: recipients.iter().flat_map(inline_addresses).collect(),
         created_at: now,
     };
     let plan = EventPlan {
@@ -303,6 +307,7 @@ pub async fn accept_event(
         recipients,
         send_at,
         run_at: now - boost,
+        critical: workflow_critical || req.priority == Some(Priority::Critical),
     };
     match acceptor.submit(draft, plan).await {
         Ok(AcceptResult::Created(body)) => Ok((StatusCode::ACCEPTED, body)),
@@ -313,6 +318,25 @@ pub async fn accept_event(
         Err(AcceptError::Stopped) => Err(ApiError::unavailable("the server is shutting down")),
         Err(AcceptError::Store(e)) => Err(ApiError::internal(&e)),
     }
+}
+
+/// An inline recipient's addresses, normalised, for the suppression look-up.
+fn inline_addresses(r: &Recipient) -> Vec<String> {
+    let Recipient::Inline(v) = r else {
+        return Vec::new();
+    };
+    [
+        ("email", Channel::Email),
+        ("phone", Channel::Sms),
+        ("whatsapp", Channel::Whatsapp),
+    ]
+    .into_iter()
+    .filter_map(|(k, channel)| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(|a| normalise_address(channel, a))
+    })
+    .collect()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 /// Deepest nesting accepted in a body; deeper input is refused before it can
 /// exhaust the stack.
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 pub struct ApiJson<T>(pub T);
 
@@ -73,7 +73,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Bracket depth outside strings; a cheap pre-check before parsing.
-fn nesting_depth(bytes: &[u8]) -> usize {
+pub(crate) fn nesting_depth(bytes: &[u8]) -> usize {
     let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
     for &b in bytes {
         if in_str {

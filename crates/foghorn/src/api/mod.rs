@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod events;
 pub mod health;
+pub mod hooks;
 pub mod json;
 pub mod notifications;
 pub mod openapi;
@@ -13,6 +14,7 @@ pub mod problem;
 pub mod providers;
 pub mod sandbox;
 pub mod subscribers;
+pub mod suppressions;
 pub mod workflows;
 
 use crate::engine::Acceptor;
@@ -21,7 +23,7 @@ use auth::KeyCache;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use foghorn_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -45,6 +47,12 @@ pub struct AppState {
     /// Provider routing, per tenant.
     pub routes: Arc<crate::engine::TenantRoutes>,
     pub config: crate::config::Config,
+    /// Verifies and applies provider callbacks.
+    pub inbound: Arc<crate::inbound::Inbound>,
+    /// Callback signatures cover this URL (no trailing slash).
+    pub public_url: Option<String>,
+    /// Largest accepted request body (callbacks read theirs whole).
+    pub max_body_bytes: usize,
 }
 
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
@@ -67,6 +75,15 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             get(workflows::get).put(workflows::put),
         )
         .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route("/v1/suppressions", get(suppressions::list))
+        .route(
+            "/v1/suppressions/{channel}/{address}",
+            delete(suppressions::delete),
+        )
+        .route(
+            "/hooks/{provider}",
+            post(hooks::receive).get(hooks::receive),
+        )
         .route(
             "/v1/admin/tenants/{id}",
             put(admin::put_tenant).get(admin::get_tenant),

@@ -7,7 +7,7 @@ use super::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use foghorn_core::{Channel, Money, Status};
-use foghorn_store::{AttemptRow, NotificationFilter, NotificationRow};
+use foghorn_store::{AttemptRow, NotificationFilter, NotificationRow, TimelineRow};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -34,6 +34,32 @@ pub struct Notification {
     /// Present on single reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<AttemptView>>,
+    /// What providers reported after the send (delivered, bounced, opened,
+    /// …), oldest first; present on single reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub time: String,
+    /// `sent`, `delivered`, `read`, `failed`, `undelivered`, `hard_bounce`,
+    /// `soft_bounce`, `complained`, `opened`, `clicked` or `unsubscribed`.
+    pub kind: String,
+    pub provider: Option<String>,
+    /// The provider's or carrier's error code.
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+fn timeline_view(t: TimelineRow) -> TimelineEntry {
+    TimelineEntry {
+        time: rfc3339(t.at),
+        kind: t.kind,
+        provider: t.provider,
+        code: t.code,
+        detail: t.detail,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,6 +128,7 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
                 })
                 .collect()
         }),
+        timeline: None,
     }
 }
 
@@ -174,7 +201,7 @@ pub async fn list(
     }))
 }
 
-/// One notification with its attempts
+/// One notification with its attempts and timeline
 #[utoipa::path(get, path = "/v1/notifications/{id}", tag = "notifications",
     params(("id" = String, Path, description = "Notification id (ntf_…)")),
     responses((status = 200, body = Notification), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
@@ -191,7 +218,10 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no notification `{id}`")))?;
     let attempts = state.store.attempts(&auth.tenant_id, &id).await?;
-    Ok(Json(view(n, Some(attempts))))
+    let timeline = state.store.timeline(&auth.tenant_id, &id).await?;
+    let mut v = view(n, Some(attempts));
+    v.timeline = Some(timeline.into_iter().map(timeline_view).collect());
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

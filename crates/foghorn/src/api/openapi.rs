@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
 use super::{
-    admin, events, health, notifications, problem, providers, sandbox, subscribers, workflows,
+    admin, events, health, hooks, notifications, problem, providers, sandbox, subscribers,
+    suppressions, workflows,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -36,6 +37,8 @@ impl Modify for BearerAuth {
         providers::list,
         providers::get,
         providers::delete,
+        suppressions::list, suppressions::delete,
+        hooks::receive,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),

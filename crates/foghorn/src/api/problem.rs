@@ -103,6 +103,16 @@ impl ApiError {
         )
     }
 
+    /// A provider callback whose signature, key or timestamp does not verify.
+    pub fn bad_signature(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-signature",
+            "Callback not verified",
+            detail,
+        )
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -205,7 +215,7 @@ impl IntoResponse for ApiError {
         if let Some(s) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.slug == "unauthorized" {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res

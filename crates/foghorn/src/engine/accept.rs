@@ -6,7 +6,7 @@
 //! while one fsync serves many requests. After a commit it wakes the local
 //! workers (and, on PostgreSQL, other nodes through NOTIFY).
 
-use super::plan::{plan, EventPlan, PlanError};
+use super::plan::{plan, EventPlan, Limits, PlanError};
 use foghorn_store::{AcceptResult, EventDraft, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,13 +37,13 @@ pub struct Acceptor {
 impl Acceptor {
     /// Starts the writers: one on SQLite (one writer is all it admits), a few
     /// on PostgreSQL, where parallel batches overlap their commits.
-    pub fn spawn(store: Store, wake: Arc<Notify>) -> Acceptor {
+    pub fn spawn(store: Store, wake: Arc<Notify>, limits: Limits) -> Acceptor {
         let (tx, rx) = mpsc::channel::<Submission>(16_384);
         let rx = Arc::new(Mutex::new(rx));
         let writers = if store.is_postgres() { 4 } else { 1 };
         for _ in 0..writers {
             let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
-            tokio::spawn(async move { writer(store, wake, rx).await });
+            tokio::spawn(async move { writer(store, wake, rx, limits).await });
         }
         Acceptor { tx }
     }
@@ -64,7 +64,12 @@ impl Acceptor {
     }
 }
 
-async fn writer(store: Store, wake: Arc<Notify>, rx: Arc<Mutex<mpsc::Receiver<Submission>>>) {
+async fn writer(
+    store: Store,
+    wake: Arc<Notify>,
+    rx: Arc<Mutex<mpsc::Receiver<Submission>>>,
+    limits: Limits,
+) {
     loop {
         let mut batch = Vec::new();
         {
@@ -86,8 +91,8 @@ async fn writer(store: Store, wake: Arc<Notify>, rx: Arc<Mutex<mpsc::Receiver<Su
             .map(|s| (s.draft.event_id.as_str(), &s.plan))
             .collect();
         let result = store
-            .accept_events(&drafts, |d, subs| match plans.get(d.event_id.as_str()) {
-                Some(p) => plan(d, p, subs),
+            .accept_events(&drafts, |d, facts| match plans.get(d.event_id.as_str()) {
+                Some(p) => plan(d, p, facts, &limits),
                 None => Err(PlanError::UnknownSubscriber {
                     index: 0,
                     id: String::new(),

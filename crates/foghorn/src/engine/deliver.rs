@@ -6,7 +6,7 @@ use super::plan::address_for;
 use super::retry::next_wait;
 use super::worker::Shared;
 use crate::workflow::RenderContext;
-use foghorn_core::{ids, Address, Channel, Outbound, ProviderError};
+use foghorn_core::{ids, normalise_address, Address, Channel, Outbound, ProviderError};
 use foghorn_store::{Attempt, ClaimedJob, NewNotification, Outcome, OutcomeKind};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -59,6 +59,9 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         Some(Ok(a)) => a,
         _ => return dead("the notification has no address".into()),
     };
+    if let Some(o) = suppressed_since(shared, job, channel, &to).await {
+        return o;
+    }
     let msg = Outbound {
         notification_id: n.id.clone(),
         tenant_id: n.tenant_id.clone(),
@@ -75,7 +78,11 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         .flatten()
         .collect(),
         headers: Vec::new(),
-        from: None,
+        // Replies go out from the number the person wrote to.
+        from: recipient
+            .get("sender")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     };
 
     let routing = shared.routes.for_tenant(&n.tenant_id).await;
@@ -242,6 +249,44 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                 }
             };
             outcome(job, attempt_row, kind)
+        }
+    }
+}
+
+/// An address suppressed after the notification was planned (a STOP, a
+/// hard bounce arriving while it waited) is not sent to, nor is a fallback
+/// to a suppressed address. Foghorn's own replies (the confirmation of a
+/// STOP) are exempt. When the list cannot be read, the send waits: sending
+/// to an opted-out number is the worse mistake.
+async fn suppressed_since(
+    shared: &Shared,
+    job: &ClaimedJob,
+    channel: Channel,
+    to: &Address,
+) -> Option<Outcome> {
+    let n = &job.notification;
+    if channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
+        return None;
+    }
+    let address = normalise_address(channel, to.as_str());
+    match shared
+        .store
+        .suppression_reason(&n.tenant_id, channel, &address)
+        .await
+    {
+        Ok(None) => None,
+        Ok(Some(reason)) => Some(outcome(job, None, OutcomeKind::Suppressed { reason })),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the suppression list failed; the send waits");
+            Some(outcome(
+                job,
+                None,
+                OutcomeKind::Retry {
+                    run_at: now_ms() + 1_000,
+                    attempt: job.attempt,
+                    provider_idx: job.provider_idx,
+                },
+            ))
         }
     }
 }

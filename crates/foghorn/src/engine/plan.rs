@@ -1,9 +1,11 @@
 //! Turning one accepted event into its notifications: which steps apply, who
-//! receives each, and which are suppressed before they reach the queue.
+//! receives each, and which are suppressed before they reach the queue —
+//! opted out, on the tenant's suppression list (bounced, complained,
+//! unsubscribed), or over the daily SMS cap.
 
 use crate::workflow::CompiledWorkflow;
-use foghorn_core::{ids, Address, Channel, Status};
-use foghorn_store::{EventDraft, NewNotification, Plan, SubscriberMap, SubscriberRow};
+use foghorn_core::{ids, normalise_address, Address, Channel, Status};
+use foghorn_store::{AcceptFacts, EventDraft, NewNotification, Plan, SubscriberRow};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -27,7 +29,19 @@ pub struct EventPlan {
     /// When an unscheduled notification's job is due (now, or earlier for
     /// priority events).
     pub run_at: i64,
+    /// A critical event (or workflow): bypasses the daily SMS cap.
+    pub critical: bool,
 }
+
+/// Limits that apply to every event a node accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// SMS per subscriber per 24 hours; 0 is no cap.
+    pub sms_daily_cap: u32,
+}
+
+/// Status reason of notifications over the daily SMS cap.
+pub const DAILY_CAP: &str = "daily cap";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
@@ -69,29 +83,46 @@ fn subscriber_facts(s: &SubscriberRow) -> Value {
     })
 }
 
-fn opted_out(s: &SubscriberRow, channel: Channel) -> bool {
-    serde_json::from_str::<Vec<String>>(&s.opt_out)
-        .map(|v| v.iter().any(|c| c == channel.as_str() || c == "all"))
-        .unwrap_or(false)
+/// What planning needs of a stored subscriber beyond its facts.
+struct Stored {
+    id: String,
+    /// Channels opted out of (`all` for every one).
+    opt_out: Vec<String>,
+}
+
+impl Stored {
+    fn of(s: &SubscriberRow) -> Stored {
+        Stored {
+            id: s.external_id.clone(),
+            opt_out: serde_json::from_str(&s.opt_out).unwrap_or_default(),
+        }
+    }
+
+    fn opted_out(&self, channel: Channel) -> bool {
+        self.opt_out
+            .iter()
+            .any(|c| c == channel.as_str() || c == "all")
+    }
 }
 
 /// Builds the notifications and the stored answer for one event.
 pub fn plan(
     draft: &EventDraft,
     p: &EventPlan,
-    subscribers: &SubscriberMap,
+    facts: &mut AcceptFacts,
+    limits: &Limits,
 ) -> Result<Plan, PlanError> {
-    let mut people: Vec<(Option<&SubscriberRow>, Value)> = Vec::with_capacity(p.recipients.len());
+    let mut people: Vec<(Option<Stored>, Value)> = Vec::with_capacity(p.recipients.len());
     for (index, r) in p.recipients.iter().enumerate() {
         match r {
             Recipient::Subscriber(id) => {
-                let row = subscribers
-                    .get(&(draft.tenant_id.clone(), id.clone()))
-                    .ok_or_else(|| PlanError::UnknownSubscriber {
+                let row = facts.subscriber(&draft.tenant_id, id).ok_or_else(|| {
+                    PlanError::UnknownSubscriber {
                         index,
                         id: id.clone(),
-                    })?;
-                people.push((Some(row), subscriber_facts(row)));
+                    }
+                })?;
+                people.push((Some(Stored::of(row)), subscriber_facts(row)));
             }
             Recipient::Inline(v) => people.push((None, v.clone())),
         }
@@ -133,26 +164,51 @@ pub fn plan(
             );
             continue;
         }
-        for (row, facts) in &people {
+        for (row, person) in &people {
             let sid = row
-                .map(|r| r.external_id.clone())
-                .or_else(|| facts.get("id").and_then(Value::as_str).map(String::from));
-            let mut facts = facts.clone();
-            match address_for(step.channel, &facts) {
-                None => push(
+                .as_ref()
+                .map(|r| r.id.clone())
+                .or_else(|| person.get("id").and_then(Value::as_str).map(String::from));
+            let mut person = person.clone();
+            let Some(addr) = address_for(step.channel, &person) else {
+                push(
                     sid,
-                    facts,
+                    person,
                     Status::Suppressed,
                     Some(format!("no {} address", step.channel)),
-                ),
-                Some(_) if row.is_some_and(|r| opted_out(r, step.channel)) => {
-                    push(sid, facts, Status::Suppressed, Some("unsubscribed".into()))
-                }
-                Some(addr) => {
-                    facts["address"] = json!(addr);
-                    push(sid, facts, live_status, None)
-                }
+                );
+                continue;
+            };
+            if row.as_ref().is_some_and(|r| r.opted_out(step.channel)) {
+                push(sid, person, Status::Suppressed, Some("unsubscribed".into()));
+                continue;
             }
+            let key = normalise_address(step.channel, addr.as_str());
+            if let Some(reason) = facts.suppression(&draft.tenant_id, step.channel, &key) {
+                let reason = reason.to_string();
+                push(sid, person, Status::Suppressed, Some(reason));
+                continue;
+            }
+            // The cap counts stored subscribers' SMS (inline recipients
+            // have no history to count).
+            let capped = match (row, step.channel) {
+                (Some(r), Channel::Sms) if !p.critical && limits.sms_daily_cap > 0 => {
+                    let sent = facts.sms_count(&draft.tenant_id, &r.id);
+                    if sent >= i64::from(limits.sms_daily_cap) {
+                        true
+                    } else {
+                        facts.count_sms(&draft.tenant_id, &r.id);
+                        false
+                    }
+                }
+                _ => false,
+            };
+            if capped {
+                push(sid, person, Status::Suppressed, Some(DAILY_CAP.into()));
+                continue;
+            }
+            person["address"] = json!(addr);
+            push(sid, person, live_status, None)
         }
     }
     Ok(Plan {

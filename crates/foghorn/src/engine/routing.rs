@@ -24,6 +24,8 @@ pub struct Slot {
 
 pub struct Routing {
     by_channel: HashMap<Channel, Vec<Arc<Slot>>>,
+    /// Every configured instance, by name.
+    all: Vec<Arc<Slot>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +140,25 @@ impl Routing {
                 };
             by_channel.insert(ch, list);
         }
-        Ok(Routing { by_channel })
+        let mut all: Vec<(String, Arc<Slot>)> = named
+            .into_iter()
+            .map(|(name, (slot, _))| (name, slot))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Routing {
+            by_channel,
+            all: all.into_iter().map(|(_, slot)| slot).collect(),
+        })
+    }
+
+    /// The configured instances of a provider kind (`twilio`), by name:
+    /// the candidates for verifying a callback to `/hooks/{kind}`.
+    pub fn of_kind(&self, kind: &str) -> Vec<Arc<Slot>> {
+        self.all
+            .iter()
+            .filter(|s| s.provider.kind() == kind)
+            .cloned()
+            .collect()
     }
 
     /// The channel's providers in failover order (never empty).

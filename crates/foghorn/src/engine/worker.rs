@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 /// What every send task needs.
 pub(super) struct Shared {
     pub routes: Arc<TenantRoutes>,
+    pub store: Store,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
 }
@@ -62,6 +63,7 @@ impl Worker {
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
             routes: self.routes.clone(),
+            store: self.store.clone(),
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
         });

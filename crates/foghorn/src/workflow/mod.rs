@@ -9,10 +9,12 @@ mod document;
 mod pack;
 mod registry;
 mod render;
+pub mod system;
 
 pub use document::{Step, Workflow};
 pub use registry::{CompiledWorkflow, Registry};
 pub use render::{EventFacts, RenderContext};
+pub use system::is_system;
 
 pub use pack::samples_json;
 

@@ -72,6 +72,12 @@ impl Registry {
             global: HashMap::new(),
             tenants: RwLock::new(HashMap::new()),
         };
+        for doc in super::system::documents() {
+            let compiled = registry.compile(doc)?;
+            registry
+                .global
+                .insert(compiled.doc.name.clone(), Arc::new(compiled));
+        }
         for (file, text) in super::pack::files_under("workflows") {
             let doc = parse_toml(&format!("pack/workflows/{file}"), text)?;
             let compiled = registry.compile(doc)?;

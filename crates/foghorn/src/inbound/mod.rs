@@ -1,0 +1,220 @@
+//! Provider callbacks (DESIGN.md §4, `POST /hooks/{provider}`): verified by
+//! the provider's own scheme, then applied — delivery statuses, bounces and
+//! complaints (`status`), SMS keywords and incoming messages (`keywords`).
+//!
+//! Verification tries every configured instance of the provider's kind (two
+//! Twilio accounts, say) until one accepts the signature; nothing is read
+//! from the database before that. Application is one store transaction per
+//! callback, replay-protected by the events' ids.
+
+pub mod keywords;
+pub mod status;
+
+use crate::engine::TenantRoutes;
+use foghorn_core::{InboundError, InboundEvent, InboundRequest};
+use foghorn_store::{InboundItem, InboundSource, InboundSummary, Store, StoreError, Target};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Applies verified callbacks.
+pub struct Inbound {
+    pub store: Store,
+    /// A tenant's callbacks verify against the tenant's own accounts
+    /// when it has them.
+    pub routes: Arc<TenantRoutes>,
+    /// Wakes this node's workers when an answer was queued.
+    pub wake: Arc<Notify>,
+}
+
+/// Why a callback was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// No configured provider of that kind receives callbacks.
+    #[error("no provider of kind `{0}` is set up to receive callbacks")]
+    NoProvider(String),
+    #[error("no tenant `{0}`")]
+    NoTenant(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A verified callback's result.
+#[derive(Debug)]
+pub struct Received {
+    /// The instance that verified it.
+    pub provider: String,
+    pub events: usize,
+    pub summary: InboundSummary,
+}
+
+impl Inbound {
+    /// Verifies `req` as a callback of provider kind `kind` for `tenant` and
+    /// applies it.
+    pub async fn receive(
+        &self,
+        kind: &str,
+        tenant: &str,
+        req: &InboundRequest<'_>,
+    ) -> Result<Received, HookError> {
+        let (slot, events) = self.verify(tenant, kind, req).await?;
+        let tenant_row = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or_else(|| HookError::NoTenant(tenant.to_string()))?;
+        let settings: serde_json::Value =
+            serde_json::from_str(&tenant_row.settings).unwrap_or_default();
+        let items: Vec<InboundItem> = events.iter().map(item).collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        let provider = slot.provider.name().to_string();
+        let ctx = keywords::Context {
+            kind,
+            provider_replies: slot.provider.replies_to_keywords(),
+            settings: &settings,
+            now,
+        };
+        let src = InboundSource {
+            tenant_id: tenant,
+            kind,
+            provider: &provider,
+        };
+        let summary = self
+            .store
+            .apply_inbound(&src, &items, now, |i, row| match (&events[i], row) {
+                (
+                    InboundEvent::Status {
+                        state,
+                        error_code,
+                        detail,
+                        recipient,
+                        price,
+                        ..
+                    },
+                    Some(n),
+                ) => {
+                    let r = status::Report {
+                        state: *state,
+                        error_code: error_code.as_deref(),
+                        detail: detail.as_deref(),
+                        recipient: recipient.as_deref(),
+                        price: price.as_ref(),
+                    };
+                    status::effects(&r, n, kind)
+                }
+                (InboundEvent::Status { .. }, None) => Vec::new(),
+                (
+                    InboundEvent::Message {
+                        provider_message_id,
+                        from,
+                        to,
+                        text,
+                    },
+                    _,
+                ) => {
+                    let m = keywords::Incoming {
+                        from,
+                        to,
+                        text,
+                        provider_message_id: provider_message_id.as_deref(),
+                    };
+                    keywords::effects(&m, &ctx)
+                }
+            })
+            .await?;
+        if !summary.queued.is_empty() {
+            self.wake.notify_one();
+            if let Err(e) = self.store.notify_workers().await {
+                tracing::warn!(error = %e, "could not notify other nodes of new jobs");
+            }
+        }
+        Ok(Received {
+            provider,
+            events: events.len(),
+            summary,
+        })
+    }
+
+    /// The first instance of `kind` whose verification accepts `req`, with
+    /// the events it read. When none does, the most telling refusal wins: a
+    /// payload that verified but could not be read (400), then a bad
+    /// signature (401), then "not set up for callbacks" (404).
+    async fn verify(
+        &self,
+        tenant: &str,
+        kind: &str,
+        req: &InboundRequest<'_>,
+    ) -> Result<(Arc<crate::engine::routing::Slot>, Vec<InboundEvent>), HookError> {
+        let mut refusal: Option<InboundError> = None;
+        let routing = self.routes.for_tenant(tenant).await;
+        for slot in routing.of_kind(kind) {
+            match slot.provider.inbound(req).await {
+                Ok(events) => return Ok((slot, events)),
+                Err(e) => {
+                    let rank = |e: &InboundError| match e {
+                        InboundError::Malformed(_) => 3,
+                        InboundError::Unauthorized(_) => 2,
+                        InboundError::NotConfigured(_) => 1,
+                    };
+                    if refusal.as_ref().is_none_or(|r| rank(&e) > rank(r)) {
+                        refusal = Some(e);
+                    }
+                }
+            }
+        }
+        Err(match refusal {
+            Some(InboundError::Malformed(m)) => HookError::Malformed(m),
+            Some(InboundError::Unauthorized(m)) => HookError::Unauthorized(m),
+            Some(InboundError::NotConfigured(_)) | None => HookError::NoProvider(kind.to_string()),
+        })
+    }
+
+    /// Forgets event ids older than the retention, hourly, for as long as
+    /// the process runs.
+    pub fn spawn_pruner(store: Store) {
+        tokio::spawn(async move {
+            loop {
+                let before =
+                    chrono::Utc::now().timestamp_millis() - foghorn_store::SEEN_RETENTION_MS;
+                match store.prune_inbound_seen(before).await {
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "forgot old callback ids"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning callback ids failed"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
+    }
+}
+
+/// How an event is de-duplicated and what it is about.
+fn item(e: &InboundEvent) -> InboundItem {
+    match e {
+        InboundEvent::Status {
+            provider_message_id,
+            notification_id,
+            event_id,
+            ..
+        } => InboundItem {
+            event_id: event_id.clone(),
+            target: Some(Target {
+                notification_id: notification_id.clone(),
+                provider_message_id: provider_message_id.clone(),
+            }),
+        },
+        // A message's id is unique per message; a replay repeats it.
+        InboundEvent::Message {
+            provider_message_id,
+            ..
+        } => InboundItem {
+            event_id: provider_message_id
+                .as_ref()
+                .map(|id| format!("message:{id}")),
+            target: None,
+        },
+    }
+}

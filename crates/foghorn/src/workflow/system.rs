@@ -1,0 +1,54 @@
+//! Foghorn's own workflows: the messages it sends on its own account in
+//! answer to provider callbacks. They are ordinary workflows (rendered and
+//! delivered by the same engine, retried and failed over alike), present for
+//! every tenant, and a workflow file of the same name replaces them.
+
+use super::{Step, Workflow};
+use foghorn_core::Channel;
+
+/// The answer to an SMS keyword (STOP, START, HELP): `data.text` to the
+/// number that sent it.
+pub const SMS_REPLY: &str = "system.sms_reply";
+
+/// An incoming SMS that is not a keyword, forwarded to the tenant's webhook.
+/// The event name is the webhook's `type`.
+pub const SMS_RECEIVED: &str = "sms.received";
+
+/// Names no application event may use.
+pub fn is_system(name: &str) -> bool {
+    name.starts_with("system.")
+}
+
+pub(super) fn documents() -> Vec<Workflow> {
+    let step = |channel: Channel, text: Option<&str>| Step {
+        channel,
+        template: None,
+        fallback: None,
+        condition: None,
+        url: None,
+        subject: None,
+        html: None,
+        text: text.map(str::to_string),
+        body: None,
+    };
+    vec![
+        Workflow {
+            name: SMS_REPLY.into(),
+            category: Some("system".into()),
+            description: Some("Confirms an SMS keyword (STOP, START, HELP) to its sender".into()),
+            // A confirmation of an opt-out must go out whatever the caps.
+            critical: true,
+            steps: vec![step(Channel::Sms, Some("{{ data.text }}"))],
+        },
+        Workflow {
+            name: SMS_RECEIVED.into(),
+            category: Some("inbound".into()),
+            description: Some(
+                "Forwards an incoming SMS to the tenant's webhook (setting `inbound_webhook_url`, else the webhook provider's url)"
+                    .into(),
+            ),
+            critical: false,
+            steps: vec![step(Channel::Webhook, None)],
+        },
+    ]
+}
