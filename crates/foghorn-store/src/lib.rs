@@ -12,6 +12,7 @@
 
 mod accept;
 mod audit;
+mod costs;
 pub mod crypto;
 mod keys;
 mod migrations;
@@ -21,16 +22,19 @@ mod reseal;
 mod rows;
 mod sandbox;
 mod subscribers;
+mod unsubscribe;
 pub mod testing;
 mod wake;
 mod workflows;
 
 pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap};
 pub use audit::{Audit, AuditRow, ChainBreak};
+pub use costs::CostRow;
 pub use keys::{TenantRow, OPERATOR_TENANT};
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;
+pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -21,6 +21,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "security",
         sql: include_str!("../migrations/0002_security.sql"),
     },
+    Migration {
+        version: 4,
+        name: "outbound",
+        sql: include_str!("../migrations/0004_outbound.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -231,7 +231,7 @@ impl Store {
                         sqlx::query(
                             "UPDATE notifications SET status = 'sent', status_reason = NULL, provider = $1,
                              provider_message_id = $2, cost_micros = $3, currency = $4,
-                             attempts = attempts + $5, updated_at = $6 WHERE id = $7",
+                             attempts = attempts + $5, updated_at = $6, sent_at = $6 WHERE id = $7",
                         )
                         .bind(&provider)
                         .bind(provider_message_id)

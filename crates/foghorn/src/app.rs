@@ -3,6 +3,7 @@
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::engine::outbound::OutboundSettings;
 use crate::engine::{Acceptor, Routing, Worker};
 use crate::workflow::Registry;
 use anyhow::Context;
@@ -76,12 +77,18 @@ impl Node {
         let wake = Arc::new(Notify::new());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
         let acceptor = (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone()));
+        let outbound = Arc::new(OutboundSettings::from_config(
+            config,
+            store.crypto().clone(),
+            &routing,
+        ));
         let worker = (role != Role::Api).then(|| {
             Worker {
                 store: store.clone(),
                 routing: routing.clone(),
                 workflows: workflows.clone(),
                 cfg: config.delivery.clone(),
+                outbound: outbound.clone(),
                 wake: wake.clone(),
             }
             .spawn()

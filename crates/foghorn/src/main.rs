@@ -10,7 +10,9 @@ mod config;
 mod demo;
 mod engine;
 mod master_key;
+mod phone;
 mod telemetry;
+mod unsubscribe;
 mod workflow;
 
 use clap::Parser;

@@ -9,6 +9,10 @@
 pub mod accept;
 pub mod breaker;
 mod deliver;
+pub mod failover;
+pub mod outbound;
+pub mod pricing;
+pub mod sms_text;
 pub mod plan;
 pub mod retry;
 pub mod routing;

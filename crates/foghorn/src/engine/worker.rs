@@ -4,6 +4,7 @@
 //! no transaction is open while a provider is called.
 
 use super::deliver::{deliver, now_ms};
+use super::outbound::OutboundSettings;
 use super::routing::Routing;
 use crate::config::DeliveryConfig;
 use crate::workflow::Registry;
@@ -15,9 +16,11 @@ use tokio::task::JoinHandle;
 
 /// What every send task needs.
 pub(super) struct Shared {
+    pub store: Store,
     pub routing: Arc<Routing>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
+    pub outbound: Arc<OutboundSettings>,
 }
 
 pub struct Worker {
@@ -25,6 +28,7 @@ pub struct Worker {
     pub routing: Arc<Routing>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
+    pub outbound: Arc<OutboundSettings>,
     /// Notified after new jobs are committed.
     pub wake: Arc<Notify>,
 }
@@ -61,9 +65,11 @@ impl Worker {
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
+            store: self.store.clone(),
             routing: self.routing.clone(),
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
+            outbound: self.outbound.clone(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
         let recorder = tokio::spawn(record_loop(
