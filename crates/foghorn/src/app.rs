@@ -104,6 +104,8 @@ impl Node {
             ),
             metrics: crate::telemetry::init_metrics(),
             wake,
+            routing: routing.clone(),
+            outbound,
         });
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await

@@ -9,12 +9,16 @@ pub mod health;
 pub mod json;
 pub mod notifications;
 pub mod openapi;
+pub mod preview;
 pub mod problem;
+pub mod reports;
 pub mod sandbox;
 pub mod subscribers;
+pub mod unsubscribe;
 pub mod workflows;
 
-use crate::engine::Acceptor;
+use crate::engine::outbound::OutboundSettings;
+use crate::engine::{Acceptor, Routing};
 use crate::workflow::Registry;
 use auth::KeyCache;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -41,6 +45,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Wakes this node's workers (replays).
     pub wake: Arc<Notify>,
+    /// The providers per channel (previews estimate with the first).
+    pub routing: Arc<Routing>,
+    /// Price table and unsubscribe links.
+    pub outbound: Arc<OutboundSettings>,
 }
 
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
@@ -61,6 +69,12 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route(
             "/v1/workflows/{name}",
             get(workflows::get).put(workflows::put),
+        )
+        .route("/v1/workflows/{name}/preview", post(preview::preview))
+        .route("/v1/reports/costs", get(reports::costs))
+        .route(
+            "/p/{token}/unsubscribe",
+            get(unsubscribe::page).post(unsubscribe::confirm),
         )
         .route("/v1/sandbox/messages", get(sandbox::messages))
         .route(

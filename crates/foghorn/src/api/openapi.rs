@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
-use super::{admin, events, health, notifications, problem, sandbox, subscribers, workflows};
+use super::{
+    admin, events, health, notifications, preview, problem, reports, sandbox, subscribers,
+    unsubscribe, workflows,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -28,7 +31,9 @@ impl Modify for BearerAuth {
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
         subscribers::put, subscribers::get, subscribers::delete,
-        workflows::list, workflows::get, workflows::put,
+        workflows::list, workflows::get, workflows::put, preview::preview,
+        reports::costs,
+        unsubscribe::page, unsubscribe::confirm,
         sandbox::messages,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,

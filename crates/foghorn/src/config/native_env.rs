@@ -101,6 +101,7 @@ const NATIVE: &[Native] = &[
 const SENDERS: &[(&str, &str, &str)] = &[("EMAIL_FROM", "email", "from"), ("SMS_FROM", "sms", "from")];
 
 /// The variables this module reads, for documentation and `--help` texts.
+#[cfg(test)]
 pub fn variable_names() -> impl Iterator<Item = &'static str> {
     NATIVE
         .iter()

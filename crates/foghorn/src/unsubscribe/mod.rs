@@ -61,6 +61,16 @@ impl Unsubscribe {
             .map(|base| format!("{base}/p/{token}/unsubscribe"))
     }
 
+    /// A stand-in footer link for previews: the page's shape without a
+    /// working token (a preview must not hand out real unsubscribe links).
+    pub fn preview_url(&self) -> Option<String> {
+        self.page_url("preview").or_else(|| {
+            self.mailto
+                .as_ref()
+                .map(|m| format!("mailto:{m}?subject=unsubscribe"))
+        })
+    }
+
     /// The links for one email at `now` (unix seconds); None when there is
     /// neither a public URL nor a mailto address to offer.
     pub fn links(&self, r: &Recipient<'_>, now: i64) -> Option<Links> {
