@@ -16,3 +16,22 @@ CREATE TABLE IF NOT EXISTS suppressions (
     created_at    BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, channel, address_hash)
 );
+
+-- Short links in SMS: `{public_url}/l/{code}` redirects to `url` (sealed:
+-- links can carry personal tokens) and records a click for the notification.
+CREATE TABLE short_links (
+    code             TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL,
+    notification_id  TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    created_at       BIGINT NOT NULL
+);
+
+CREATE TABLE link_clicks (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL,
+    notification_id  TEXT NOT NULL,
+    code             TEXT NOT NULL,
+    at               BIGINT NOT NULL
+);
+CREATE INDEX link_clicks_notification ON link_clicks (tenant_id, notification_id);

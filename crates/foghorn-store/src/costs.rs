@@ -16,7 +16,12 @@ pub struct CostRow {
 
 impl Store {
     /// A tenant's costs of notifications sent in `[from_ms, to_ms)`.
-    pub async fn cost_totals(&self, tenant_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<CostRow>> {
+    pub async fn cost_totals(
+        &self,
+        tenant_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<CostRow>> {
         Ok(on_read!(self, |pool, DB| {
             // SUM of BIGINT is NUMERIC on PostgreSQL: cast back to BIGINT.
             sqlx::query_as::<DB, CostRow>(

@@ -241,7 +241,8 @@ impl Crypto {
     /// `purpose`; None only when the ring is empty.
     pub fn sign(&self, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
         let key = self.current()?.signing_key(purpose);
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
         mac.update(data);
         Some(mac.finalize().into_bytes().into())
     }
@@ -339,7 +340,10 @@ mod tests {
         c.replace(KeyRing {
             keys: vec![MasterKey::generate(), old],
         });
-        assert!(c.verify("unsubscribe", b"payload", &tag), "signed before the rotation");
+        assert!(
+            c.verify("unsubscribe", b"payload", &tag),
+            "signed before the rotation"
+        );
         assert_ne!(c.sign("unsubscribe", b"payload").unwrap(), tag);
         assert!(!Crypto::ephemeral().verify("unsubscribe", b"payload", &tag));
     }

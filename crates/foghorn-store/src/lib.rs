@@ -15,6 +15,7 @@ mod audit;
 mod costs;
 pub mod crypto;
 mod keys;
+mod links;
 mod migrations;
 mod notifications;
 mod queue;
@@ -22,8 +23,8 @@ mod reseal;
 mod rows;
 mod sandbox;
 mod subscribers;
-mod unsubscribe;
 pub mod testing;
+mod unsubscribe;
 mod wake;
 mod workflows;
 
@@ -31,6 +32,7 @@ pub use accept::{AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap}
 pub use audit::{Audit, AuditRow, ChainBreak};
 pub use costs::CostRow;
 pub use keys::{TenantRow, OPERATOR_TENANT};
+pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;

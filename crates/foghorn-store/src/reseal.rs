@@ -16,6 +16,7 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ("sandbox_messages", &["id"], "recipient"),
     ("sandbox_messages", &["id"], "content"),
     ("tenant_providers", &["tenant_id", "name"], "config"),
+    ("short_links", &["code"], "url"),
 ];
 
 const BATCH: i64 = 500;

@@ -818,18 +818,27 @@ mod tests {
             Some("NaviDocs <noreply@navidocs.example>")
         );
         let sg = &c.providers["sendgrid"].settings;
-        assert_eq!(sg["from"].as_str(), Some("NaviDocs <noreply@navidocs.example>"));
+        assert_eq!(
+            sg["from"].as_str(),
+            Some("NaviDocs <noreply@navidocs.example>")
+        );
         let tw = &c.providers["twilio"].settings;
         assert_eq!(tw["phone_number"].as_str(), Some("+12025550100"));
         assert_eq!(
             c.providers["plivo"].settings["from"].as_str(),
             Some("+12025550111")
         );
-        assert_eq!(c.email.from.as_deref(), Some("NaviDocs <noreply@navidocs.example>"));
+        assert_eq!(
+            c.email.from.as_deref(),
+            Some("NaviDocs <noreply@navidocs.example>")
+        );
         // Without EMAIL_FROM, Mailgun sends from its own domain.
         let c = load(
             None,
-            &[("MAILGUN_API_KEY", "k"), ("MAILGUN_DOMAIN", "mg.example.com")],
+            &[
+                ("MAILGUN_API_KEY", "k"),
+                ("MAILGUN_DOMAIN", "mg.example.com"),
+            ],
         )
         .unwrap();
         assert_eq!(
@@ -854,7 +863,10 @@ mod tests {
             ("[pricing.x]\nemail = 0.5\n", "as text"),
             ("[pricing.x]\nemail = \"-1\"\n", "not a price"),
             ("[pricing.x.sms]\nusa = \"1\"\n", "pricing.x.sms.USA"),
-            ("[pricing.x]\ncurrency = \"dollars\"\n", "pricing.x.currency"),
+            (
+                "[pricing.x]\ncurrency = \"dollars\"\n",
+                "pricing.x.currency",
+            ),
         ] {
             let err = load(Some(bad), &[]).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");

@@ -54,7 +54,10 @@ fn unsubscribe_headers(kind: Kind, r: &mock_providers::Received) -> (String, Str
             let h = &r.json()["headers"];
             (
                 h["List-Unsubscribe"].as_str().unwrap_or_default().into(),
-                h["List-Unsubscribe-Post"].as_str().unwrap_or_default().into(),
+                h["List-Unsubscribe-Post"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
             )
         }
         Kind::Postmark => {
@@ -99,11 +102,17 @@ async fn every_email_provider_sends_through_its_api() {
             let server = Server::start(&env, "all", &[("FOGHORN_PUBLIC_URL", PUBLIC_URL)]).await;
             let api = Api::new(&server.base, &key);
             let (s, _) = api
-                .put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "name": "Elena", "locale": "en"}))
+                .put(
+                    "/v1/subscribers/owner-42",
+                    json!({"email": "elena@example.com", "name": "Elena", "locale": "en"}),
+                )
                 .await;
             assert!(s == 201 || s == 200);
             let (s, v) = api
-                .post("/v1/events", json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(30)}))
+                .post(
+                    "/v1/events",
+                    json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(30)}),
+                )
                 .await;
             assert_eq!(s, 202, "{v}");
             let id = v["notifications"][0]["id"].as_str().unwrap().to_string();
@@ -114,13 +123,30 @@ async fn every_email_provider_sends_through_its_api() {
                 "Engine Warranty for Jeanneau 51 ends on 2026-06-30 (30 days left)"
             );
             let (list, post) = unsubscribe_headers(kind, &got[0]);
-            assert!(list.starts_with(&format!("<{PUBLIC_URL}/p/")), "{name}: {list}");
-            assert!(list.ends_with("/unsubscribe>, <mailto:unsubscribe@navidocs.example?subject=unsubscribe>"), "{name}: {list}");
+            assert!(
+                list.starts_with(&format!("<{PUBLIC_URL}/p/")),
+                "{name}: {list}"
+            );
+            assert!(
+                list.ends_with(
+                    "/unsubscribe>, <mailto:unsubscribe@navidocs.example?subject=unsubscribe>"
+                ),
+                "{name}: {list}"
+            );
             assert_eq!(post, "List-Unsubscribe=One-Click", "{name}");
             let n = wait_sent(&api, &id).await;
             assert_eq!(n["provider"], name, "{}: {n}", env.backend());
-            assert!(n["provider_message_id"].as_str().is_some_and(|m| !m.is_empty()), "{n}");
-            assert_eq!(n["cost"], json!({"amount": price, "currency": "USD"}), "{name}");
+            assert!(
+                n["provider_message_id"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{n}"
+            );
+            assert_eq!(
+                n["cost"],
+                json!({"amount": price, "currency": "USD"}),
+                "{name}"
+            );
             server.stop().await;
             // The next provider starts from a clean slate.
             let _ = std::fs::remove_file(env.path().join("foghorn.toml"));
@@ -152,18 +178,31 @@ async fn a_mailgun_outage_fails_over_to_sendgrid() {
         const N: usize = 3;
         for i in 0..N {
             let (s, v) = api
-                .post("/v1/events", json!({"name": "warranty.expiring",
-                    "to": [{"email": format!("owner{i}@example.com")}], "data": warranty(30)}))
+                .post(
+                    "/v1/events",
+                    json!({"name": "warranty.expiring",
+                    "to": [{"email": format!("owner{i}@example.com")}], "data": warranty(30)}),
+                )
                 .await;
             assert_eq!(s, 202, "{v}");
         }
         let sent = api.wait_for_status("sent", N, WAIT).await;
         let accepted = sendgrid.wait_accepted(N, WAIT).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(sendgrid.accepted().len(), N, "{}: no message doubled", env.backend());
+        assert_eq!(
+            sendgrid.accepted().len(),
+            N,
+            "{}: no message doubled",
+            env.backend()
+        );
         let mut ids: Vec<String> = accepted
             .iter()
-            .map(|r| r.json()["personalizations"][0]["custom_args"]["notification_id"].as_str().unwrap_or_default().to_string())
+            .map(|r| {
+                r.json()["personalizations"][0]["custom_args"]["notification_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .collect();
         ids.sort();
         ids.dedup();
@@ -172,12 +211,17 @@ async fn a_mailgun_outage_fails_over_to_sendgrid() {
         assert!(mailgun.received().len() >= 5, "Mailgun was tried first");
         let mut mailgun_attempts = 0;
         for n in &sent {
-            let (_, detail) = api.get(&format!("/v1/notifications/{}", n["id"].as_str().unwrap())).await;
+            let (_, detail) = api
+                .get(&format!("/v1/notifications/{}", n["id"].as_str().unwrap()))
+                .await;
             assert_eq!(detail["status"], "sent");
             assert_eq!(detail["provider"], "sendgrid", "{detail}");
             let attempts = detail["attempts"].as_array().unwrap();
             let last = attempts.last().unwrap();
-            assert_eq!((last["provider"].as_str(), last["outcome"].as_str()), (Some("sendgrid"), Some("sent")));
+            assert_eq!(
+                (last["provider"].as_str(), last["outcome"].as_str()),
+                (Some("sendgrid"), Some("sent"))
+            );
             for a in &attempts[..attempts.len() - 1] {
                 assert_eq!(a["provider"], "mailgun", "{detail}");
                 assert_eq!(a["outcome"], "retryable");
@@ -187,7 +231,11 @@ async fn a_mailgun_outage_fails_over_to_sendgrid() {
         }
         // The first notification met the outage; once Mailgun's circuit
         // opened, the others may have gone straight to SendGrid.
-        assert!(mailgun_attempts >= 5, "{}: {mailgun_attempts} Mailgun attempts on the timelines", env.backend());
+        assert!(
+            mailgun_attempts >= 5,
+            "{}: {mailgun_attempts} Mailgun attempts on the timelines",
+            env.backend()
+        );
         server.stop().await;
     }
 }
@@ -219,12 +267,20 @@ async fn mailgun_configured_by_its_own_env_vars_sends() {
     let sent = api.wait_for_status("sent", 1, WAIT).await;
     let got = mock.wait_accepted(1, WAIT).await;
     assert_eq!(got[0].path, "/v3/mg.navidocs.example/messages");
-    let auth = got[0].headers["authorization"].to_str().unwrap().to_string();
+    let auth = got[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .to_string();
     use base64::Engine as _;
     let expected = base64::engine::general_purpose::STANDARD.encode("api:key-native");
     assert_eq!(auth, format!("Basic {expected}"));
     assert_eq!(got[0].field("from").as_deref(), Some(FROM));
-    let (_, n) = api.get(&format!("/v1/notifications/{}", sent[0]["id"].as_str().unwrap())).await;
+    let (_, n) = api
+        .get(&format!(
+            "/v1/notifications/{}",
+            sent[0]["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(n["provider"], "mailgun");
     server.stop().await;
 }
@@ -239,28 +295,52 @@ async fn emails_follow_the_subscribers_locale_with_english_fallback() {
     let key = env.key("admin").await;
     let server = Server::start(&env, "all", &[("FOGHORN_PUBLIC_URL", PUBLIC_URL)]).await;
     let api = Api::new(&server.base, &key);
-    api.put("/v1/subscribers/fr-1", json!({"email": "amelie@example.fr", "name": "Amélie", "locale": "fr-FR"})).await;
-    api.put("/v1/subscribers/de-1", json!({"email": "jonas@example.de", "name": "Jonas", "locale": "de-DE"})).await;
+    api.put(
+        "/v1/subscribers/fr-1",
+        json!({"email": "amelie@example.fr", "name": "Amélie", "locale": "fr-FR"}),
+    )
+    .await;
+    api.put(
+        "/v1/subscribers/de-1",
+        json!({"email": "jonas@example.de", "name": "Jonas", "locale": "de-DE"}),
+    )
+    .await;
     for who in ["fr-1", "de-1"] {
         let (s, v) = api
-            .post("/v1/events", json!({"name": "warranty.expiring", "to": [who], "data": warranty(30)}))
+            .post(
+                "/v1/events",
+                json!({"name": "warranty.expiring", "to": [who], "data": warranty(30)}),
+            )
             .await;
         assert_eq!(s, 202, "{v}");
     }
     let got = mock.wait_accepted(2, WAIT).await;
-    let by_to = |to: &str| got.iter().find(|r| r.field("to").as_deref() == Some(to)).unwrap();
+    let by_to = |to: &str| {
+        got.iter()
+            .find(|r| r.field("to").as_deref() == Some(to))
+            .unwrap()
+    };
     let fr = by_to("amelie@example.fr");
     assert_eq!(
         fr.field("subject").unwrap(),
         "Engine Warranty (Jeanneau 51) : fin de garantie le 2026-06-30 (30 jours restants)"
     );
     let html = fr.field("html").unwrap();
-    assert!(html.contains("Bonjour Amélie,") && html.contains("Se désabonner"), "{html}");
+    assert!(
+        html.contains("Bonjour Amélie,") && html.contains("Se désabonner"),
+        "{html}"
+    );
     assert!(html.contains("lang=\"fr-FR\""));
     let text = fr.field("text").unwrap();
-    assert!(text.contains("Se désabonner : https://foghorn.example/p/"), "{text}");
+    assert!(
+        text.contains("Se désabonner : https://foghorn.example/p/"),
+        "{text}"
+    );
     let de = by_to("jonas@example.de");
-    assert!(de.field("subject").unwrap().starts_with("Engine Warranty for Jeanneau 51 ends"));
+    assert!(de
+        .field("subject")
+        .unwrap()
+        .starts_with("Engine Warranty for Jeanneau 51 ends"));
     assert!(de.field("html").unwrap().contains("Hello Jonas,"));
     server.stop().await;
 }
@@ -274,9 +354,16 @@ struct SmtpSink {
 
 async fn smtp_sink() -> SmtpSink {
     use tokio::io::AsyncBufReadExt;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../foghorn-providers/src/email/smtp/smtp_sink.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../foghorn-providers/src/email/smtp/smtp_sink.py"
+    );
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = tokio::process::Command::new("python3")
         .arg(script)
         .arg(port.to_string())
@@ -287,9 +374,21 @@ async fn smtp_sink() -> SmtpSink {
         .expect("python3 with aiosmtpd (`pip install aiosmtpd`) runs the SMTP test server");
     let mut line = String::new();
     let stdout = child.stdout.take().unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(20), tokio::io::BufReader::new(stdout).read_line(&mut line)).await;
-    assert_eq!(line.trim(), "ready", "the SMTP test server needs Python 3 with aiosmtpd (`pip install aiosmtpd`)");
-    SmtpSink { port, dir, _child: child }
+    let _ = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    )
+    .await;
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the SMTP test server needs Python 3 with aiosmtpd (`pip install aiosmtpd`)"
+    );
+    SmtpSink {
+        port,
+        dir,
+        _child: child,
+    }
 }
 
 /// The message as Python's standard `email` parser reads it: headers, and
@@ -308,7 +407,11 @@ print(json.dumps({"content_type": m.get_content_type(), "headers": {k: str(v) fo
         .output()
         .await
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -332,19 +435,31 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         let server = Server::start(
             &env,
             "all",
-            &[("SMTP_URL", smtp_url.as_str()), ("EMAIL_FROM", FROM), ("FOGHORN_PUBLIC_URL", PUBLIC_URL)],
+            &[
+                ("SMTP_URL", smtp_url.as_str()),
+                ("EMAIL_FROM", FROM),
+                ("FOGHORN_PUBLIC_URL", PUBLIC_URL),
+            ],
         )
         .await;
         let api = Api::new(&server.base, &key);
-        api.put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "name": "Elena"})).await;
+        api.put(
+            "/v1/subscribers/owner-42",
+            json!({"email": "elena@example.com", "name": "Elena"}),
+        )
+        .await;
         let (s, v) = api
-            .post("/v1/events", json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(30)}))
+            .post(
+                "/v1/events",
+                json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(30)}),
+            )
             .await;
         assert_eq!(s, 202, "{v}");
         api.wait_for_status("sent", 1, WAIT).await;
         let meta = sink.dir.path().join("1.json");
         wait_for_file(&meta).await;
-        let envelope: Value = serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
+        let envelope: Value =
+            serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
         assert_eq!(envelope["rcpt_tos"], json!(["elena@example.com"]));
         let mime = parse_mime(&sink.dir.path().join("1.eml")).await;
         assert_eq!(mime["content_type"], "multipart/alternative");
@@ -352,7 +467,10 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         let types: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
         assert_eq!(types, ["text/plain", "text/html"]);
         let h = &mime["headers"];
-        assert_eq!(h["Subject"], "Engine Warranty for Jeanneau 51 ends on 2026-06-30 (30 days left)");
+        assert_eq!(
+            h["Subject"],
+            "Engine Warranty for Jeanneau 51 ends on 2026-06-30 (30 days left)"
+        );
         assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
         let list = h["List-Unsubscribe"].as_str().unwrap();
         let https = list
@@ -361,12 +479,21 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
             .find(|u| u.starts_with("https://"))
             .unwrap()
             .to_string();
-        assert!(list.contains("<mailto:unsubscribe@navidocs.example?subject=unsubscribe>"), "{list}");
+        assert!(
+            list.contains("<mailto:unsubscribe@navidocs.example?subject=unsubscribe>"),
+            "{list}"
+        );
         let text = parts[0]["text"].as_str().unwrap();
         // MiniJinja's HTML escaping writes `/` as `&#x2f;`; browsers read both.
         let html = parts[1]["text"].as_str().unwrap().replace("&#x2f;", "/");
-        assert!(text.contains(&format!("Unsubscribe: {https}")), "the text footer has the same link");
-        assert!(html.contains(&format!("href=\"{https}\"")), "the HTML footer has the same link");
+        assert!(
+            text.contains(&format!("Unsubscribe: {https}")),
+            "the text footer has the same link"
+        );
+        assert!(
+            html.contains(&format!("href=\"{https}\"")),
+            "the HTML footer has the same link"
+        );
         assert!(html.contains("Hello Elena,"));
 
         // The public URL is a proxy in front of this server: same path here.
@@ -379,7 +506,11 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         let body = page.text().await.unwrap();
         assert!(body.contains("<form method=\"post\">"), "{body}");
         let (_, sub) = api.get("/v1/subscribers/owner-42").await;
-        assert_eq!(sub["opt_out"], json!([]), "showing the page changes nothing");
+        assert_eq!(
+            sub["opt_out"],
+            json!([]),
+            "showing the page changes nothing"
+        );
 
         let one_click = || {
             http.post(&local)
@@ -405,13 +536,20 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         assert_eq!(again["category"], "warranty");
 
         // Recorded once, with who, when and how, in the audit trail.
-        let store = foghorn_store::Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
-            .await
-            .unwrap();
+        let store =
+            foghorn_store::Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
+                .await
+                .unwrap();
         let rows = store.audit_rows(Some("default"), 0, 1000).await.unwrap();
-        let unsubs: Vec<_> = rows.iter().filter(|r| r.action == "subscriber.unsubscribe").collect();
+        let unsubs: Vec<_> = rows
+            .iter()
+            .filter(|r| r.action == "subscriber.unsubscribe")
+            .collect();
         assert_eq!(unsubs.len(), 1, "{}", env.backend());
-        assert_eq!((unsubs[0].actor.as_str(), unsubs[0].target.as_str()), ("recipient:one-click", "owner-42"));
+        assert_eq!(
+            (unsubs[0].actor.as_str(), unsubs[0].target.as_str()),
+            ("recipient:one-click", "owner-42")
+        );
         let detail: Value = serde_json::from_str(&unsubs[0].detail).unwrap();
         assert_eq!(detail["channel"], "email");
         assert_eq!(detail["category"], "warranty");
@@ -419,14 +557,28 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
 
         // The next email to them is suppressed, not sent.
         let (s, v) = api
-            .post("/v1/events", json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(29)}))
+            .post(
+                "/v1/events",
+                json!({"name": "warranty.expiring", "to": ["owner-42"], "data": warranty(29)}),
+            )
             .await;
         assert_eq!(s, 202);
         assert_eq!(v["notifications"][0]["status"], "suppressed");
-        let (_, n) = api.get(&format!("/v1/notifications/{}", v["notifications"][0]["id"].as_str().unwrap())).await;
-        assert_eq!((n["status"].as_str(), n["status_reason"].as_str()), (Some("suppressed"), Some("unsubscribed")));
+        let (_, n) = api
+            .get(&format!(
+                "/v1/notifications/{}",
+                v["notifications"][0]["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(
+            (n["status"].as_str(), n["status_reason"].as_str()),
+            (Some("suppressed"), Some("unsubscribed"))
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!sink.dir.path().join("2.eml").exists(), "nothing more was mailed");
+        assert!(
+            !sink.dir.path().join("2.eml").exists(),
+            "nothing more was mailed"
+        );
         let (code, out, _) = env.run(&["audit", "verify"]).await;
         assert_eq!(code, 0, "{out}");
         server.stop().await;
@@ -447,13 +599,23 @@ async fn an_inline_recipient_unsubscribes_by_address() {
     api.post("/v1/events", event.clone()).await;
     let got = mock.wait_accepted(1, WAIT).await;
     let headers = got[0].json()["Headers"].clone();
-    let list = headers.as_array().unwrap().iter().find(|h| h["Name"] == "List-Unsubscribe").unwrap()["Value"]
+    let list = headers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["Name"] == "List-Unsubscribe")
+        .unwrap()["Value"]
         .as_str()
         .unwrap()
         .to_string();
     let https = list.split('>').next().unwrap().trim_start_matches('<');
     let local = format!("{}{}", server.base, https.strip_prefix(PUBLIC_URL).unwrap());
-    let res = reqwest::Client::new().post(&local).body("List-Unsubscribe=One-Click").send().await.unwrap();
+    let res = reqwest::Client::new()
+        .post(&local)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     // The same address, written differently, is the same person.
     let mut again = event.clone();

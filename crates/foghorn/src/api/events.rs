@@ -163,7 +163,10 @@ fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
                     ));
                 }
                 if let Some(c) = &r.country {
-                    r.country = Some(super::subscribers::country_code(&format!("to[{i}].country"), c)?);
+                    r.country = Some(super::subscribers::country_code(
+                        &format!("to[{i}].country"),
+                        c,
+                    )?);
                 }
                 let country = r.country.clone();
                 r.phone = phone_field(&format!("to[{i}].phone"), r.phone, country.as_deref())?;

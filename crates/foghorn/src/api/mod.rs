@@ -7,6 +7,7 @@ pub mod auth;
 pub mod events;
 pub mod health;
 pub mod json;
+pub mod links;
 pub mod notifications;
 pub mod openapi;
 pub mod preview;
@@ -72,6 +73,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/v1/workflows/{name}/preview", post(preview::preview))
         .route("/v1/reports/costs", get(reports::costs))
+        .route("/l/{code}", get(links::follow))
         .route(
             "/p/{token}/unsubscribe",
             get(unsubscribe::page).post(unsubscribe::confirm),

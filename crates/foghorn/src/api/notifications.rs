@@ -34,6 +34,16 @@ pub struct Notification {
     /// Present on single reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<AttemptView>>,
+    /// Clicks on the message's short links; on single reads that have any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clicks: Option<Vec<ClickView>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClickView {
+    pub time: String,
+    /// The short link's code.
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,6 +112,7 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
                 })
                 .collect()
         }),
+        clicks: None,
     }
 }
 
@@ -191,7 +202,20 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no notification `{id}`")))?;
     let attempts = state.store.attempts(&auth.tenant_id, &id).await?;
-    Ok(Json(view(n, Some(attempts))))
+    let clicks = state.store.clicks(&auth.tenant_id, &id).await?;
+    let mut v = view(n, Some(attempts));
+    if !clicks.is_empty() {
+        v.clicks = Some(
+            clicks
+                .into_iter()
+                .map(|(code, at)| ClickView {
+                    time: rfc3339(at),
+                    code,
+                })
+                .collect(),
+        );
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
 use super::{
-    admin, events, health, notifications, preview, problem, reports, sandbox, subscribers,
+    admin, events, health, links, notifications, preview, problem, reports, sandbox, subscribers,
     unsubscribe, workflows,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,7 +33,7 @@ impl Modify for BearerAuth {
         subscribers::put, subscribers::get, subscribers::delete,
         workflows::list, workflows::get, workflows::put, preview::preview,
         reports::costs,
-        unsubscribe::page, unsubscribe::confirm,
+        unsubscribe::page, unsubscribe::confirm, links::follow,
         sandbox::messages,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,

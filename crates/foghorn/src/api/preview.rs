@@ -1,6 +1,7 @@
 //! `POST /v1/workflows/{name}/preview`: a workflow's steps rendered with
 //! sample data, exactly as they would be sent, without sending anything.
-//! SMS steps also show their encoding, segments, characters, the step's
+//! SMS steps show their text with short links (stand-in codes) and their
+//! encoding, segments, characters, the step's
 //! `max_segments` (and whether the text was cut to it) and what the first
 //! SMS provider would charge for the recipient's number.
 
@@ -128,7 +129,10 @@ pub async fn preview(
         Some(i) => {
             return Err(ApiError::validation(
                 "step",
-                format!("the workflow has {} step(s); step {i} does not exist", workflow.doc.steps.len()),
+                format!(
+                    "the workflow has {} step(s); step {i} does not exist",
+                    workflow.doc.steps.len()
+                ),
             ))
         }
         None => (0..workflow.doc.steps.len()).collect(),
@@ -144,12 +148,19 @@ pub async fn preview(
             .step_applies(i, &cond_ctx)
             .map_err(|e| ApiError::validation(format!("steps[{i}].if"), e.to_string()))?;
         let ctx = RenderContext {
-            event: EventFacts { id: "evt_preview", name: &name },
+            event: EventFacts {
+                id: "evt_preview",
+                name: &name,
+            },
             data: &data,
             recipient: &recipient,
             notification_id: "ntf_preview",
             locale: locale.as_deref(),
-            unsubscribe_url: if s.channel == Channel::Email { footer.as_deref() } else { None },
+            unsubscribe_url: if s.channel == Channel::Email {
+                footer.as_deref()
+            } else {
+                None
+            },
         };
         let rendered = workflow
             .render(i, s.channel, &ctx)
@@ -172,6 +183,16 @@ pub async fn preview(
             estimated_cost: None,
         };
         if s.channel == Channel::Sms {
+            if let (true, Some(base)) = (s.short_links, state.outbound.public_url.as_deref()) {
+                // Stand-in codes of the real length, so the count is right.
+                let placeholder = "x".repeat(crate::engine::short_links::CODE_LEN);
+                let (text, _) = crate::engine::short_links::rewrite(
+                    p.text.as_deref().unwrap_or_default(),
+                    base,
+                    |_| Some(placeholder.clone()),
+                );
+                p.text = Some(text);
+            }
             sms_facts(&state, &mut p, s.max_segments, &recipient);
         }
         out.push(p);
@@ -191,7 +212,11 @@ fn sms_facts(state: &AppState, p: &mut StepPreview, cap: Option<u32>, recipient:
         .as_str()
         .and_then(|ph| crate::phone::normalize(ph, recipient["country"].as_str()).ok())
         .and_then(|ph| ph.country)
-        .or_else(|| recipient["country"].as_str().map(|c| c.to_ascii_uppercase()));
+        .or_else(|| {
+            recipient["country"]
+                .as_str()
+                .map(|c| c.to_ascii_uppercase())
+        });
     let slot = state.routing.for_channel(Channel::Sms).first();
     p.estimated_cost = slot.and_then(|slot| {
         let cost = if slot.provider.kind() == "sandbox" {

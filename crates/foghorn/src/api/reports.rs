@@ -69,7 +69,13 @@ fn month_span(month: &str) -> Option<(i64, i64)> {
     Some((ms(start), ms(next)))
 }
 
-fn line(provider: Option<&str>, channel: Option<&str>, currency: &str, micros: i64, count: i64) -> CostLine {
+fn line(
+    provider: Option<&str>,
+    channel: Option<&str>,
+    currency: &str,
+    micros: i64,
+    count: i64,
+) -> CostLine {
     CostLine {
         provider: provider.map(str::to_string),
         channel: channel.map(str::to_string),
@@ -111,7 +117,15 @@ pub async fn costs(
     let rows = state.store.cost_totals(&auth.tenant_id, from, to).await?;
     let lines = rows
         .iter()
-        .map(|r| line(Some(&r.provider), Some(&r.channel), &r.currency, r.micros, r.count))
+        .map(|r| {
+            line(
+                Some(&r.provider),
+                Some(&r.channel),
+                &r.currency,
+                r.micros,
+                r.count,
+            )
+        })
         .collect();
     Ok(Json(CostReport {
         providers: group(&rows, |r| Some(r.provider.as_str())),
@@ -130,8 +144,14 @@ mod tests {
     #[test]
     fn months_span_their_days_in_utc() {
         let (a, b) = month_span("2026-12").unwrap();
-        assert_eq!(super::super::notifications::rfc3339(a), "2026-12-01T00:00:00.000Z");
-        assert_eq!(super::super::notifications::rfc3339(b), "2027-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::super::notifications::rfc3339(a),
+            "2026-12-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            super::super::notifications::rfc3339(b),
+            "2027-01-01T00:00:00.000Z"
+        );
         for bad in ["2026-13", "2026-5", "26-05", "2026", "may"] {
             assert!(month_span(bad).is_none(), "{bad}");
         }

@@ -101,8 +101,8 @@ pub async fn confirm(
         Ok(c) => c,
         Err(e) => return failure(token_error(e), json),
     };
-    let one_click = form_urlencoded::parse(&body)
-        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+    let one_click =
+        form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
     let method = if one_click { "one-click" } else { "page" };
     let already = match record(&state, &claims, method).await {
         Ok(already) => already,
@@ -136,7 +136,8 @@ async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool,
     });
     let actor = format!("recipient:{method}");
     if let Some(id) = &claims.subscriber {
-        let audit = Audit::new(&actor, "subscriber.unsubscribe", id.as_str()).with_detail(detail.clone());
+        let audit =
+            Audit::new(&actor, "subscriber.unsubscribe", id.as_str()).with_detail(detail.clone());
         let target = UnsubscribeTarget::Subscriber(id);
         match state
             .store
@@ -215,11 +216,16 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ),
     );
     res
 }

@@ -98,7 +98,8 @@ const NATIVE: &[Native] = &[
 ];
 
 /// Sender defaults: (variable, section, key).
-const SENDERS: &[(&str, &str, &str)] = &[("EMAIL_FROM", "email", "from"), ("SMS_FROM", "sms", "from")];
+const SENDERS: &[(&str, &str, &str)] =
+    &[("EMAIL_FROM", "email", "from"), ("SMS_FROM", "sms", "from")];
 
 /// The variables this module reads, for documentation and `--help` texts.
 #[cfg(test)]
@@ -241,9 +242,10 @@ mod tests {
     #[test]
     fn merging_keeps_what_the_upper_layer_does_not_say() {
         let mut base = table(&env(&[("SENDGRID_API_KEY", "SG.env")]));
-        let file: toml::Table = "[providers.sendgrid]\nfrom = \"a@b.example\"\n[providers.other]\nkind = \"sandbox\"\n"
-            .parse()
-            .unwrap();
+        let file: toml::Table =
+            "[providers.sendgrid]\nfrom = \"a@b.example\"\n[providers.other]\nkind = \"sandbox\"\n"
+                .parse()
+                .unwrap();
         merge(&mut base, file);
         let sg = base["providers"]["sendgrid"].as_table().unwrap();
         assert_eq!(sg["api_key"].as_str(), Some("SG.env"));

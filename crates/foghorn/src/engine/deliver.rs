@@ -4,6 +4,7 @@
 use super::breaker::Admission;
 use super::plan::address_for;
 use super::retry::next_wait;
+use super::short_links;
 use super::sms_text;
 use super::worker::Shared;
 use crate::unsubscribe;
@@ -50,7 +51,11 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     if channel == Channel::Email {
         // An address that unsubscribed or bounced gets nothing more.
         let hashes = shared.store.crypto().lookup_hashes(to.as_str());
-        match shared.store.suppression(&n.tenant_id, "email", &hashes).await {
+        match shared
+            .store
+            .suppression(&n.tenant_id, "email", &hashes)
+            .await
+        {
             Ok(Some(reason)) => return outcome(job, None, OutcomeKind::Suppressed { reason }),
             Ok(None) => {}
             Err(e) => {
@@ -94,10 +99,37 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         // A template that cannot render will not render on retry either.
         Err(e) => return dead(format!("rendering failed: {e}")),
     };
-    // SMS: cut to the step's segment cap, and count what will be billed.
+    // SMS: short links, then the step's segment cap; count what is billed.
     let mut segments = 0;
     if channel == Channel::Sms {
-        let cap = workflow.doc.steps.get(step).and_then(|s| s.max_segments);
+        let step_doc = workflow.doc.steps.get(step);
+        if let (Some(true), Some(base)) = (
+            step_doc.map(|s| s.short_links),
+            shared.outbound.public_url.as_deref(),
+        ) {
+            let crypto = shared.store.crypto();
+            let (text, links) =
+                short_links::rewrite(content.text.as_deref().unwrap_or_default(), base, |url| {
+                    short_links::code(crypto, &n.id, url)
+                });
+            if !links.is_empty() {
+                if let Err(e) = shared
+                    .store
+                    .put_short_links(&n.tenant_id, &n.id, &links, now_ms())
+                    .await
+                {
+                    tracing::warn!(error = %e, "storing short links failed; trying again shortly");
+                    let retry = OutcomeKind::Retry {
+                        run_at: now_ms() + 1_000,
+                        attempt: job.attempt,
+                        provider_idx: job.provider_idx,
+                    };
+                    return outcome(job, None, retry);
+                }
+            }
+            content.text = Some(text);
+        }
+        let cap = step_doc.and_then(|s| s.max_segments);
         let fitted = sms_text::fit(content.text.as_deref().unwrap_or_default(), cap);
         segments = fitted.info.segments;
         content.text = Some(fitted.text);

@@ -25,10 +25,7 @@ pub fn default_order(channel: Channel) -> &'static [&'static str] {
 /// A sort key: a provider's place in its channel's default order.
 pub fn rank(channel: Channel, kind: &str) -> usize {
     let order = default_order(channel);
-    order
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(order.len())
+    order.iter().position(|k| *k == kind).unwrap_or(order.len())
 }
 
 #[cfg(test)]
@@ -39,9 +36,15 @@ mod tests {
     fn email_and_sms_follow_the_documented_order() {
         let mut kinds = ["smtp", "webhook", "postmark", "mailgun", "sendgrid"];
         kinds.sort_by_key(|k| rank(Channel::Email, k));
-        assert_eq!(kinds, ["mailgun", "sendgrid", "postmark", "smtp", "webhook"]);
+        assert_eq!(
+            kinds,
+            ["mailgun", "sendgrid", "postmark", "smtp", "webhook"]
+        );
         let mut kinds = ["bandwidth", "messagebird", "plivo", "vonage", "twilio"];
         kinds.sort_by_key(|k| rank(Channel::Sms, k));
-        assert_eq!(kinds, ["twilio", "vonage", "plivo", "messagebird", "bandwidth"]);
+        assert_eq!(
+            kinds,
+            ["twilio", "vonage", "plivo", "messagebird", "bandwidth"]
+        );
     }
 }

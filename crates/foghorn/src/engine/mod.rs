@@ -11,11 +11,12 @@ pub mod breaker;
 mod deliver;
 pub mod failover;
 pub mod outbound;
-pub mod pricing;
-pub mod sms_text;
 pub mod plan;
+pub mod pricing;
 pub mod retry;
 pub mod routing;
+pub mod short_links;
+pub mod sms_text;
 mod worker;
 
 pub use accept::{AcceptError, Acceptor};

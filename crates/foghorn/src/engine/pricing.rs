@@ -78,14 +78,15 @@ impl PriceTable {
     ) -> Option<Money> {
         let sources = self.sources(name, kind);
         let (entry, price) = match channel {
-            Channel::Email => sources
-                .iter()
-                .find_map(|e| e.email.map(|p| (e, p)))?,
+            Channel::Email => sources.iter().find_map(|e| e.email.map(|p| (e, p)))?,
             Channel::Sms => {
                 let entry = sources.iter().find(|e| !e.sms.is_empty())?;
                 let by_country =
                     country.and_then(|c| entry.sms.get(&c.to_ascii_uppercase()).copied());
-                (entry, by_country.or_else(|| entry.sms.get("default").copied())?)
+                (
+                    entry,
+                    by_country.or_else(|| entry.sms.get("default").copied())?,
+                )
             }
             _ => return None,
         };
@@ -105,7 +106,11 @@ impl PriceTable {
         country: Option<&str>,
     ) -> Option<Money> {
         let unit = self.unit_price(name, kind, channel, country)?;
-        let units = if channel == Channel::Sms { segments as i64 } else { 1 };
+        let units = if channel == Channel::Sms {
+            segments as i64
+        } else {
+            1
+        };
         Some(Money::new(unit.micros.checked_mul(units)?, unit.currency))
     }
 }
@@ -126,16 +131,25 @@ mod tests {
     #[test]
     fn the_seed_scenario_costs_what_the_issue_says() {
         let t = PriceTable::default();
-        let email = t.cost("mailgun", "mailgun", Channel::Email, 0, None).unwrap();
-        let sms = t.cost("twilio", "twilio", Channel::Sms, 1, Some("US")).unwrap();
+        let email = t
+            .cost("mailgun", "mailgun", Channel::Email, 0, None)
+            .unwrap();
+        let sms = t
+            .cost("twilio", "twilio", Channel::Sms, 1, Some("US"))
+            .unwrap();
         assert_eq!((email.micros * 100 + sms.micros * 50), 425_000);
         assert_eq!(sms.currency, "USD");
         assert_eq!(
-            t.cost("twilio", "twilio", Channel::Sms, 3, Some("us")).unwrap().micros,
+            t.cost("twilio", "twilio", Channel::Sms, 3, Some("us"))
+                .unwrap()
+                .micros,
             22_500
         );
         // No built-in price for another country, nor for the sandbox.
-        assert_eq!(t.cost("twilio", "twilio", Channel::Sms, 1, Some("FR")), None);
+        assert_eq!(
+            t.cost("twilio", "twilio", Channel::Sms, 1, Some("FR")),
+            None
+        );
         assert_eq!(t.cost("sandbox", "sandbox", Channel::Email, 0, None), None);
     }
 
@@ -145,19 +159,27 @@ mod tests {
             "[pricing.twilio]\ncurrency = \"EUR\"\n[pricing.twilio.sms]\nFR = \"0.07\"\ndefault = \"0.05\"\n\
              [pricing.mg-eu]\nemail = \"0.0009\"\n",
         );
-        let fr = t.cost("twilio", "twilio", Channel::Sms, 2, Some("FR")).unwrap();
+        let fr = t
+            .cost("twilio", "twilio", Channel::Sms, 2, Some("FR"))
+            .unwrap();
         assert_eq!((fr.micros, fr.currency.as_str()), (140_000, "EUR"));
         // The configured table replaces the built-in one: US is `default` now.
         assert_eq!(
-            t.cost("twilio", "twilio", Channel::Sms, 1, Some("US")).unwrap().micros,
+            t.cost("twilio", "twilio", Channel::Sms, 1, Some("US"))
+                .unwrap()
+                .micros,
             50_000
         );
         assert_eq!(
-            t.cost("mg-eu", "mailgun", Channel::Email, 0, None).unwrap().micros,
+            t.cost("mg-eu", "mailgun", Channel::Email, 0, None)
+                .unwrap()
+                .micros,
             900
         );
         assert_eq!(
-            t.cost("mg-us", "mailgun", Channel::Email, 0, None).unwrap().micros,
+            t.cost("mg-us", "mailgun", Channel::Email, 0, None)
+                .unwrap()
+                .micros,
             500
         );
     }

@@ -131,7 +131,10 @@ impl Routing {
                             .collect();
                         // The default order by kind, then by name.
                         names.sort_by_key(|n| {
-                            (super::failover::rank(ch, named[n.as_str()].0.provider.kind()), *n)
+                            (
+                                super::failover::rank(ch, named[n.as_str()].0.provider.kind()),
+                                *n,
+                            )
                         });
                         let mut v: Vec<Arc<Slot>> =
                             names.into_iter().map(|n| named[n].0.clone()).collect();

@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn long_texts_are_cut_on_a_word_and_keep_their_link() {
         let link = "https://navidocs.example/boats/jeanneau-51/warranties/w-17";
-        let text = format!("{} {link}", "The engine warranty ends soon and claims need filing".repeat(4));
+        let text = format!(
+            "{} {link}",
+            "The engine warranty ends soon and claims need filing".repeat(4)
+        );
         let f = fit(&text, Some(1));
         assert!(f.truncated);
         assert_eq!(f.info.segments, 1);

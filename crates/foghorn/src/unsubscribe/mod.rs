@@ -146,22 +146,39 @@ mod tests {
         let (name, value) = &links.headers[0];
         assert_eq!(name, "List-Unsubscribe");
         assert!(value.starts_with("<https://fh.example/p/"), "{value}");
-        assert!(value.ends_with("/unsubscribe>, <mailto:unsubscribe@navidocs.example?subject=unsubscribe>"));
+        assert!(value
+            .ends_with("/unsubscribe>, <mailto:unsubscribe@navidocs.example?subject=unsubscribe>"));
         assert_eq!(
             links.headers[1],
-            ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into())
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into()
+            )
         );
         assert!(value.contains(&links.footer_url));
         let token = links.footer_url.split('/').nth(4).unwrap();
         let claims = token::verify(&crypto, token, 1_050).unwrap();
         assert_eq!(claims.subscriber.as_deref(), Some("owner-42"));
         assert_eq!(claims.address_hash, crypto.lookup_hash("elena@example.com"));
-        assert_eq!(token::verify(&crypto, token, 1_061), Err(token::TokenError::Expired));
+        assert_eq!(
+            token::verify(&crypto, token, 1_061),
+            Err(token::TokenError::Expired)
+        );
 
-        let plain = Unsubscribe::new(crypto.clone(), Some("http://127.0.0.1:8080"), None, Duration::from_secs(60));
+        let plain = Unsubscribe::new(
+            crypto.clone(),
+            Some("http://127.0.0.1:8080"),
+            None,
+            Duration::from_secs(60),
+        );
         let links = plain.links(&recipient(), 0).unwrap();
         assert_eq!(links.headers.len(), 1, "no one-click without https");
-        let mail_only = Unsubscribe::new(crypto.clone(), None, Some("u@x.example".into()), Duration::from_secs(60));
+        let mail_only = Unsubscribe::new(
+            crypto.clone(),
+            None,
+            Some("u@x.example".into()),
+            Duration::from_secs(60),
+        );
         let links = mail_only.links(&recipient(), 0).unwrap();
         assert_eq!(links.footer_url, "mailto:u@x.example?subject=unsubscribe");
         assert!(Unsubscribe::new(crypto, None, None, Duration::from_secs(1))

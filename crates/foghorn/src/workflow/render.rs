@@ -46,7 +46,8 @@ pub fn locale_folders(locale: Option<&str>) -> Vec<String> {
     };
     let mut parts = tag.split(['-', '_']);
     let language = parts.next().unwrap_or_default().to_ascii_lowercase();
-    let valid = |s: &str| !s.is_empty() && s.len() <= 8 && s.chars().all(|c| c.is_ascii_alphanumeric());
+    let valid =
+        |s: &str| !s.is_empty() && s.len() <= 8 && s.chars().all(|c| c.is_ascii_alphanumeric());
     if !valid(&language) {
         return Vec::new();
     }

@@ -59,7 +59,10 @@ impl Received {
     }
 
     pub fn field(&self, name: &str) -> Option<String> {
-        self.fields().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.fields()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -70,7 +73,10 @@ fn multipart_fields(body: &str, boundary: &str) -> Vec<(String, String)> {
             let part = part.strip_prefix("\r\n")?;
             let (head, value) = part.split_once("\r\n\r\n")?;
             let name = head.split("name=\"").nth(1)?.split('"').next()?;
-            Some((name.to_string(), value.strip_suffix("\r\n").unwrap_or(value).to_string()))
+            Some((
+                name.to_string(),
+                value.strip_suffix("\r\n").unwrap_or(value).to_string(),
+            ))
         })
         .collect()
 }
@@ -101,7 +107,9 @@ impl MockProvider {
             received: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(answer).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -175,7 +183,9 @@ async fn answer(
         let body = match s.kind {
             Kind::Postmark => json!({"ErrorCode": 100, "Message": "Maintenance"}),
             Kind::SendGrid => json!({"errors": [{"message": "Service Unavailable"}]}),
-            Kind::Twilio => json!({"code": 20500, "message": "Internal Server Error", "status": status.as_u16()}),
+            Kind::Twilio => {
+                json!({"code": 20500, "message": "Internal Server Error", "status": status.as_u16()})
+            }
             Kind::Mailgun => json!({"message": "Service Unavailable"}),
         };
         (status, axum::Json(body)).into_response()
@@ -198,7 +208,8 @@ fn success(kind: Kind, n: u64, path: &str) -> Response {
         // 200 {"id": "<…@domain>", "message": "Queued. Thank you."}
         Kind::Mailgun => {
             let domain = path.split('/').nth(3).unwrap_or("mg.example");
-            let body = json!({"id": format!("<20260501.{n}@{domain}>"), "message": "Queued. Thank you."});
+            let body =
+                json!({"id": format!("<20260501.{n}@{domain}>"), "message": "Queued. Thank you."});
             (StatusCode::OK, axum::Json(body)).into_response()
         }
         // 202, empty body, the id in X-Message-Id.
