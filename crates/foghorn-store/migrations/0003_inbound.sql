@@ -30,7 +30,9 @@ CREATE TABLE suppressions (
     channel       TEXT NOT NULL,
     address_hash  TEXT NOT NULL,
     id            TEXT NOT NULL UNIQUE,
-    address       TEXT NOT NULL,
+    -- Sealed; absent when only the hash is known (a one-click unsubscribe
+    -- link carries no address).
+    address       TEXT,
     reason        TEXT NOT NULL,
     source        TEXT NOT NULL,
     created_at    BIGINT NOT NULL,

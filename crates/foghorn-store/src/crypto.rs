@@ -87,6 +87,16 @@ impl MasterKey {
         mac.update(b"foghorn lookup hash v1");
         mac.finalize().into_bytes().into()
     }
+
+    /// A signing key for one purpose (`unsubscribe`, …), derived so that no
+    /// two purposes, nor sealing and look-ups, share a key.
+    fn signing_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
+        mac.update(b"foghorn signing key v1:");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// The current key first; older keys after it open old values.
@@ -226,6 +236,31 @@ impl Crypto {
     }
 }
 
+impl Crypto {
+    /// HMAC-SHA256 of `data` under the current master key's signing key for
+    /// `purpose`; None only when the ring is empty.
+    pub fn sign(&self, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
+        let key = self.current()?.signing_key(purpose);
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        mac.update(data);
+        Some(mac.finalize().into_bytes().into())
+    }
+
+    /// Checks a [`Crypto::sign`] tag against every key in the ring, so what
+    /// was signed before a rotation still verifies. Each comparison is
+    /// constant-time.
+    pub fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        let keys = self.ring.read().map(|r| r.keys.clone()).unwrap_or_default();
+        keys.iter().any(|k| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k.signing_key(purpose))
+                .expect("HMAC takes any key length");
+            mac.update(data);
+            mac.verify_slice(tag).is_ok()
+        })
+    }
+}
+
 fn lookup_hash_with(key: &MasterKey, value: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.lookup_key())
         .expect("HMAC takes any key length");
@@ -289,6 +324,28 @@ mod tests {
             c.lookup_hash(" Owner@Example.com "),
             c.lookup_hash("owner@example.com")
         );
+    }
+
+    #[test]
+    fn signatures_verify_across_a_rotation_and_per_purpose() {
+        let old = MasterKey::generate();
+        let c = Crypto::new(KeyRing {
+            keys: vec![old.clone()],
+        });
+        let tag = c.sign("unsubscribe", b"payload").unwrap();
+        assert!(c.verify("unsubscribe", b"payload", &tag));
+        assert!(!c.verify("unsubscribe", b"payload!", &tag));
+        assert!(!c.verify("links", b"payload", &tag), "another purpose");
+        assert!(!c.verify("unsubscribe", b"payload", &tag[..31]));
+        c.replace(KeyRing {
+            keys: vec![MasterKey::generate(), old],
+        });
+        assert!(
+            c.verify("unsubscribe", b"payload", &tag),
+            "signed before the rotation"
+        );
+        assert_ne!(c.sign("unsubscribe", b"payload").unwrap(), tag);
+        assert!(!Crypto::ephemeral().verify("unsubscribe", b"payload", &tag));
     }
 
     #[test]

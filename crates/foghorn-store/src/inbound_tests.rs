@@ -336,7 +336,7 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
         assert!(page
             .items
             .iter()
-            .any(|s| s.address == email && s.reason == "bounced"));
+            .any(|s| s.address.as_deref() == Some(email) && s.reason == "bounced"));
         let ledger = store
             .consent_history("default", Channel::Sms, sms)
             .await

@@ -12,9 +12,11 @@
 
 mod accept;
 mod audit;
+mod costs;
 pub mod crypto;
 mod inbound;
 mod keys;
+mod links;
 mod migrations;
 mod notifications;
 mod queue;
@@ -25,6 +27,7 @@ mod subscribers;
 mod suppressions;
 mod tenant_providers;
 pub mod testing;
+mod unsubscribe;
 mod wake;
 mod workflows;
 
@@ -32,15 +35,18 @@ pub use accept::{
     AcceptFacts, AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use audit::{Audit, AuditRow, ChainBreak};
+pub use costs::CostRow;
 pub use inbound::{
     progress, ConsentAction, Effect, InboundItem, InboundSource, InboundSummary, SystemMessage,
     Target, SEEN_RETENTION_MS, SOFT_BOUNCE,
 };
 pub use keys::{TenantRow, OPERATOR_TENANT};
+pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;
 pub use tenant_providers::TenantProviderRow;
+pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

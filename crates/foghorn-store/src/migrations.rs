@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "inbound",
         sql: include_str!("../migrations/0003_inbound.sql"),
     },
+    Migration {
+        version: 4,
+        name: "outbound",
+        sql: include_str!("../migrations/0004_outbound.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -238,7 +238,7 @@ impl Store {
                              provider_message_id = $2,
                              cost_micros = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN cost_micros ELSE $3 END,
                              currency = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN currency ELSE $4 END,
-                             attempts = attempts + $5, updated_at = $6 WHERE id = $7",
+                             attempts = attempts + $5, updated_at = $6, sent_at = $6 WHERE id = $7",
                         )
                         .bind(&provider)
                         .bind(provider_message_id)

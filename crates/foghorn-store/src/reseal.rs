@@ -23,6 +23,7 @@ const SEALED: &[(&str, &[&str], &str)] = &[
         "address",
     ),
     ("consent_ledger", &["id"], "address"),
+    ("short_links", &["code"], "url"),
 ];
 
 const BATCH: i64 = 500;

@@ -133,7 +133,8 @@ pub struct SuppressionRow {
     pub channel: String,
     pub address_hash: String,
     pub id: String,
-    pub address: String,
+    /// None when the entry came from an unsubscribe link (hash only).
+    pub address: Option<String>,
     /// `bounced`, `complained` or `unsubscribed`.
     pub reason: String,
     pub source: String,
@@ -219,7 +220,7 @@ impl TimelineRow {
 
 impl SuppressionRow {
     pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
-        self.address = c.open("suppressions.address", &self.address)?;
+        self.address = c.open_opt("suppressions.address", self.address.as_deref())?;
         Ok(self)
     }
 }

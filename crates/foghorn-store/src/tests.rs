@@ -93,7 +93,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -745,5 +745,120 @@ async fn changes_and_their_audit_rows_commit_together() {
             .await
             .unwrap()
             .is_empty());
+    }
+}
+
+#[tokio::test]
+async fn unsubscribes_are_recorded_once_with_their_audit_row() {
+    for (_db, store) in backends().await {
+        let be = store.backend_name();
+        store
+            .put_subscriber(&subscriber("default", "owner-42"), &audit())
+            .await
+            .unwrap();
+        let a = Audit::new("recipient:one-click", "subscriber.unsubscribe", "owner-42");
+        let target = UnsubscribeTarget::Subscriber("owner-42");
+        let first = store
+            .unsubscribe("default", target, "email", "one-click", &a, 5)
+            .await
+            .unwrap();
+        let again = store
+            .unsubscribe("default", target, "email", "one-click", &a, 6)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first, again),
+            (Unsubscribed::Recorded, Unsubscribed::Already),
+            "{be}"
+        );
+        let s = store
+            .subscriber("default", "owner-42")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.opt_out, r#"["email"]"#, "{be}");
+        let gone = UnsubscribeTarget::Subscriber("nobody");
+        assert_eq!(
+            store
+                .unsubscribe("default", gone, "email", "page", &a, 7)
+                .await
+                .unwrap(),
+            Unsubscribed::NoSuchSubscriber
+        );
+        // By address: a suppression row, once, for that tenant only.
+        let hash = store.crypto().lookup_hash("walk-in@example.com").unwrap();
+        let by_address = UnsubscribeTarget::Address(&hash);
+        assert_eq!(
+            store
+                .unsubscribe("default", by_address, "email", "page", &a, 8)
+                .await
+                .unwrap(),
+            Unsubscribed::Recorded
+        );
+        assert_eq!(
+            store
+                .unsubscribe("default", by_address, "email", "page", &a, 9)
+                .await
+                .unwrap(),
+            Unsubscribed::Already
+        );
+        let hashes = store.crypto().lookup_hashes("Walk-In@example.com");
+        assert_eq!(
+            store
+                .suppression("default", "email", &hashes)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("unsubscribed")
+        );
+        assert_eq!(
+            store.suppression("other", "email", &hashes).await.unwrap(),
+            None
+        );
+        let rows = store.audit_rows(Some("default"), 0, 100).await.unwrap();
+        let unsubs = rows
+            .iter()
+            .filter(|r| r.actor == "recipient:one-click")
+            .count();
+        assert_eq!(unsubs, 2, "{be}: one audit row per recorded opt-out");
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(rows.len() as i64));
+    }
+}
+
+#[tokio::test]
+async fn short_links_are_sealed_and_count_their_clicks() {
+    for (_db, store) in backends().await {
+        let links = vec![(
+            "code1".to_string(),
+            "https://navidocs.example/d/1?t=secret".to_string(),
+        )];
+        store
+            .put_short_links("default", "ntf_1", &links, 1)
+            .await
+            .unwrap();
+        // A retried send stores the same code again: no error, no change.
+        store
+            .put_short_links("default", "ntf_1", &links, 2)
+            .await
+            .unwrap();
+        let link = store.short_link("code1").await.unwrap().unwrap();
+        assert_eq!(link.url, links[0].1);
+        assert_eq!(link.notification_id, "ntf_1");
+        let raw: String = on_db!(store, |pool, DB| {
+            sqlx::query_scalar("SELECT url FROM short_links WHERE code = 'code1'")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert!(!raw.contains("secret"), "sealed at rest");
+        store.record_click(&link, "code1", 10).await.unwrap();
+        store.record_click(&link, "code1", 11).await.unwrap();
+        let clicks = store.clicks("default", "ntf_1").await.unwrap();
+        assert_eq!(
+            clicks,
+            vec![("code1".to_string(), 10), ("code1".to_string(), 11)]
+        );
+        assert!(store.clicks("other", "ntf_1").await.unwrap().is_empty());
+        assert!(store.short_link("nope").await.unwrap().is_none());
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::engine::outbound::OutboundSettings;
 use crate::engine::{Acceptor, Routing, TenantRoutes, Worker};
 use crate::workflow::Registry;
 use anyhow::Context;
@@ -85,12 +86,18 @@ impl Node {
         };
         let acceptor =
             (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone(), limits));
+        let outbound = Arc::new(OutboundSettings::from_config(
+            config,
+            store.crypto().clone(),
+            &routing,
+        ));
         let worker = (role != Role::Api).then(|| {
             Worker {
                 store: store.clone(),
                 routes: routes.clone(),
                 workflows: workflows.clone(),
                 cfg: config.delivery.clone(),
+                outbound: outbound.clone(),
                 wake: wake.clone(),
             }
             .spawn()
@@ -118,6 +125,8 @@ impl Node {
             wake,
             routes,
             config: config.clone(),
+            routing: routing.clone(),
+            outbound,
         });
         crate::inbound::Inbound::spawn_pruner(store.clone());
         let listener = tokio::net::TcpListener::bind(config.listen_addr())

@@ -2,9 +2,14 @@
 //! overrides (DESIGN.md §4). Secrets may be written `env:NAME` or `file:PATH`
 //! anywhere a string is expected, so no secret has to live in the file.
 //!
+//! The providers' own variable names (`MAILGUN_API_KEY`, …) are read too, as
+//! the lowest layer (see [`native_env`]).
+//!
 //! Every error names the key, and the file line when the file is at fault.
 
-use foghorn_core::Channel;
+pub mod native_env;
+
+use foghorn_core::{Channel, Money};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +53,10 @@ pub struct Config {
     pub breaker: BreakerConfig,
     pub channels: BTreeMap<Channel, ChannelConfig>,
     pub providers: BTreeMap<String, ProviderEntry>,
+    pub email: EmailConfig,
+    pub sms: SmsConfig,
+    /// Prices per provider (by name, else by kind); see `engine::pricing`.
+    pub pricing: BTreeMap<String, PriceEntry>,
 }
 
 impl Default for Config {
@@ -65,6 +74,102 @@ impl Default for Config {
             breaker: BreakerConfig::default(),
             channels: BTreeMap::new(),
             providers: BTreeMap::new(),
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
+            pricing: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// The default sender of every email provider that names none of its
+    /// own (`EMAIL_FROM` sets it too), e.g. `NaviDocs <noreply@navidocs.example>`.
+    pub from: Option<String>,
+    /// The address of the `mailto:` half of `List-Unsubscribe`; defaults to
+    /// `unsubscribe@` + the sender's domain.
+    pub unsubscribe_mailto: Option<String>,
+    /// How long an unsubscribe link keeps working.
+    #[serde(with = "duration_text")]
+    pub unsubscribe_ttl: Duration,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            from: None,
+            unsubscribe_mailto: None,
+            // Long enough for an email read weeks later; the link must work
+            // whenever the person finds the message.
+            unsubscribe_ttl: Duration::from_secs(90 * 86_400),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// The default sender (number or sender id) of every SMS provider that
+    /// names none of its own (`SMS_FROM` sets it too).
+    pub from: Option<String>,
+}
+
+/// `[pricing.<provider>]`: what one provider charges.
+///
+/// ```toml
+/// [pricing.mailgun]
+/// email = "0.0005"            # per message
+/// [pricing.twilio]
+/// currency = "USD"            # the default
+/// [pricing.twilio.sms]        # per segment, by ISO country of the number
+/// US = "0.0075"
+/// default = "0.0079"          # any other country
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceEntry {
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub email: Option<Price>,
+    #[serde(default)]
+    pub sms: BTreeMap<String, Price>,
+}
+
+/// An exact price in micro-units, written as decimal text (`"0.0075"`) or
+/// a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(pub i64);
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Whole(i64),
+            Float(f64),
+        }
+        let bad = |t: &str| {
+            serde::de::Error::custom(format!(
+                "`{t}` is not a price such as \"0.0075\" (at most six decimals, not negative)"
+            ))
+        };
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => match Money::parse_amount(&t) {
+                Some(m) if m >= 0 => Ok(Price(m)),
+                _ => Err(bad(&t)),
+            },
+            Raw::Whole(n) if n >= 0 => n
+                .checked_mul(1_000_000)
+                .map(Price)
+                .ok_or_else(|| bad(&n.to_string())),
+            Raw::Whole(n) => Err(bad(&n.to_string())),
+            // Binary floats cannot hold 0.0075 exactly; text can.
+            Raw::Float(f) => Err(serde::de::Error::custom(format!(
+                "write the price {f} as text, e.g. \"{f}\", so it stays exact"
+            ))),
         }
     }
 }
@@ -230,7 +335,7 @@ impl Config {
         path: &Path,
         env: &[(String, String)],
     ) -> Result<Config, ConfigError> {
-        let mut value = match text {
+        let file = match text {
             Some(t) => {
                 // Deserialising straight from the text keeps spans, so a bad
                 // value is reported at its line.
@@ -243,6 +348,9 @@ impl Config {
             }
             None => toml::Table::new(),
         };
+        // The providers' own variables lie under the file.
+        let mut value = native_env::table(env);
+        native_env::merge(&mut value, file);
         for (var, raw) in env {
             let Some(rest) = var.strip_prefix("FOGHORN_") else {
                 continue;
@@ -267,6 +375,7 @@ impl Config {
             }
         }
         resolve_secrets(&mut value, &mut Vec::new(), env)?;
+        fill_senders(&mut value);
         let mut config =
             Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Key {
                 key: "(config)".into(),
@@ -316,6 +425,35 @@ impl Config {
         if !(0.0..1.0).contains(&d.jitter) {
             return Err(bad("delivery.jitter", "must be in [0, 1)".into()));
         }
+        for (provider, p) in self.pricing.iter_mut() {
+            if let Some(c) = &p.currency {
+                if c.len() != 3 || !c.chars().all(|x| x.is_ascii_uppercase()) {
+                    return Err(bad(
+                        &format!("pricing.{provider}.currency"),
+                        format!("`{c}` is not an ISO 4217 code such as USD"),
+                    ));
+                }
+            }
+            // Environment keys arrive in lower case: country codes are
+            // compared in upper case.
+            p.sms = std::mem::take(&mut p.sms)
+                .into_iter()
+                .map(|(k, v)| match k.as_str() {
+                    "default" => (k, v),
+                    _ => (k.to_ascii_uppercase(), v),
+                })
+                .collect();
+            for country in p.sms.keys() {
+                let ok = country == "default"
+                    || (country.len() == 2 && country.chars().all(|x| x.is_ascii_alphabetic()));
+                if !ok {
+                    return Err(bad(
+                        &format!("pricing.{provider}.sms.{country}"),
+                        "expected an ISO 3166-1 alpha-2 country such as US, or `default`".into(),
+                    ));
+                }
+            }
+        }
         for (channel, c) in &self.channels {
             for p in &c.providers {
                 if p != "sandbox" && !self.providers.contains_key(p) {
@@ -334,6 +472,53 @@ impl Config {
         self.listen
             .parse()
             .unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
+    }
+}
+
+/// Gives every provider without a sender of its own the shared default:
+/// `email.from` for email kinds, `sms.from` for SMS kinds. Mailgun falls
+/// back to `noreply@` its sending domain, which it is certain to accept.
+fn fill_senders(value: &mut toml::Table) {
+    let shared = |section: &str| {
+        value
+            .get(section)
+            .and_then(|s| s.get("from"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    let (email_from, sms_from) = (shared("email"), shared("sms"));
+    let Some(toml::Value::Table(providers)) = value.get_mut("providers") else {
+        return;
+    };
+    for (name, entry) in providers.iter_mut() {
+        let toml::Value::Table(t) = entry else {
+            continue;
+        };
+        let kind = t
+            .get("kind")
+            .and_then(toml::Value::as_str)
+            .unwrap_or(name)
+            .to_string();
+        let (key, default) = match kind.as_str() {
+            "mailgun" => (
+                "from",
+                email_from.clone().or_else(|| {
+                    t.get("domain")
+                        .and_then(toml::Value::as_str)
+                        .map(|d| format!("noreply@{d}"))
+                }),
+            ),
+            "sendgrid" | "postmark" | "smtp" => ("from", email_from.clone()),
+            "vonage" | "plivo" | "bandwidth" => ("from", sms_from.clone()),
+            "messagebird" => ("originator", sms_from.clone()),
+            "twilio" if !t.contains_key("messaging_service_sid") => {
+                ("phone_number", sms_from.clone())
+            }
+            _ => continue,
+        };
+        if let (false, Some(v)) = (t.contains_key(key), default) {
+            t.insert(key.into(), toml::Value::String(v));
+        }
     }
 }
 
@@ -607,6 +792,90 @@ mod tests {
             err.contains("channels.email.providers") && err.contains("mailgun"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn providers_come_from_their_own_variables_and_config_overrides_them() {
+        let c = load(
+            Some("[providers.mailgun]\nregion = \"us\"\n"),
+            &[
+                ("MAILGUN_API_KEY", "key-env"),
+                ("MAILGUN_DOMAIN", "mg.navidocs.example"),
+                ("MAILGUN_REGION", "eu"),
+                ("FOGHORN_PROVIDERS__MAILGUN__BASE_URL", "http://127.0.0.1:9"),
+                ("SENDGRID_API_KEY", "SG.key"),
+                ("EMAIL_FROM", "NaviDocs <noreply@navidocs.example>"),
+                ("TWILIO_ACCOUNT_SID", "AC123"),
+                ("TWILIO_AUTH_TOKEN", "tok"),
+                ("TWILIO_PHONE_NUMBER", "+12025550100"),
+                ("PLIVO_AUTH_ID", "MA1"),
+                ("PLIVO_AUTH_TOKEN", "tok"),
+                ("SMS_FROM", "+12025550111"),
+            ],
+        )
+        .unwrap();
+        let mg = &c.providers["mailgun"].settings;
+        assert_eq!(mg["api_key"].as_str(), Some("key-env"));
+        assert_eq!(mg["region"].as_str(), Some("us"), "the file wins");
+        assert_eq!(mg["base_url"].as_str(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            mg["from"].as_str(),
+            Some("NaviDocs <noreply@navidocs.example>")
+        );
+        let sg = &c.providers["sendgrid"].settings;
+        assert_eq!(
+            sg["from"].as_str(),
+            Some("NaviDocs <noreply@navidocs.example>")
+        );
+        let tw = &c.providers["twilio"].settings;
+        assert_eq!(tw["phone_number"].as_str(), Some("+12025550100"));
+        assert_eq!(
+            c.providers["plivo"].settings["from"].as_str(),
+            Some("+12025550111")
+        );
+        assert_eq!(
+            c.email.from.as_deref(),
+            Some("NaviDocs <noreply@navidocs.example>")
+        );
+        // Without EMAIL_FROM, Mailgun sends from its own domain.
+        let c = load(
+            None,
+            &[
+                ("MAILGUN_API_KEY", "k"),
+                ("MAILGUN_DOMAIN", "mg.example.com"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            c.providers["mailgun"].settings["from"].as_str(),
+            Some("noreply@mg.example.com")
+        );
+        assert!(load(None, &[]).unwrap().providers.is_empty());
+    }
+
+    #[test]
+    fn prices_are_exact_and_checked() {
+        let c = load(
+            Some("[pricing.mailgun]\nemail = \"0.0005\"\n[pricing.twilio.sms]\nUS = \"0.0075\"\ndefault = 1\n"),
+            &[("FOGHORN_PRICING__TWILIO__SMS__FR", "0.0712")],
+        )
+        .unwrap();
+        assert_eq!(c.pricing["mailgun"].email, Some(Price(500)));
+        assert_eq!(c.pricing["twilio"].sms["US"], Price(7_500));
+        assert_eq!(c.pricing["twilio"].sms["default"], Price(1_000_000));
+        assert_eq!(c.pricing["twilio"].sms["FR"], Price(71_200));
+        for (bad, says) in [
+            ("[pricing.x]\nemail = 0.5\n", "as text"),
+            ("[pricing.x]\nemail = \"-1\"\n", "not a price"),
+            ("[pricing.x.sms]\nusa = \"1\"\n", "pricing.x.sms.USA"),
+            (
+                "[pricing.x]\ncurrency = \"dollars\"\n",
+                "pricing.x.currency",
+            ),
+        ] {
+            let err = load(Some(bad), &[]).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

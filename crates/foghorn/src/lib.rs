@@ -12,5 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod inbound;
 pub mod master_key;
+pub mod phone;
 pub mod telemetry;
+pub mod unsubscribe;
 pub mod workflow;

@@ -262,13 +262,13 @@ async fn subscribers_workflows_and_listing_work_end_to_end() {
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
         let (s, sub) = api
-            .put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "phone": "+15555550142", "locale": "en", "name": "Elena", "opt_out": ["sms"]}))
+            .put("/v1/subscribers/owner-42", json!({"email": "elena@example.com", "phone": "+12025550142", "locale": "en", "name": "Elena", "opt_out": ["sms"]}))
             .await;
         assert_eq!(s, 201, "{b}: {sub}");
         let (s, _) = api
             .put(
                 "/v1/subscribers/owner-42",
-                json!({"email": "elena@example.com", "phone": "+15555550142", "opt_out": ["sms"]}),
+                json!({"email": "elena@example.com", "phone": "+12025550142", "opt_out": ["sms"]}),
             )
             .await;
         assert_eq!(s, 200, "{b}: replaced");
@@ -472,11 +472,11 @@ async fn logs_hold_no_message_content_email_or_phone() {
     let secret_text = "Zanzibar-Impeller-Report";
     api.put(
         "/v1/subscribers/owner-42",
-        json!({"email": "elena.private@example.com", "phone": "+15555550199"}),
+        json!({"email": "elena.private@example.com", "phone": "+12025550199"}),
     )
     .await;
     api.post("/v1/events", json!({"name": "doc.ready", "to": ["owner-42"], "data": {"title": secret_text, "boat": "Jeanneau 51"}})).await;
-    api.post("/v1/events", json!({"name": "doc.ready", "to": [{"email": "inline.person@example.net", "phone": "+15555550177"}], "data": {"title": secret_text}})).await;
+    api.post("/v1/events", json!({"name": "doc.ready", "to": [{"email": "inline.person@example.net", "phone": "+12025550177"}], "data": {"title": secret_text}})).await;
     api.post(
         "/v1/events",
         json!({"name": "doc.ready", "to": [{"email": "bad"}]}),
@@ -494,10 +494,10 @@ async fn logs_hold_no_message_content_email_or_phone() {
     for needle in [
         secret_text,
         "elena.private@example.com",
-        "+15555550199",
-        "5555550199",
+        "+12025550199",
+        "2025550199",
         "inline.person@example.net",
-        "+15555550177",
+        "+12025550177",
         "Jeanneau",
     ] {
         assert!(!logs.contains(needle), "logs contain `{needle}`:\n{logs}");

@@ -203,7 +203,7 @@ async fn permanent_failures_fail_over_to_the_next_provider_then_the_fallback_cha
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
-        let to = json!([{"id": "owner-1", "email": "owner@example.com", "phone": "+15555550142"}]);
+        let to = json!([{"id": "owner-1", "email": "owner@example.com", "phone": "+12025550142"}]);
         let (s, accepted) = api
             .post(
                 "/v1/events",

@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 const PUBLIC_URL: &str = "https://foghorn.example";
 const TWILIO_SID: &str = "AC00000000000000000000000000000001";
 const TWILIO_TOKEN: &str = "twilio-auth-token-0001";
-const OUR_NUMBER: &str = "+15555550100";
-const OWNER_PHONE: &str = "+15555550142";
+const OUR_NUMBER: &str = "+12025550100";
+const OWNER_PHONE: &str = "+12025550142";
 const MAILGUN_KEY: &str = "mailgun-signing-key-0001";
 const POSTMARK_USER: &str = "postmark-hook";
 const POSTMARK_PASS: &str = "postmark-secret";
 const BANDWIDTH_USER: &str = "bw-hook";
 const BANDWIDTH_PASS: &str = "bw-secret";
-const BANDWIDTH_NUMBER: &str = "+15555550111";
+const BANDWIDTH_NUMBER: &str = "+12025550111";
 
 // ---------------------------------------------------------------- mocks ---
 
@@ -557,7 +557,7 @@ async fn twilio_status_callbacks_are_verified_applied_once_and_stay_in_their_ten
         let logs = server.logs();
         server.stop().await;
         assert!(
-            !logs.contains("5555550142"),
+            !logs.contains("2025550142"),
             "{b}: a phone number in the logs"
         );
     }
@@ -625,7 +625,7 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         assert_eq!(items[0]["channel"], "sms");
         assert_eq!(items[0]["reason"], "unsubscribed");
         assert_eq!(items[0]["address"], "+*********42");
-        assert!(!page.to_string().contains("5555550142"), "{b}: {page}");
+        assert!(!page.to_string().contains("2025550142"), "{b}: {page}");
         let (_, status) = send(&api, alert.clone()).await;
         assert_eq!(status, "suppressed", "{b}");
         let (s, list) = api.get("/v1/notifications?status=suppressed").await;
@@ -733,7 +733,7 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         );
         let logs = server.logs();
         server.stop().await;
-        for needle in ["5555550142", "survey", "Jeanneau"] {
+        for needle in ["2025550142", "survey", "Jeanneau"] {
             assert!(!logs.contains(needle), "{b}: `{needle}` in the logs");
         }
     }
@@ -1067,7 +1067,7 @@ async fn the_daily_sms_cap_suppresses_beyond_the_limit_but_not_critical_events()
         let server = Server::start(&env, "all", &[("FOGHORN_DELIVERY__SMS_DAILY_CAP", "2")]).await;
         let api = Api::new(&server.base, &key);
         put_subscriber(&api, "owner", json!({"phone": OWNER_PHONE})).await;
-        put_subscriber(&api, "other", json!({"phone": "+15555550143"})).await;
+        put_subscriber(&api, "other", json!({"phone": "+12025550143"})).await;
         let alert = |who: &str| json!({"name": "alert.sms", "to": [who], "data": {"boat": "B"}});
         let mut statuses = Vec::new();
         for _ in 0..3 {

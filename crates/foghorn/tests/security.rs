@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const EMAIL: &str = "elena.private@example.com";
-const PHONE: &str = "+15555550199";
+const PHONE: &str = "+12025550199";
 const BODY: &str = "Zanzibar-Impeller-Survey";
 
 async fn tenant_key(env: &Env, tenant: &str, scope: &str) -> String {
@@ -164,7 +164,7 @@ async fn one_tenant_cannot_read_or_touch_anothers_data() {
         assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
         sink.set_path_status("/b-sms", 204);
         other
-            .put("/v1/subscribers/buyer-1", json!({"phone": "+15555550123"}))
+            .put("/v1/subscribers/buyer-1", json!({"phone": "+12025550123"}))
             .await;
         let sms_flow =
             json!({"name": "b.text", "steps": [{"channel": "sms", "text": "Hi from B"}]});
@@ -180,7 +180,7 @@ async fn one_tenant_cannot_read_or_touch_anothers_data() {
             .await;
         a.post(
             "/v1/events",
-            json!({"name": "a.text", "to": [{"phone": "+15555550124"}]}),
+            json!({"name": "a.text", "to": [{"phone": "+12025550124"}]}),
         )
         .await;
         other
@@ -270,7 +270,7 @@ async fn nothing_personal_is_stored_in_clear_text() {
         assert_eq!(s, 201, "{v}");
         for name in ["document.uploaded", "warranty.expiring", "recall.issued"] {
             let (s, v) = api
-                .post("/v1/events", json!({"name": name, "to": ["owner-42", {"email": "inline.person@example.net", "phone": "+15555550177"}], "data": {"boat": "Jeanneau 51", "title": BODY, "component": BODY, "summary": BODY, "days_left": 3, "expires_on": "2027-12-15", "recall_id": "R-1"}}))
+                .post("/v1/events", json!({"name": name, "to": ["owner-42", {"email": "inline.person@example.net", "phone": "+12025550177"}], "data": {"boat": "Jeanneau 51", "title": BODY, "component": BODY, "summary": BODY, "days_left": 3, "expires_on": "2027-12-15", "recall_id": "R-1"}}))
                 .await;
             assert_eq!(s, 202, "{v}");
         }
@@ -287,9 +287,9 @@ async fn nothing_personal_is_stored_in_clear_text() {
         let needles = [
             EMAIL,
             PHONE,
-            "5555550199",
+            "2025550199",
             "inline.person@example.net",
-            "+15555550177",
+            "+12025550177",
             BODY,
             "Elena Fischer",
             "c2VjcmV0LXJlbGF5",

@@ -68,11 +68,14 @@ pub enum RecipientInput {
 pub struct InlineRecipient {
     pub id: Option<String>,
     pub email: Option<String>,
-    /// E.164, e.g. `+15555550142`.
+    /// E.164, e.g. `+12025550142`; a national number needs `country`.
+    /// Stored normalised to E.164.
     pub phone: Option<String>,
     pub whatsapp: Option<String>,
     pub locale: Option<String>,
     pub timezone: Option<String>,
+    /// ISO 3166-1 alpha-2; reads national phone numbers.
+    pub country: Option<String>,
     pub name: Option<String>,
 }
 
@@ -108,14 +111,24 @@ pub fn valid_email(s: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
 }
 
-/// E.164: `+`, then 7 to 15 digits, the first not zero.
-pub fn valid_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (7..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0')
+/// A phone field normalised to E.164, or the 422 naming it. `country`
+/// reads a national number.
+pub fn phone_field(
+    field: &str,
+    value: Option<String>,
+    country: Option<&str>,
+) -> ApiResult<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) => crate::phone::normalize(&v, country)
+            .map(|p| Some(p.e164))
+            .map_err(|e| {
+                ApiError::validation(
+                    field,
+                    format!("{e}; expected a number such as +12025550142"),
+                )
+            }),
+    }
 }
 
 fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
@@ -142,22 +155,23 @@ fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
                 ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"),
             ),
             RecipientInput::Id(id) => Ok(Recipient::Subscriber(id)),
-            RecipientInput::Inline(r) => {
-                if let Some(e) = r.email.as_deref().filter(|e| !valid_email(e)) {
-                    let _ = e;
+            RecipientInput::Inline(mut r) => {
+                if r.email.as_deref().is_some_and(|e| !valid_email(e)) {
                     return Err(ApiError::validation(
                         format!("to[{i}].email"),
                         "not a valid email address",
                     ));
                 }
-                for (k, v) in [("phone", &r.phone), ("whatsapp", &r.whatsapp)] {
-                    if v.as_deref().is_some_and(|p| !valid_e164(p)) {
-                        return Err(ApiError::validation(
-                            format!("to[{i}].{k}"),
-                            "expected an E.164 number such as +15555550142",
-                        ));
-                    }
+                if let Some(c) = &r.country {
+                    r.country = Some(super::subscribers::country_code(
+                        &format!("to[{i}].country"),
+                        c,
+                    )?);
                 }
+                let country = r.country.clone();
+                r.phone = phone_field(&format!("to[{i}].phone"), r.phone, country.as_deref())?;
+                r.whatsapp =
+                    phone_field(&format!("to[{i}].whatsapp"), r.whatsapp, country.as_deref())?;
                 if r.email.is_none() && r.phone.is_none() && r.whatsapp.is_none() {
                     return Err(ApiError::validation(
                         format!("to[{i}]"),
@@ -404,9 +418,12 @@ mod tests {
         assert!(!valid_email("owner@example"));
         assert!(!valid_email("a b@example.com"));
         assert!(!valid_email("@example.com"));
-        assert!(valid_e164("+15555550142"));
-        assert!(!valid_e164("15555550142"));
-        assert!(!valid_e164("+0555"));
-        assert!(!valid_e164("+1555abc0142"));
+        assert_eq!(
+            phone_field("phone", Some("+1 202 555 0142".into()), None).unwrap(),
+            Some("+12025550142".into())
+        );
+        let e = phone_field("to[0].phone", Some("+15555550142".into()), None).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("to[0].phone"));
+        assert_eq!(e.status.as_u16(), 422);
     }
 }

@@ -8,16 +8,21 @@ pub mod events;
 pub mod health;
 pub mod hooks;
 pub mod json;
+pub mod links;
 pub mod notifications;
 pub mod openapi;
+pub mod preview;
 pub mod problem;
 pub mod providers;
+pub mod reports;
 pub mod sandbox;
 pub mod subscribers;
 pub mod suppressions;
+pub mod unsubscribe;
 pub mod workflows;
 
-use crate::engine::Acceptor;
+use crate::engine::outbound::OutboundSettings;
+use crate::engine::{Acceptor, Routing};
 use crate::workflow::Registry;
 use auth::KeyCache;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -53,6 +58,10 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Largest accepted request body (callbacks read theirs whole).
     pub max_body_bytes: usize,
+    /// The providers per channel (previews estimate with the first).
+    pub routing: Arc<Routing>,
+    /// Price table and unsubscribe links.
+    pub outbound: Arc<OutboundSettings>,
 }
 
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
@@ -73,6 +82,13 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route(
             "/v1/workflows/{name}",
             get(workflows::get).put(workflows::put),
+        )
+        .route("/v1/workflows/{name}/preview", post(preview::preview))
+        .route("/v1/reports/costs", get(reports::costs))
+        .route("/l/{code}", get(links::follow))
+        .route(
+            "/p/{token}/unsubscribe",
+            get(unsubscribe::page).post(unsubscribe::confirm),
         )
         .route("/v1/sandbox/messages", get(sandbox::messages))
         .route("/v1/suppressions", get(suppressions::list))

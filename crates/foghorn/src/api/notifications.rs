@@ -38,6 +38,9 @@ pub struct Notification {
     /// …), oldest first; present on single reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineEntry>>,
+    /// Clicks on the message's short links; on single reads that have any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clicks: Option<Vec<ClickView>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,6 +63,13 @@ fn timeline_view(t: TimelineRow) -> TimelineEntry {
         code: t.code,
         detail: t.detail,
     }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClickView {
+    pub time: String,
+    /// The short link's code.
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,6 +139,7 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
                 .collect()
         }),
         timeline: None,
+        clicks: None,
     }
 }
 
@@ -221,6 +232,18 @@ pub async fn get(
     let timeline = state.store.timeline(&auth.tenant_id, &id).await?;
     let mut v = view(n, Some(attempts));
     v.timeline = Some(timeline.into_iter().map(timeline_view).collect());
+    let clicks = state.store.clicks(&auth.tenant_id, &id).await?;
+    if !clicks.is_empty() {
+        v.clicks = Some(
+            clicks
+                .into_iter()
+                .map(|(code, at)| ClickView {
+                    time: rfc3339(at),
+                    code,
+                })
+                .collect(),
+        );
+    }
     Ok(Json(v))
 }
 

@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
 use super::{
-    admin, events, health, hooks, notifications, problem, providers, sandbox, subscribers,
-    suppressions, workflows,
+    admin, events, health, hooks, links, notifications, preview, problem, providers, reports,
+    sandbox, subscribers, suppressions, unsubscribe, workflows,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -31,7 +31,9 @@ impl Modify for BearerAuth {
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
         subscribers::put, subscribers::get, subscribers::delete,
-        workflows::list, workflows::get, workflows::put,
+        workflows::list, workflows::get, workflows::put, preview::preview,
+        reports::costs,
+        unsubscribe::page, unsubscribe::confirm, links::follow,
         sandbox::messages,
         providers::put,
         providers::list,

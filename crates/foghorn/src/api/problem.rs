@@ -94,6 +94,24 @@ impl ApiError {
         .with_field(format!("to[{index}]"))
     }
 
+    pub fn invalid_link() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-link",
+            "Invalid link",
+            "the link is not valid (altered, truncated, or from another installation)",
+        )
+    }
+
+    pub fn expired_link() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "link-expired",
+            "Link expired",
+            "the link has expired",
+        )
+    }
+
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -2,7 +2,7 @@
 //! go to, keyed by the application's own id.
 
 use super::auth::{Auth, Scope};
-use super::events::{valid_e164, valid_email};
+use super::events::{phone_field, valid_email};
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
@@ -21,9 +21,9 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct SubscriberInput {
     pub email: Option<String>,
-    /// E.164.
+    /// E.164, or a national number read with `country`; stored in E.164.
     pub phone: Option<String>,
-    /// E.164; defaults to `phone` for WhatsApp sends.
+    /// Like `phone`; defaults to `phone` for WhatsApp sends.
     pub whatsapp: Option<String>,
     /// BCP 47, e.g. `en`, `fr-FR`.
     pub locale: Option<String>,
@@ -78,6 +78,17 @@ fn view(r: SubscriberRow) -> Subscriber {
     }
 }
 
+/// An ISO 3166-1 alpha-2 code, upper-cased, or the 422 naming `field`.
+pub fn country_code(field: &str, c: &str) -> ApiResult<String> {
+    if c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()) {
+        return Err(ApiError::validation(
+            field,
+            "expected an ISO 3166-1 alpha-2 code such as US",
+        ));
+    }
+    Ok(c.to_ascii_uppercase())
+}
+
 fn valid_id(id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 255 {
         return Err(ApiError::validation(
@@ -105,24 +116,12 @@ pub async fn put(
     if input.email.as_deref().is_some_and(|e| !valid_email(e)) {
         return Err(ApiError::validation("email", "not a valid email address"));
     }
-    for (k, v) in [("phone", &input.phone), ("whatsapp", &input.whatsapp)] {
-        if v.as_deref().is_some_and(|p| !valid_e164(p)) {
-            return Err(ApiError::validation(
-                k,
-                "expected an E.164 number such as +15555550142",
-            ));
-        }
-    }
-    if input
-        .country
-        .as_deref()
-        .is_some_and(|c| c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()))
-    {
-        return Err(ApiError::validation(
-            "country",
-            "expected an ISO 3166-1 alpha-2 code such as US",
-        ));
-    }
+    let country = match &input.country {
+        Some(c) => Some(country_code("country", c)?),
+        None => None,
+    };
+    let phone = phone_field("phone", input.phone, country.as_deref())?;
+    let whatsapp = phone_field("whatsapp", input.whatsapp, country.as_deref())?;
     let attributes = match input.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v,
@@ -136,11 +135,11 @@ pub async fn put(
         tenant_id: auth.tenant_id.clone(),
         external_id: external_id.clone(),
         email: input.email,
-        phone: input.phone,
-        whatsapp: input.whatsapp,
+        phone,
+        whatsapp,
         locale: input.locale,
         timezone: input.timezone,
-        country: input.country.map(|c| c.to_ascii_uppercase()),
+        country,
         opt_out: serde_json::to_string(&opt_out).unwrap_or_else(|_| "[]".into()),
         data: serde_json::json!({"name": input.name, "attributes": attributes}).to_string(),
         created_at: now,

@@ -77,7 +77,10 @@ pub fn mask(address: &str) -> String {
 
 fn view(s: SuppressionRow) -> Suppression {
     Suppression {
-        address: mask(&s.address),
+        // Entries from one-click links carry only the address's hash.
+        address: s.address.as_deref().map(mask).unwrap_or_else(|| {
+            format!("(hash {})", &s.address_hash[..8.min(s.address_hash.len())])
+        }),
         channel: s.channel,
         reason: s.reason,
         source: s.source,

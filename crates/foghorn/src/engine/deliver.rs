@@ -4,7 +4,10 @@
 use super::breaker::Admission;
 use super::plan::address_for;
 use super::retry::next_wait;
+use super::short_links;
+use super::sms_text;
 use super::worker::Shared;
+use crate::unsubscribe;
 use crate::workflow::RenderContext;
 use foghorn_core::{ids, normalise_address, Address, Channel, Outbound, ProviderError};
 use foghorn_store::{Attempt, ClaimedJob, NewNotification, Outcome, OutcomeKind};
@@ -37,20 +40,6 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let recipient: Value = serde_json::from_str(&n.recipient).unwrap_or(Value::Null);
     let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
     let step = n.step as usize;
-    let ctx = RenderContext {
-        event: crate::workflow::EventFacts {
-            id: &n.event_id,
-            name: &job.event_name,
-        },
-        data: &data,
-        recipient: &recipient,
-        notification_id: &n.id,
-    };
-    let content = match workflow.render(step, channel, &ctx) {
-        Ok(c) => c,
-        // A template that cannot render will not render on retry either.
-        Err(e) => return dead(format!("rendering failed: {e}")),
-    };
     let to = match recipient
         .get("address")
         .cloned()
@@ -61,6 +50,71 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     };
     if let Some(o) = suppressed_since(shared, job, channel, &to).await {
         return o;
+    }
+    // Every email of a workflow that is not critical can be unsubscribed from.
+    let links = match (&to, workflow.doc.critical) {
+        (Address::Email(email), false) => shared.outbound.unsubscribe.links(
+            &unsubscribe::Recipient {
+                tenant: &n.tenant_id,
+                subscriber: n.subscriber_id.as_deref(),
+                email,
+                notification: &n.id,
+                category: workflow.doc.category.as_deref(),
+            },
+            now_ms() / 1000,
+        ),
+        _ => None,
+    };
+    let ctx = RenderContext {
+        event: crate::workflow::EventFacts {
+            id: &n.event_id,
+            name: &job.event_name,
+        },
+        data: &data,
+        recipient: &recipient,
+        notification_id: &n.id,
+        locale: recipient.get("locale").and_then(Value::as_str),
+        unsubscribe_url: links.as_ref().map(|l| l.footer_url.as_str()),
+    };
+    let mut content = match workflow.render(step, channel, &ctx) {
+        Ok(c) => c,
+        // A template that cannot render will not render on retry either.
+        Err(e) => return dead(format!("rendering failed: {e}")),
+    };
+    // SMS: short links, then the step's segment cap; count what is billed.
+    let mut segments = 0;
+    if channel == Channel::Sms {
+        let step_doc = workflow.doc.steps.get(step);
+        if let (Some(true), Some(base)) = (
+            step_doc.map(|s| s.short_links),
+            shared.outbound.public_url.as_deref(),
+        ) {
+            let crypto = shared.store.crypto();
+            let (text, links) =
+                short_links::rewrite(content.text.as_deref().unwrap_or_default(), base, |url| {
+                    short_links::code(crypto, &n.id, url)
+                });
+            if !links.is_empty() {
+                if let Err(e) = shared
+                    .store
+                    .put_short_links(&n.tenant_id, &n.id, &links, now_ms())
+                    .await
+                {
+                    tracing::warn!(error = %e, "storing short links failed; trying again shortly");
+                    let retry = OutcomeKind::Retry {
+                        run_at: now_ms() + 1_000,
+                        attempt: job.attempt,
+                        provider_idx: job.provider_idx,
+                    };
+                    return outcome(job, None, retry);
+                }
+            }
+            content.text = Some(text);
+        }
+        let cap = step_doc.and_then(|s| s.max_segments);
+        let fitted = sms_text::fit(content.text.as_deref().unwrap_or_default(), cap);
+        segments = fitted.info.segments;
+        content.text = Some(fitted.text);
     }
     let msg = Outbound {
         notification_id: n.id.clone(),
@@ -77,7 +131,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         .into_iter()
         .flatten()
         .collect(),
-        headers: Vec::new(),
+        headers: links.map(|l| l.headers).unwrap_or_default(),
         // Replies go out from the number the person wrote to.
         from: recipient
             .get("sender")
@@ -176,10 +230,24 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                     serde_json::to_string(c).unwrap_or_default(),
                 )
             });
+            // The provider's own price wins; else the price table's.
+            let cost = receipt.cost.clone().or_else(|| {
+                let country = match (&msg.to, channel) {
+                    (Address::Phone(p), Channel::Sms) => crate::phone::country_of(p),
+                    _ => None,
+                };
+                shared.outbound.pricing.cost(
+                    slot.provider.name(),
+                    slot.provider.kind(),
+                    channel,
+                    segments,
+                    country.as_deref(),
+                )
+            });
             let kind = OutcomeKind::Sent {
                 provider_message_id: receipt.provider_message_id.clone(),
-                cost_micros: receipt.cost.as_ref().map(|c| c.micros),
-                currency: receipt.cost.as_ref().map(|c| c.currency.clone()),
+                cost_micros: cost.as_ref().map(|c| c.micros),
+                currency: cost.map(|c| c.currency),
                 captured,
             };
             outcome(job, Some(record(None, receipt.http_status)), kind)

@@ -9,9 +9,14 @@
 pub mod accept;
 pub mod breaker;
 mod deliver;
+pub mod failover;
+pub mod outbound;
 pub mod plan;
+pub mod pricing;
 pub mod retry;
 pub mod routing;
+pub mod short_links;
+pub mod sms_text;
 pub mod tenant_routing;
 mod worker;
 

@@ -1,8 +1,10 @@
 //! Which providers serve each channel, in failover order, each with its
 //! circuit breaker and rate limiter.
 //!
-//! Built once from config. A channel with no configured provider falls back to
-//! the sandbox, so a fresh install delivers somewhere visible.
+//! Built once from config. A channel without `[channels.X].providers` uses
+//! every provider that serves it, in the default order of [`super::failover`];
+//! a channel with no configured provider falls back to the sandbox, so a
+//! fresh install delivers somewhere visible.
 
 use super::breaker::Breaker;
 use crate::config::Config;
@@ -129,7 +131,13 @@ impl Routing {
                             })
                             .map(|(n, _)| n)
                             .collect();
-                        names.sort();
+                        // The default order by kind, then by name.
+                        names.sort_by_key(|n| {
+                            (
+                                super::failover::rank(ch, named[n.as_str()].0.provider.kind()),
+                                *n,
+                            )
+                        });
                         let mut v: Vec<Arc<Slot>> =
                             names.into_iter().map(|n| named[n].0.clone()).collect();
                         if v.is_empty() {

@@ -4,6 +4,7 @@
 //! no transaction is open while a provider is called.
 
 use super::deliver::{deliver, now_ms};
+use super::outbound::OutboundSettings;
 use super::tenant_routing::TenantRoutes;
 use crate::config::DeliveryConfig;
 use crate::workflow::Registry;
@@ -19,6 +20,7 @@ pub(super) struct Shared {
     pub store: Store,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
+    pub outbound: Arc<OutboundSettings>,
 }
 
 pub struct Worker {
@@ -26,6 +28,7 @@ pub struct Worker {
     pub routes: Arc<TenantRoutes>,
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
+    pub outbound: Arc<OutboundSettings>,
     /// Notified after new jobs are committed.
     pub wake: Arc<Notify>,
 }
@@ -66,6 +69,7 @@ impl Worker {
             store: self.store.clone(),
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
+            outbound: self.outbound.clone(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
         let recorder = tokio::spawn(record_loop(

@@ -49,6 +49,15 @@ pub struct Step {
     /// Inline JSON body template for webhook steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// SMS: the most segments a message may take; a longer text is cut to
+    /// fit, ending in an ellipsis (the NaviDocs pack aims at 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_segments: Option<u32>,
+    /// SMS: rewrite the URLs in the text to short `{public_url}/l/{code}`
+    /// links that record a click before redirecting.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub short_links: bool,
 }
 
 impl Step {

@@ -147,6 +147,13 @@ impl Registry {
                         source,
                     })?;
             }
+            if s.max_segments == Some(0) {
+                return Err(WorkflowError::Step {
+                    step: i,
+                    channel: s.channel.to_string(),
+                    message: "max_segments must be at least 1".into(),
+                });
+            }
             if s.fallback == Some(s.channel) {
                 return Err(WorkflowError::Step {
                     step: i,

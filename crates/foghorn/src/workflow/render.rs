@@ -27,6 +27,41 @@ pub struct RenderContext<'a> {
     pub data: &'a serde_json::Value,
     pub recipient: &'a serde_json::Value,
     pub notification_id: &'a str,
+    /// The locale the templates were chosen for (`fr-FR`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<&'a str>,
+    /// Email: the one-click unsubscribe link, for footers. Absent (so
+    /// `unsubscribe_url is defined` is false) for critical workflows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_url: Option<&'a str>,
+}
+
+/// Template folders to try for a locale, most specific first: `fr-FR` →
+/// `fr-FR`, `fr`. Localised templates live in a subfolder named after the
+/// locale (`templates/NAME/fr/email.subject`); the files directly in
+/// `templates/NAME/` are the English default every locale falls back to.
+pub fn locale_folders(locale: Option<&str>) -> Vec<String> {
+    let Some(tag) = locale.map(str::trim).filter(|l| !l.is_empty()) else {
+        return Vec::new();
+    };
+    let mut parts = tag.split(['-', '_']);
+    let language = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let valid =
+        |s: &str| !s.is_empty() && s.len() <= 8 && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid(&language) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(region) = parts.next().filter(|r| valid(r)) {
+        let region = if region.len() == 2 {
+            region.to_ascii_uppercase()
+        } else {
+            region.to_string()
+        };
+        out.push(format!("{language}-{region}"));
+    }
+    out.push(language);
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +96,17 @@ impl CompiledWorkflow {
         channel: Channel,
         part: &str,
     ) -> Option<String> {
+        self.localized_template_name(step, channel, part, None)
+    }
+
+    /// Like [`Self::template_name`], preferring the locale's own file.
+    pub(crate) fn localized_template_name(
+        &self,
+        step: usize,
+        channel: Channel,
+        part: &str,
+        locale: Option<&str>,
+    ) -> Option<String> {
         let s = self.doc.steps.get(step)?;
         let inline = match part {
             "subject" => s.subject.is_some(),
@@ -76,8 +122,11 @@ impl CompiledWorkflow {
         }
         let folder = s.template.as_deref()?;
         let file = part_names(channel).iter().find(|(p, _)| *p == part)?.1;
-        let name = format!("{folder}/{file}");
-        self.env.get_template(&name).is_ok().then_some(name)
+        locale_folders(locale)
+            .into_iter()
+            .map(|l| format!("{folder}/{l}/{file}"))
+            .chain(std::iter::once(format!("{folder}/{file}")))
+            .find(|name| self.env.get_template(name).is_ok())
     }
 
     /// Does the step's `if` hold for this event?
@@ -116,7 +165,7 @@ impl CompiledWorkflow {
         }
         let mut out = Rendered::default();
         for (part, _) in part_names(channel) {
-            let Some(name) = self.template_name(step, channel, part) else {
+            let Some(name) = self.localized_template_name(step, channel, part, ctx.locale) else {
                 continue;
             };
             let tmpl = self
@@ -162,5 +211,21 @@ impl CompiledWorkflow {
             _ => {}
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_fall_back_from_region_to_language() {
+        assert_eq!(locale_folders(Some("fr-FR")), ["fr-FR", "fr"]);
+        assert_eq!(locale_folders(Some("fr_fr")), ["fr-FR", "fr"]);
+        assert_eq!(locale_folders(Some("FR")), ["fr"]);
+        assert_eq!(locale_folders(Some("zh-Hant")), ["zh-Hant", "zh"]);
+        assert!(locale_folders(Some("../etc")).is_empty());
+        assert!(locale_folders(Some("")).is_empty());
+        assert!(locale_folders(None).is_empty());
     }
 }

@@ -30,6 +30,9 @@ pub(super) fn documents() -> Vec<Workflow> {
         html: None,
         text: text.map(str::to_string),
         body: None,
+        // Keyword confirmations are short; they are never cut or rewritten.
+        max_segments: None,
+        short_links: false,
     };
     vec![
         Workflow {

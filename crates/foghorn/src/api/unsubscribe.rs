@@ -1,0 +1,246 @@
+//! `GET/POST /p/{token}/unsubscribe`: the end-user side of every email's
+//! unsubscribe link. No login: the signed token is the authority.
+//!
+//! GET only shows a confirmation page (link scanners and previews fetch
+//! URLs; they must not unsubscribe anyone). POST acts: RFC 8058 one-click
+//! from the mail client (body `List-Unsubscribe=One-Click`) or the page's
+//! button. The opt-out is recorded once, with its audit row (who: the token's
+//! subscriber or address hash; when: the audit time; how: one-click or
+//! page); a repeat answers the same and changes nothing. Browsers get HTML,
+//! clients that ask for JSON get JSON and problem+json.
+
+use super::problem::ApiError;
+use super::AppState;
+use crate::unsubscribe::token::{self, Claims, TokenError};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use foghorn_store::{Audit, UnsubscribeTarget, Unsubscribed};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnsubscribeResult {
+    /// Always `unsubscribed`.
+    pub status: String,
+    pub channel: String,
+    pub category: Option<String>,
+    /// True when the opt-out was already recorded before this request.
+    pub already: bool,
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("json") && !a.contains("text/html"))
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    match e {
+        TokenError::Invalid => ApiError::invalid_link(),
+        TokenError::Expired => ApiError::expired_link(),
+    }
+}
+
+/// Show the confirmation page
+#[utoipa::path(get, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
+    params(("token" = String, Path, description = "The signed token from the email's link")),
+    responses((status = 200, description = "A page with a button that POSTs", content_type = "text/html"),
+        (status = 400, body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The link has expired", body = super::problem::Problem, content_type = "application/problem+json")))]
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let json = wants_json(&headers);
+    let claims = match token::verify(state.store.crypto(), &token, now_secs()) {
+        Ok(c) => c,
+        Err(e) => return failure(token_error(e), json),
+    };
+    if json {
+        let body = serde_json::json!({"channel": claims.channel, "category": claims.category});
+        return axum::Json(body).into_response();
+    }
+    let what = describe(&claims);
+    html(
+        StatusCode::OK,
+        "Unsubscribe",
+        &format!(
+            "<h1>Unsubscribe?</h1>\n<p>You will no longer receive {what}.</p>\n\
+             <form method=\"post\"><input type=\"hidden\" name=\"confirm\" value=\"yes\">\
+             <button type=\"submit\">Unsubscribe</button></form>"
+        ),
+    )
+}
+
+/// Unsubscribe (one-click or the page's button)
+///
+/// Works without a login and is idempotent.
+#[utoipa::path(post, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
+    params(("token" = String, Path, description = "The signed token from the email's link")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058) or the page's form"),
+    responses((status = 200, body = UnsubscribeResult),
+        (status = 400, body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The link has expired", body = super::problem::Problem, content_type = "application/problem+json")))]
+pub async fn confirm(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let json = wants_json(&headers);
+    let claims = match token::verify(state.store.crypto(), &token, now_secs()) {
+        Ok(c) => c,
+        Err(e) => return failure(token_error(e), json),
+    };
+    let one_click =
+        form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+    let method = if one_click { "one-click" } else { "page" };
+    let already = match record(&state, &claims, method).await {
+        Ok(already) => already,
+        Err(e) => return failure(e, json),
+    };
+    if json {
+        return axum::Json(UnsubscribeResult {
+            status: "unsubscribed".into(),
+            channel: claims.channel,
+            category: claims.category,
+            already,
+        })
+        .into_response();
+    }
+    let what = describe(&claims);
+    html(
+        StatusCode::OK,
+        "Unsubscribed",
+        &format!("<h1>You are unsubscribed</h1>\n<p>You will no longer receive {what}.</p>"),
+    )
+}
+
+/// Records the opt-out; true when it was already in place.
+async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool, ApiError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let detail = serde_json::json!({
+        "channel": claims.channel,
+        "category": claims.category,
+        "method": method,
+        "notification_id": claims.notification,
+    });
+    let actor = format!("recipient:{method}");
+    if let Some(id) = &claims.subscriber {
+        let audit =
+            Audit::new(&actor, "subscriber.unsubscribe", id.as_str()).with_detail(detail.clone());
+        let target = UnsubscribeTarget::Subscriber(id);
+        match state
+            .store
+            .unsubscribe(&claims.tenant, target, &claims.channel, method, &audit, now)
+            .await?
+        {
+            Unsubscribed::Recorded => return Ok(false),
+            Unsubscribed::Already => return Ok(true),
+            // Deleted since: fall through to the address, if the token has it.
+            Unsubscribed::NoSuchSubscriber => {}
+        }
+    }
+    let Some(hash) = &claims.address_hash else {
+        return Ok(true);
+    };
+    // The audit names the address by a prefix of its keyed hash only.
+    let target = format!("address:{}", &hash[..hash.len().min(16)]);
+    let audit = Audit::new(&actor, "address.unsubscribe", target).with_detail(detail);
+    let outcome = state
+        .store
+        .unsubscribe(
+            &claims.tenant,
+            UnsubscribeTarget::Address(hash),
+            &claims.channel,
+            method,
+            &audit,
+            now,
+        )
+        .await?;
+    Ok(outcome != Unsubscribed::Recorded)
+}
+
+fn describe(claims: &Claims) -> String {
+    let channel = match claims.channel.as_str() {
+        "email" => "emails",
+        "sms" => "text messages",
+        other => other,
+    };
+    match &claims.category {
+        Some(c) => format!("{} {channel}", escape(c)),
+        None => format!("these {channel}"),
+    }
+}
+
+fn failure(e: ApiError, json: bool) -> Response {
+    if json {
+        return e.into_response();
+    }
+    let text = match e.status {
+        StatusCode::GONE => "This unsubscribe link has expired. Use the link in a more recent email, or contact the sender.",
+        StatusCode::BAD_REQUEST => "This unsubscribe link is not valid. Check that it was copied whole.",
+        _ => "Something went wrong; nothing was changed. Please try again later.",
+    };
+    html(
+        e.status,
+        e.title,
+        &format!("<h1>{}</h1>\n<p>{text}</p>", escape(e.title)),
+    )
+}
+
+/// A plain page; the token is in the URL, so no referrer leaves it and no
+/// cache or search engine keeps it.
+fn html(status: StatusCode, title: &str, body: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>body{{font-family:Arial,Helvetica,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2a37}}\
+         button{{font-size:1rem;padding:.6rem 1.4rem;background:#1b5fa8;color:#fff;border:0;border-radius:6px;cursor:pointer}}</style>\
+         </head><body>\n{body}\n</body></html>\n",
+        escape(title)
+    );
+    let mut res = (status, page).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ),
+    );
+    res
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,255 @@
+//! The providers' own environment variable names (`MAILGUN_API_KEY`,
+//! `TWILIO_AUTH_TOKEN`, …) turned into `[providers.<kind>]` tables.
+//!
+//! A provider comes into being when every one of its required variables is
+//! set (and not empty); its optional ones are added when present. These
+//! tables are the lowest layer: the config file and `FOGHORN_…` variables
+//! override or add to them key by key. Senders come from `EMAIL_FROM` and
+//! `SMS_FROM` (the `email.from` and `sms.from` keys), applied later by
+//! [`super::Config`] to every provider that has none of its own.
+
+/// One provider kind: (variable, key) pairs.
+struct Native {
+    kind: &'static str,
+    required: &'static [(&'static str, &'static str)],
+    optional: &'static [(&'static str, &'static str)],
+}
+
+/// Every provider kind Foghorn can configure from its own variables. The
+/// names are the ones each provider's documentation and SDKs use.
+const NATIVE: &[Native] = &[
+    Native {
+        kind: "mailgun",
+        required: &[("MAILGUN_API_KEY", "api_key"), ("MAILGUN_DOMAIN", "domain")],
+        optional: &[
+            ("MAILGUN_REGION", "region"),
+            ("MAILGUN_WEBHOOK_SIGNING_KEY", "webhook_signing_key"),
+        ],
+    },
+    Native {
+        kind: "sendgrid",
+        required: &[("SENDGRID_API_KEY", "api_key")],
+        optional: &[(
+            "SENDGRID_WEBHOOK_VERIFICATION_KEY",
+            "webhook_verification_key",
+        )],
+    },
+    Native {
+        kind: "postmark",
+        required: &[("POSTMARK_SERVER_TOKEN", "server_token")],
+        optional: &[
+            ("POSTMARK_WEBHOOK_USERNAME", "webhook_username"),
+            ("POSTMARK_WEBHOOK_PASSWORD", "webhook_password"),
+        ],
+    },
+    Native {
+        kind: "smtp",
+        required: &[("SMTP_URL", "url")],
+        optional: &[],
+    },
+    Native {
+        kind: "twilio",
+        required: &[
+            ("TWILIO_ACCOUNT_SID", "account_sid"),
+            ("TWILIO_AUTH_TOKEN", "auth_token"),
+        ],
+        optional: &[
+            ("TWILIO_PHONE_NUMBER", "phone_number"),
+            ("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
+        ],
+    },
+    Native {
+        kind: "vonage",
+        required: &[
+            ("VONAGE_API_KEY", "api_key"),
+            ("VONAGE_API_SECRET", "api_secret"),
+        ],
+        optional: &[("VONAGE_SIGNATURE_SECRET", "signature_secret")],
+    },
+    Native {
+        kind: "messagebird",
+        required: &[("MESSAGEBIRD_ACCESS_KEY", "access_key")],
+        optional: &[("MESSAGEBIRD_SIGNING_KEY", "signing_key")],
+    },
+    Native {
+        kind: "bandwidth",
+        required: &[
+            ("BANDWIDTH_ACCOUNT_ID", "account_id"),
+            ("BANDWIDTH_USERNAME", "username"),
+            ("BANDWIDTH_PASSWORD", "password"),
+            (
+                "BANDWIDTH_MESSAGING_APPLICATION_ID",
+                "messaging_application_id",
+            ),
+        ],
+        optional: &[
+            ("BANDWIDTH_WEBHOOK_USERNAME", "webhook_username"),
+            ("BANDWIDTH_WEBHOOK_PASSWORD", "webhook_password"),
+        ],
+    },
+    Native {
+        kind: "plivo",
+        required: &[
+            ("PLIVO_AUTH_ID", "auth_id"),
+            ("PLIVO_AUTH_TOKEN", "auth_token"),
+        ],
+        optional: &[],
+    },
+];
+
+/// Sender defaults: (variable, section, key).
+const SENDERS: &[(&str, &str, &str)] =
+    &[("EMAIL_FROM", "email", "from"), ("SMS_FROM", "sms", "from")];
+
+/// The variables this module reads, for documentation and `--help` texts.
+#[cfg(test)]
+pub fn variable_names() -> impl Iterator<Item = &'static str> {
+    NATIVE
+        .iter()
+        .flat_map(|n| n.required.iter().chain(n.optional))
+        .map(|(var, _)| *var)
+        .chain(SENDERS.iter().map(|(var, _, _)| *var))
+}
+
+/// The configuration the providers' own variables describe, as a table to
+/// lay under the file.
+pub fn table(env: &[(String, String)]) -> toml::Table {
+    let get = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let mut root = toml::Table::new();
+    let mut providers = toml::Table::new();
+    for n in NATIVE {
+        let Some(required): Option<Vec<(&str, &str)>> = n
+            .required
+            .iter()
+            .map(|(var, key)| get(var).map(|v| (*key, v)))
+            .collect()
+        else {
+            continue;
+        };
+        let mut t = toml::Table::new();
+        let optional = n
+            .optional
+            .iter()
+            .filter_map(|(var, key)| get(var).map(|v| (*key, v)));
+        for (key, value) in required.into_iter().chain(optional) {
+            let value = if key == "region" {
+                value.to_ascii_lowercase()
+            } else {
+                value.to_string()
+            };
+            t.insert(key.to_string(), toml::Value::String(value));
+        }
+        providers.insert(n.kind.to_string(), toml::Value::Table(t));
+    }
+    if !providers.is_empty() {
+        root.insert("providers".into(), toml::Value::Table(providers));
+    }
+    for (var, section, key) in SENDERS {
+        if let Some(v) = get(var) {
+            let mut t = toml::Table::new();
+            t.insert(key.to_string(), toml::Value::String(v.to_string()));
+            root.insert(section.to_string(), toml::Value::Table(t));
+        }
+    }
+    root
+}
+
+/// Lays `over` on top of `base`, table by table: a key in `over` replaces
+/// the same key in `base`; nested tables merge.
+pub fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_provider_exists_only_with_all_its_required_variables() {
+        let t = table(&env(&[
+            ("MAILGUN_API_KEY", "key-1"),
+            ("MAILGUN_DOMAIN", "mg.example.com"),
+            ("MAILGUN_REGION", "EU"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("VONAGE_API_KEY", "k"),
+            ("PLIVO_AUTH_ID", "MA1"),
+            ("PLIVO_AUTH_TOKEN", " "),
+        ]));
+        let providers = t["providers"].as_table().unwrap();
+        let mailgun = providers["mailgun"].as_table().unwrap();
+        assert_eq!(mailgun["api_key"].as_str(), Some("key-1"));
+        assert_eq!(mailgun["domain"].as_str(), Some("mg.example.com"));
+        assert_eq!(mailgun["region"].as_str(), Some("eu"));
+        // Twilio lacks its token, Vonage its secret, Plivo's token is blank.
+        assert_eq!(providers.len(), 1, "{providers:?}");
+    }
+
+    #[test]
+    fn every_kind_maps_its_variables_to_its_config_keys() {
+        let all: Vec<(String, String)> = variable_names()
+            .map(|v| (v.to_string(), format!("value-of-{v}")))
+            .collect();
+        let t = table(&all);
+        let providers = t["providers"].as_table().unwrap();
+        for kind in [
+            "mailgun",
+            "sendgrid",
+            "postmark",
+            "smtp",
+            "twilio",
+            "vonage",
+            "messagebird",
+            "bandwidth",
+            "plivo",
+        ] {
+            assert!(providers.contains_key(kind), "{kind}");
+        }
+        assert_eq!(
+            providers["bandwidth"]["messaging_application_id"].as_str(),
+            Some("value-of-BANDWIDTH_MESSAGING_APPLICATION_ID")
+        );
+        assert_eq!(
+            providers["postmark"]["webhook_password"].as_str(),
+            Some("value-of-POSTMARK_WEBHOOK_PASSWORD")
+        );
+        assert_eq!(
+            providers["twilio"]["messaging_service_sid"].as_str(),
+            Some("value-of-TWILIO_MESSAGING_SERVICE_SID")
+        );
+        assert_eq!(t["email"]["from"].as_str(), Some("value-of-EMAIL_FROM"));
+        assert_eq!(t["sms"]["from"].as_str(), Some("value-of-SMS_FROM"));
+    }
+
+    #[test]
+    fn merging_keeps_what_the_upper_layer_does_not_say() {
+        let mut base = table(&env(&[("SENDGRID_API_KEY", "SG.env")]));
+        let file: toml::Table =
+            "[providers.sendgrid]\nfrom = \"a@b.example\"\n[providers.other]\nkind = \"sandbox\"\n"
+                .parse()
+                .unwrap();
+        merge(&mut base, file);
+        let sg = base["providers"]["sendgrid"].as_table().unwrap();
+        assert_eq!(sg["api_key"].as_str(), Some("SG.env"));
+        assert_eq!(sg["from"].as_str(), Some("a@b.example"));
+        assert!(base["providers"].as_table().unwrap().contains_key("other"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Loopback stand-ins for the email and SMS providers' HTTP APIs: each
+//! answers a send the way the real API does (status, body, headers), and
+//! keeps every request it got so a test can read what Foghorn sent.
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which API a mock speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Mailgun,
+    SendGrid,
+    Postmark,
+    Twilio,
+}
+
+/// One request as the mock received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The status the mock answered with.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Form fields, from `application/x-www-form-urlencoded` or
+    /// `multipart/form-data` (Mailgun), in order.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(b) = ct.split("boundary=").nth(1) {
+            return multipart_fields(&self.text(), b.trim_matches('"'));
+        }
+        form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn multipart_fields(body: &str, boundary: &str) -> Vec<(String, String)> {
+    let delim = format!("--{boundary}");
+    body.split(&delim)
+        .filter_map(|part| {
+            let part = part.strip_prefix("\r\n")?;
+            let (head, value) = part.split_once("\r\n\r\n")?;
+            let name = head.split("name=\"").nth(1)?.split('"').next()?;
+            Some((
+                name.to_string(),
+                value.strip_suffix("\r\n").unwrap_or(value).to_string(),
+            ))
+        })
+        .collect()
+}
+
+struct MockState {
+    kind: Kind,
+    /// Answer this status instead of success while `failures_left` > 0
+    /// (or always, when `failures_left` is `usize::MAX`).
+    fail_status: AtomicU16,
+    failures_left: AtomicUsize,
+    counter: AtomicU64,
+    received: Mutex<Vec<Received>>,
+}
+
+#[derive(Clone)]
+pub struct MockProvider {
+    pub url: String,
+    state: Arc<MockState>,
+}
+
+impl MockProvider {
+    pub async fn start(kind: Kind) -> MockProvider {
+        let state = Arc::new(MockState {
+            kind,
+            fail_status: AtomicU16::new(0),
+            failures_left: AtomicUsize::new(0),
+            counter: AtomicU64::new(0),
+            received: Mutex::new(Vec::new()),
+        });
+        let app = Router::new().fallback(answer).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockProvider {
+            url: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    /// Answer `status` to every send from now on (an outage).
+    pub fn fail_always(&self, status: u16) {
+        self.state.fail_status.store(status, Ordering::SeqCst);
+        self.state.failures_left.store(usize::MAX, Ordering::SeqCst);
+    }
+
+    pub fn recover(&self) {
+        self.state.failures_left.store(0, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().expect("lock").clone()
+    }
+
+    /// Successful sends so far.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .collect()
+    }
+
+    pub async fn wait_accepted(&self, n: usize, limit: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.accepted();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{:?} mock accepted {} of {n}",
+                self.state.kind,
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn answer(
+    State(s): State<Arc<MockState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let n = s.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let failing = s
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+            0 => None,
+            usize::MAX => Some(usize::MAX),
+            l => Some(l - 1),
+        })
+        .is_ok();
+    let path = uri.path().to_string();
+    let response = if failing {
+        let status = StatusCode::from_u16(s.fail_status.load(Ordering::SeqCst))
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let body = match s.kind {
+            Kind::Postmark => json!({"ErrorCode": 100, "Message": "Maintenance"}),
+            Kind::SendGrid => json!({"errors": [{"message": "Service Unavailable"}]}),
+            Kind::Twilio => {
+                json!({"code": 20500, "message": "Internal Server Error", "status": status.as_u16()})
+            }
+            Kind::Mailgun => json!({"message": "Service Unavailable"}),
+        };
+        (status, axum::Json(body)).into_response()
+    } else {
+        success(s.kind, n, &path)
+    };
+    s.received.lock().expect("lock").push(Received {
+        method: method.to_string(),
+        path,
+        headers,
+        body,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+/// The success answers of each API (see each provider's `api.rs`).
+fn success(kind: Kind, n: u64, path: &str) -> Response {
+    match kind {
+        // 200 {"id": "<…@domain>", "message": "Queued. Thank you."}
+        Kind::Mailgun => {
+            let domain = path.split('/').nth(3).unwrap_or("mg.example");
+            let body =
+                json!({"id": format!("<20260501.{n}@{domain}>"), "message": "Queued. Thank you."});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        // 202, empty body, the id in X-Message-Id.
+        Kind::SendGrid => (
+            StatusCode::ACCEPTED,
+            [("x-message-id", format!("sgmsg{n:08}"))],
+        )
+            .into_response(),
+        Kind::Postmark => {
+            let body = json!({"To": "x", "SubmittedAt": "2026-05-01T10:00:00Z",
+                "MessageID": format!("b7bc2f4a-e38e-4336-af7d-{n:012}"), "ErrorCode": 0, "Message": "OK"});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        // 201 with the message resource; the price is not known yet.
+        Kind::Twilio => {
+            let body = json!({"sid": format!("SM{n:032}"), "status": "queued",
+                "price": null, "price_unit": "USD", "num_segments": "1"});
+            (StatusCode::CREATED, axum::Json(body)).into_response()
+        }
+    }
+}
