@@ -113,6 +113,10 @@ pub struct SmsConfig {
     /// The default sender (number or sender id) of every SMS provider that
     /// names none of its own (`SMS_FROM` sets it too).
     pub from: Option<String>,
+    /// Sender per recipient country: a long code, short code or, where the
+    /// country allows it, an alphanumeric sender id (`GB = "NaviDocs"`). A
+    /// tenant's `sms_senders` setting overrides these.
+    pub senders: BTreeMap<String, String>,
 }
 
 /// `[pricing.<provider>]`: what one provider charges.
@@ -291,6 +295,10 @@ pub struct ChannelConfig {
     /// Providers in failover order.
     #[serde(default)]
     pub providers: Vec<String>,
+    /// Failover order for recipients in one country (ISO 3166-1 alpha-2,
+    /// e.g. `GB = ["vonage", "twilio"]`); other countries use `providers`.
+    #[serde(default)]
+    pub countries: BTreeMap<String, Vec<String>>,
 }
 
 /// One `[providers.NAME]` table. `kind` defaults to NAME, so
@@ -455,7 +463,15 @@ impl Config {
             }
         }
         for (channel, c) in &self.channels {
-            for p in &c.providers {
+            for country in c.countries.keys() {
+                if country.len() != 2 || !country.chars().all(|x| x.is_ascii_uppercase()) {
+                    return Err(bad(
+                        &format!("channels.{channel}.countries.{country}"),
+                        "expected an ISO 3166-1 alpha-2 code in capitals, such as GB".into(),
+                    ));
+                }
+            }
+            for p in c.providers.iter().chain(c.countries.values().flatten()) {
                 if p != "sandbox" && !self.providers.contains_key(p) {
                     return Err(bad(
                         &format!("channels.{channel}.providers"),

@@ -116,7 +116,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         segments = fitted.info.segments;
         content.text = Some(fitted.text);
     }
-    let msg = Outbound {
+    let mut msg = Outbound {
         notification_id: n.id.clone(),
         tenant_id: n.tenant_id.clone(),
         event_id: n.event_id.clone(),
@@ -140,7 +140,15 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     };
 
     let routing = shared.routes.for_tenant(&n.tenant_id).await;
-    let slots = routing.for_channel(channel);
+    // The recipient's country picks the provider order and the sender.
+    let country = match &msg.to {
+        Address::Phone(p) => crate::phone::country_of(p),
+        _ => None,
+    };
+    if channel == Channel::Sms && msg.from.is_none() {
+        msg.from = routing.sms_sender(country.as_deref()).map(str::to_string);
+    }
+    let slots = routing.for_recipient(channel, country.as_deref());
     let mut idx = job.provider_idx.max(0) as usize;
     let mut attempt = job.attempt.max(0) as u32;
     let mut reopen: Option<Instant> = None;

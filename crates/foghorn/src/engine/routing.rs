@@ -26,6 +26,10 @@ pub struct Slot {
 
 pub struct Routing {
     by_channel: HashMap<Channel, Vec<Arc<Slot>>>,
+    /// Country-specific orders, where configured.
+    by_country: HashMap<(Channel, String), Vec<Arc<Slot>>>,
+    /// SMS sender per recipient country.
+    sms_senders: HashMap<String, String>,
     /// Every configured instance, by name.
     all: Vec<Arc<Slot>>,
 }
@@ -148,6 +152,34 @@ impl Routing {
                 };
             by_channel.insert(ch, list);
         }
+        let mut by_country = HashMap::new();
+        for (ch, c) in &config.channels {
+            for (country, names) in &c.countries {
+                let mut v = Vec::new();
+                for p in names {
+                    let Some((slot, only)) = named.get(p.as_str()) else {
+                        return Err(RoutingError::Provider {
+                            name: p.clone(),
+                            message: "is not configured".into(),
+                        });
+                    };
+                    if !serves(slot, only, *ch) {
+                        return Err(RoutingError::Unsupported {
+                            channel: *ch,
+                            provider: p.clone(),
+                        });
+                    }
+                    v.push(slot.clone());
+                }
+                by_country.insert((*ch, country.clone()), v);
+            }
+        }
+        let sms_senders = config
+            .sms
+            .senders
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut all: Vec<(String, Arc<Slot>)> = named
             .into_iter()
             .map(|(name, (slot, _))| (name, slot))
@@ -155,6 +187,8 @@ impl Routing {
         all.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Routing {
             by_channel,
+            by_country,
+            sms_senders,
             all: all.into_iter().map(|(_, slot)| slot).collect(),
         })
     }
@@ -167,6 +201,22 @@ impl Routing {
             .filter(|s| s.provider.kind() == kind)
             .cloned()
             .collect()
+    }
+
+    /// The providers for a recipient in `country` (its own order when one is
+    /// configured, else the channel's).
+    pub fn for_recipient(&self, channel: Channel, country: Option<&str>) -> &[Arc<Slot>] {
+        country
+            .and_then(|c| self.by_country.get(&(channel, c.to_string())))
+            .map(Vec::as_slice)
+            .unwrap_or_else(|| self.for_channel(channel))
+    }
+
+    /// The sender for SMS to `country`, when one is configured.
+    pub fn sms_sender(&self, country: Option<&str>) -> Option<&str> {
+        country
+            .and_then(|c| self.sms_senders.get(c))
+            .map(String::as_str)
     }
 
     /// The channel's providers in failover order (never empty).
@@ -182,4 +232,54 @@ fn limiter_for(per_second: f64) -> DefaultDirectRateLimiter {
     // Whole sends per second, at least one; a burst of one keeps pacing even.
     let n = NonZeroU32::new(per_second.round().max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
     RateLimiter::direct(Quota::per_second(n).allow_burst(NonZeroU32::MIN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_sources(Some(text), std::path::Path::new("foghorn.toml"), &[]).expect("config")
+    }
+
+    #[test]
+    fn recipients_in_a_country_get_its_provider_order_and_sender() {
+        let c = config(
+            "[providers.a]\nkind = \"webhook\"\nurl = \"https://a.example/sms\"\n\
+             [providers.b]\nkind = \"webhook\"\nurl = \"https://b.example/sms\"\n\
+             [channels.sms]\nproviders = [\"a\", \"b\"]\n[channels.sms.countries]\nGB = [\"b\", \"a\"]\n\
+             [sms.senders]\nGB = \"NaviDocs\"\n",
+        );
+        let r = Routing::from_config(&c).unwrap();
+        let names = |s: &[Arc<Slot>]| {
+            s.iter()
+                .map(|x| x.provider.name().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(r.for_recipient(Channel::Sms, Some("GB"))), ["b", "a"]);
+        assert_eq!(names(r.for_recipient(Channel::Sms, Some("US"))), ["a", "b"]);
+        assert_eq!(names(r.for_recipient(Channel::Sms, None)), ["a", "b"]);
+        assert_eq!(r.sms_sender(Some("GB")), Some("NaviDocs"));
+        assert_eq!(r.sms_sender(Some("US")), None);
+    }
+
+    #[test]
+    fn country_orders_must_name_configured_providers() {
+        let err = Config::from_sources(
+            Some("[channels.sms.countries]\nGB = [\"nobody\"]\n"),
+            std::path::Path::new("foghorn.toml"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nobody"), "{err}");
+        let err = Config::from_sources(
+            Some("[channels.sms.countries]\ngb = [\"sandbox\"]\n"),
+            std::path::Path::new("f"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("channels.sms.countries.gb"), "{err}");
+    }
 }

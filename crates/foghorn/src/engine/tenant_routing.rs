@@ -21,7 +21,7 @@ const RECHECK: Duration = Duration::from_secs(5);
 
 struct Entry {
     routing: Arc<Routing>,
-    version: (i64, i64),
+    version: (i64, i64, bool),
     checked: Instant,
 }
 
@@ -115,7 +115,7 @@ impl TenantRoutes {
                 }
             }
         }
-        let version = match self.store.tenant_providers_version(tenant).await {
+        let version = match self.version(tenant).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "could not check a tenant's providers; using the last known routing");
@@ -130,7 +130,7 @@ impl TenantRoutes {
                 }
             }
         }
-        let routing = if version.0 == 0 {
+        let routing = if version.0 == 0 && !version.2 {
             self.global.clone()
         } else {
             match self.build(tenant).await {
@@ -154,6 +154,19 @@ impl TenantRoutes {
             );
         }
         routing
+    }
+
+    /// What a tenant's routing depends on: its provider accounts (count,
+    /// last change) and whether its settings name SMS senders (with the
+    /// settings' last change folded into the timestamp).
+    async fn version(&self, tenant: &str) -> Result<(i64, i64, bool), foghorn_store::StoreError> {
+        let (count, changed) = self.store.tenant_providers_version(tenant).await?;
+        let t = self.store.tenant(tenant).await?;
+        let senders = t
+            .as_ref()
+            .is_some_and(|t| !tenant_senders(&t.settings).is_empty());
+        let settings_changed = t.map(|t| t.updated_at).unwrap_or(0);
+        Ok((count, changed.max(settings_changed), senders))
     }
 
     /// Drops a tenant's cached routing (after a change through this node).
@@ -186,11 +199,31 @@ impl TenantRoutes {
             }
             derived.providers.insert(row.name.clone(), entry);
         }
+        if let Some(t) = self.store.tenant(tenant).await? {
+            derived.sms.senders.extend(tenant_senders(&t.settings));
+        }
         for (ch, names) in serves {
-            derived
-                .channels
-                .insert(ch, ChannelConfig { providers: names });
+            derived.channels.insert(
+                ch,
+                ChannelConfig {
+                    providers: names,
+                    countries: Default::default(),
+                },
+            );
         }
         Ok(Routing::from_config(&derived)?)
     }
+}
+
+/// A tenant's `sms_senders` setting: sender per recipient country.
+fn tenant_senders(settings: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(settings).unwrap_or_default();
+    v.get("sms_senders")
+        .and_then(|s| s.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.to_ascii_uppercase(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
