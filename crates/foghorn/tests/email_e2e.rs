@@ -8,7 +8,6 @@ mod mock_providers;
 use common::*;
 use mock_providers::{provider_table, Kind, MockProvider, SendGridKey};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// The address SendGrid would call; the webhook's signature does not cover
 /// the URL, so the test posts to the server's own address, as a proxy in
@@ -84,7 +83,11 @@ async fn an_email_fails_over_to_sendgrid_and_its_signed_webhook_marks_it_deliver
         assert_eq!(n["provider"], "sendgrid", "{b}: {n}");
 
         let to_sendgrid = sendgrid.received();
-        assert_eq!(to_sendgrid.len(), 1, "{b}: SendGrid got exactly one request");
+        assert_eq!(
+            to_sendgrid.len(),
+            1,
+            "{b}: SendGrid got exactly one request"
+        );
         let mail = to_sendgrid[0].json();
         assert_eq!(
             mail["personalizations"][0]["custom_args"]["notification_id"], id,
@@ -154,7 +157,10 @@ async fn an_email_fails_over_to_sendgrid_and_its_signed_webhook_marks_it_deliver
         assert_eq!(delivered(&n), 1, "{b}: still one `delivered`: {n}");
 
         // A copy altered after signing is refused.
-        let tampered = batch.to_string().replace("delivered", "bounce").into_bytes();
+        let tampered = batch
+            .to_string()
+            .replace("delivered", "bounce")
+            .into_bytes();
         let (s, text) = post_sendgrid(&server.base, &sg_key, &body, tampered).await;
         assert_eq!(s, 401, "{b}: tampered: {text}");
         let n = notification(&api, &id).await;

@@ -19,7 +19,6 @@ fn warranty(days_left: i64) -> Value {
            "url": "https://navidocs.example/boats/jeanneau-51/warranties/w-17"})
 }
 
-
 /// The notification once it is `sent` (the mock sees the request a moment
 /// before the outcome is recorded).
 async fn wait_sent(api: &Api, id: &str) -> Value {

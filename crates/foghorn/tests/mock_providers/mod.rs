@@ -4,12 +4,12 @@
 #![allow(dead_code)]
 
 use axum::body::Bytes;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
