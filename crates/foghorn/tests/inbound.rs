@@ -5,6 +5,7 @@
 //! and the daily SMS cap.
 
 mod common;
+mod mock_providers;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -14,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use common::*;
 use hmac::{Hmac, Mac};
+use mock_providers::SendGridKey;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,71 +186,11 @@ fn mailgun_body(key: &str, timestamp: i64, token: &str, event_data: Value) -> Va
     })
 }
 
-struct SendGridKey(p256::ecdsa::SigningKey);
-
-impl SendGridKey {
-    fn generate() -> SendGridKey {
-        SendGridKey(p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
-    }
-
-    /// The public key as SendGrid shows it: base64 of DER SubjectPublicKeyInfo.
-    fn public_b64(&self) -> String {
-        use p256::pkcs8::EncodePublicKey;
-        let public = p256::PublicKey::from(self.0.verifying_key());
-        B64.encode(public.to_public_key_der().unwrap().as_bytes())
-    }
-
-    fn sign(&self, timestamp: i64, body: &[u8]) -> String {
-        use p256::ecdsa::signature::Signer;
-        let mut data = timestamp.to_string().into_bytes();
-        data.extend_from_slice(body);
-        let sig: p256::ecdsa::Signature = self.0.sign(&data);
-        B64.encode(sig.to_der().as_bytes())
-    }
-}
-
 fn basic(user: &str, pass: &str) -> String {
     format!("Basic {}", B64.encode(format!("{user}:{pass}")))
 }
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 // -------------------------------------------------------------- helpers ---
-
-/// A callback as a provider would send it: (status, body text).
-async fn hook(
-    base: &str,
-    path_and_query: &str,
-    headers: &[(&str, String)],
-    content_type: &str,
-    body: Vec<u8>,
-) -> (u16, String) {
-    let mut r = reqwest::Client::new()
-        .post(format!("{base}{path_and_query}"))
-        .header("content-type", content_type)
-        .body(body);
-    for (k, v) in headers {
-        r = r.header(*k, v);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = res.text().await.unwrap_or_default();
-    if status >= 400 {
-        assert_eq!(ct, "application/problem+json", "{status}: {text}");
-    }
-    (status, text)
-}
 
 /// A signed Twilio callback to `path_and_query` with `params`; `sent` are
 /// the parameters actually posted (a tampered copy, say).
@@ -284,37 +226,6 @@ fn enc(s: &str) -> String {
             b' ' => "+".into(),
             _ => format!("%{b:02X}"),
         })
-        .collect()
-}
-
-async fn notification(api: &Api, id: &str) -> Value {
-    let (s, v) = api.get(&format!("/v1/notifications/{id}")).await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
-/// Waits until notification `id` has `status`.
-async fn wait_status(api: &Api, id: &str, status: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let n = notification(api, id).await;
-        if n["status"] == status {
-            return n;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "notification never reached `{status}`: {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn timeline_kinds(n: &Value) -> Vec<String> {
-    n["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["kind"].as_str().unwrap().to_string())
         .collect()
 }
 

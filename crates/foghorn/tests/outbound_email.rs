@@ -6,27 +6,17 @@ mod common;
 mod mock_providers;
 
 use common::*;
-use mock_providers::{Kind, MockProvider};
+use mock_providers::{provider_table, Kind, MockProvider, FROM};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const PUBLIC_URL: &str = "https://foghorn.example";
-const FROM: &str = "NaviDocs <noreply@navidocs.example>";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn warranty(days_left: i64) -> Value {
     json!({"boat": "Jeanneau 51", "title": "Engine Warranty", "component": "Engine",
            "provider": "Yanmar Marine", "expires_on": "2026-06-30", "days_left": days_left,
            "url": "https://navidocs.example/boats/jeanneau-51/warranties/w-17"})
-}
-
-fn provider_table(kind: Kind, url: &str) -> String {
-    match kind {
-        Kind::Mailgun => format!("[providers.mailgun]\napi_key = \"key-test\"\ndomain = \"mg.navidocs.example\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
-        Kind::SendGrid => format!("[providers.sendgrid]\napi_key = \"SG.test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
-        Kind::Postmark => format!("[providers.postmark]\nserver_token = \"pm-test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
-        Kind::Twilio => format!("[providers.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"tok\"\nphone_number = \"+12025550100\"\nbase_url = \"{url}\"\n"),
-    }
 }
 
 /// The notification once it is `sent` (the mock sees the request a moment

@@ -481,3 +481,74 @@ pub mod futures_like {
         out
     }
 }
+
+// ------------------------------------------------ provider callbacks ---
+
+/// Unix seconds now, as providers stamp their callbacks.
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A callback as a provider would send it: (status, body text).
+pub async fn hook(
+    base: &str,
+    path_and_query: &str,
+    headers: &[(&str, String)],
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}{path_and_query}"))
+        .header("content-type", content_type)
+        .body(body);
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = res.text().await.unwrap_or_default();
+    if status >= 400 {
+        assert_eq!(ct, "application/problem+json", "{status}: {text}");
+    }
+    (status, text)
+}
+
+pub async fn notification(api: &Api, id: &str) -> Value {
+    let (s, v) = api.get(&format!("/v1/notifications/{id}")).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Waits until notification `id` has `status`.
+pub async fn wait_status(api: &Api, id: &str, status: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let n = notification(api, id).await;
+        if n["status"] == status {
+            return n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "notification never reached `{status}`: {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn timeline_kinds(n: &Value) -> Vec<String> {
+    n["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +33,8 @@ pub struct Received {
     pub body: Bytes,
     /// The status the mock answered with.
     pub status: u16,
+    /// The headers it answered with (SendGrid's `X-Message-Id`, say).
+    pub response_headers: HeaderMap,
 }
 
 impl Received {
@@ -198,6 +202,7 @@ async fn answer(
         headers,
         body,
         status: response.status().as_u16(),
+        response_headers: response.headers().clone(),
     });
     response
 }
@@ -229,5 +234,43 @@ fn success(kind: Kind, n: u64, path: &str) -> Response {
                 "price": null, "price_unit": "USD", "num_segments": "1"});
             (StatusCode::CREATED, axum::Json(body)).into_response()
         }
+    }
+}
+
+/// The sender every email test uses.
+pub const FROM: &str = "NaviDocs <noreply@navidocs.example>";
+
+/// A `[providers.<name>]` table for `kind` with its API at `url`.
+pub fn provider_table(kind: Kind, url: &str) -> String {
+    match kind {
+        Kind::Mailgun => format!("[providers.mailgun]\napi_key = \"key-test\"\ndomain = \"mg.navidocs.example\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
+        Kind::SendGrid => format!("[providers.sendgrid]\napi_key = \"SG.test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
+        Kind::Postmark => format!("[providers.postmark]\nserver_token = \"pm-test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
+        Kind::Twilio => format!("[providers.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"tok\"\nphone_number = \"+12025550100\"\nbase_url = \"{url}\"\n"),
+    }
+}
+
+/// The key pair SendGrid signs its Event Webhook with (ECDSA P-256), made
+/// fresh by each test.
+pub struct SendGridKey(p256::ecdsa::SigningKey);
+
+impl SendGridKey {
+    pub fn generate() -> SendGridKey {
+        SendGridKey(p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+    }
+
+    /// The public key as SendGrid shows it: base64 of DER SubjectPublicKeyInfo.
+    pub fn public_b64(&self) -> String {
+        use p256::pkcs8::EncodePublicKey;
+        let public = p256::PublicKey::from(self.0.verifying_key());
+        B64.encode(public.to_public_key_der().unwrap().as_bytes())
+    }
+
+    pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
+        use p256::ecdsa::signature::Signer;
+        let mut data = timestamp.to_string().into_bytes();
+        data.extend_from_slice(body);
+        let sig: p256::ecdsa::Signature = self.0.sign(&data);
+        B64.encode(sig.to_der().as_bytes())
     }
 }
