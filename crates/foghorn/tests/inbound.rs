@@ -220,36 +220,6 @@ fn now_s() -> i64 {
 
 // -------------------------------------------------------------- helpers ---
 
-/// A callback as a provider would send it: (status, body text).
-async fn hook(
-    base: &str,
-    path_and_query: &str,
-    headers: &[(&str, String)],
-    content_type: &str,
-    body: Vec<u8>,
-) -> (u16, String) {
-    let mut r = reqwest::Client::new()
-        .post(format!("{base}{path_and_query}"))
-        .header("content-type", content_type)
-        .body(body);
-    for (k, v) in headers {
-        r = r.header(*k, v);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = res.text().await.unwrap_or_default();
-    if status >= 400 {
-        assert_eq!(ct, "application/problem+json", "{status}: {text}");
-    }
-    (status, text)
-}
-
 /// A signed Twilio callback to `path_and_query` with `params`; `sent` are
 /// the parameters actually posted (a tampered copy, say).
 async fn twilio_hook(
@@ -275,40 +245,6 @@ async fn twilio_hook(
     .await
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn notification(api: &Api, id: &str) -> Value {
-    let (s, v) = api.get(&format!("/v1/notifications/{id}")).await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
-/// Waits until notification `id` has `status`.
-async fn wait_status(api: &Api, id: &str, status: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let n = notification(api, id).await;
-        if n["status"] == status {
-            return n;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "notification never reached `{status}`: {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn timeline_kinds(n: &Value) -> Vec<String> {
     n["timeline"]
         .as_array()
@@ -316,17 +252,6 @@ fn timeline_kinds(n: &Value) -> Vec<String> {
         .iter()
         .map(|t| t["kind"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// Posts an event; returns the first notification's id and status.
-async fn send(api: &Api, body: Value) -> (String, String) {
-    let (s, v) = api.post("/v1/events", body).await;
-    assert_eq!(s, 202, "{v}");
-    let n = &v["notifications"][0];
-    (
-        n["id"].as_str().unwrap().to_string(),
-        n["status"].as_str().unwrap().to_string(),
-    )
 }
 
 fn sms_workflow(env: &Env) {
@@ -351,11 +276,6 @@ fn twilio_config(mock: &TwilioMock) -> String {
          [channels.sms]\nproviders = [\"twilio\"]\n",
         mock.url
     )
-}
-
-async fn put_subscriber(api: &Api, id: &str, body: Value) {
-    let (s, v) = api.put(&format!("/v1/subscribers/{id}"), body).await;
-    assert!(s == 200 || s == 201, "{v}");
 }
 
 // ---------------------------------------------------------------- tests ---

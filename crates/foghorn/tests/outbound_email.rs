@@ -26,6 +26,7 @@ fn provider_table(kind: Kind, url: &str) -> String {
         Kind::SendGrid => format!("[providers.sendgrid]\napi_key = \"SG.test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
         Kind::Postmark => format!("[providers.postmark]\nserver_token = \"pm-test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
         Kind::Twilio => format!("[providers.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"tok\"\nphone_number = \"+12025550100\"\nbase_url = \"{url}\"\n"),
+        Kind::Vonage => format!("[providers.vonage]\napi_key = \"vk\"\napi_secret = \"vs\"\nfrom = \"+12025550100\"\nbase_url = \"{url}\"\n"),
     }
 }
 
@@ -72,7 +73,7 @@ fn unsubscribe_headers(kind: Kind, r: &mock_providers::Received) -> (String, Str
             };
             (get("List-Unsubscribe"), get("List-Unsubscribe-Post"))
         }
-        Kind::Twilio => unreachable!(),
+        Kind::Twilio | Kind::Vonage => unreachable!(),
     }
 }
 
@@ -81,7 +82,7 @@ fn subject(kind: Kind, r: &mock_providers::Received) -> String {
         Kind::Mailgun => r.field("subject").unwrap_or_default(),
         Kind::SendGrid => r.json()["subject"].as_str().unwrap_or_default().into(),
         Kind::Postmark => r.json()["Subject"].as_str().unwrap_or_default().into(),
-        Kind::Twilio => unreachable!(),
+        Kind::Twilio | Kind::Vonage => unreachable!(),
     }
 }
 

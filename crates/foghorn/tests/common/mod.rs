@@ -481,3 +481,87 @@ pub mod futures_like {
         out
     }
 }
+
+// ------------------------------------- callbacks and single notifications ---
+
+/// A callback as a provider would send it: (status, body text).
+pub async fn hook(
+    base: &str,
+    path_and_query: &str,
+    headers: &[(&str, String)],
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}{path_and_query}"))
+        .header("content-type", content_type)
+        .body(body);
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = res.text().await.unwrap_or_default();
+    if status >= 400 {
+        assert_eq!(ct, "application/problem+json", "{status}: {text}");
+    }
+    (status, text)
+}
+
+/// Percent-encodes a form name or value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn notification(api: &Api, id: &str) -> Value {
+    let (s, v) = api.get(&format!("/v1/notifications/{id}")).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Waits until notification `id` has `status`.
+pub async fn wait_status(api: &Api, id: &str, status: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let n = notification(api, id).await;
+        if n["status"] == status {
+            return n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "notification never reached `{status}`: {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Posts an event; returns the first notification's id and status.
+pub async fn send(api: &Api, body: Value) -> (String, String) {
+    let (s, v) = api.post("/v1/events", body).await;
+    assert_eq!(s, 202, "{v}");
+    let n = &v["notifications"][0];
+    (
+        n["id"].as_str().unwrap().to_string(),
+        n["status"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Creates or replaces subscriber `id`.
+pub async fn put_subscriber(api: &Api, id: &str, body: Value) {
+    let (s, v) = api.put(&format!("/v1/subscribers/{id}"), body).await;
+    assert!(s == 200 || s == 201, "{v}");
+}

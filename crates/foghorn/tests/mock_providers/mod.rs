@@ -20,6 +20,7 @@ pub enum Kind {
     SendGrid,
     Postmark,
     Twilio,
+    Vonage,
 }
 
 /// One request as the mock received it.
@@ -187,6 +188,7 @@ async fn answer(
                 json!({"code": 20500, "message": "Internal Server Error", "status": status.as_u16()})
             }
             Kind::Mailgun => json!({"message": "Service Unavailable"}),
+            Kind::Vonage => json!({"type": "about:blank", "title": "Service Unavailable"}),
         };
         (status, axum::Json(body)).into_response()
     } else {
@@ -229,5 +231,17 @@ fn success(kind: Kind, n: u64, path: &str) -> Response {
                 "price": null, "price_unit": "USD", "num_segments": "1"});
             (StatusCode::CREATED, axum::Json(body)).into_response()
         }
+        // 200 with one entry per part, all values strings; `"0"` is
+        // success, and the price (in the account's currency) is stated.
+        Kind::Vonage => {
+            let body = json!({"message-count": "1", "messages": [{
+                "to": "12025550142", "message-id": format!("0A00000{n:09X}"), "status": "0",
+                "remaining-balance": "12.34560000", "message-price": VONAGE_PRICE,
+                "network": "310004"}]});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
     }
 }
+
+/// What the Vonage mock states as each part's `message-price`.
+pub const VONAGE_PRICE: &str = "0.03330000";
