@@ -217,29 +217,6 @@ async fn twilio_hook(
     .await
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Posts an event; returns the first notification's id and status.
-async fn send(api: &Api, body: Value) -> (String, String) {
-    let (s, v) = api.post("/v1/events", body).await;
-    assert_eq!(s, 202, "{v}");
-    let n = &v["notifications"][0];
-    (
-        n["id"].as_str().unwrap().to_string(),
-        n["status"].as_str().unwrap().to_string(),
-    )
-}
-
 fn sms_workflow(env: &Env) {
     env.write(
         "workflows/alert.sms.toml",
@@ -262,11 +239,6 @@ fn twilio_config(mock: &TwilioMock) -> String {
          [channels.sms]\nproviders = [\"twilio\"]\n",
         mock.url
     )
-}
-
-async fn put_subscriber(api: &Api, id: &str, body: Value) {
-    let (s, v) = api.put(&format!("/v1/subscribers/{id}"), body).await;
-    assert!(s == 200 || s == 201, "{v}");
 }
 
 // ---------------------------------------------------------------- tests ---

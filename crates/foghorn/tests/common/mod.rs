@@ -522,6 +522,19 @@ pub async fn hook(
     (status, text)
 }
 
+/// Percent-encodes a form name or value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub async fn notification(api: &Api, id: &str) -> Value {
     let (s, v) = api.get(&format!("/v1/notifications/{id}")).await;
     assert_eq!(s, 200, "{v}");
@@ -551,4 +564,21 @@ pub fn timeline_kinds(n: &Value) -> Vec<String> {
         .iter()
         .map(|t| t["kind"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Posts an event; returns the first notification's id and status.
+pub async fn send(api: &Api, body: Value) -> (String, String) {
+    let (s, v) = api.post("/v1/events", body).await;
+    assert_eq!(s, 202, "{v}");
+    let n = &v["notifications"][0];
+    (
+        n["id"].as_str().unwrap().to_string(),
+        n["status"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Creates or replaces subscriber `id`.
+pub async fn put_subscriber(api: &Api, id: &str, body: Value) {
+    let (s, v) = api.put(&format!("/v1/subscribers/{id}"), body).await;
+    assert!(s == 200 || s == 201, "{v}");
 }

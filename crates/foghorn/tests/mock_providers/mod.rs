@@ -22,6 +22,7 @@ pub enum Kind {
     SendGrid,
     Postmark,
     Twilio,
+    Vonage,
 }
 
 /// One request as the mock received it.
@@ -191,6 +192,7 @@ async fn answer(
                 json!({"code": 20500, "message": "Internal Server Error", "status": status.as_u16()})
             }
             Kind::Mailgun => json!({"message": "Service Unavailable"}),
+            Kind::Vonage => json!({"type": "about:blank", "title": "Service Unavailable"}),
         };
         (status, axum::Json(body)).into_response()
     } else {
@@ -234,6 +236,15 @@ fn success(kind: Kind, n: u64, path: &str) -> Response {
                 "price": null, "price_unit": "USD", "num_segments": "1"});
             (StatusCode::CREATED, axum::Json(body)).into_response()
         }
+        // 200 with one entry per part, all values strings; `"0"` is
+        // success, and the price (in the account's currency) is stated.
+        Kind::Vonage => {
+            let body = json!({"message-count": "1", "messages": [{
+                "to": "12025550142", "message-id": format!("0A00000{n:09X}"), "status": "0",
+                "remaining-balance": "12.34560000", "message-price": VONAGE_PRICE,
+                "network": "310004"}]});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
     }
 }
 
@@ -246,6 +257,7 @@ pub fn provider_table(kind: Kind, url: &str) -> String {
         Kind::Mailgun => format!("[providers.mailgun]\napi_key = \"key-test\"\ndomain = \"mg.navidocs.example\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
         Kind::SendGrid => format!("[providers.sendgrid]\napi_key = \"SG.test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
         Kind::Postmark => format!("[providers.postmark]\nserver_token = \"pm-test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
+        Kind::Vonage => format!("[providers.vonage]\napi_key = \"vk\"\napi_secret = \"vs\"\nfrom = \"+12025550100\"\nbase_url = \"{url}\"\n"),
         Kind::Twilio => format!("[providers.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"tok\"\nphone_number = \"+12025550100\"\nbase_url = \"{url}\"\n"),
     }
 }
@@ -274,3 +286,6 @@ impl SendGridKey {
         B64.encode(sig.to_der().as_bytes())
     }
 }
+
+/// What the Vonage mock states as each part's `message-price`.
+pub const VONAGE_PRICE: &str = "0.03330000";
