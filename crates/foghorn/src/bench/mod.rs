@@ -265,13 +265,34 @@ async fn deliveries(
     make: MakeBody,
 ) -> anyhow::Result<f64> {
     let secs = Duration::from_secs(args.seconds);
-    load::closed_loop(t, args.clients, Duration::from_secs(2), make.clone()).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    sink.reset();
+    let (warm, _) =
+        load::closed_loop(t, args.clients, Duration::from_secs(2), make.clone()).await?;
+    drain(sink, warm).await;
     sink.reset();
     let start = Instant::now();
-    load::closed_loop(t, args.clients, secs, make).await?;
+    let (posted, _) = load::closed_loop(t, args.clients, secs, make).await?;
     let delivered = sink.total();
-    Ok(delivered as f64 / start.elapsed().as_secs_f64())
+    let rate = delivered as f64 / start.elapsed().as_secs_f64();
+    // The next phase measures latency at a steady rate: it must not queue
+    // behind this phase's backlog.
+    drain(sink, posted).await;
+    Ok(rate)
+}
+
+/// Waits until the sink has seen `expected` deliveries since its last reset
+/// (or stops seeing progress for 10 s).
+async fn drain(sink: &BenchSink, expected: u64) {
+    let mut last = (sink.total(), Instant::now());
+    while sink.total() < expected {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = sink.total();
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+    }
 }
 
 /// Open loop at `rate`; joins each answer's delivery id with its arrival.
@@ -282,7 +303,7 @@ async fn latency(
     make: MakeBody,
     id_of: impl Fn(&[u8]) -> Option<String>,
 ) -> anyhow::Result<(f64, f64, usize)> {
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     sink.reset();
     let sent = load::open_loop(t, 32, args.rate, Duration::from_secs(args.seconds), make).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
