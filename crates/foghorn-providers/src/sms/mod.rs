@@ -283,11 +283,17 @@ pub(crate) fn price(amount: &str, currency: &str) -> Option<Money> {
     let amount = amount.trim();
     let amount = amount.strip_prefix('-').unwrap_or(amount);
     let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
-    let frac = frac.trim_end_matches('0');
-    let (kept, rest) = frac.split_at(frac.len().min(6));
-    if !rest.bytes().all(|b| b.is_ascii_digit()) {
+    // Digits only on either side of the point (which also keeps the split
+    // below on a character boundary).
+    if !whole
+        .bytes()
+        .chain(frac.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
+    let frac = frac.trim_end_matches('0');
+    let (kept, rest) = frac.split_at(frac.len().min(6));
     let mut micros = Money::parse_amount(&format!("{whole}.{kept}"))?;
     if rest.as_bytes().first().is_some_and(|d| *d >= b'5') {
         micros = micros.checked_add(1)?;
@@ -393,6 +399,18 @@ mod tests {
         assert_eq!(price("0.1x", "USD"), None);
         assert_eq!(price("", "EUR"), None);
         assert_eq!(price("0.1", ""), None);
+        // Found by fuzzing the SMS callbacks: a multi-byte character across
+        // the sixth decimal panicked in the split instead of being refused.
+        for bad in [
+            "0.00750\u{fffd}\u{fffd}",
+            ".0012\u{fffd}456789",
+            "1.23456\u{e9}",
+        ] {
+            assert_eq!(price(bad, "USD"), None, "{bad}");
+        }
+        for bad in ["0.+1", "+1", "--0.5", "1 .5"] {
+            assert_eq!(price(bad, "USD"), None, "{bad}");
+        }
     }
 
     /// Each SMS kind builds from its tagged configuration, reports its kind,

@@ -141,7 +141,9 @@ fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
     }
 }
 
-fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
+/// Checks an event's `to` list (count, id lengths, inline addresses) and
+/// turns it into recipients; needs neither the database nor a workflow.
+pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
     if to.len() > MAX_RECIPIENTS {
         return Err(ApiError::validation(
             "to",

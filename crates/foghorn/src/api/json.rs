@@ -55,8 +55,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "JSON nested deeper than {MAX_DEPTH} levels"
         )));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -69,7 +69,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             };
             ApiError::validation(field, inner.to_string())
         }
-    })
+    })?;
+    // One value and nothing after it but whitespace, as `serde_json::from_slice`
+    // insists too: `{"name":"a"} {"name":"b"}` is not a body to half-read.
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    Ok(value)
 }
 
 /// Bracket depth outside strings; a cheap pre-check before parsing.
@@ -124,5 +129,22 @@ mod tests {
             400
         );
         assert_eq!(nesting_depth(br#"{"a": "[[[[", "b": [1]}"#), 2);
+    }
+
+    #[test]
+    fn refuses_anything_after_the_value() {
+        // Found by the event_json fuzz target: a valid object followed by
+        // the rest of a mangled body was accepted, the tail ignored.
+        for body in [
+            &br#"{"name": "x"}d","to":["owner-42"]}"#[..],
+            br#"{"name": "x"} {"name": "y"}"#,
+            br#"{"name": "x"}]"#,
+        ] {
+            let e = parse::<T>(body).unwrap_err();
+            assert_eq!(e.status.as_u16(), 400, "{}", String::from_utf8_lossy(body));
+            assert!(e.detail.contains("trailing characters"), "{}", e.detail);
+        }
+        let ok = parse::<T>(b" {\"name\": \"x\"} \r\n\t").unwrap();
+        assert_eq!(ok.name, "x");
     }
 }
