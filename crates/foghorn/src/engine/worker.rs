@@ -51,6 +51,10 @@ impl WorkerHandle {
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
 
+/// How long the claimer and the recorder wait to batch work: short next to
+/// a provider call, long next to the commit it saves.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// An outcome with the worker slot it holds: the slot is freed only once the
 /// outcome is committed, so the jobs a crash can repeat are at most the
 /// `workers` in flight.
@@ -107,6 +111,11 @@ async fn claim_loop(
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.changed() => break,
         };
+        // Claim in batches: with few slots free, give in-flight sends a
+        // moment to finish so one claim transaction serves many jobs.
+        if slots.available_permits() + 1 < (w.cfg.workers / 4).max(1) {
+            tokio::time::sleep(GATHER).await;
+        }
         let room = (slots.available_permits() + 1).min(w.cfg.claim_batch);
         let jobs = match w
             .store
@@ -164,13 +173,22 @@ async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Done>, 
     while let Some((first, p)) = rx.recv().await {
         batch.push(first);
         permits.push(p);
+        // Group commit for outcomes: wait briefly for the sends finishing
+        // alongside, so one fsync records many of them.
+        let until = tokio::time::Instant::now() + GATHER;
         while batch.len() < RECORD_BATCH {
             match rx.try_recv() {
                 Ok((o, p)) => {
                     batch.push(o);
                     permits.push(p);
                 }
-                Err(_) => break,
+                Err(_) => match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Some((o, p))) => {
+                        batch.push(o);
+                        permits.push(p);
+                    }
+                    _ => break,
+                },
             }
         }
         let mut tries = 0u32;
