@@ -152,14 +152,7 @@ async fn bench_foghorn(
     }
 
     // 1. Accepted events per second, durable, accept path only.
-    let url = fresh_database(kind, pg, dir.path(), "accept").await?;
-    let key = target::key(dir.path(), &url).await?;
-    let (server, _) = target::foghorn(dir.path(), &url, "api").await?;
-    let t = Target {
-        addr: server.addr.clone(),
-        path: "/v1/events".into(),
-        headers: vec![("authorization".into(), format!("Bearer {key}"))],
-    };
+    let (server, t, _) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
     load::closed_loop(
         &t,
         args.clients,
@@ -179,14 +172,7 @@ async fn bench_foghorn(
     server.stop().await;
 
     // 2. End to end: post flat out; count what reaches the sink.
-    let url = fresh_database(kind, pg, dir.path(), "e2e").await?;
-    let key = target::key(dir.path(), &url).await?;
-    let (server, _) = target::foghorn(dir.path(), &url, "all").await?;
-    let t = Target {
-        addr: server.addr.clone(),
-        path: "/v1/events".into(),
-        headers: vec![("authorization".into(), format!("Bearer {key}"))],
-    };
+    let (server, t, _) = fresh_server(kind, pg, dir.path(), "e2e", "all").await?;
     report.deliveries_per_sec = deliveries(args, sink, &t, event_body("bench.ping")).await?;
     say(
         args.json,
@@ -218,14 +204,7 @@ async fn bench_foghorn(
     server.stop().await;
 
     // 4. Memory with a large queue: an api node fills it, a worker drains it.
-    let url = fresh_database(kind, pg, dir.path(), "rss").await?;
-    let key = target::key(dir.path(), &url).await?;
-    let (api, _) = target::foghorn(dir.path(), &url, "api").await?;
-    let t = Target {
-        addr: api.addr.clone(),
-        path: "/v1/events".into(),
-        headers: vec![("authorization".into(), format!("Bearer {key}"))],
-    };
+    let (api, t, url) = fresh_server(kind, pg, dir.path(), "rss", "api").await?;
     let json = args.json;
     let queued = load::post_count(
         &t,
@@ -255,6 +234,26 @@ async fn bench_foghorn(
     worker.stop().await;
     api.stop().await;
     Ok(report)
+}
+
+/// A server of `role` on a fresh database, the event endpoint with a key, and
+/// the database URL (for a second node on it).
+async fn fresh_server(
+    kind: &str,
+    pg: Option<&str>,
+    dir: &std::path::Path,
+    tag: &str,
+    role: &str,
+) -> anyhow::Result<(target::Process, Target, String)> {
+    let url = fresh_database(kind, pg, dir, tag).await?;
+    let key = target::key(dir, &url).await?;
+    let (server, _) = target::foghorn(dir, &url, role).await?;
+    let t = Target {
+        addr: server.addr.clone(),
+        path: "/v1/events".into(),
+        headers: vec![("authorization".into(), format!("Bearer {key}"))],
+    };
+    Ok((server, t, url))
 }
 
 /// Posts flat out for the phase and returns sink arrivals per second over it.
