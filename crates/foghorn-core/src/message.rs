@@ -80,6 +80,10 @@ pub struct Outbound {
     /// Sender chosen by the engine (per tenant and country); providers fall
     /// back to their configured default when None.
     pub from: Option<String>,
+    /// The `to` URL was written by a tenant (a step of its own workflow), so
+    /// reaching it obeys the tenants' private-target rule, not the
+    /// operator's.
+    pub tenant_target: bool,
 }
 
 /// A provider's acceptance of a message.

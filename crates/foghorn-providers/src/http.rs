@@ -27,6 +27,11 @@ pub struct HttpOptions {
     /// Lets targets on loopback and private networks through the guard; for
     /// self-hosters whose receivers live on the same network.
     pub allow_private_targets: bool,
+    /// The same for targets a tenant supplied (its own provider accounts,
+    /// URLs in its workflows): separate, so an operator who lets its own
+    /// configuration reach the local network does not open it to every
+    /// tenant.
+    pub allow_private_targets_for_tenants: bool,
     pub timeout: Duration,
     /// Where providers reach this server (`public_url`), for the status
     /// callback URLs some providers take with each send. No trailing slash.
@@ -37,8 +42,20 @@ impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             allow_private_targets: false,
+            allow_private_targets_for_tenants: false,
             timeout: Duration::from_secs(10),
             public_url: None,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// The options a tenant's own provider account is built with: its
+    /// targets are judged by the tenants' setting.
+    pub fn for_tenant(&self) -> HttpOptions {
+        HttpOptions {
+            allow_private_targets: self.allow_private_targets_for_tenants,
+            ..self.clone()
         }
     }
 }
@@ -46,6 +63,25 @@ impl Default for HttpOptions {
 pub fn build_client(opts: &HttpOptions) -> Result<reqwest::Client, BuildError> {
     let allow = opts.allow_private_targets;
     client_with(opts.timeout, allow, allow)
+}
+
+/// The process's HTTP clients, one per trust level: the guard sits in each
+/// client's resolver, and a connection pool must never hand a connection
+/// opened under the operator's rules to a tenant's request. Built once and
+/// cloned (a clone shares the pool).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub operator: reqwest::Client,
+    pub tenant: reqwest::Client,
+}
+
+impl Clients {
+    pub fn new(opts: &HttpOptions) -> Result<Clients, BuildError> {
+        Ok(Clients {
+            operator: build_client(opts)?,
+            tenant: build_client(&opts.for_tenant())?,
+        })
+    }
 }
 
 /// The two guards take separate flags only so a test can reach a local first

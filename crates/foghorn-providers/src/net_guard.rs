@@ -13,8 +13,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
-    #[error("scheme `{scheme}` is not allowed (only http and https)")]
-    Scheme { scheme: String },
+    #[error("scheme `{scheme}` is not allowed (only {allowed})")]
+    Scheme {
+        scheme: String,
+        allowed: &'static str,
+    },
     #[error("the URL has no host")]
     NoHost,
     #[error("host `{host}` is {ip}, a private or reserved address")]
@@ -91,31 +94,102 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
     }
 }
 
+/// What a target URL is for, which decides the schemes it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Http,
+    Smtp,
+}
+
+impl Family {
+    fn schemes(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            Family::Http => (&["http", "https"], "http and https"),
+            Family::Smtp => (&["smtp", "smtps"], "smtp and smtps"),
+        }
+    }
+}
+
 /// Refuses a URL that is not http(s) or whose IP-literal host is forbidden.
 /// Hostnames pass here; the resolver judges them when connecting.
 pub fn check_url(url: &Url, allow_private: bool) -> Result<(), GuardError> {
-    if !matches!(url.scheme(), "http" | "https") {
+    check_literal(url, Family::Http, allow_private)
+}
+
+/// The build-time half of the guard, for every provider target: as
+/// [`check_url`] with the schemes of `family`, and `localhost` names
+/// (loopback by definition, RFC 6761 §6.3) judged as loopback up front, so
+/// a configuration naming one is refused when it is written rather than on
+/// its first send.
+pub fn check_target(url: &Url, family: Family, allow_private: bool) -> Result<(), GuardError> {
+    check_literal(url, family, allow_private)?;
+    let host = url.host_str().unwrap_or_default();
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    if !allow_private && (name == "localhost" || name.ends_with(".localhost")) {
+        return Err(GuardError::Forbidden {
+            host: host.to_string(),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        });
+    }
+    Ok(())
+}
+
+fn check_literal(url: &Url, family: Family, allow_private: bool) -> Result<(), GuardError> {
+    let (schemes, allowed) = family.schemes();
+    if !schemes.contains(&url.scheme()) {
         return Err(GuardError::Scheme {
             scheme: url.scheme().to_string(),
+            allowed,
         });
     }
     let host = url.host_str().ok_or(GuardError::NoHost)?;
     // The URL parser has already normalised IPv4 spellings (decimal, octal)
     // to dotted quads, so parsing the host text sees every literal.
-    let Ok(ip) = host
+    match host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .parse::<IpAddr>()
-    else {
-        return Ok(());
-    };
-    if !allow_private && is_forbidden(ip) {
-        return Err(GuardError::Forbidden {
+    {
+        Ok(ip) if !allow_private && is_forbidden(ip) => Err(GuardError::Forbidden {
             host: host.to_string(),
             ip,
-        });
+        }),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The connect-time half for clients that resolve names themselves (SMTP):
+/// every address of `host` is judged, as [`GuardedResolver`] does for HTTP,
+/// and the caller connects to one of the addresses returned.
+pub async fn resolve_allowed(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, ResolveError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ResolveError::Lookup(e.to_string()))?
+        .collect();
+    if !allow_private {
+        if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
+            return Err(ResolveError::Guard(GuardError::Forbidden {
+                host: host.to_string(),
+                ip: bad.ip(),
+            }));
+        }
+    }
+    if addrs.is_empty() {
+        return Err(ResolveError::Lookup(format!("`{host}` has no address")));
+    }
+    Ok(addrs)
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot resolve: {0}")]
+    Lookup(String),
+    #[error(transparent)]
+    Guard(GuardError),
 }
 
 /// DNS resolution that refuses a name when any of its addresses is forbidden,
@@ -137,13 +211,11 @@ impl Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private {
-                if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
-                    return Err(GuardError::Forbidden { host, ip: bad.ip() }.into());
-                }
-            }
+            let addrs = match resolve_allowed(&host, 0, allow_private).await {
+                Ok(addrs) => addrs,
+                Err(ResolveError::Guard(e)) => return Err(e.into()),
+                Err(ResolveError::Lookup(e)) => return Err(e.into()),
+            };
             let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })

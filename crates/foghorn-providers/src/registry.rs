@@ -3,7 +3,8 @@
 //! each method here and the compiler points at every place that must change.
 
 use crate::email::{mailgun, postmark, sendgrid, smtp};
-use crate::http::HttpOptions;
+use crate::http::{Clients, HttpOptions};
+use crate::net_guard::{self, Family};
 use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::{sandbox, webhook};
 use foghorn_core::{
@@ -25,6 +26,47 @@ pub enum ProviderConfig {
     SendGrid(sendgrid::Config),
     Postmark(postmark::Config),
     Smtp(smtp::Config),
+}
+
+/// Whose configuration a provider is built from. The operator's comes from
+/// its own files and environment; a tenant's arrives through the API and is
+/// untrusted, so its targets obey the tenants' private-target rule and its
+/// requests go through the tenants' client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Operator,
+    Tenant,
+}
+
+impl ProviderConfig {
+    /// Every target URL the configuration names, with the setting it came
+    /// from and what it is for. [`Provider::build`] runs the guard's
+    /// build-time check over all of them, so a provider cannot skip it: a
+    /// new variant does not compile until it says what it connects to.
+    pub fn targets(&self) -> Vec<(&'static str, &str, Family)> {
+        fn base(url: &Option<String>) -> Vec<(&'static str, &str, Family)> {
+            url.iter()
+                .map(|u| ("base_url", u.as_str(), Family::Http))
+                .collect()
+        }
+        match self {
+            ProviderConfig::Sandbox(_) => Vec::new(),
+            ProviderConfig::Webhook(c) => c
+                .url
+                .iter()
+                .map(|u| ("url", u.as_str(), Family::Http))
+                .collect(),
+            ProviderConfig::Twilio(c) => base(&c.base_url),
+            ProviderConfig::Vonage(c) => base(&c.base_url),
+            ProviderConfig::MessageBird(c) => base(&c.base_url),
+            ProviderConfig::Bandwidth(c) => base(&c.base_url),
+            ProviderConfig::Plivo(c) => base(&c.base_url),
+            ProviderConfig::Mailgun(c) => base(&c.base_url),
+            ProviderConfig::SendGrid(c) => base(&c.base_url),
+            ProviderConfig::Postmark(c) => base(&c.base_url),
+            ProviderConfig::Smtp(c) => vec![("url", c.url.as_str(), Family::Smtp)],
+        }
+    }
 }
 
 /// Variants holding HTTP providers are boxed: they carry a keyed HMAC and a
@@ -62,21 +104,41 @@ impl BuildError {
 }
 
 impl Provider {
-    /// `client` is the shared one from [`crate::http::build_client`], built
-    /// with the same `opts`, so all providers share one connection pool.
+    /// `clients` are the process's shared ones ([`Clients::new`] with the
+    /// same `opts`), so every provider shares one connection pool per trust
+    /// level; `origin` picks the client and the private-target rule.
     pub fn build(
         name: &str,
         config: ProviderConfig,
         opts: &HttpOptions,
-        client: &reqwest::Client,
+        clients: &Clients,
+        origin: Origin,
     ) -> Result<Provider, BuildError> {
+        let (opts, client) = match origin {
+            Origin::Operator => (opts.clone(), &clients.operator),
+            Origin::Tenant => (opts.for_tenant(), &clients.tenant),
+        };
+        let opts = &opts;
+        for (field, text, family) in config.targets() {
+            let invalid = |e: String| BuildError::invalid(name, format!("{field}: {e}"));
+            let url = reqwest::Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
+            net_guard::check_target(&url, family, opts.allow_private_targets)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
         Ok(match config {
             ProviderConfig::Sandbox(c) => Provider::Sandbox(sandbox::Sandbox::new(name, c)),
             ProviderConfig::Webhook(c) => Provider::Webhook(Box::new(webhook::Webhook::new(
                 name,
                 c,
-                client.clone(),
-                opts.allow_private_targets,
+                webhook::Reach {
+                    client: client.clone(),
+                    allow_private: opts.allow_private_targets,
+                },
+                // A tenant's URL is never reached under the operator's rule.
+                webhook::Reach {
+                    client: clients.tenant.clone(),
+                    allow_private: opts.allow_private_targets_for_tenants,
+                },
             )?)),
             ProviderConfig::Twilio(c) => Provider::Twilio(Box::new(twilio::Twilio::new(
                 name,
@@ -108,9 +170,12 @@ impl Provider {
             ProviderConfig::Postmark(c) => {
                 Provider::Postmark(Box::new(postmark::Postmark::new(name, c, client.clone())?))
             }
-            ProviderConfig::Smtp(c) => {
-                Provider::Smtp(Box::new(smtp::Smtp::new(name, c, opts.timeout)?))
-            }
+            ProviderConfig::Smtp(c) => Provider::Smtp(Box::new(smtp::Smtp::new(
+                name,
+                c,
+                opts.timeout,
+                opts.allow_private_targets,
+            )?)),
         })
     }
 
@@ -217,14 +282,75 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::build_client;
     use serde_json::json;
 
-    fn build(json: serde_json::Value) -> Result<Provider, String> {
-        let opts = HttpOptions::default();
+    fn build_as(
+        json: serde_json::Value,
+        opts: &HttpOptions,
+        origin: Origin,
+    ) -> Result<Provider, String> {
         let config: ProviderConfig = serde_json::from_value(json).map_err(|e| e.to_string())?;
-        let client = build_client(&opts).map_err(|e| e.to_string())?;
-        Provider::build("p", config, &opts, &client).map_err(|e| e.to_string())
+        let clients = Clients::new(opts).map_err(|e| e.to_string())?;
+        Provider::build("p", config, opts, &clients, origin).map_err(|e| e.to_string())
+    }
+
+    fn build(json: serde_json::Value) -> Result<Provider, String> {
+        build_as(json, &HttpOptions::default(), Origin::Operator)
+    }
+
+    /// Every kind with a target, pointed at loopback: refused for a tenant
+    /// under the default rule while the operator's own private targets are
+    /// allowed; the check lives in `build`, before any provider's own code.
+    #[test]
+    fn every_target_passes_the_guard_by_origin() {
+        let opts = HttpOptions {
+            allow_private_targets: true,
+            ..HttpOptions::default()
+        };
+        let local = "http://127.0.0.2:9";
+        let configs = [
+            json!({"kind": "webhook", "url": local}),
+            json!({"kind": "twilio", "account_sid": "AC1", "auth_token": "t", "phone_number": "+12025550142", "base_url": local}),
+            json!({"kind": "mailgun", "api_key": "k", "domain": "mg.example.com", "from": "a@example.com", "base_url": local}),
+            json!({"kind": "sendgrid", "api_key": "k", "from": "a@example.com", "base_url": local}),
+            json!({"kind": "postmark", "server_token": "k", "from": "a@example.com", "base_url": local}),
+            json!({"kind": "smtp", "url": "smtp://127.0.0.1:2525", "from": "a@example.com"}),
+            json!({"kind": "smtp", "url": "smtp://localhost:2525", "from": "a@example.com"}),
+        ];
+        for config in configs {
+            let err =
+                build_as(config.clone(), &opts, Origin::Tenant).expect_err(&config.to_string());
+            assert!(err.contains("private or reserved"), "{config}: {err}");
+            build_as(config.clone(), &opts, Origin::Operator)
+                .unwrap_or_else(|e| panic!("{config}: {e}"));
+        }
+        let tenants_allowed = HttpOptions {
+            allow_private_targets_for_tenants: true,
+            ..opts.clone()
+        };
+        build_as(
+            json!({"kind": "webhook", "url": local}),
+            &tenants_allowed,
+            Origin::Tenant,
+        )
+        .unwrap();
+        for (bad, says) in [
+            (
+                json!({"kind": "webhook", "url": "gopher://example.com/"}),
+                "only http and https",
+            ),
+            (
+                json!({"kind": "mailgun", "api_key": "k", "domain": "mg.example.com", "from": "a@example.com", "base_url": "file:///etc/passwd"}),
+                "only http and https",
+            ),
+            (
+                json!({"kind": "smtp", "url": "http://mail.example.com", "from": "a@example.com"}),
+                "only smtp and smtps",
+            ),
+        ] {
+            let err = build_as(bad.clone(), &opts, Origin::Operator).expect_err(&bad.to_string());
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

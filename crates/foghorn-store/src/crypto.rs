@@ -139,6 +139,14 @@ impl Crypto {
             .unwrap_or_default()
     }
 
+    /// A copy of the ring as it is now.
+    pub fn ring(&self) -> KeyRing {
+        self.ring
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or(KeyRing { keys: Vec::new() })
+    }
+
     pub fn key_ids(&self) -> Vec<String> {
         self.ring
             .read()

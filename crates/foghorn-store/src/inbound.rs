@@ -10,7 +10,7 @@
 //! `UPDATE` itself, so concurrent callbacks cannot race it backwards.
 
 use crate::audit::{append, Audit};
-use crate::{on_db, NotificationRow, Result, Store};
+use crate::{on_db, on_read, NotificationRow, Result, Store};
 use foghorn_core::{ids, Channel, Status};
 
 /// One event of a verified callback.
@@ -125,6 +125,37 @@ pub struct InboundSummary {
     pub unknown: usize,
     /// Notifications queued in answer.
     pub queued: Vec<String>,
+}
+
+impl Store {
+    /// The tenant of the notification a report names, across tenants: our
+    /// id first (unique everywhere), then the provider's message id.
+    pub async fn tenant_of_target(&self, t: &Target) -> Result<Option<String>> {
+        if let Some(id) = &t.notification_id {
+            let found: Option<String> = on_read!(self, |pool, DB| {
+                sqlx::query_scalar::<DB, String>(
+                    "SELECT tenant_id FROM notifications WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        let Some(pmid) = &t.provider_message_id else {
+            return Ok(None);
+        };
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_scalar::<DB, String>(
+                "SELECT tenant_id FROM notifications WHERE provider_message_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(pmid)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
 }
 
 /// Status reasons of soft bounces start with this, so a later delivery

@@ -16,6 +16,8 @@ pub struct TenantRow {
 
 /// Keys of no tenant: operators, who manage tenants.
 pub const OPERATOR_TENANT: &str = "";
+/// The tenant of a single-tenant install, and of callbacks that name none.
+pub const DEFAULT_TENANT: &str = "default";
 
 impl Store {
     pub async fn insert_api_key(&self, key: &ApiKeyRow, audit: &Audit) -> Result<()> {

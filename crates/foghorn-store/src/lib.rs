@@ -12,6 +12,7 @@
 
 mod accept;
 mod audit;
+mod canary;
 mod costs;
 pub mod crypto;
 mod inbound;
@@ -35,12 +36,13 @@ pub use accept::{
     AcceptFacts, AcceptResult, EventDraft, NewNotification, Plan, SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use audit::{Audit, AuditRow, ChainBreak};
+pub use canary::Canary;
 pub use costs::CostRow;
 pub use inbound::{
     progress, ConsentAction, Effect, InboundItem, InboundSource, InboundSummary, SystemMessage,
     Target, SEEN_RETENTION_MS, SOFT_BOUNCE,
 };
-pub use keys::{TenantRow, OPERATOR_TENANT};
+pub use keys::{TenantRow, DEFAULT_TENANT, OPERATOR_TENANT};
 pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};

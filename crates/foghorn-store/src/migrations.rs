@@ -31,6 +31,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbound",
         sql: include_str!("../migrations/0004_outbound.sql"),
     },
+    Migration {
+        version: 5,
+        name: "hardening",
+        sql: include_str!("../migrations/0005_hardening.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -24,6 +24,7 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ),
     ("consent_ledger", &["id"], "address"),
     ("short_links", &["code"], "url"),
+    ("key_canary", &["id"], "sealed"),
 ];
 
 const BATCH: i64 = 500;

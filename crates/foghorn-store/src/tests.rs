@@ -93,7 +93,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), 5);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -599,6 +599,35 @@ async fn workflows_are_stored_per_tenant() {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].document, r#"{"a":1}"#);
         assert!(store.workflows("t2").await.unwrap().is_empty());
+        let name = got[0].name.clone();
+        assert_eq!(
+            store
+                .workflow("default", &name)
+                .await
+                .unwrap()
+                .unwrap()
+                .updated_at,
+            2
+        );
+        assert_eq!(store.workflows_changed_since(2).await.unwrap().len(), 1);
+        assert!(store.workflows_changed_since(3).await.unwrap().is_empty());
+        // A deletion is a tombstone other nodes see as a change.
+        assert!(store
+            .delete_workflow("default", &name, 5, &audit())
+            .await
+            .unwrap());
+        assert!(!store
+            .delete_workflow("default", &name, 6, &audit())
+            .await
+            .unwrap());
+        assert!(store.workflows("default").await.unwrap().is_empty());
+        assert!(store.all_workflows().await.unwrap().is_empty());
+        let changed = store.workflows_changed_since(3).await.unwrap();
+        assert_eq!((changed.len(), changed[0].document.as_str()), (1, ""));
+        assert!(!store
+            .delete_workflow("t2", &name, 7, &audit())
+            .await
+            .unwrap());
     }
 }
 

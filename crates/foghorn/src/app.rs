@@ -7,6 +7,7 @@ use crate::engine::outbound::OutboundSettings;
 use crate::engine::{Acceptor, Routing, TenantRoutes, Worker};
 use crate::workflow::Registry;
 use anyhow::Context;
+use foghorn_core::Channel;
 use foghorn_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,47 +35,125 @@ pub struct Node {
 
 /// Opens and migrates the database, and loads every workflow.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Arc<Registry>)> {
-    let (crypto, _) = crate::master_key::load(config)?;
-    let store = Store::connect(&config.database_url, crypto)
+    open_with(config)
+        .await
+        .map(|(store, workflows, _)| (store, workflows))
+}
+
+/// [`open`], also telling where the key ring came from (for following it).
+async fn open_with(
+    config: &Config,
+) -> anyhow::Result<(Store, Arc<Registry>, crate::master_key::Source)> {
+    let loaded = crate::master_key::load(config)?;
+    let store = Store::connect(&config.database_url, loaded.crypto.clone())
         .await
         .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
+    loaded.settle(&store).await?;
     let workflows = Arc::new(
-        Registry::load(&config.workflows_dir, &config.templates_dir)
-            .context("loading workflows")?,
+        Registry::load(
+            &config.workflows_dir,
+            &config.templates_dir,
+            crate::workflow::Source::Tenant {
+                allow_private: config.security.allow_private_targets_for_tenants,
+            },
+        )
+        .context("loading workflows")?,
     );
     install_stored(&store, &workflows).await?;
-    Ok((store, workflows))
+    Ok((store, workflows, loaded.source))
 }
 
 async fn install_stored(store: &Store, workflows: &Registry) -> anyhow::Result<()> {
     for row in store.all_workflows().await? {
-        let doc = match serde_json::from_str(&row.document) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is unreadable; skipped");
-                continue;
-            }
-        };
-        match workflows.compile(doc) {
-            Ok(c) => {
-                workflows.install(&row.tenant_id, c);
-            }
-            Err(e) => {
-                tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is invalid; skipped")
-            }
+        if let Err(e) = workflows.apply_row(&row) {
+            tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is invalid; skipped");
         }
     }
     Ok(())
 }
 
+/// How far back a node looks for workflow changes beyond the newest it has
+/// seen: room for other nodes' clocks and for transactions that committed
+/// late with an earlier timestamp.
+const WORKFLOW_CHANGE_WINDOW_MS: i64 = 10_000;
+
+/// Follows workflow changes made through other nodes, every second; a
+/// worker that meets a workflow it has not seen yet also loads it at once
+/// (see `engine::deliver`), so this only bounds how long an update takes.
+fn follow_workflows(store: Store, workflows: Arc<Registry>) {
+    tokio::spawn(async move {
+        let mut newest = chrono::Utc::now().timestamp_millis();
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match store
+                .workflows_changed_since(newest - WORKFLOW_CHANGE_WINDOW_MS)
+                .await
+            {
+                Ok(rows) => {
+                    for row in rows {
+                        newest = newest.max(row.updated_at);
+                        if let Err(e) = workflows.apply_row(&row) {
+                            tracing::error!(tenant = %row.tenant_id, workflow = %row.name, error = %e, "stored workflow is invalid; skipped");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "refreshing workflows failed"),
+            }
+        }
+    });
+}
+
+/// The name of the built-in webhook provider.
+pub const DEFAULT_WEBHOOK: &str = "webhook";
+
+/// Webhook steps are delivered even when the operator configured no
+/// webhook provider: a built-in one signs them (Standard Webhooks) with a
+/// secret derived from the master key, the same on every node, printed at
+/// start so the receiver can be set up. It serves the webhook channel only.
+fn with_default_webhook(config: &Config, crypto: &foghorn_store::crypto::Crypto) -> Config {
+    let has_webhook = config.providers.iter().any(|(name, e)| {
+        e.kind.as_deref().unwrap_or(name) == "webhook"
+            && e.channels
+                .as_ref()
+                .is_none_or(|c| c.contains(&Channel::Webhook))
+    });
+    if has_webhook || config.providers.contains_key(DEFAULT_WEBHOOK) {
+        return config.clone();
+    }
+    let Some(tag) = crypto.sign("default-webhook-secret", b"whsec") else {
+        return config.clone();
+    };
+    use base64::Engine;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(tag)
+    );
+    eprintln!(
+        "foghorn: webhook steps are signed with {secret} (derived from the master key; set \
+         [providers.webhook] kind = \"webhook\" and secret = \"whsec_...\" to choose your own)"
+    );
+    let mut settings = toml::Table::new();
+    settings.insert("secret".into(), toml::Value::String(secret));
+    let mut out = config.clone();
+    out.providers.insert(
+        DEFAULT_WEBHOOK.into(),
+        crate::config::ProviderEntry {
+            kind: Some("webhook".into()),
+            rate_per_second: None,
+            channels: Some(vec![Channel::Webhook]),
+            settings,
+        },
+    );
+    out
+}
+
 impl Node {
     pub async fn start(config: &Config, role: Role) -> anyhow::Result<Node> {
-        let (store, workflows) = open(config).await?;
-        if let Ok((_, source)) = crate::master_key::load(config) {
-            crate::master_key::spawn_reloader(store.crypto().clone(), &source);
-        }
+        let (store, workflows, source) = open_with(config).await?;
+        crate::master_key::spawn_reloader(store.crypto().clone(), &source);
         let wake = Arc::new(Notify::new());
+        let config = &with_default_webhook(config, store.crypto());
         let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
         let routes = Arc::new(TenantRoutes::new(
             config.clone(),
@@ -147,15 +226,7 @@ impl Node {
             }
         });
         // Other nodes may change workflows through the API; pick those up.
-        let (s, w) = (store.clone(), workflows.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                if let Err(e) = install_stored(&s, &w).await {
-                    tracing::warn!(error = %e, "refreshing workflows failed");
-                }
-            }
-        });
+        follow_workflows(store.clone(), workflows.clone());
         Ok(Node {
             addr,
             store,

@@ -11,11 +11,12 @@ use foghorn_store::{Audit, NotificationFilter, TenantRow, OPERATOR_TENANT};
 use std::sync::Arc;
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let (crypto, _) = crate::master_key::load(config)?;
-    let store = foghorn_store::Store::connect(&config.database_url, crypto)
+    let loaded = crate::master_key::load(config)?;
+    let store = foghorn_store::Store::connect(&config.database_url, loaded.crypto.clone())
         .await
         .context("opening the database")?;
     let applied = store.migrate().await?;
+    loaded.settle(&store).await?;
     let version = store.schema_version().await?;
     if applied.is_empty() {
         println!(

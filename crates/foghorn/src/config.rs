@@ -202,6 +202,11 @@ pub struct SecurityConfig {
     /// Lets webhook-style targets resolve to loopback and private networks
     /// (tests, the sandbox, an all-in-one install).
     pub allow_private_targets: bool,
+    /// The same for targets a tenant supplies through the API (its own
+    /// provider accounts, URLs in its workflows). Separate, so an operator
+    /// who opens the local network to its own configuration does not open
+    /// it to every tenant.
+    pub allow_private_targets_for_tenants: bool,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
     /// Requests per second one API key may make (429 beyond, with
@@ -214,6 +219,7 @@ impl Default for SecurityConfig {
     fn default() -> Self {
         SecurityConfig {
             allow_private_targets: false,
+            allow_private_targets_for_tenants: false,
             max_body_bytes: 256 * 1024,
             key_rate_per_second: 1_000,
             key_burst: 2_000,
@@ -618,6 +624,35 @@ fn resolve_secrets(
         path.pop();
     }
     Ok(())
+}
+
+/// Whether a value is an `env:`/`file:` reference. Anything that arrives
+/// through the API is refused when it is one (the operator's environment
+/// and files are not a tenant's to read), the same test everywhere.
+pub fn is_reference(s: &str) -> bool {
+    let s = s.trim_start();
+    s.starts_with("env:") || s.starts_with("file:")
+}
+
+/// The first string in a JSON value (by its path, `a.b[0]`) that is an
+/// `env:`/`file:` reference.
+pub fn find_reference(v: &serde_json::Value, path: &str) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if is_reference(s) => Some(path.to_string()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_reference(x, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            find_reference(x, &p)
+        }),
+        _ => None,
+    }
 }
 
 /// `env:NAME` and `file:PATH` references; `Ok(None)` for a plain value.

@@ -35,7 +35,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("foghorn: {e:#}");
-            ExitCode::FAILURE
+            // A node that cannot read its data is misconfigured, not failing.
+            if e.downcast_ref::<foghorn::master_key::KeyMismatch>()
+                .is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

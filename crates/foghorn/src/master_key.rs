@@ -76,39 +76,123 @@ fn write_ring(path: &Path, ring: &KeyRing, create_new: bool) -> std::io::Result<
     result
 }
 
-/// Loads the ring, generating a key file when no key is configured.
-pub fn load(config: &Config) -> anyhow::Result<(Crypto, Source)> {
+/// The configured ring does not open this database's sealed data: the node
+/// refuses to start (exit 2) rather than answer 500 on every read and leave
+/// jobs stuck.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the database's sealed data needs master key {needs}, which {origin} does not hold \
+     (it holds {have:?}). Every node must share one key ring: start with the ring the \
+     data was written under ({ENV} or master_key_file)"
+)]
+pub struct KeyMismatch {
+    pub needs: String,
+    pub have: Vec<String>,
+    pub origin: String,
+}
+
+/// A ring read from its source, or generated for a key file that does not
+/// exist yet. A generated ring is written to its file only once the
+/// database turns out to be new ([`Loaded::settle`]): a missing key file in
+/// front of existing data is a mistake to report, not a reason for a new key.
+pub struct Loaded {
+    pub crypto: Crypto,
+    pub source: Source,
+    generated: Option<PathBuf>,
+}
+
+/// Loads the ring without writing anything.
+pub fn load(config: &Config) -> anyhow::Result<Loaded> {
     if let Ok(v) = std::env::var(ENV) {
-        return Ok((Crypto::new(parse_ring(&v, ENV)?), Source::Env));
+        return Ok(Loaded {
+            crypto: Crypto::new(parse_ring(&v, ENV)?),
+            source: Source::Env,
+            generated: None,
+        });
     }
     let path = config.master_key_file.clone();
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok((
-            Crypto::new(parse_ring(&text, &path.display().to_string())?),
-            Source::File(path),
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let ring = KeyRing {
+        Ok(text) => Ok(Loaded {
+            crypto: Crypto::new(parse_ring(&text, &path.display().to_string())?),
+            source: Source::File(path),
+            generated: None,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Loaded {
+            crypto: Crypto::new(KeyRing {
                 keys: vec![MasterKey::generate()],
-            };
-            match write_ring(&path, &ring, true) {
-                Ok(()) => eprintln!(
+            }),
+            source: Source::File(path.clone()),
+            generated: Some(path),
+        }),
+        Err(e) => Err(e).with_context(|| format!("reading master_key_file {}", path.display())),
+    }
+}
+
+impl Loaded {
+    fn origin(&self) -> String {
+        match &self.source {
+            Source::Env => ENV.to_string(),
+            Source::File(p) if self.generated.is_some() => {
+                format!("a new key (master_key_file {} does not exist)", p.display())
+            }
+            Source::File(p) => format!("master_key_file {}", p.display()),
+        }
+    }
+
+    /// Checks the ring against the database's canary, marks a database that
+    /// has none, and writes a generated key file for a new database.
+    pub async fn settle(&self, store: &Store) -> anyhow::Result<()> {
+        use foghorn_store::Canary;
+        let canary = store.key_canary().await.context("reading the key canary")?;
+        let mismatch = |needs: String| KeyMismatch {
+            needs,
+            have: self.crypto.key_ids(),
+            origin: self.origin(),
+        };
+        match (&canary, &self.generated) {
+            (Canary::Needs(id), _) => return Err(mismatch(id.clone()).into()),
+            (Canary::Opens | Canary::Unmarked, Some(_)) => {
+                return Err(mismatch("(any: data exists)".into()).into())
+            }
+            (Canary::Fresh, Some(path)) => self.write_generated(path)?,
+            _ => {}
+        }
+        if canary != Canary::Opens {
+            store
+                .mark_key_canary()
+                .await
+                .context("writing the key canary")?;
+            // Another node may have marked it first, under its own key.
+            if let Canary::Needs(id) = store.key_canary().await? {
+                return Err(mismatch(id).into());
+            }
+        }
+        Ok(())
+    }
+
+    fn write_generated(&self, path: &Path) -> anyhow::Result<()> {
+        let ring = self.crypto.ring();
+        match write_ring(path, &ring, true) {
+            Ok(()) => {
+                eprintln!(
                     "foghorn: WARNING: no master key was configured, so a new one was generated in {}.\n\
                      foghorn: Personal data and secrets are encrypted with it: back it up, keep it secret, and\n\
                      foghorn: set {ENV} or master_key_file in production. Without it the data cannot be read.",
                     path.display()
-                ),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e).with_context(|| format!("writing the new master key file {}", path.display())),
+                );
+                Ok(())
             }
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Ok((
-                Crypto::new(parse_ring(&text, &path.display().to_string())?),
-                Source::File(path),
-            ))
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Another process on this folder won the race: use its key.
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                self.crypto
+                    .replace(parse_ring(&text, &path.display().to_string())?);
+                Ok(())
+            }
+            Err(e) => Err(e)
+                .with_context(|| format!("writing the new master key file {}", path.display())),
         }
-        Err(e) => Err(e).with_context(|| format!("reading master_key_file {}", path.display())),
     }
 }
 
@@ -152,8 +236,9 @@ pub fn spawn_reloader(crypto: Crypto, source: &Source) {
 /// open with it), then becomes current (every node seals with it), every
 /// sealed value is re-sealed, and the old key leaves the ring.
 pub async fn rotate(config: &Config) -> anyhow::Result<()> {
-    let (crypto, source) = load(config)?;
-    let Source::File(path) = source else {
+    let loaded = load(config)?;
+    let crypto = loaded.crypto.clone();
+    let Source::File(path) = loaded.source.clone() else {
         // With keys in the environment the operator owns the list.
         bail!(
             "{ENV} is set: put the new key first in it (comma-separated, the old one after), restart the nodes, \
@@ -163,6 +248,7 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     let store = Store::connect(&config.database_url, crypto.clone())
         .await
         .context("opening the database")?;
+    loaded.settle(&store).await?;
     let text = std::fs::read_to_string(&path)?;
     let mut ring = parse_ring(&text, &path.display().to_string())?;
     // Wait two reload periods between steps so every node has caught up.

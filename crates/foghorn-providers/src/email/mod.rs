@@ -367,20 +367,23 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             from: None,
+            tenant_target: false,
         }
     }
 
     #[tokio::test]
     async fn the_registry_builds_every_email_kind_from_tagged_config() {
-        use crate::http::{build_client, HttpOptions};
+        use crate::http::{Clients, HttpOptions};
+        use crate::registry::Origin;
         use crate::{Provider, ProviderConfig};
         use serde_json::json;
         let opts = HttpOptions::default();
-        let client = build_client(&opts).unwrap();
+        let client = Clients::new(&opts).unwrap();
         let build = |config: serde_json::Value| {
             let config: ProviderConfig =
                 serde_json::from_value(config).map_err(|e| e.to_string())?;
-            Provider::build("mail", config, &opts, &client).map_err(|e| e.to_string())
+            Provider::build("mail", config, &opts, &client, Origin::Operator)
+                .map_err(|e| e.to_string())
         };
         let from = "NaviDocs <noreply@mg.navidocs.example>";
         for (config, kind) in [

@@ -127,6 +127,7 @@ pub fn only(log: &Log) -> Recorded {
 pub fn client(timeout: Duration) -> reqwest::Client {
     let opts = HttpOptions {
         allow_private_targets: true,
+        allow_private_targets_for_tenants: false,
         timeout,
         public_url: None,
     };
@@ -162,6 +163,7 @@ pub fn message() -> Outbound {
             ("Reply-To".into(), "Support <help@navidocs.example>".into()),
         ],
         from: None,
+        tenant_target: false,
     }
 }
 

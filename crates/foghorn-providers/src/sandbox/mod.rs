@@ -31,6 +31,13 @@ impl Sandbox {
 
     /// Async only to keep every provider's `send` the same shape.
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        if let foghorn_core::Address::Url(url) = &msg.to {
+            if !url.is_empty() {
+                // The step names a destination that nothing will call.
+                tracing::warn!(notification_id = %msg.notification_id, channel = %msg.channel,
+                    "captured by the sandbox: no provider serves this channel, so its URL was not called");
+            }
+        }
         Ok(Receipt {
             provider_message_id: Some(ids::message_id()),
             captured: Some(msg.content.clone()),
@@ -63,6 +70,7 @@ mod tests {
             tags: vec![],
             headers: vec![],
             from: None,
+            tenant_target: false,
         };
         let receipt = sandbox.send(&msg).await.unwrap();
         assert!(receipt.provider_message_id.unwrap().starts_with("msg_"));

@@ -431,11 +431,12 @@ mod tests {
             json!({"kind": "plivo", "auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "hush-8", "from": "14155550000"}),
         ];
         let opts = crate::http::HttpOptions::default();
-        let client = crate::http::build_client(&opts).unwrap();
+        let client = crate::http::Clients::new(&opts).unwrap();
+        let origin = crate::registry::Origin::Operator;
         for config in configs {
             let kind = config["kind"].as_str().unwrap().to_string();
             let parsed: ProviderConfig = serde_json::from_value(config).unwrap();
-            let provider = Provider::build("p", parsed, &opts, &client).unwrap();
+            let provider = Provider::build("p", parsed, &opts, &client, origin).unwrap();
             assert_eq!(provider.kind(), kind);
             assert!(provider.supports(Channel::Sms) && !provider.supports(Channel::Email));
             let debug = format!("{provider:?}");
@@ -448,7 +449,7 @@ mod tests {
         assert!(serde_json::from_value::<ProviderConfig>(extra).is_err());
         // Providers without callbacks say so.
         let sandbox: ProviderConfig = serde_json::from_value(json!({"kind": "sandbox"})).unwrap();
-        let sandbox = Provider::build("s", sandbox, &opts, &client).unwrap();
+        let sandbox = Provider::build("s", sandbox, &opts, &client, origin).unwrap();
         let req = InboundRequest {
             method: "POST",
             url: "https://x/hooks/s",

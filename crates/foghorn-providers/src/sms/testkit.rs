@@ -113,6 +113,7 @@ pub async fn mock(reply: Reply) -> (String, Log) {
 pub fn opts() -> HttpOptions {
     HttpOptions {
         allow_private_targets: true,
+        allow_private_targets_for_tenants: false,
         timeout: Duration::from_secs(5),
         public_url: Some(PUBLIC_URL.to_string()),
     }
@@ -137,6 +138,7 @@ pub fn sms(to: &str, text: &str) -> Outbound {
         tags: vec![],
         headers: vec![],
         from: None,
+        tenant_target: false,
     }
 }
 

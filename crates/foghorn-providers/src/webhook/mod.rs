@@ -55,14 +55,24 @@ impl fmt::Debug for Config {
     }
 }
 
+/// A client and the private-target rule it was built with, for one trust
+/// level.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub client: reqwest::Client,
+    pub allow_private: bool,
+}
+
 #[derive(Clone)]
 pub struct Webhook {
     name: String,
     url: Option<Url>,
     secret: Option<Secret>,
     headers: HeaderMap,
-    client: reqwest::Client,
-    allow_private: bool,
+    /// For the fixed `url` and URLs of the operator's own workflows.
+    reach: Reach,
+    /// For URLs written by a tenant ([`Outbound::tenant_target`]).
+    tenant_reach: Reach,
 }
 
 /// Redacted like [`Config`]'s.
@@ -82,15 +92,15 @@ impl Webhook {
     pub fn new(
         name: &str,
         config: Config,
-        client: reqwest::Client,
-        allow_private: bool,
+        reach: Reach,
+        tenant_reach: Reach,
     ) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
         let url = match config.url.as_deref() {
             None => None,
             Some(text) => {
                 let url = Url::parse(text).map_err(|e| invalid(format!("url: {e}")))?;
-                net_guard::check_url(&url, allow_private)
+                net_guard::check_url(&url, reach.allow_private)
                     .map_err(|e| invalid(format!("url: {e}")))?;
                 Some(url)
             }
@@ -115,8 +125,8 @@ impl Webhook {
             url,
             secret,
             headers,
-            client,
-            allow_private,
+            reach,
+            tenant_reach,
         })
     }
 
@@ -131,11 +141,16 @@ impl Webhook {
 
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
         let target = self.target(msg)?;
-        net_guard::check_url(&target, self.allow_private)?;
+        let reach = if msg.tenant_target && self.url.is_none() {
+            &self.tenant_reach
+        } else {
+            &self.reach
+        };
+        net_guard::check_url(&target, reach.allow_private)?;
         let body = serde_json::to_vec(&body(msg))
             .map_err(|e| ProviderError::permanent(format!("cannot encode the body: {e}")))?;
         let timestamp = chrono::Utc::now().timestamp();
-        let mut request = self
+        let mut request = reach
             .client
             .post(target)
             .headers(self.headers.clone())

@@ -53,10 +53,15 @@ async fn receiver(
 fn hook(config: Config, allow_private: bool, timeout: Duration) -> Webhook {
     let opts = HttpOptions {
         allow_private_targets: allow_private,
+        allow_private_targets_for_tenants: false,
         timeout,
         public_url: None,
     };
-    Webhook::new("hook", config, build_client(&opts).unwrap(), allow_private).unwrap()
+    let reach = Reach {
+        client: build_client(&opts).unwrap(),
+        allow_private,
+    };
+    Webhook::new("hook", config, reach.clone(), reach).unwrap()
 }
 
 fn local(config: Config) -> Webhook {
@@ -80,6 +85,7 @@ fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
         tags: vec![],
         headers: vec![],
         from: None,
+        tenant_target: false,
     }
 }
 
@@ -238,7 +244,11 @@ async fn redirects_are_followed_unless_they_lead_somewhere_private() {
     // Every local first hop is private, so this client's resolver lets one
     // through while its redirect policy is as strict as in production.
     let client = client_with(FIVE_S, true, false).unwrap();
-    let strict = Webhook::new("hook", Config::default(), client, false).unwrap();
+    let reach = Reach {
+        client,
+        allow_private: false,
+    };
+    let strict = Webhook::new("hook", Config::default(), reach.clone(), reach).unwrap();
     let err = strict.send(&m).await.unwrap_err();
     assert_eq!(err.kind(), "permanent", "{err}");
     // Refused at the redirect (the literal), not at the first hop (`localhost`).

@@ -74,6 +74,14 @@ pub async fn put_tenant(
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err(ApiError::validation("settings", "must be a JSON object")),
     };
+    super::providers::refuse_references(&settings, "settings")?;
+    if let Some(url) = settings.get("inbound_webhook_url").and_then(Value::as_str) {
+        super::providers::check_tenant_url(
+            url,
+            "settings.inbound_webhook_url",
+            state.config.security.allow_private_targets_for_tenants,
+        )?;
+    }
     let now = chrono::Utc::now().timestamp_millis();
     let created_at = state
         .store

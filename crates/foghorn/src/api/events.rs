@@ -256,7 +256,9 @@ pub async fn accept_event(
     check_key("grouping_key", &req.grouping_key)?;
     // Foghorn's own workflows (keyword replies) answer no application event.
     let workflow = workflows
-        .get(tenant_id, &req.name)
+        .get_or_load(&acceptor.store, tenant_id, &req.name)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("cannot read workflows: {e}")))?
         .filter(|_| !crate::workflow::is_system(&req.name))
         .ok_or_else(|| ApiError::unknown_event(&req.name))?;
     let workflow_critical = workflow.doc.critical;

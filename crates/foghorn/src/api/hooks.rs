@@ -26,12 +26,11 @@ const KINDS: [&str; 8] = [
     "plivo",
 ];
 
-/// The tenant a callback is for: `?tenant=ID`, else `default`.
-fn tenant_of(uri: &Uri) -> String {
+/// The tenant a callback names (`?tenant=ID`); without one, each report
+/// finds the tenant of the notification it is about.
+fn tenant_of(uri: &Uri) -> Option<String> {
     let params = foghorn_providers::signature::query_params(&uri.to_string());
-    foghorn_providers::signature::non_empty(&params, "tenant")
-        .unwrap_or("default")
-        .to_string()
+    foghorn_providers::signature::non_empty(&params, "tenant").map(str::to_string)
 }
 
 /// The URL the provider called, as it signed it.
@@ -131,7 +130,7 @@ pub async fn receive(
     } else {
         "other".to_string()
     };
-    let result = state.inbound.receive(&kind, &tenant, &req).await;
+    let result = state.inbound.receive(&kind, tenant.as_deref(), &req).await;
     let outcome = match &result {
         Ok(_) => "applied",
         Err(HookError::Unauthorized(_)) => "unauthorized",
@@ -183,12 +182,12 @@ mod tests {
             called_url(Some("https://fh.example/"), &h, &uri),
             "https://fh.example/hooks/twilio?tenant=t2&n=ntf_1%2Bx"
         );
-        assert_eq!(tenant_of(&uri), "t2");
+        assert_eq!(tenant_of(&uri).as_deref(), Some("t2"));
         let bare: Uri = "/hooks/mailgun".parse().unwrap();
         assert_eq!(
             called_url(Some("https://fh.example"), &h, &bare),
             "https://fh.example/hooks/mailgun"
         );
-        assert_eq!(tenant_of(&bare), "default");
+        assert_eq!(tenant_of(&bare), None);
     }
 }

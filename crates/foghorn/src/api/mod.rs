@@ -81,7 +81,9 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/v1/workflows", get(workflows::list))
         .route(
             "/v1/workflows/{name}",
-            get(workflows::get).put(workflows::put),
+            get(workflows::get)
+                .put(workflows::put)
+                .delete(workflows::delete),
         )
         .route("/v1/workflows/{name}/preview", post(preview::preview))
         .route("/v1/reports/costs", get(reports::costs))

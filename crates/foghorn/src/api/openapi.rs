@@ -31,7 +31,7 @@ impl Modify for BearerAuth {
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
         subscribers::put, subscribers::get, subscribers::delete,
-        workflows::list, workflows::get, workflows::put, preview::preview,
+        workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
         reports::costs,
         unsubscribe::page, unsubscribe::confirm, links::follow,
         sandbox::messages,

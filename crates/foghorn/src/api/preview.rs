@@ -83,7 +83,7 @@ pub struct StepPreview {
     pub estimated_cost: Option<Cost>,
 }
 
-fn sample_data(event: &str) -> Option<Value> {
+pub(super) fn sample_data(event: &str) -> Option<Value> {
     let samples: Value = serde_json::from_str(crate::workflow::samples_json()).ok()?;
     samples["events"]
         .as_array()?
@@ -163,7 +163,8 @@ pub async fn preview(
             },
         };
         let rendered = workflow
-            .render(i, s.channel, &ctx)
+            .render_off_runtime(i, s.channel, &ctx)
+            .await
             .map_err(|e| ApiError::validation(format!("steps[{i}]"), e.to_string()))?;
         let mut p = StepPreview {
             step: i,

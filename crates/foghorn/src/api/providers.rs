@@ -84,6 +84,28 @@ fn view(row: &TenantProviderRow) -> ProviderAccount {
     }
 }
 
+/// Anything that arrives through the API is taken literally: an `env:` or
+/// `file:` reference would read the server's own environment or files.
+pub(super) fn refuse_references(v: &Value, path: &str) -> ApiResult<()> {
+    match crate::config::find_reference(v, path) {
+        Some(field) => Err(ApiError::validation(
+            field,
+            "`env:` and `file:` references are for the operator's own configuration; give the value itself",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A URL a tenant supplies: http(s), and not private unless tenants may
+/// reach private targets.
+pub(super) fn check_tenant_url(url: &str, field: &str, allow_private: bool) -> ApiResult<()> {
+    use foghorn_providers::net_guard::{check_target, Family};
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| ApiError::validation(field, format!("not a URL: {e}")))?;
+    check_target(&parsed, Family::Http, allow_private)
+        .map_err(|e| ApiError::validation(field, e.to_string()))
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -124,6 +146,7 @@ pub async fn put(
             ))
         }
     };
+    refuse_references(&Value::Object(settings.clone()), "settings")?;
     let now = chrono::Utc::now().timestamp_millis();
     let row = TenantProviderRow {
         tenant_id: auth.tenant_id.clone(),
@@ -133,7 +156,7 @@ pub async fn put(
         updated_at: now,
     };
     let entry = entry_of(&row).map_err(|e| ApiError::validation("settings", e.to_string()))?;
-    build_entry(&name, &entry, &state.config)
+    build_entry(&name, &entry, &state.routes)
         .map_err(|e| ApiError::validation("settings", e.to_string()))?;
     let existed = state
         .store

@@ -45,6 +45,44 @@ pub async fn get(
     Ok(Json(w.doc.clone()))
 }
 
+/// Delete a tenant's own workflow
+///
+/// The built-in or file workflow of the same name, if any, answers the
+/// event again afterwards.
+#[utoipa::path(delete, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    auth.require(Scope::Admin)?;
+    let audit = auth.audit("workflow.delete", &name);
+    let now = chrono::Utc::now().timestamp_millis();
+    if !state
+        .store
+        .delete_workflow(&auth.tenant_id, &name, now, &audit)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "no workflow `{name}` of this tenant's own"
+        )));
+    }
+    state.workflows.remove(&auth.tenant_id, &name);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A refused document names the offending field where it can.
+pub(super) fn workflow_problem(e: crate::workflow::WorkflowError) -> ApiError {
+    match e {
+        crate::workflow::WorkflowError::Field { field, message } => {
+            ApiError::validation(&field, message)
+        }
+        e => ApiError::validation("steps", e.to_string()),
+    }
+}
+
 /// Create or replace a workflow
 #[utoipa::path(put, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)), request_body = Workflow,
     responses((status = 200, body = Workflow), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
@@ -66,16 +104,26 @@ pub async fn put(
         ));
     }
     let stored = serde_json::to_string(&doc).map_err(|e| ApiError::internal(&e))?;
-    let compiled = state
+    let mut compiled = state
         .workflows
-        .compile(doc)
-        .map_err(|e| ApiError::validation("steps", e.to_string()))?;
+        .compile(doc, state.workflows.tenant_source())
+        .map_err(workflow_problem)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    compiled.version = now;
+    let compiled = Arc::new(compiled);
+    let sample = super::preview::sample_data(&name).unwrap_or_else(|| serde_json::json!({}));
+    if let Err((step, e)) = compiled.trial(&sample).await {
+        return Err(ApiError::validation(
+            format!("steps[{step}]"),
+            e.to_string(),
+        ));
+    }
     let audit = auth.audit("workflow.put", &name);
     let row = WorkflowRow {
         tenant_id: auth.tenant_id.clone(),
         name,
         document: stored,
-        updated_at: chrono::Utc::now().timestamp_millis(),
+        updated_at: now,
     };
     state.store.put_workflow(&row, &audit).await?;
     let installed = state.workflows.install(&auth.tenant_id, compiled);

@@ -32,6 +32,8 @@ pub enum AcceptError {
 #[derive(Clone)]
 pub struct Acceptor {
     tx: mpsc::Sender<Submission>,
+    /// For reading what the registry has not seen yet.
+    pub store: Store,
 }
 
 impl Acceptor {
@@ -45,7 +47,7 @@ impl Acceptor {
             let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
             tokio::spawn(async move { writer(store, wake, rx, limits).await });
         }
-        Acceptor { tx }
+        Acceptor { tx, store }
     }
 
     pub async fn submit(

@@ -34,10 +34,36 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let Ok(channel) = n.channel.parse::<Channel>() else {
         return dead(format!("unknown channel {}", n.channel));
     };
-    let Some(workflow) = shared.workflows.get(&n.tenant_id, &n.workflow) else {
-        return dead(format!("workflow {} no longer exists", n.workflow));
-    };
     let recipient: Value = serde_json::from_str(&n.recipient).unwrap_or(Value::Null);
+    let planned = recipient[super::plan::WORKFLOW_VERSION].as_i64();
+    let workflow = match shared
+        .workflows
+        .get_planned(&shared.store, &n.tenant_id, &n.workflow, planned)
+        .await
+    {
+        Ok(Some(w)) => w,
+        // Never dead-lettered on a race or a passing database error: the
+        // workflow may have been written through another node a moment
+        // ago. Only one that stays unknown for every attempt is given up.
+        other => {
+            let why = match other {
+                Err(e) => format!("cannot load workflow {}: {e}", n.workflow),
+                _ => format!("workflow {} is not known", n.workflow),
+            };
+            let made = job.attempt.max(0) + 1;
+            if made as u32 >= shared.cfg.max_attempts {
+                return dead(why);
+            }
+            tracing::warn!(notification_id = %n.id, reason = %why, "trying again shortly");
+            let retry = OutcomeKind::Retry {
+                run_at: now_ms() + 1_000 * made,
+                attempt: made,
+                provider_idx: job.provider_idx,
+            };
+            return outcome(job, None, retry);
+        }
+    };
+
     let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
     let step = n.step as usize;
     let to = match recipient
@@ -76,7 +102,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         locale: recipient.get("locale").and_then(Value::as_str),
         unsubscribe_url: links.as_ref().map(|l| l.footer_url.as_str()),
     };
-    let mut content = match workflow.render(step, channel, &ctx) {
+    let mut content = match workflow.render_off_runtime(step, channel, &ctx).await {
         Ok(c) => c,
         // A template that cannot render will not render on retry either.
         Err(e) => return dead(format!("rendering failed: {e}")),
@@ -137,6 +163,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
             .get("sender")
             .and_then(Value::as_str)
             .map(str::to_string),
+        tenant_target: workflow.from_tenant(),
     };
 
     let routing = shared.routes.for_tenant(&n.tenant_id).await;

@@ -50,6 +50,10 @@ pub enum PlanError {
 }
 
 /// The address a channel uses, from a recipient's JSON facts.
+/// The key in a notification's recipient facts that holds the version of
+/// the workflow it was planned with.
+pub const WORKFLOW_VERSION: &str = "workflow_version";
+
 pub fn address_for(channel: Channel, recipient: &Value) -> Option<Address> {
     let field = |k: &str| {
         recipient
@@ -136,9 +140,14 @@ pub fn plan(
     for &i in &p.steps {
         let step = &p.workflow.doc.steps[i];
         let mut push = |subscriber_id: Option<String>,
-                        facts: Value,
+                        mut facts: Value,
                         status: Status,
                         reason: Option<String>| {
+            // The version planned with, so a worker holding an older copy
+            // of a tenant's workflow knows to read the newer one.
+            if p.workflow.version > 0 && facts.is_object() {
+                facts[WORKFLOW_VERSION] = json!(p.workflow.version);
+            }
             let id = ids::notification_id();
             answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
             out.push(NewNotification {
@@ -155,13 +164,24 @@ pub fn plan(
             });
         };
         if step.is_team() {
-            let url = step.url.clone().unwrap_or_default();
-            push(
-                None,
-                json!({"address": Address::Url(url)}),
-                live_status,
-                None,
-            );
+            match (&step.url, p.workflow.target(i)) {
+                // A step's url whose reference is unset: said on the
+                // notification rather than captured as if sent.
+                (Some(url), None) => push(
+                    None,
+                    json!({}),
+                    Status::Suppressed,
+                    Some(format!("no destination: the step's url `{url}` is not set")),
+                ),
+                // Without a url of its own the channel's provider has a
+                // fixed one (SLACK_WEBHOOK_URL, a relay's `url`).
+                (_, target) => push(
+                    None,
+                    json!({"address": Address::Url(target.unwrap_or_default().to_string())}),
+                    live_status,
+                    None,
+                ),
+            }
             continue;
         }
         for (row, person) in &people {

@@ -8,8 +8,10 @@
 
 use super::breaker::Breaker;
 use crate::config::Config;
+use crate::config::ProviderEntry;
 use foghorn_core::Channel;
-use foghorn_providers::http::{build_client, HttpOptions};
+use foghorn_providers::http::{Clients, HttpOptions};
+use foghorn_providers::registry::Origin;
 use foghorn_providers::{Provider, ProviderConfig};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -32,6 +34,27 @@ pub struct Routing {
     sms_senders: HashMap<String, String>,
     /// Every configured instance, by name.
     all: Vec<Arc<Slot>>,
+    /// The instances with the channels each is limited to: a tenant's
+    /// routing starts from these same slots, so an account's breaker,
+    /// pacing and connection pool are one wherever the account is used.
+    named: Named,
+    opts: HttpOptions,
+    clients: Clients,
+}
+
+type Named = HashMap<String, (Arc<Slot>, Option<Vec<Channel>>)>;
+
+/// The HTTP options every provider of a node is built with.
+pub fn http_options(config: &Config) -> HttpOptions {
+    HttpOptions {
+        allow_private_targets: config.security.allow_private_targets,
+        allow_private_targets_for_tenants: config.security.allow_private_targets_for_tenants,
+        timeout: config.delivery.send_timeout,
+        public_url: config
+            .public_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,53 +69,63 @@ pub enum RoutingError {
 
 impl Routing {
     pub fn from_config(config: &Config) -> Result<Routing, RoutingError> {
-        let opts = HttpOptions {
-            allow_private_targets: config.security.allow_private_targets,
-            timeout: config.delivery.send_timeout,
-            public_url: config
-                .public_url
-                .as_ref()
-                .map(|u| u.trim_end_matches('/').to_string()),
-        };
-        let client = build_client(&opts)?;
-        let breaker = || Breaker::new(config.breaker.failure_threshold, config.breaker.open_for);
-        let mut named: HashMap<String, (Arc<Slot>, Option<Vec<Channel>>)> = HashMap::new();
+        let opts = http_options(config);
+        let clients = Clients::new(&opts)?;
+        let mut named = Named::new();
         for (name, entry) in &config.providers {
-            let mut table = entry.settings.clone();
-            table.insert(
-                "kind".into(),
-                toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.clone())),
-            );
-            let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
-                RoutingError::Provider {
-                    name: name.clone(),
-                    message: e.message().to_string(),
-                }
-            })?;
-            let provider = Provider::build(name, pc, &opts, &client)?;
-            let limiter = match entry.rate_per_second {
-                Some(r) if r > 0.0 => Some(limiter_for(r)),
-                Some(_) => {
-                    return Err(RoutingError::Provider {
-                        name: name.clone(),
-                        message: "rate_per_second must be positive".into(),
-                    })
-                }
-                None => None,
-            };
-            let slot = Arc::new(Slot {
-                provider,
-                breaker: breaker(),
-                limiter,
-            });
-            named.insert(name.clone(), (slot, entry.channels.clone()));
+            let slot = Slot::build(name, entry, config, &opts, &clients, Origin::Operator)?;
+            named.insert(name.clone(), (Arc::new(slot), entry.channels.clone()));
         }
+        Self::assemble(config, named, opts, clients)
+    }
+
+    /// A tenant's routing: this routing's instances, the same ones, plus the
+    /// tenant's own accounts; `config` says the channel orders and senders
+    /// that result.
+    pub fn with_accounts(
+        &self,
+        config: &Config,
+        own: impl IntoIterator<Item = (String, Arc<Slot>, Option<Vec<Channel>>)>,
+    ) -> Result<Routing, RoutingError> {
+        let mut named = self.named.clone();
+        for (name, slot, channels) in own {
+            named.insert(name, (slot, channels));
+        }
+        Self::assemble(config, named, self.opts.clone(), self.clients.clone())
+    }
+
+    /// Builds one of a tenant's accounts with this node's clients, under the
+    /// tenants' rules.
+    pub fn tenant_slot(
+        &self,
+        name: &str,
+        entry: &ProviderEntry,
+        config: &Config,
+    ) -> Result<Slot, RoutingError> {
+        Slot::build(
+            name,
+            entry,
+            config,
+            &self.opts,
+            &self.clients,
+            Origin::Tenant,
+        )
+    }
+
+    fn assemble(
+        config: &Config,
+        mut named: Named,
+        opts: HttpOptions,
+        clients: Clients,
+    ) -> Result<Routing, RoutingError> {
+        let breaker = || Breaker::new(config.breaker.failure_threshold, config.breaker.open_for);
         if !named.contains_key("sandbox") {
             let provider = Provider::build(
                 "sandbox",
                 ProviderConfig::Sandbox(Default::default()),
                 &opts,
-                &client,
+                &clients,
+                Origin::Operator,
             )?;
             named.insert(
                 "sandbox".into(),
@@ -180,16 +213,18 @@ impl Routing {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let mut all: Vec<(String, Arc<Slot>)> = named
-            .into_iter()
-            .map(|(name, (slot, _))| (name, slot))
-            .collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut all: Vec<(&String, &Arc<Slot>)> =
+            named.iter().map(|(name, (slot, _))| (name, slot)).collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        let all = all.into_iter().map(|(_, slot)| slot.clone()).collect();
         Ok(Routing {
             by_channel,
             by_country,
             sms_senders,
-            all: all.into_iter().map(|(_, slot)| slot).collect(),
+            all,
+            named,
+            opts,
+            clients,
         })
     }
 
@@ -228,6 +263,47 @@ impl Routing {
     }
 }
 
+impl Slot {
+    /// One provider account with its own breaker and pacing, from its
+    /// config entry.
+    pub fn build(
+        name: &str,
+        entry: &ProviderEntry,
+        config: &Config,
+        opts: &HttpOptions,
+        clients: &Clients,
+        origin: Origin,
+    ) -> Result<Slot, RoutingError> {
+        let mut table = entry.settings.clone();
+        table.insert(
+            "kind".into(),
+            toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.to_string())),
+        );
+        let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
+            RoutingError::Provider {
+                name: name.to_string(),
+                message: e.message().to_string(),
+            }
+        })?;
+        let provider = Provider::build(name, pc, opts, clients, origin)?;
+        let limiter = match entry.rate_per_second {
+            Some(r) if r > 0.0 => Some(limiter_for(r)),
+            Some(_) => {
+                return Err(RoutingError::Provider {
+                    name: name.to_string(),
+                    message: "rate_per_second must be positive".into(),
+                })
+            }
+            None => None,
+        };
+        Ok(Slot {
+            provider,
+            breaker: Breaker::new(config.breaker.failure_threshold, config.breaker.open_for),
+            limiter,
+        })
+    }
+}
+
 fn limiter_for(per_second: f64) -> DefaultDirectRateLimiter {
     // Whole sends per second, at least one; a burst of one keeps pacing even.
     let n = NonZeroU32::new(per_second.round().max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
@@ -261,6 +337,68 @@ mod tests {
         assert_eq!(names(r.for_recipient(Channel::Sms, None)), ["a", "b"]);
         assert_eq!(r.sms_sender(Some("GB")), Some("NaviDocs"));
         assert_eq!(r.sms_sender(Some("US")), None);
+    }
+
+    /// A tenant's routing holds the operator's instances themselves: a
+    /// breaker opened through one tenant is open for every tenant, and
+    /// pacing is one limit, not one per tenant.
+    #[test]
+    fn tenant_routings_share_the_operators_accounts() {
+        let c = config(
+            "[providers.relay]\nkind = \"webhook\"\nurl = \"https://relay.example/sms\"\nrate_per_second = 5\n\
+             [providers.mail]\nkind = \"webhook\"\nurl = \"https://mail.example/in\"\nchannels = [\"email\"]\n",
+        );
+        let global = Routing::from_config(&c).unwrap();
+        let own = ProviderEntry {
+            kind: Some("webhook".into()),
+            rate_per_second: None,
+            channels: Some(vec![Channel::Email]),
+            settings: toml::from_str("url = \"https://dealer.example/in\"").unwrap(),
+        };
+        let slot = Arc::new(global.tenant_slot("dealer", &own, &c).unwrap());
+        let mut derived = c.clone();
+        derived.channels.insert(
+            Channel::Email,
+            crate::config::ChannelConfig {
+                providers: vec!["dealer".into()],
+                countries: Default::default(),
+            },
+        );
+        let a = global
+            .with_accounts(
+                &derived,
+                [(
+                    "dealer".to_string(),
+                    slot.clone(),
+                    Some(vec![Channel::Email]),
+                )],
+            )
+            .unwrap();
+        let b = global
+            .with_accounts(
+                &derived,
+                [("dealer".to_string(), slot, Some(vec![Channel::Email]))],
+            )
+            .unwrap();
+        let sms = |r: &Routing| r.for_channel(Channel::Sms)[0].clone();
+        assert!(Arc::ptr_eq(&sms(&global), &sms(&a)) && Arc::ptr_eq(&sms(&a), &sms(&b)));
+        assert_eq!(a.for_channel(Channel::Email)[0].provider.name(), "dealer");
+        sms(&a).breaker.trip(std::time::Instant::now());
+        assert!(matches!(
+            sms(&b).breaker.admit(std::time::Instant::now()),
+            super::super::breaker::Admission::Rejected(_)
+        ));
+        // A tenant's account is built under the tenants' rule.
+        let private = ProviderEntry {
+            settings: toml::from_str("url = \"http://10.0.0.7/in\"").unwrap(),
+            ..own
+        };
+        let err = global
+            .tenant_slot("dealer", &private, &c)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("private"), "{err}");
     }
 
     #[test]

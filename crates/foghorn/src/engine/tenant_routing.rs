@@ -2,15 +2,15 @@
 //! (stored sealed, managed through `/v1/providers`); for every channel one of
 //! them serves, the tenant's accounts replace the operator's, so a dealer's
 //! messages go out on the dealer's account and never spend the operator's.
-//! Tenants without accounts share the operator's routing.
+//! Tenants without accounts share the operator's routing; tenants with
+//! accounts share the operator's instances for the rest (one breaker, one
+//! pacing limit, one connection pool per account, however many tenants use
+//! it).
 
-use super::routing::{Routing, RoutingError};
+use super::routing::{Routing, RoutingError, Slot};
 use crate::config::{ChannelConfig, Config, ProviderEntry};
 use foghorn_core::Channel;
-use foghorn_providers::http::{build_client, HttpOptions};
-use foghorn_providers::{Provider, ProviderConfig};
 use foghorn_store::{Store, TenantProviderRow};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -23,6 +23,10 @@ struct Entry {
     routing: Arc<Routing>,
     version: (i64, i64, bool),
     checked: Instant,
+    /// The tenant's own accounts by name, with the stored row they were
+    /// built from: an unchanged account keeps its slot (and its breaker)
+    /// when another of the tenant's accounts changes.
+    own: HashMap<String, (String, Arc<Slot>)>,
 }
 
 pub struct TenantRoutes {
@@ -63,33 +67,14 @@ pub fn entry_of(row: &TenantProviderRow) -> Result<ProviderEntry, RoutingError> 
     })
 }
 
-/// Builds one provider from an entry: validates a tenant's settings before
-/// they are stored, and tells which channels it serves.
+/// Builds a tenant's account from its entry, under the tenants' rules:
+/// validates settings before they are stored.
 pub fn build_entry(
     name: &str,
     entry: &ProviderEntry,
-    config: &Config,
-) -> Result<Provider, RoutingError> {
-    let mut table = entry.settings.clone();
-    table.insert(
-        "kind".into(),
-        toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.to_string())),
-    );
-    let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
-        RoutingError::Provider {
-            name: name.to_string(),
-            message: e.message().to_string(),
-        }
-    })?;
-    let opts = HttpOptions {
-        allow_private_targets: config.security.allow_private_targets,
-        timeout: config.delivery.send_timeout,
-        public_url: config
-            .public_url
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_string()),
-    };
-    Ok(Provider::build(name, pc, &opts, &build_client(&opts)?)?)
+    routes: &TenantRoutes,
+) -> Result<Slot, RoutingError> {
+    routes.global.tenant_slot(name, entry, &routes.config)
 }
 
 impl TenantRoutes {
@@ -130,16 +115,22 @@ impl TenantRoutes {
                 }
             }
         }
-        let routing = if version.0 == 0 && !version.2 {
-            self.global.clone()
+        let previous = self
+            .tenants
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant).map(|e| e.own.clone()))
+            .unwrap_or_default();
+        let (routing, own) = if version.0 == 0 && !version.2 {
+            (self.global.clone(), HashMap::new())
         } else {
-            match self.build(tenant).await {
-                Ok(r) => Arc::new(r),
+            match self.build(tenant, &previous).await {
+                Ok((r, own)) => (Arc::new(r), own),
                 Err(e) => {
                     // Stored settings were validated on the way in; if they
                     // no longer build, keep sending on the shared routing.
                     tracing::error!(tenant, error = %e, "a tenant's provider accounts do not build; using the shared ones");
-                    self.global.clone()
+                    (self.global.clone(), HashMap::new())
                 }
             }
         };
@@ -150,6 +141,7 @@ impl TenantRoutes {
                     routing: routing.clone(),
                     version,
                     checked: Instant::now(),
+                    own,
                 },
             );
         }
@@ -184,20 +176,32 @@ impl TenantRoutes {
             .map(|e| e.routing.clone())
     }
 
-    async fn build(&self, tenant: &str) -> anyhow::Result<Routing> {
+    async fn build(
+        &self,
+        tenant: &str,
+        previous: &HashMap<String, (String, Arc<Slot>)>,
+    ) -> anyhow::Result<(Routing, HashMap<String, (String, Arc<Slot>)>)> {
         let rows = self.store.tenant_providers(tenant).await?;
         let mut derived = self.config.clone();
         let mut serves: HashMap<Channel, Vec<String>> = HashMap::new();
+        let mut own = HashMap::new();
+        let mut slots = Vec::new();
         for row in &rows {
             let entry = entry_of(row)?;
-            let provider = build_entry(&row.name, &entry, &self.config)?;
+            let fingerprint = format!("{}\n{}\n{}", row.kind, row.config, row.updated_at);
+            let slot = match previous.get(&row.name) {
+                Some((seen, slot)) if *seen == fingerprint => slot.clone(),
+                _ => Arc::new(build_entry(&row.name, &entry, self)?),
+            };
             let only = entry.channels.clone();
-            let serves_channel =
-                |c: &Channel| provider.supports(*c) && only.as_ref().is_none_or(|o| o.contains(c));
+            let serves_channel = |c: &Channel| {
+                slot.provider.supports(*c) && only.as_ref().is_none_or(|o| o.contains(c))
+            };
             for ch in Channel::ALL.into_iter().filter(serves_channel) {
                 serves.entry(ch).or_default().push(row.name.clone());
             }
-            derived.providers.insert(row.name.clone(), entry);
+            own.insert(row.name.clone(), (fingerprint, slot.clone()));
+            slots.push((row.name.clone(), slot, only));
         }
         if let Some(t) = self.store.tenant(tenant).await? {
             derived.sms.senders.extend(tenant_senders(&t.settings));
@@ -211,7 +215,7 @@ impl TenantRoutes {
                 },
             );
         }
-        Ok(Routing::from_config(&derived)?)
+        Ok((self.global.with_accounts(&derived, slots)?, own))
     }
 }
 

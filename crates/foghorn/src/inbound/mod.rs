@@ -53,15 +53,59 @@ pub struct Received {
 }
 
 impl Inbound {
-    /// Verifies `req` as a callback of provider kind `kind` for `tenant` and
-    /// applies it.
+    /// Verifies `req` as a callback of provider kind `kind` and applies it.
+    /// `tenant` is the one the callback URL names; without one (providers
+    /// with a single webhook URL per account call every tenant's receipts
+    /// to the same place) it is verified against the shared accounts, and
+    /// each delivery report is applied in the tenant of the notification
+    /// it names (by our id, else the provider's message id).
     pub async fn receive(
         &self,
         kind: &str,
-        tenant: &str,
+        tenant: Option<&str>,
         req: &InboundRequest<'_>,
     ) -> Result<Received, HookError> {
-        let (slot, events) = self.verify(tenant, kind, req).await?;
+        let named = tenant.unwrap_or(foghorn_store::DEFAULT_TENANT);
+        let (slot, events) = self.verify(named, kind, req).await?;
+        let mut groups: Vec<(String, Vec<InboundEvent>)> = Vec::new();
+        for event in events {
+            let owner = match (tenant, item(&event).target) {
+                (None, Some(target)) => self
+                    .store
+                    .tenant_of_target(&target)
+                    .await?
+                    .unwrap_or_else(|| named.to_string()),
+                _ => named.to_string(),
+            };
+            match groups.iter_mut().find(|(t, _)| *t == owner) {
+                Some((_, list)) => list.push(event),
+                None => groups.push((owner, vec![event])),
+            }
+        }
+        let mut total = Received {
+            provider: slot.provider.name().to_string(),
+            events: 0,
+            summary: InboundSummary::default(),
+        };
+        for (owner, events) in groups {
+            let r = self.apply(kind, &owner, &slot, &events).await?;
+            total.events += r.events;
+            total.summary.applied += r.summary.applied;
+            total.summary.repeats += r.summary.repeats;
+            total.summary.unknown += r.summary.unknown;
+            total.summary.queued.extend(r.summary.queued);
+        }
+        Ok(total)
+    }
+
+    /// Applies verified events in one tenant.
+    async fn apply(
+        &self,
+        kind: &str,
+        tenant: &str,
+        slot: &crate::engine::routing::Slot,
+        events: &[InboundEvent],
+    ) -> Result<Received, HookError> {
         let tenant_row = self
             .store
             .tenant(tenant)

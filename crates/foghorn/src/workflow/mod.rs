@@ -12,7 +12,7 @@ mod render;
 pub mod system;
 
 pub use document::{Step, Workflow};
-pub use registry::{CompiledWorkflow, Registry};
+pub use registry::{CompiledWorkflow, Registry, Source};
 pub use render::{EventFacts, RenderContext};
 pub use system::is_system;
 
@@ -22,6 +22,9 @@ pub use pack::samples_json;
 pub enum WorkflowError {
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
+    /// A setting the API can name as the offending field.
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
     #[error("step {step} ({channel}): {message}")]
     Step {
         step: usize,

@@ -9,10 +9,39 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+/// Where a workflow document came from, which decides what it may refer
+/// to: the operator's own files may name `env:`/`file:` secrets; a tenant's
+/// document (through the API) is taken literally and its URLs obey the
+/// tenants' private-target rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Operator,
+    Tenant { allow_private: bool },
+}
+
 /// A validated workflow with its templates parsed.
 pub struct CompiledWorkflow {
+    /// The document as written: `url = "env:NAME"` stays a reference, so
+    /// reading the workflow back never shows the secret it resolves to.
     pub doc: Workflow,
     pub(crate) env: Environment<'static>,
+    /// Each step's destination URL, resolved.
+    targets: Vec<Option<String>>,
+    pub source: Source,
+    /// When the stored document was written (ms); 0 for files and the pack.
+    pub version: i64,
+}
+
+impl CompiledWorkflow {
+    /// Where team step `step` goes (its `url`, resolved), if anywhere.
+    pub fn target(&self, step: usize) -> Option<&str> {
+        self.targets.get(step)?.as_deref()
+    }
+
+    /// Whether the document was a tenant's, so its URLs are untrusted.
+    pub fn from_tenant(&self) -> bool {
+        matches!(self.source, Source::Tenant { .. })
+    }
 }
 
 impl std::fmt::Debug for CompiledWorkflow {
@@ -28,6 +57,8 @@ pub struct Registry {
     base: Environment<'static>,
     global: HashMap<String, Arc<CompiledWorkflow>>,
     tenants: RwLock<HashMap<(String, String), Arc<CompiledWorkflow>>>,
+    /// How documents from tenants are compiled on this node.
+    tenant_source: Source,
 }
 
 fn base_env() -> Environment<'static> {
@@ -40,6 +71,7 @@ fn base_env() -> Environment<'static> {
         }
     });
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    super::render::limit(&mut env);
     env
 }
 
@@ -54,7 +86,11 @@ fn valid_name(name: &str) -> bool {
 impl Registry {
     /// Loads the pack, then `workflows_dir/*.toml` and `templates_dir/**`
     /// (either may be missing).
-    pub fn load(workflows_dir: &Path, templates_dir: &Path) -> Result<Registry, WorkflowError> {
+    pub fn load(
+        workflows_dir: &Path,
+        templates_dir: &Path,
+        tenant_source: Source,
+    ) -> Result<Registry, WorkflowError> {
         let mut base = base_env();
         for (name, text) in super::pack::files_under("templates") {
             base.add_template_owned(name.to_string(), text.to_string())
@@ -71,16 +107,17 @@ impl Registry {
             base,
             global: HashMap::new(),
             tenants: RwLock::new(HashMap::new()),
+            tenant_source,
         };
         for doc in super::system::documents() {
-            let compiled = registry.compile(doc)?;
+            let compiled = registry.compile(doc, Source::Operator)?;
             registry
                 .global
                 .insert(compiled.doc.name.clone(), Arc::new(compiled));
         }
         for (file, text) in super::pack::files_under("workflows") {
             let doc = parse_toml(&format!("pack/workflows/{file}"), text)?;
-            let compiled = registry.compile(doc)?;
+            let compiled = registry.compile(doc, Source::Operator)?;
             registry
                 .global
                 .insert(compiled.doc.name.clone(), Arc::new(compiled));
@@ -91,7 +128,7 @@ impl Registry {
             }
             let origin = workflows_dir.join(&file).display().to_string();
             let doc = parse_toml(&origin, &text)?;
-            let compiled = registry.compile(doc)?;
+            let compiled = registry.compile(doc, Source::Operator)?;
             registry
                 .global
                 .insert(compiled.doc.name.clone(), Arc::new(compiled));
@@ -100,7 +137,11 @@ impl Registry {
     }
 
     /// Validates a document and parses its templates.
-    pub fn compile(&self, mut doc: Workflow) -> Result<CompiledWorkflow, WorkflowError> {
+    pub fn compile(
+        &self,
+        doc: Workflow,
+        source: Source,
+    ) -> Result<CompiledWorkflow, WorkflowError> {
         let invalid = |message: String| WorkflowError::Invalid {
             origin: format!("workflow `{}`", doc.name),
             message,
@@ -114,19 +155,13 @@ impl Registry {
             return Err(invalid("needs at least one step".into()));
         }
         let mut env = self.base.clone();
-        for (i, s) in doc.steps.iter_mut().enumerate() {
-            if let Some(url) = s.url.take() {
-                s.url = match crate::config::resolve_secret(
-                    &url,
-                    &std::env::vars().collect::<Vec<_>>(),
-                ) {
-                    Ok(Some(v)) => Some(v),
-                    Ok(None) => Some(url),
-                    // An unset variable leaves the step without a destination:
-                    // the sandbox still takes it, a real provider refuses it.
-                    Err(_) => None,
-                };
-            }
+        let mut targets = Vec::with_capacity(doc.steps.len());
+        for (i, s) in doc.steps.iter().enumerate() {
+            let target = match &s.url {
+                None => None,
+                Some(url) => step_target(i, url, source)?,
+            };
+            targets.push(target);
             for (part, source) in [
                 ("subject", &s.subject),
                 ("html", &s.html),
@@ -162,7 +197,13 @@ impl Registry {
                 });
             }
         }
-        let compiled = CompiledWorkflow { doc, env };
+        let compiled = CompiledWorkflow {
+            doc,
+            env,
+            targets,
+            source,
+            version: 0,
+        };
         for (i, s) in compiled.doc.steps.iter().enumerate() {
             for channel in std::iter::once(s.channel).chain(s.fallback) {
                 if let Some(missing) = missing_template(&compiled, i, channel) {
@@ -188,12 +229,103 @@ impl Registry {
     }
 
     /// Installs a tenant's stored document (already validated by `compile`).
-    pub fn install(&self, tenant: &str, compiled: CompiledWorkflow) -> Arc<CompiledWorkflow> {
-        let w = Arc::new(compiled);
+    pub fn install(&self, tenant: &str, w: Arc<CompiledWorkflow>) -> Arc<CompiledWorkflow> {
         if let Ok(mut t) = self.tenants.write() {
-            t.insert((tenant.to_string(), w.doc.name.clone()), w.clone());
+            let key = (tenant.to_string(), w.doc.name.clone());
+            // A newer version installed meanwhile (by the follower) wins.
+            match t.get(&key) {
+                Some(old) if old.version > w.version => return old.clone(),
+                _ => {
+                    t.insert(key, w.clone());
+                }
+            }
         }
         w
+    }
+
+    /// Forgets a tenant's document (after its deletion through this node).
+    pub fn remove(&self, tenant: &str, name: &str) {
+        if let Ok(mut t) = self.tenants.write() {
+            t.remove(&(tenant.to_string(), name.to_string()));
+        }
+    }
+
+    /// The workflow answering `name` for `tenant`, read from the store when
+    /// this node has not seen it yet (it may have been written through
+    /// another node a moment ago).
+    pub async fn get_or_load(
+        &self,
+        store: &foghorn_store::Store,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<Arc<CompiledWorkflow>>, String> {
+        self.get_planned(store, tenant, name, None).await
+    }
+
+    /// Like [`Self::get_or_load`], for a notification planned with version
+    /// `planned` of a tenant's workflow: a copy older than that is replaced
+    /// by the stored one first, so the accepting node and the worker agree.
+    pub async fn get_planned(
+        &self,
+        store: &foghorn_store::Store,
+        tenant: &str,
+        name: &str,
+        planned: Option<i64>,
+    ) -> Result<Option<Arc<CompiledWorkflow>>, String> {
+        let current = self.get(tenant, name);
+        let stale = match (&current, planned) {
+            (Some(w), Some(v)) => w.version < v,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if !stale {
+            return Ok(current);
+        }
+        match store
+            .workflow(tenant, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            None => Ok(current),
+            Some(row) => self.apply_row(&row).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// How a tenant's document is compiled here.
+    pub fn tenant_source(&self) -> Source {
+        self.tenant_source
+    }
+
+    /// Brings a stored row into the registry: compiled and installed, or,
+    /// for a tombstone, removed. A row no newer than what is installed is
+    /// left alone, so following changes costs nothing when none happened.
+    pub fn apply_row(
+        &self,
+        row: &foghorn_store::WorkflowRow,
+    ) -> Result<Option<Arc<CompiledWorkflow>>, WorkflowError> {
+        let key = (row.tenant_id.clone(), row.name.clone());
+        let installed = self.tenants.read().ok().and_then(|t| t.get(&key).cloned());
+        if let Some(w) = &installed {
+            if w.version >= row.updated_at {
+                return Ok(installed);
+            }
+        }
+        if row.document.is_empty() {
+            if let Ok(mut t) = self.tenants.write() {
+                if t.get(&key).is_some_and(|w| w.version < row.updated_at) {
+                    t.remove(&key);
+                }
+            }
+            return Ok(None);
+        }
+        let doc: Workflow =
+            serde_json::from_str(&row.document).map_err(|e| WorkflowError::Invalid {
+                origin: format!("stored workflow `{}`", row.name),
+                message: e.to_string(),
+            })?;
+        let mut compiled = self.compile(doc, self.tenant_source)?;
+        compiled.version = row.updated_at;
+        Ok(Some(self.install(&row.tenant_id, Arc::new(compiled))))
     }
 
     /// Every workflow a tenant sees, by name.
@@ -210,6 +342,49 @@ impl Registry {
         names.dedup();
         names
     }
+}
+
+/// Resolves and checks a step's `url`. The operator's references name its
+/// own environment and files; a tenant's document never reads either, and
+/// its URL must not point at a private address unless tenants are allowed
+/// to. A reference whose variable is unset leaves the step without a
+/// destination (it is then suppressed with that reason, not sent).
+fn step_target(step: usize, url: &str, source: Source) -> Result<Option<String>, WorkflowError> {
+    let refused = |message: String| WorkflowError::Field {
+        field: format!("steps[{step}].url"),
+        message,
+    };
+    let resolved = match source {
+        Source::Tenant { .. } if crate::config::is_reference(url) => return Err(refused(
+            "`env:` and `file:` references are for the operator's own files; write the URL itself"
+                .into(),
+        )),
+        Source::Tenant { .. } => url.to_string(),
+        Source::Operator => {
+            match crate::config::resolve_secret(url, &std::env::vars().collect::<Vec<_>>()) {
+                Ok(Some(v)) => v,
+                Ok(None) => url.to_string(),
+                Err(e) => {
+                    tracing::warn!(step, reason = %e, "a workflow step's url does not resolve; its notifications are suppressed until it does");
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    let parsed =
+        reqwest::Url::parse(resolved.trim()).map_err(|e| refused(format!("not a URL: {e}")))?;
+    let allow_private = match source {
+        // The operator's targets are judged when sending, by its own rule.
+        Source::Operator => true,
+        Source::Tenant { allow_private } => allow_private,
+    };
+    foghorn_providers::net_guard::check_target(
+        &parsed,
+        foghorn_providers::net_guard::Family::Http,
+        allow_private,
+    )
+    .map_err(|e| refused(e.to_string()))?;
+    Ok(Some(resolved.trim().to_string()))
 }
 
 /// A person step needs the parts its channel requires; None when complete.

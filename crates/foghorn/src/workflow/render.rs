@@ -2,7 +2,43 @@
 
 use super::CompiledWorkflow;
 use foghorn_core::{Channel, Rendered};
+use minijinja::{Environment, ErrorKind};
 use serde::Serialize;
+use std::io;
+use std::sync::Arc;
+
+/// Instructions one template part may execute. The pack's longest email
+/// takes a few thousand; a tenant's template that loops past this is
+/// stopped instead of holding a core (and the request or worker waiting on
+/// it).
+pub const FUEL: u64 = 2_000_000;
+/// Bytes one rendered part may have: a message far larger than any
+/// provider accepts is a template bug or an attack, not a message.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// Nesting of includes, macros and blocks.
+const RECURSION_LIMIT: usize = 32;
+
+/// Puts every environment a workflow renders with on the same budget.
+pub(crate) fn limit(env: &mut Environment<'_>) {
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(RECURSION_LIMIT);
+}
+
+/// Collects a rendered part, refusing to grow past [`MAX_OUTPUT_BYTES`].
+struct Capped(Vec<u8>);
+
+impl io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT_BYTES {
+            return Err(io::Error::other("output too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -18,6 +54,80 @@ pub enum RenderError {
     },
     #[error("webhook body template did not produce JSON: {0}")]
     NotJson(serde_json::Error),
+    /// Over the rendering budget: too many instructions, too deep, or too
+    /// much output. The same on every attempt, so never retried.
+    #[error("template `{name}` is over the rendering budget: {what}")]
+    Budget { name: String, what: String },
+}
+
+impl RenderError {
+    pub fn is_budget(&self) -> bool {
+        matches!(self, RenderError::Budget { .. })
+    }
+
+    fn of(name: &str, source: minijinja::Error) -> RenderError {
+        let what = match source.kind() {
+            ErrorKind::OutOfFuel => Some(format!("more than {FUEL} instructions")),
+            ErrorKind::WriteFailure => {
+                Some(format!("more than {MAX_OUTPUT_BYTES} bytes of output"))
+            }
+            _ if source.to_string().contains("recursion") => {
+                Some(format!("nested deeper than {RECURSION_LIMIT}"))
+            }
+            _ => None,
+        };
+        match what {
+            Some(what) => RenderError::Budget {
+                name: name.to_string(),
+                what,
+            },
+            None => RenderError::Template {
+                name: name.to_string(),
+                source,
+            },
+        }
+    }
+}
+
+/// A [`RenderContext`] that owns its values, to move onto a blocking
+/// thread.
+#[derive(Debug, Clone)]
+pub struct OwnedContext {
+    pub event_id: String,
+    pub event_name: String,
+    pub data: serde_json::Value,
+    pub recipient: serde_json::Value,
+    pub notification_id: String,
+    pub locale: Option<String>,
+    pub unsubscribe_url: Option<String>,
+}
+
+impl OwnedContext {
+    pub fn of(ctx: &RenderContext<'_>) -> OwnedContext {
+        OwnedContext {
+            event_id: ctx.event.id.to_string(),
+            event_name: ctx.event.name.to_string(),
+            data: ctx.data.clone(),
+            recipient: ctx.recipient.clone(),
+            notification_id: ctx.notification_id.to_string(),
+            locale: ctx.locale.map(str::to_string),
+            unsubscribe_url: ctx.unsubscribe_url.map(str::to_string),
+        }
+    }
+
+    pub fn borrow(&self) -> RenderContext<'_> {
+        RenderContext {
+            event: EventFacts {
+                id: &self.event_id,
+                name: &self.event_name,
+            },
+            data: &self.data,
+            recipient: &self.recipient,
+            notification_id: &self.notification_id,
+            locale: self.locale.as_deref(),
+            unsubscribe_url: self.unsubscribe_url.as_deref(),
+        }
+    }
 }
 
 /// What templates see.
@@ -146,11 +256,66 @@ impl CompiledWorkflow {
                 name: format!("steps[{step}].if"),
                 source,
             })?;
-        let v = expr.eval(ctx).map_err(|source| RenderError::Template {
-            name: format!("steps[{step}].if"),
-            source,
-        })?;
+        let v = expr
+            .eval(ctx)
+            .map_err(|source| RenderError::of(&format!("steps[{step}].if"), source))?;
         Ok(v.is_true())
+    }
+
+    /// [`Self::render`] on a blocking thread, so a template at the edge of
+    /// its budget holds no async worker (and no health check waits on it).
+    pub async fn render_off_runtime(
+        self: &Arc<Self>,
+        step: usize,
+        channel: Channel,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Rendered, RenderError> {
+        let owned = OwnedContext::of(ctx);
+        let workflow = self.clone();
+        tokio::task::spawn_blocking(move || workflow.render(step, channel, &owned.borrow()))
+            .await
+            .unwrap_or_else(|e| {
+                Err(RenderError::Budget {
+                    name: format!("steps[{step}]"),
+                    what: format!("rendering stopped: {e}"),
+                })
+            })
+    }
+
+    /// Renders every step (and its fallback) with `data` under the budget,
+    /// so a workflow that cannot render within it is refused when it is
+    /// written. Only budget failures count: other errors depend on data.
+    pub async fn trial(
+        self: &Arc<Self>,
+        data: &serde_json::Value,
+    ) -> Result<(), (usize, RenderError)> {
+        let recipient = serde_json::json!({});
+        let ctx = RenderContext {
+            event: EventFacts {
+                id: "evt_trial",
+                name: &self.doc.name,
+            },
+            data,
+            recipient: &recipient,
+            notification_id: "ntf_trial",
+            locale: None,
+            unsubscribe_url: None,
+        };
+        let cond_ctx = serde_json::json!({"data": data, "event": {"name": &self.doc.name}});
+        for (i, s) in self.doc.steps.iter().enumerate() {
+            if let Err(e) = self.step_applies(i, &cond_ctx) {
+                if e.is_budget() {
+                    return Err((i, e));
+                }
+            }
+            for channel in std::iter::once(s.channel).chain(s.fallback) {
+                match self.render_off_runtime(i, channel, &ctx).await {
+                    Err(e) if e.is_budget() => return Err((i, e)),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Renders step `step` for `channel` (the step's own, or its fallback).
@@ -175,10 +340,10 @@ impl CompiledWorkflow {
                     name: name.clone(),
                     source,
                 })?;
-            let text = tmpl.render(ctx).map_err(|source| RenderError::Template {
-                name: name.clone(),
-                source,
-            })?;
+            let mut out_bytes = Capped(Vec::new());
+            tmpl.render_captured_to(ctx, &mut out_bytes)
+                .map_err(|source| RenderError::of(&name, source))?;
+            let text = String::from_utf8_lossy(&out_bytes.0).into_owned();
             match *part {
                 "subject" => out.subject = Some(text.trim().replace(['\r', '\n'], " ")),
                 "html" => out.html = Some(text),

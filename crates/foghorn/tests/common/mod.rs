@@ -122,6 +122,13 @@ pub const FAST: &[(&str, &str)] = &[
     ("FOGHORN_SECURITY__KEY_BURST", "1000000"),
 ];
 
+/// For tests whose tenants' own accounts or settings point at a loopback
+/// stand-in: tenant targets are refused on private networks by default.
+pub const TENANTS_MAY_USE_LOOPBACK: (&str, &str) = (
+    "FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS_FOR_TENANTS",
+    "true",
+);
+
 impl Server {
     pub async fn start(env: &Env, role: &str, extra: &[(&str, &str)]) -> Server {
         let mut c = env.command(&["serve", "--listen", "127.0.0.1:0", "--role", role]);
@@ -520,6 +527,38 @@ pub async fn hook(
         assert_eq!(ct, "application/problem+json", "{status}: {text}");
     }
     (status, text)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Mailgun webhook body signed as Mailgun signs it: HMAC-SHA256 of
+/// timestamp + token under the webhook signing key, hex.
+pub fn mailgun_body(key: &str, timestamp: i64, token: &str, event_data: Value) -> Value {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}{token}").as_bytes());
+    serde_json::json!({
+        "signature": {
+            "timestamp": timestamp.to_string(),
+            "token": token,
+            "signature": hex(&mac.finalize().into_bytes()),
+        },
+        "event-data": event_data,
+    })
+}
+
+/// Creates tenant `name` and an admin key of it: (tenant id, key).
+pub async fn tenant_with_key(env: &Env, name: &str) -> (String, String) {
+    let (code, out, err) = env.run(&["tenants", "create", name]).await;
+    assert_eq!(code, 0, "tenants create: {err}");
+    let id = out.lines().last().expect("a tenant id").trim().to_string();
+    let (code, out, err) = env
+        .run(&["keys", "create", "--tenant", &id, "--scope", "admin"])
+        .await;
+    assert_eq!(code, 0, "keys create: {err}");
+    (id, out.lines().last().expect("a key").trim().to_string())
 }
 
 /// Percent-encodes a form name or value.

@@ -15,8 +15,12 @@
 //! expose the password, credentials are refused with a plain or
 //! opportunistic URL unless the host is loopback (a local relay).
 //!
-//! Unlike the HTTP providers there is no SSRF guard here: the server is the
-//! operator's own configuration, and local relays are the common case.
+//! The SSRF guard applies as to the HTTP providers: the URL's scheme and an
+//! IP-literal host are judged when the provider is built (in the registry),
+//! and a hostname is resolved and judged on every send when private targets
+//! are not allowed — the connection then goes to the address judged, with
+//! TLS still verified against the name, so a name cannot be re-pointed at
+//! a private address between the check and the connection.
 //!
 //! Each message is `multipart/alternative` (text, then HTML) when both bodies
 //! exist, carries the engine's extra headers (`List-Unsubscribe`, …), the
@@ -34,6 +38,7 @@ use crate::BuildError;
 use foghorn_core::{Channel, Outbound, ProviderError, Receipt};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use reqwest::Url;
@@ -92,6 +97,16 @@ pub struct Smtp {
     server: String,
     from: Mailbox,
     timeout: Duration,
+    /// Set when hostnames must be resolved and judged before each send.
+    guarded: Option<Guarded>,
+}
+
+/// What a guarded send needs to connect to a judged address itself.
+#[derive(Clone)]
+struct Guarded {
+    url: Url,
+    host: String,
+    port: u16,
 }
 
 impl fmt::Debug for Smtp {
@@ -107,7 +122,12 @@ impl fmt::Debug for Smtp {
 impl Smtp {
     /// `default_timeout` is the delivery send timeout, used when the config
     /// sets none. Nothing connects here: the first send does.
-    pub fn new(name: &str, config: Config, default_timeout: Duration) -> Result<Self, BuildError> {
+    pub fn new(
+        name: &str,
+        config: Config,
+        default_timeout: Duration,
+        allow_private: bool,
+    ) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
         let url = Url::parse(config.url.trim()).map_err(|e| invalid(format!("url: {e}")))?;
         let tls = url
@@ -138,12 +158,31 @@ impl Smtp {
             .timeout(Some(timeout))
             .build();
         let from = Mailbox::parse(&config.from).map_err(|e| invalid(format!("from: {e}")))?;
+        let host = url.host_str().unwrap_or_default();
+        // An IP literal was judged when the provider was built and cannot
+        // change; a name can, so it is judged again on every send.
+        let is_literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok();
+        let guarded = (!allow_private && !is_literal).then(|| Guarded {
+            host: host.to_string(),
+            // lettre's defaults for each form (its `from_connection_url`).
+            port: url.port().unwrap_or(match (url.scheme(), &tls) {
+                ("smtps", _) => 465,
+                (_, Some(_)) => 587,
+                _ => 25,
+            }),
+            url: url.clone(),
+        });
         Ok(Smtp {
             name: name.to_string(),
             transport,
             server: redacted(config.url.trim()),
             from,
             timeout,
+            guarded,
         })
     }
 
@@ -162,7 +201,13 @@ impl Smtp {
         let email = build_message(&parts, &message_id, &msg.notification_id)?;
         // `lettre`'s tokio transport applies its timeout to connecting only;
         // a server that stops answering mid-dialogue is bounded here.
-        let sent = tokio::time::timeout(self.timeout, self.transport.send(email)).await;
+        let sent = match &self.guarded {
+            None => tokio::time::timeout(self.timeout, self.transport.send(email)).await,
+            Some(g) => {
+                let transport = self.judged_transport(g).await?;
+                tokio::time::timeout(self.timeout, transport.send(email)).await
+            }
+        };
         match sent {
             Err(_) => Err(ProviderError::retryable(format!(
                 "timed out: no complete answer from {} within {:?}",
@@ -178,6 +223,46 @@ impl Smtp {
             }
             Ok(Err(e)) => Err(classify(&e)),
         }
+    }
+}
+
+impl Smtp {
+    /// A transport to an address of the server's name that the guard
+    /// allows; TLS keeps verifying the certificate against the name.
+    async fn judged_transport(
+        &self,
+        g: &Guarded,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, ProviderError> {
+        let addrs = crate::net_guard::resolve_allowed(&g.host, g.port, false)
+            .await
+            .map_err(|e| match e {
+                crate::net_guard::ResolveError::Guard(e) => ProviderError::from(e),
+                e @ crate::net_guard::ResolveError::Lookup(_) => {
+                    ProviderError::retryable(e.to_string())
+                }
+            })?;
+        let ip = addrs[0].ip();
+        let mut url = g.url.clone();
+        url.set_ip_host(ip)
+            .map_err(|()| ProviderError::permanent("cannot address the SMTP server"))?;
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+            .map_err(|e| ProviderError::misconfigured(format!("url: {e}")))?;
+        let params = || {
+            TlsParameters::new(g.host.clone())
+                .map_err(|e| ProviderError::misconfigured(format!("tls: {e}")))
+        };
+        let tls_mode = g
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let tls = match (g.url.scheme(), tls_mode.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(params()?),
+            (_, Some("required")) => Tls::Required(params()?),
+            (_, Some("opportunistic")) => Tls::Opportunistic(params()?),
+            _ => Tls::None,
+        };
+        Ok(builder.tls(tls).timeout(Some(self.timeout)).build())
     }
 }
 

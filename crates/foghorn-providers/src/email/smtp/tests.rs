@@ -121,7 +121,7 @@ fn smtp(url: &str) -> Smtp {
         from: "NaviDocs <noreply@navidocs.example>".into(),
         timeout: None,
     };
-    Smtp::new("smtp", config, FIVE_S).unwrap()
+    Smtp::new("smtp", config, FIVE_S, true).unwrap()
 }
 
 // ---- a small MIME reader, enough for what lettre writes ----
@@ -378,7 +378,7 @@ async fn no_server_or_a_silent_one_is_retryable() {
         timeout: Some(Duration::from_millis(300)),
     };
     let started = std::time::Instant::now();
-    let err = Smtp::new("smtp", config, FIVE_S)
+    let err = Smtp::new("smtp", config, FIVE_S, true)
         .unwrap()
         .send(&testkit::message())
         .await
@@ -408,7 +408,7 @@ fn validates_urls_and_keeps_passwords_out_of_logs() {
             from: "noreply@navidocs.example".into(),
             timeout: None,
         };
-        Smtp::new("smtp", config, FIVE_S).map_err(|e| e.to_string())
+        Smtp::new("smtp", config, FIVE_S, true).map_err(|e| e.to_string())
     };
     assert!(build("smtps://navi:hunter2@smtp.navidocs.example").is_ok());
     assert!(build("smtp://navi:hunter2@smtp.navidocs.example:587?tls=required").is_ok());
