@@ -251,3 +251,48 @@ async fn a_legacy_api_user_still_starts_with_a_warning() {
         assert!(!logs.contains("legacy-api-password-77"), "{b}");
     }
 }
+
+/// A tenant's own Bandwidth account, added through the API with client
+/// credentials: stored and shown masked, and its sends carry its own token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenants_own_bandwidth_account_uses_its_client_credentials() {
+    for env in envs().await {
+        let b = env.backend();
+        let mock = MockProvider::start(Kind::Bandwidth).await;
+        workflow(&env);
+        let key = env.key("admin").await;
+        let server = Server::start(&env, "all", &[]).await;
+        let api = Api::new(&server.base, &key);
+        let secret = "dealer-client-secret-4b1e77";
+        let account = json!({"kind": "bandwidth", "account_id": "9900042",
+            "client_id": "dealer-client", "client_secret": secret,
+            "messaging_application_id": APPLICATION, "from": OUR_NUMBER, "base_url": mock.url});
+        let (s, v) = api.put("/v1/providers/dealer-bw", account).await;
+        assert_eq!(s, 201, "{b}: {v}");
+        assert_eq!(v["settings"]["client_secret"], "••••1e77", "{b}: {v}");
+        let (_, list) = api.get("/v1/providers").await;
+        assert!(!list.to_string().contains(secret), "{b}: {list}");
+
+        put_subscriber(&api, "owner", json!({"phone": OWNER_PHONE})).await;
+        let (id, _) = send(&api, alert()).await;
+        let n = wait_status(&api, &id, "sent").await;
+        assert_eq!(n["provider"], "dealer-bw", "{b}: {n}");
+        let tokens = to_path(&mock, BANDWIDTH_TOKEN_PATH);
+        assert_eq!(tokens.len(), 1, "{b}");
+        assert_eq!(
+            header(&tokens[0], "authorization"),
+            basic("dealer-client", secret),
+            "{b}"
+        );
+        let messages = to_path(&mock, "/api/v2/users/9900042/messages");
+        assert_eq!(messages.len(), 1, "{b}");
+        assert_eq!(
+            header(&messages[0], "authorization"),
+            format!("Bearer {}", bandwidth_token(1)),
+            "{b}"
+        );
+        let logs = server.logs();
+        server.stop().await;
+        assert!(!logs.contains(secret), "{b}: the secret in the logs");
+    }
+}

@@ -246,8 +246,12 @@ impl Bandwidth {
             Auth::OAuth(source) => {
                 let (answer, used) = self.send_with_token(source, &body).await?;
                 if !answer.status.is_success() {
+                    let mut err = failure(&answer);
+                    if answer.status == reqwest::StatusCode::UNAUTHORIZED {
+                        err = refused_twice(err);
+                    }
                     let secrets = [used.bearer(), source.secret()];
-                    return Err(token::scrub(failure(&answer), &secrets));
+                    return Err(token::scrub(err, &secrets));
                 }
                 answer
             }
@@ -322,6 +326,21 @@ impl Bandwidth {
         };
         inbound::check_basic(req.header("authorization"), user, password)?;
         inbound::events(req.body)
+    }
+}
+
+/// A 401 reached the caller only after a new token was refused as well:
+/// the credentials lack access to this account (roles, account scope).
+fn refused_twice(err: ProviderError) -> ProviderError {
+    match err {
+        ProviderError::Misconfigured {
+            reason,
+            http_status,
+        } => ProviderError::Misconfigured {
+            reason: format!("{reason}; a newly issued access token was refused too"),
+            http_status,
+        },
+        other => other,
     }
 }
 

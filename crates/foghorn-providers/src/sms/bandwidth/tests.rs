@@ -255,6 +255,11 @@ async fn a_second_401_is_misconfigured() {
         "{err}"
     );
     assert!(err.to_string().contains("Authentication Failed"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("newly issued access token was refused too"),
+        "{err}"
+    );
     assert_eq!(to_path(&log, TOKEN_PATH).len(), 2, "one refresh");
     assert_eq!(to_path(&log, &messages_path()).len(), 2, "one retry");
 }
