@@ -441,8 +441,8 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         env.write(
             "foghorn.toml",
             &format!(
-                "{}[providers.bandwidth]\nkind = \"bandwidth\"\naccount_id = \"9900001\"\nusername = \"api\"\n\
-                 password = \"api-pass\"\nmessaging_application_id = \"app-1\"\nfrom = \"{BANDWIDTH_NUMBER}\"\n\
+                "{}[providers.bandwidth]\nkind = \"bandwidth\"\naccount_id = \"9900001\"\nclient_id = \"api\"\n\
+                 client_secret = \"api-pass\"\nmessaging_application_id = \"app-1\"\nfrom = \"{BANDWIDTH_NUMBER}\"\n\
                  webhook_username = \"{BANDWIDTH_USER}\"\nwebhook_password = \"{BANDWIDTH_PASS}\"\nchannels = []\n\
                  [providers.webhook]\nkind = \"webhook\"\nsecret = \"{WEBHOOK_SECRET}\"\n",
                 twilio_config(&mock)

@@ -62,7 +62,7 @@ fn unsubscribe_headers(kind: Kind, r: &mock_providers::Received) -> (String, Str
             };
             (get("List-Unsubscribe"), get("List-Unsubscribe-Post"))
         }
-        Kind::Twilio | Kind::Vonage => unreachable!(),
+        Kind::Twilio | Kind::Vonage | Kind::Bandwidth => unreachable!(),
     }
 }
 
@@ -71,7 +71,7 @@ fn subject(kind: Kind, r: &mock_providers::Received) -> String {
         Kind::Mailgun => r.field("subject").unwrap_or_default(),
         Kind::SendGrid => r.json()["subject"].as_str().unwrap_or_default().into(),
         Kind::Postmark => r.json()["Subject"].as_str().unwrap_or_default().into(),
-        Kind::Twilio | Kind::Vonage => unreachable!(),
+        Kind::Twilio | Kind::Vonage | Kind::Bandwidth => unreachable!(),
     }
 }
 

@@ -425,7 +425,7 @@ mod tests {
             json!({"kind": "vonage", "api_key": "k", "api_secret": "hush-2", "from": "Acme",
                    "signature_secret": "hush-3", "signature_method": "sha256"}),
             json!({"kind": "messagebird", "access_key": "hush-4", "originator": "Acme", "signing_key": "hush-5"}),
-            json!({"kind": "bandwidth", "account_id": "9900000", "username": "u", "password": "hush-6",
+            json!({"kind": "bandwidth", "account_id": "9900000", "client_id": "c", "client_secret": "hush-6",
                    "messaging_application_id": "app", "from": "+19195551212",
                    "webhook_username": "w", "webhook_password": "hush-7"}),
             json!({"kind": "plivo", "auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "hush-8", "from": "14155550000"}),

@@ -10,6 +10,7 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use foghorn_core::{Address, Channel, Outbound, Rendered};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, &'static str)>,
     pub body: String,
+    /// How long the mock waits before answering.
+    pub delay: Option<Duration>,
 }
 
 impl Reply {
@@ -57,6 +60,7 @@ impl Reply {
             status,
             headers: vec![("content-type", "application/json")],
             body: body.to_string(),
+            delay: None,
         }
     }
 
@@ -65,11 +69,17 @@ impl Reply {
             status,
             headers: vec![("content-type", "text/plain")],
             body: body.to_string(),
+            delay: None,
         }
     }
 
     pub fn with_header(mut self, name: &'static str, value: &'static str) -> Reply {
         self.headers.push((name, value));
+        self
+    }
+
+    pub fn after(mut self, delay: Duration) -> Reply {
+        self.delay = Some(delay);
         self
     }
 }
@@ -79,12 +89,43 @@ pub type Log = Arc<Mutex<Vec<Seen>>>;
 /// Starts a mock answering `reply` to every request; returns its base URL
 /// (`http://127.0.0.1:PORT`) and the log of requests.
 pub async fn mock(reply: Reply) -> (String, Log) {
+    serve(move |_| reply.clone()).await
+}
+
+/// Starts a mock that answers by path, for APIs spread over several
+/// endpoints: each request to a path takes the next of that path's replies,
+/// the last one repeating; any other path is answered 404.
+pub async fn mock_routes(routes: Vec<(String, Vec<Reply>)>) -> (String, Log) {
+    let queues: Mutex<HashMap<String, Vec<Reply>>> = Mutex::new(routes.into_iter().collect());
+    serve(move |path| {
+        let mut queues = queues.lock().unwrap();
+        match queues.get_mut(path) {
+            Some(queue) if queue.len() > 1 => queue.remove(0),
+            Some(queue) if !queue.is_empty() => queue[0].clone(),
+            _ => Reply::text(404, "no such route in the mock"),
+        }
+    })
+    .await
+}
+
+/// The requests in `log` to `path`.
+pub fn to_path(log: &Log, path: &str) -> Vec<Seen> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == path)
+        .cloned()
+        .collect()
+}
+
+async fn serve(answer: impl Fn(&str) -> Reply + Send + Sync + 'static) -> (String, Log) {
     let log = Log::default();
     let seen = log.clone();
+    let answer = Arc::new(answer);
     let app = Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let seen = seen.clone();
-            let reply = reply.clone();
+            let reply = answer(uri.path());
             async move {
                 seen.lock().unwrap().push(Seen {
                     method,
@@ -93,6 +134,9 @@ pub async fn mock(reply: Reply) -> (String, Log) {
                     headers,
                     body,
                 });
+                if let Some(delay) = reply.delay {
+                    tokio::time::sleep(delay).await;
+                }
                 let status = StatusCode::from_u16(reply.status).unwrap();
                 let mut resp = (status, reply.body).into_response();
                 for (k, v) in reply.headers {

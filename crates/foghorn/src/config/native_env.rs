@@ -2,17 +2,25 @@
 //! `TWILIO_AUTH_TOKEN`, …) turned into `[providers.<kind>]` tables.
 //!
 //! A provider comes into being when every one of its required variables is
-//! set (and not empty); its optional ones are added when present. These
+//! set (and not empty), and one of its alternative credential sets when it
+//! has some; its optional ones are added when present. These
 //! tables are the lowest layer: the config file and `FOGHORN_…` variables
 //! override or add to them key by key. Senders come from `EMAIL_FROM` and
 //! `SMS_FROM` (the `email.from` and `sms.from` keys), applied later by
 //! [`super::Config`] to every provider that has none of its own.
 
-/// One provider kind: (variable, key) pairs.
+/// (variable, key) pairs.
+type Pairs = &'static [(&'static str, &'static str)];
+
+/// One provider kind.
 struct Native {
     kind: &'static str,
-    required: &'static [(&'static str, &'static str)],
-    optional: &'static [(&'static str, &'static str)],
+    required: Pairs,
+    /// Credential sets of which one must be complete, best first; every
+    /// complete one is passed on and the provider picks (Bandwidth's OAuth
+    /// client credentials, or its legacy API user).
+    one_of: &'static [Pairs],
+    optional: Pairs,
 }
 
 /// Every provider kind Foghorn can configure from its own variables. The
@@ -21,6 +29,7 @@ const NATIVE: &[Native] = &[
     Native {
         kind: "mailgun",
         required: &[("MAILGUN_API_KEY", "api_key"), ("MAILGUN_DOMAIN", "domain")],
+        one_of: &[],
         optional: &[
             ("MAILGUN_REGION", "region"),
             ("MAILGUN_WEBHOOK_SIGNING_KEY", "webhook_signing_key"),
@@ -29,6 +38,7 @@ const NATIVE: &[Native] = &[
     Native {
         kind: "sendgrid",
         required: &[("SENDGRID_API_KEY", "api_key")],
+        one_of: &[],
         optional: &[(
             "SENDGRID_WEBHOOK_VERIFICATION_KEY",
             "webhook_verification_key",
@@ -37,6 +47,7 @@ const NATIVE: &[Native] = &[
     Native {
         kind: "postmark",
         required: &[("POSTMARK_SERVER_TOKEN", "server_token")],
+        one_of: &[],
         optional: &[
             ("POSTMARK_WEBHOOK_USERNAME", "webhook_username"),
             ("POSTMARK_WEBHOOK_PASSWORD", "webhook_password"),
@@ -45,6 +56,7 @@ const NATIVE: &[Native] = &[
     Native {
         kind: "smtp",
         required: &[("SMTP_URL", "url")],
+        one_of: &[],
         optional: &[],
     },
     Native {
@@ -53,6 +65,7 @@ const NATIVE: &[Native] = &[
             ("TWILIO_ACCOUNT_SID", "account_sid"),
             ("TWILIO_AUTH_TOKEN", "auth_token"),
         ],
+        one_of: &[],
         optional: &[
             ("TWILIO_PHONE_NUMBER", "phone_number"),
             ("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
@@ -64,25 +77,38 @@ const NATIVE: &[Native] = &[
             ("VONAGE_API_KEY", "api_key"),
             ("VONAGE_API_SECRET", "api_secret"),
         ],
+        one_of: &[],
         optional: &[("VONAGE_SIGNATURE_SECRET", "signature_secret")],
     },
     Native {
         kind: "messagebird",
         required: &[("MESSAGEBIRD_ACCESS_KEY", "access_key")],
+        one_of: &[],
         optional: &[("MESSAGEBIRD_SIGNING_KEY", "signing_key")],
     },
     Native {
         kind: "bandwidth",
         required: &[
             ("BANDWIDTH_ACCOUNT_ID", "account_id"),
-            ("BANDWIDTH_USERNAME", "username"),
-            ("BANDWIDTH_PASSWORD", "password"),
             (
                 "BANDWIDTH_MESSAGING_APPLICATION_ID",
                 "messaging_application_id",
             ),
         ],
+        // OAuth 2.0 client credentials; the legacy API user still starts
+        // (with a warning) until Bandwidth stops accepting it.
+        one_of: &[
+            &[
+                ("BANDWIDTH_CLIENT_ID", "client_id"),
+                ("BANDWIDTH_CLIENT_SECRET", "client_secret"),
+            ],
+            &[
+                ("BANDWIDTH_USERNAME", "username"),
+                ("BANDWIDTH_PASSWORD", "password"),
+            ],
+        ],
         optional: &[
+            ("BANDWIDTH_PHONE_NUMBER", "from"),
             ("BANDWIDTH_WEBHOOK_USERNAME", "webhook_username"),
             ("BANDWIDTH_WEBHOOK_PASSWORD", "webhook_password"),
         ],
@@ -93,6 +119,7 @@ const NATIVE: &[Native] = &[
             ("PLIVO_AUTH_ID", "auth_id"),
             ("PLIVO_AUTH_TOKEN", "auth_token"),
         ],
+        one_of: &[],
         optional: &[],
     },
 ];
@@ -106,7 +133,12 @@ const SENDERS: &[(&str, &str, &str)] =
 pub fn variable_names() -> impl Iterator<Item = &'static str> {
     NATIVE
         .iter()
-        .flat_map(|n| n.required.iter().chain(n.optional))
+        .flat_map(|n| {
+            n.required
+                .iter()
+                .chain(n.one_of.iter().flat_map(|set| set.iter()))
+                .chain(n.optional)
+        })
         .map(|(var, _)| *var)
         .chain(SENDERS.iter().map(|(var, _, _)| *var))
 }
@@ -131,12 +163,28 @@ pub fn table(env: &[(String, String)]) -> toml::Table {
         else {
             continue;
         };
+        let complete: Vec<Vec<(&str, &str)>> = n
+            .one_of
+            .iter()
+            .filter_map(|set| {
+                set.iter()
+                    .map(|(var, key)| get(var).map(|v| (*key, v)))
+                    .collect()
+            })
+            .collect();
+        if !n.one_of.is_empty() && complete.is_empty() {
+            continue;
+        }
         let mut t = toml::Table::new();
         let optional = n
             .optional
             .iter()
             .filter_map(|(var, key)| get(var).map(|v| (*key, v)));
-        for (key, value) in required.into_iter().chain(optional) {
+        for (key, value) in required
+            .into_iter()
+            .chain(complete.into_iter().flatten())
+            .chain(optional)
+        {
             let value = if key == "region" {
                 value.to_ascii_lowercase()
             } else {
@@ -228,6 +276,14 @@ mod tests {
             Some("value-of-BANDWIDTH_MESSAGING_APPLICATION_ID")
         );
         assert_eq!(
+            providers["bandwidth"]["client_secret"].as_str(),
+            Some("value-of-BANDWIDTH_CLIENT_SECRET")
+        );
+        assert_eq!(
+            providers["bandwidth"]["from"].as_str(),
+            Some("value-of-BANDWIDTH_PHONE_NUMBER")
+        );
+        assert_eq!(
             providers["postmark"]["webhook_password"].as_str(),
             Some("value-of-POSTMARK_WEBHOOK_PASSWORD")
         );
@@ -237,6 +293,37 @@ mod tests {
         );
         assert_eq!(t["email"]["from"].as_str(), Some("value-of-EMAIL_FROM"));
         assert_eq!(t["sms"]["from"].as_str(), Some("value-of-SMS_FROM"));
+    }
+
+    #[test]
+    fn bandwidth_takes_client_credentials_or_a_legacy_api_user() {
+        let base = [
+            ("BANDWIDTH_ACCOUNT_ID", "9900000"),
+            ("BANDWIDTH_MESSAGING_APPLICATION_ID", "app-1"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            table(&env(&all))
+        };
+        // Neither set: no provider.
+        assert!(!with(&[]).contains_key("providers"));
+        assert!(!with(&[("BANDWIDTH_CLIENT_ID", "c")]).contains_key("providers"));
+        let oauth = with(&[
+            ("BANDWIDTH_CLIENT_ID", "c-1"),
+            ("BANDWIDTH_CLIENT_SECRET", "s-1"),
+            ("BANDWIDTH_PHONE_NUMBER", "+19195551212"),
+        ]);
+        let bw = oauth["providers"]["bandwidth"].as_table().unwrap();
+        assert_eq!(bw["client_id"].as_str(), Some("c-1"));
+        assert_eq!(bw["client_secret"].as_str(), Some("s-1"));
+        assert_eq!(bw["account_id"].as_str(), Some("9900000"));
+        assert_eq!(bw["from"].as_str(), Some("+19195551212"));
+        assert!(!bw.contains_key("username"));
+        let legacy = with(&[("BANDWIDTH_USERNAME", "u"), ("BANDWIDTH_PASSWORD", "p")]);
+        let bw = legacy["providers"]["bandwidth"].as_table().unwrap();
+        assert_eq!(bw["username"].as_str(), Some("u"));
+        assert!(!bw.contains_key("client_id"));
     }
 
     #[test]

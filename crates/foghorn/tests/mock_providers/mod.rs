@@ -23,7 +23,12 @@ pub enum Kind {
     Postmark,
     Twilio,
     Vonage,
+    /// Messaging v2 and its OAuth 2.0 token endpoint, on one origin.
+    Bandwidth,
 }
+
+/// Where the Bandwidth mock issues access tokens.
+pub const BANDWIDTH_TOKEN_PATH: &str = "/api/v1/oauth2/token";
 
 /// One request as the mock received it.
 #[derive(Debug, Clone)]
@@ -193,6 +198,12 @@ async fn answer(
             }
             Kind::Mailgun => json!({"message": "Service Unavailable"}),
             Kind::Vonage => json!({"type": "about:blank", "title": "Service Unavailable"}),
+            // RFC 6749 §5.2 from the token endpoint, Bandwidth's own shape
+            // from the API.
+            Kind::Bandwidth if path == BANDWIDTH_TOKEN_PATH => json!({"error": "invalid_client"}),
+            Kind::Bandwidth => {
+                json!({"type": "unauthorized", "description": "Authentication Failed"})
+            }
         };
         (status, axum::Json(body)).into_response()
     } else {
@@ -245,7 +256,23 @@ fn success(kind: Kind, n: u64, path: &str) -> Response {
                 "network": "310004"}]});
             (StatusCode::OK, axum::Json(body)).into_response()
         }
+        // A token (sdk: access_token, expires_in), then 202 with the message.
+        Kind::Bandwidth if path == BANDWIDTH_TOKEN_PATH => {
+            let body = json!({"access_token": bandwidth_token(n), "token_type": "Bearer",
+                "expires_in": 3600});
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Kind::Bandwidth => {
+            let body = json!({"id": format!("16{n:026}"), "owner": "+19195551212",
+                "time": "2026-12-01T10:00:00.000Z", "segmentCount": 1, "direction": "out"});
+            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+        }
     }
+}
+
+/// The access token the Bandwidth mock issues as its `n`th answer.
+pub fn bandwidth_token(n: u64) -> String {
+    format!("bw-access-token-{n:06}")
 }
 
 /// The sender every email test uses.
@@ -259,6 +286,7 @@ pub fn provider_table(kind: Kind, url: &str) -> String {
         Kind::Postmark => format!("[providers.postmark]\nserver_token = \"pm-test\"\nbase_url = \"{url}\"\nfrom = \"{FROM}\"\n"),
         Kind::Vonage => format!("[providers.vonage]\napi_key = \"vk\"\napi_secret = \"vs\"\nfrom = \"+12025550100\"\nbase_url = \"{url}\"\n"),
         Kind::Twilio => format!("[providers.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"tok\"\nphone_number = \"+12025550100\"\nbase_url = \"{url}\"\n"),
+        Kind::Bandwidth => format!("[providers.bandwidth]\naccount_id = \"9900000\"\nclient_id = \"bw-client\"\nclient_secret = \"bw-secret\"\nmessaging_application_id = \"app-1\"\nfrom = \"+12025550100\"\nbase_url = \"{url}\"\n"),
     }
 }
 

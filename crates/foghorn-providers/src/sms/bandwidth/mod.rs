@@ -5,11 +5,17 @@
 //! application's URL (there is no per-message one), so they are correlated by
 //! `tag` and message id, and authenticated by the Basic credentials
 //! configured on the application.
+//!
+//! API calls carry an OAuth 2.0 access token from the client-credentials
+//! grant (`token.rs`), one per provider instance and shared by its clones.
+//! Legacy API users (username/password) still build, with a warning: Bandwidth
+//! stops accepting them on 2 December 2026.
 
 pub mod api;
 pub mod inbound;
 #[cfg(test)]
 mod tests;
+pub mod token;
 
 use crate::http::HttpOptions;
 use crate::sms::{self, Class};
@@ -19,19 +25,34 @@ use foghorn_core::{
 };
 use serde::Deserialize;
 use std::fmt;
+use std::sync::Arc;
+use token::{Token, TokenSource};
 
 pub const KIND: &str = "bandwidth";
-const DEFAULT_BASE_URL: &str = "https://messaging.bandwidth.com";
+/// The Messaging API's origin.
+const MESSAGING_ORIGIN: &str = "https://messaging.bandwidth.com";
+/// The token endpoint's origin (`api.rs`).
+const TOKEN_ORIGIN: &str = "https://api.bandwidth.com";
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub account_id: String,
-    pub username: String,
-    pub password: String,
+    /// OAuth 2.0 API credentials (the Bandwidth App's "API Credentials").
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// A legacy API user, accepted until Bandwidth stops taking it.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
     pub messaging_application_id: String,
     /// The default sender, an E.164 number on the application's location.
     pub from: String,
+    /// Replaces every Bandwidth origin (messaging and token endpoint), paths
+    /// unchanged, so one local server can stand in for all of them.
     #[serde(default)]
     pub base_url: Option<String>,
     /// The Basic credentials set on the messaging application's callback;
@@ -46,8 +67,10 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("account_id", &self.account_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| ".."))
             .field("username", &self.username)
-            .field("password", &"..")
+            .field("password", &self.password.as_ref().map(|_| ".."))
             .field("messaging_application_id", &self.messaging_application_id)
             .field("from", &self.from)
             .field("base_url", &self.base_url)
@@ -60,11 +83,26 @@ impl fmt::Debug for Config {
     }
 }
 
+/// How API calls are authenticated.
+#[derive(Clone)]
+enum Auth {
+    /// Shared by clones, so every send through this account uses one token.
+    OAuth(Arc<TokenSource>),
+    LegacyBasic {
+        username: String,
+        password: String,
+    },
+}
+
+/// The message for configurations still on a legacy API user.
+const LEGACY_WARNING: &str = "Bandwidth no longer accepts Basic-auth API users \
+    (username/password; decommissioned 2 December 2026): create OAuth 2.0 API credentials \
+    and set BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET (client_id/client_secret)";
+
 #[derive(Clone)]
 pub struct Bandwidth {
     name: String,
-    username: String,
-    password: String,
+    auth: Auth,
     application_id: String,
     from: String,
     webhook_credentials: Option<(String, String)>,
@@ -77,6 +115,13 @@ impl fmt::Debug for Bandwidth {
         f.debug_struct("Bandwidth")
             .field("name", &self.name)
             .field("endpoint", &self.endpoint)
+            .field(
+                "auth",
+                &match &self.auth {
+                    Auth::OAuth(source) => format!("{source:?}"),
+                    Auth::LegacyBasic { username, .. } => format!("legacy Basic ({username})"),
+                },
+            )
             .field(
                 "authenticated_callbacks",
                 &self.webhook_credentials.is_some(),
@@ -93,8 +138,6 @@ impl Bandwidth {
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
         sms::required(name, "account_id", &config.account_id)?;
-        sms::required(name, "username", &config.username)?;
-        sms::required(name, "password", &config.password)?;
         sms::required(
             name,
             "messaging_application_id",
@@ -120,17 +163,55 @@ impl Bandwidth {
                 ))
             }
         };
-        let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let base = sms::base_url(name, base, opts.allow_private_targets)?;
+        let origin = |default: &str| {
+            let base = config.base_url.as_deref().unwrap_or(default);
+            sms::base_url(name, base, opts.allow_private_targets)
+        };
+        let messaging = origin(MESSAGING_ORIGIN)?;
+        let oauth = pair(
+            name,
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+        )?;
+        let legacy = pair(
+            name,
+            ("username", &config.username),
+            ("password", &config.password),
+        )?;
+        let auth = match (oauth, legacy) {
+            (Some((id, secret)), legacy) => {
+                if legacy.is_some() {
+                    tracing::info!(provider = %name, "bandwidth: client credentials given, username/password unused");
+                }
+                let endpoint = sms::endpoint(&origin(TOKEN_ORIGIN)?, token::TOKEN_PATH);
+                Auth::OAuth(Arc::new(TokenSource::new(
+                    name,
+                    endpoint,
+                    id,
+                    secret,
+                    client.clone(),
+                )))
+            }
+            (None, Some((username, password))) => {
+                tracing::warn!(provider = %name, "{LEGACY_WARNING}");
+                Auth::LegacyBasic { username, password }
+            }
+            (None, None) => {
+                return Err(BuildError::invalid(
+                    name,
+                    "`client_id` and `client_secret` are required \
+                     (BANDWIDTH_CLIENT_ID, BANDWIDTH_CLIENT_SECRET)",
+                ))
+            }
+        };
         let path = format!("/api/v2/users/{}/messages", config.account_id);
         Ok(Bandwidth {
             name: name.to_string(),
-            username: config.username,
-            password: config.password,
+            auth,
             application_id: config.messaging_application_id,
             from: config.from,
             webhook_credentials,
-            endpoint: sms::endpoint(&base, &path),
+            endpoint: sms::endpoint(&messaging, &path),
             client,
         })
     }
@@ -153,16 +234,28 @@ impl Bandwidth {
             text,
             tag: &msg.notification_id,
         };
-        let request = self
-            .client
-            .post(&self.endpoint)
-            .basic_auth(&self.username, Some(&self.password))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body);
-        let answer = sms::call(request).await?;
-        if !answer.status.is_success() {
-            return Err(failure(&answer));
-        }
+        let answer = match &self.auth {
+            Auth::LegacyBasic { username, password } => {
+                let request = self.request(&body).basic_auth(username, Some(password));
+                let answer = sms::call(request).await?;
+                if !answer.status.is_success() {
+                    return Err(token::scrub(failure(&answer), &[password]));
+                }
+                answer
+            }
+            Auth::OAuth(source) => {
+                let (answer, used) = self.send_with_token(source, &body).await?;
+                if !answer.status.is_success() {
+                    let mut err = failure(&answer);
+                    if answer.status == reqwest::StatusCode::UNAUTHORIZED {
+                        err = refused_twice(err);
+                    }
+                    let secrets = [used.bearer(), source.secret()];
+                    return Err(token::scrub(err, &secrets));
+                }
+                answer
+            }
+        };
         let message: api::Message = match serde_json::from_slice(&answer.body) {
             Ok(message) => message,
             Err(e) => {
@@ -185,6 +278,43 @@ impl Bandwidth {
         })
     }
 
+    fn request(&self, body: &api::MessageRequest<'_>) -> reqwest::RequestBuilder {
+        self.client
+            .post(&self.endpoint)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(body)
+    }
+
+    /// Sends with the shared token; a 401 means the token is no longer good
+    /// (revoked, or expired early), so it is replaced and the call made once
+    /// more. A second 401 is left to [`failure`]: misconfigured.
+    async fn send_with_token(
+        &self,
+        source: &TokenSource,
+        body: &api::MessageRequest<'_>,
+    ) -> Result<(sms::Answer, Token), ProviderError> {
+        let token = source.token().await?;
+        let answer = self.call_with(&token, body).await?;
+        if answer.status != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok((answer, token));
+        }
+        tracing::info!(provider = %self.name, "bandwidth refused its access token; fetching a new one");
+        let fresh = source.replace(&token).await?;
+        let answer = self.call_with(&fresh, body).await?;
+        Ok((answer, fresh))
+    }
+
+    async fn call_with(
+        &self,
+        token: &Token,
+        body: &api::MessageRequest<'_>,
+    ) -> Result<sms::Answer, ProviderError> {
+        let request = self.request(body).bearer_auth(token.bearer());
+        sms::call(request)
+            .await
+            .map_err(|e| token::scrub(e, &[token.bearer()]))
+    }
+
     /// Authenticates a callback by its Basic credentials and parses its
     /// events.
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
@@ -196,6 +326,38 @@ impl Bandwidth {
         };
         inbound::check_basic(req.header("authorization"), user, password)?;
         inbound::events(req.body)
+    }
+}
+
+/// A 401 reached the caller only after a new token was refused as well:
+/// the credentials lack access to this account (roles, account scope).
+fn refused_twice(err: ProviderError) -> ProviderError {
+    match err {
+        ProviderError::Misconfigured {
+            reason,
+            http_status,
+        } => ProviderError::Misconfigured {
+            reason: format!("{reason}; a newly issued access token was refused too"),
+            http_status,
+        },
+        other => other,
+    }
+}
+
+/// A credential pair: both set, or neither (a blank value counts as unset).
+fn pair(
+    provider: &str,
+    (first, a): (&str, &Option<String>),
+    (second, b): (&str, &Option<String>),
+) -> Result<Option<(String, String)>, BuildError> {
+    let set = |v: &Option<String>| v.as_ref().filter(|v| !v.trim().is_empty()).cloned();
+    match (set(a), set(b)) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        _ => Err(BuildError::invalid(
+            provider,
+            format!("`{first}` and `{second}` go together"),
+        )),
     }
 }
 
