@@ -261,7 +261,7 @@ async fn a_tenants_own_bandwidth_account_uses_its_client_credentials() {
         let mock = MockProvider::start(Kind::Bandwidth).await;
         workflow(&env);
         let key = env.key("admin").await;
-        let server = Server::start(&env, "all", &[]).await;
+        let server = Server::start(&env, "all", &[TENANTS_MAY_USE_LOOPBACK]).await;
         let api = Api::new(&server.base, &key);
         let secret = "dealer-client-secret-4b1e77";
         let account = json!({"kind": "bandwidth", "account_id": "9900042",
