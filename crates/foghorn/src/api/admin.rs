@@ -3,12 +3,13 @@
 //! these endpoints.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::commands::valid_tenant_id;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_store::TenantRow;
@@ -48,7 +49,7 @@ fn view(t: TenantRow) -> Tenant {
 
 /// Create or update a tenant (operator keys only)
 #[utoipa::path(put, path = "/v1/admin/tenants/{id}", tag = "admin", request_body = TenantInput,
-    params(("id" = String, Path, description = "Tenant id: a-z, 0-9, '-' or '_'")),
+    params(("id" = String, Path, description = "Tenant id: a-z, 0-9, '-' or '_'", pattern = "^[a-z0-9_-]{1,63}$")),
     responses((status = 201, body = Tenant), (status = 200, body = Tenant),
         (status = 403, body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
@@ -56,7 +57,7 @@ fn view(t: TenantRow) -> Tenant {
 pub async fn put_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<TenantInput>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
     auth.require(Scope::Operator)?;
@@ -114,7 +115,7 @@ pub async fn put_tenant(
 pub async fn get_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Tenant>> {
     auth.require(Scope::Operator)?;
     let t = state

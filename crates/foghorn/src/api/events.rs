@@ -135,9 +135,10 @@ fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
     match v {
         Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => Err(ApiError::validation(
             field,
-            format!("must be 1 to {MAX_KEY_LEN} characters"),
+            format!("must be 1 to {MAX_KEY_LEN} bytes of UTF-8"),
         )),
-        _ => Ok(()),
+        Some(k) => super::extract::plain_text(field, k),
+        None => Ok(()),
     }
 }
 
@@ -153,11 +154,26 @@ pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
     to.into_iter()
         .enumerate()
         .map(|(i, r)| match r {
-            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => Err(
-                ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"),
-            ),
-            RecipientInput::Id(id) => Ok(Recipient::Subscriber(id)),
+            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => {
+                Err(ApiError::validation(
+                    format!("to[{i}]"),
+                    "a subscriber id is 1 to 255 bytes of UTF-8",
+                ))
+            }
+            RecipientInput::Id(id) => {
+                super::extract::plain_text(&format!("to[{i}]"), &id)?;
+                Ok(Recipient::Subscriber(id))
+            }
             RecipientInput::Inline(mut r) => {
+                if let Some(id) = &r.id {
+                    super::extract::plain_text(&format!("to[{i}].id"), id)?;
+                }
+                if let Some(l) = &r.locale {
+                    super::subscribers::locale(&format!("to[{i}].locale"), l)?;
+                }
+                if let Some(tz) = &r.timezone {
+                    super::subscribers::time_zone(&format!("to[{i}].timezone"), tz)?;
+                }
                 if r.email.as_deref().is_some_and(|e| !valid_email(e)) {
                     return Err(ApiError::validation(
                         format!("to[{i}].email"),

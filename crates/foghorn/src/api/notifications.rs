@@ -2,9 +2,10 @@
 //! queue is the same rows with status `dead`.
 
 use super::auth::{Auth, Scope};
+use super::extract::{ApiPath, ApiQuery};
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use foghorn_core::{Channel, Money, Status};
 use foghorn_store::{AttemptRow, NotificationFilter, NotificationRow, TimelineRow};
@@ -145,14 +146,21 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this event's notifications.
     pub event_id: Option<String>,
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
+    #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
     /// RFC 3339; notifications created at or after.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -201,7 +209,7 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<ListQuery>,
+    q: ApiQuery<ListQuery>,
 ) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
     let f = filter(q.0)?;
@@ -220,7 +228,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Notification>> {
     auth.require(Scope::Read)?;
     let n = state
@@ -249,8 +257,12 @@ pub async fn get(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DlqQuery {
+    /// 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -262,7 +274,7 @@ pub struct DlqQuery {
 pub async fn dlq(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<DlqQuery>,
+    q: ApiQuery<DlqQuery>,
 ) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
     let f = filter(ListQuery {
@@ -296,7 +308,7 @@ pub struct Replayed {
 pub async fn replay(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
     auth.require(Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();

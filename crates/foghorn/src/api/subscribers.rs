@@ -3,11 +3,12 @@
 
 use super::auth::{Auth, Scope};
 use super::events::{phone_field, valid_email};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_core::Channel;
@@ -93,10 +94,41 @@ fn valid_id(id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 255 {
         return Err(ApiError::validation(
             "external_id",
-            "must be 1 to 255 characters",
+            "must be 1 to 255 bytes of UTF-8",
         ));
     }
     Ok(())
+}
+
+/// An IANA time zone name known to the tz database (`Europe/Paris`), or
+/// the 422 naming `field`: a zone the database lacks cannot place a
+/// quiet hour or a local send time.
+pub fn time_zone(field: &str, tz: &str) -> ApiResult<()> {
+    tz.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        ApiError::validation(
+            field,
+            "not a time zone of the IANA tz database; expected a name such as Europe/Paris",
+        )
+    })
+}
+
+/// A BCP 47 language tag's shape (`en`, `fr-FR`, `zh-Hant-TW`): subtags
+/// of 1 to 8 letters or digits joined by `-` (or `_`, as POSIX writes
+/// them), at most 35 bytes.
+pub fn locale(field: &str, l: &str) -> ApiResult<()> {
+    let ok = !l.is_empty()
+        && l.len() <= 35
+        && l.split(['-', '_'])
+            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            field,
+            "expected a BCP 47 language tag such as en or fr-FR",
+        ))
+    }
 }
 
 /// Create or replace a subscriber
@@ -108,11 +140,17 @@ fn valid_id(id: &str) -> ApiResult<()> {
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
     ApiJson(input): ApiJson<SubscriberInput>,
 ) -> ApiResult<(StatusCode, Json<Subscriber>)> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
     valid_id(&external_id)?;
+    if let Some(l) = &input.locale {
+        locale("locale", l)?;
+    }
+    if let Some(tz) = &input.timezone {
+        time_zone("timezone", tz)?;
+    }
     if input.email.as_deref().is_some_and(|e| !valid_email(e)) {
         return Err(ApiError::validation("email", "not a valid email address"));
     }
@@ -174,7 +212,7 @@ pub async fn put(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
 ) -> ApiResult<Json<Subscriber>> {
     auth.require(Scope::Read)?;
     let row = state
@@ -193,7 +231,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();

@@ -3,11 +3,12 @@
 //! before it is stored, so a broken workflow is refused, not half-saved.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::workflow::Workflow;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use foghorn_store::WorkflowRow;
 use serde::Serialize;
@@ -35,7 +36,7 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Read)?;
     let w = state
@@ -52,7 +53,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(doc): ApiJson<Workflow>,
 ) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Admin)?;
