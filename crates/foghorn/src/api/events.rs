@@ -29,9 +29,20 @@ pub struct EventRequest {
     #[schema(example = "document.uploaded")]
     pub name: String,
     /// Repeats with the same key return the first answer (also accepted as
-    /// the `Idempotency-Key` header).
+    /// the `Idempotency-Key` header). 1 to 255 bytes of UTF-8.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub idempotency_key: Option<String>,
-    /// Groups notifications for cancellation (e.g. one warranty's reminders).
+    /// Groups notifications for cancellation (e.g. one warranty's
+    /// reminders). 1 to 255 bytes of UTF-8.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub grouping_key: Option<String>,
     /// Subscriber ids, or inline recipients.
     #[serde(default)]
@@ -375,8 +386,18 @@ fn inline_addresses(r: &Recipient) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// Cancels the pending notifications of the event with this key.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub idempotency_key: Option<String>,
     /// Cancels every pending notification with this grouping key.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub grouping_key: Option<String>,
 }
 

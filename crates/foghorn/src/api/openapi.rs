@@ -115,8 +115,29 @@ fn complete(op: &mut Operation) {
     }
 }
 
+/// Time zones are names of the tz database the server checks them against.
+fn time_zones(openapi: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let names: Vec<serde_json::Value> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| serde_json::Value::from(tz.name()))
+        .collect();
+    for schema in ["SubscriberInput", "InlineRecipient"] {
+        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) {
+            if let Some(RefOr::T(Schema::Object(tz))) = o.properties.get_mut("timezone") {
+                let mut values = names.clone();
+                values.push(serde_json::Value::Null);
+                tz.enum_values = Some(values);
+            }
+        }
+    }
+}
+
 impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        time_zones(openapi);
         let mut ids = std::collections::HashSet::new();
         for item in openapi.paths.paths.values_mut() {
             for (method, op) in [

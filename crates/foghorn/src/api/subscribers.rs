@@ -27,17 +27,23 @@ pub struct SubscriberInput {
     /// Like `phone`; defaults to `phone` for WhatsApp sends.
     pub whatsapp: Option<String>,
     /// BCP 47, e.g. `en`, `fr-FR`.
+    #[schema(
+        max_length = 35,
+        pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}([-_][A-Za-z0-9]{1,8})*$"
+    )]
     pub locale: Option<String>,
-    /// IANA zone, e.g. `Europe/Paris`.
+    /// IANA tz database zone, e.g. `Europe/Paris`.
+    #[schema(value_type = Option<String>, example = "Europe/Paris")]
     pub timezone: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = r"^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub name: Option<String>,
     /// Channels the subscriber opted out of.
     #[serde(default)]
     pub opt_out: Vec<Channel>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 
