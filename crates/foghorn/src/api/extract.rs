@@ -69,7 +69,7 @@ fn check_query(raw: &str, known: &[String]) -> Result<(), ApiError> {
             ApiError::bad_request("a query parameter name is not valid percent-encoded UTF-8")
         })?;
         plain_text("query", &key)?;
-        if !known.iter().any(|n| *n == key) {
+        if !known.contains(&key) {
             let expected = match known.len() {
                 0 => "this operation takes no query parameters".to_string(),
                 _ => format!("expected one of {}", known.join(", ")),

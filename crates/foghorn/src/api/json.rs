@@ -60,8 +60,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        // serde_json reports some shape errors (an integer where an enum's
+        // string belongs) as syntax; a body that parses as JSON is not
+        // malformed, and the field at fault is named instead.
+        let well_formed = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        if (inner.is_syntax() || inner.is_eof()) && !well_formed() {
             ApiError::bad_request(format!("malformed JSON: {inner}"))
+        } else if inner.is_syntax() {
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            ApiError::validation(field, "expected a string naming one of the accepted values")
         } else {
             let field = if path == "." {
                 "body".to_string()
@@ -274,7 +285,7 @@ mod tests {
 
     #[test]
     fn messages_name_json_types_not_rust_types() {
-        let e = parse::<T>(b"[1]").unwrap_err();
+        let e = parse::<T>(br#""text""#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("body"));
         assert!(
             !e.detail.contains("struct") && !e.detail.contains(" T"),
@@ -295,6 +306,31 @@ mod tests {
         assert_eq!(
             clean_message("data did not match any variant of untagged enum Shape"),
             "matches none of the accepted forms"
+        );
+    }
+
+    #[test]
+    fn a_well_formed_body_of_the_wrong_shape_is_not_malformed() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        enum Kind {
+            A,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct K {
+            kind: Kind,
+        }
+        let e = parse::<K>(br#"{"kind": 3}"#).unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.field.as_deref()),
+            (422, Some("kind")),
+            "{}",
+            e.detail
+        );
+        assert_eq!(
+            parse::<K>(br#"{"kind": 3"#).unwrap_err().status.as_u16(),
+            400
         );
     }
 
