@@ -902,6 +902,15 @@ async fn the_openapi_document_says_what_the_server_does() {
         for (method, op) in item.as_object().unwrap() {
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             if secured {
+                // Each names the scope it needs, one the document lists.
+                let scopes = doc["components"]["schemas"]["Scope"]["enum"]
+                    .as_array()
+                    .unwrap();
+                for req in op["security"].as_array().unwrap() {
+                    let needed = req["bearer"].as_array().unwrap();
+                    assert_eq!(needed.len(), 1, "{method} {path}: {req}");
+                    assert!(scopes.contains(&needed[0]), "{method} {path}: {req}");
+                }
                 for st in ["401", "403", "429"] {
                     assert!(problem(op, st), "{method} {path} lacks {st}");
                 }

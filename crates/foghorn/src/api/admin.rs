@@ -53,7 +53,7 @@ fn view(t: TenantRow) -> Tenant {
     responses((status = 201, body = Tenant), (status = 200, body = Tenant),
         (status = 403, body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["operator"])))]
 pub async fn put_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -111,7 +111,7 @@ pub async fn put_tenant(
 /// Read a tenant (operator keys only)
 #[utoipa::path(get, path = "/v1/admin/tenants/{id}", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Tenant), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["operator"])))]
 pub async fn get_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,

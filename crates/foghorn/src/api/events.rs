@@ -231,7 +231,7 @@ pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
         (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown event, unknown subscriber or invalid field", body = super::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"])))]
 pub async fn post_event(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -412,7 +412,7 @@ pub struct Cancelled {
 /// one already with a provider is not recalled.
 #[utoipa::path(post, path = "/v1/cancellations", tag = "events", request_body = CancelRequest,
     responses((status = 200, body = Cancelled), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"])))]
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     auth: Auth,

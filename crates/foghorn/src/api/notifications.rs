@@ -18,7 +18,9 @@ pub struct Notification {
     pub id: String,
     pub event_id: String,
     pub workflow: String,
+    #[schema(value_type = Channel)]
     pub channel: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub status_reason: Option<String>,
     /// Subscriber id, for notifications to a person.
@@ -205,7 +207,7 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
 /// Newest first, filtered, paged by cursor.
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(ListQuery),
     responses((status = 200, body = NotificationPage), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -224,7 +226,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/notifications/{id}", tag = "notifications",
     params(("id" = String, Path, description = "Notification id (ntf_…)")),
     responses((status = 200, body = Notification), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -270,7 +272,7 @@ pub struct DlqQuery {
 ///
 /// Notifications every provider and fallback failed; replay puts one back.
 #[utoipa::path(get, path = "/v1/dlq", tag = "dlq", params(DlqQuery),
-    responses((status = 200, body = NotificationPage)), security(("bearer" = [])))]
+    responses((status = 200, body = NotificationPage)), security(("bearer" = ["read"])))]
 pub async fn dlq(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -304,7 +306,7 @@ pub struct Replayed {
 #[utoipa::path(post, path = "/v1/dlq/{id}/replay", tag = "dlq",
     params(("id" = String, Path, description = "Notification id")),
     responses((status = 202, body = Replayed), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn replay(
     State(state): State<Arc<AppState>>,
     auth: Auth,

@@ -28,9 +28,26 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key from `foghorn keys create`"))
+                    .description(Some(
+                        "An API key from `foghorn keys create --scope SCOPE`. Each operation \
+                         lists the scope it needs (see the `Scope` schema); `admin` includes \
+                         every tenant scope, `operator` manages tenants and sees no tenant's data.",
+                    ))
                     .build(),
             ),
+        );
+        // The scopes a key can hold, from the list the server checks.
+        let scopes: Vec<serde_json::Value> = super::auth::Scope::ALL
+            .iter()
+            .map(|s| serde_json::Value::from(s.as_str()))
+            .collect();
+        components.schemas.insert(
+            "Scope".into(),
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(scopes))
+                .description(Some("What an API key may do"))
+                .into(),
         );
     }
 }
@@ -101,6 +118,19 @@ fn complete(op: &mut Operation) {
             .responses
             .entry(status.to_string())
             .or_insert_with(|| problem(description));
+    }
+    // An answer declared without words gets its status's reason phrase.
+    for (status, r) in op.responses.responses.iter_mut() {
+        if let RefOr::T(r) = r {
+            if r.description.is_empty() {
+                let reason = status
+                    .parse::<u16>()
+                    .ok()
+                    .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                    .and_then(|s| s.canonical_reason());
+                r.description = reason.unwrap_or_default().to_string();
+            }
+        }
     }
     for p in op.parameters.iter_mut().flatten() {
         if let Some(RefOr::T(Schema::Object(o))) = &mut p.schema {

@@ -99,7 +99,7 @@ fn sample_data(event: &str) -> Option<Value> {
     responses((status = 200, body = Preview),
         (status = 404, body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown step, bad data, or a template that fails on it", body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn preview(
     State(state): State<Arc<AppState>>,
     auth: Auth,

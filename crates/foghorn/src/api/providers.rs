@@ -101,7 +101,7 @@ fn valid_name(name: &str) -> bool {
     request_body(content = Object, description = "`kind` and the provider's settings"),
     responses((status = 201, body = ProviderAccount), (status = 200, body = ProviderAccount),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -158,7 +158,7 @@ pub async fn put(
 }
 
 /// This tenant's provider accounts (masked)
-#[utoipa::path(get, path = "/v1/providers", tag = "providers", responses((status = 200, body = ProviderList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/providers", tag = "providers", responses((status = 200, body = ProviderList)), security(("bearer" = ["read"])))]
 pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ProviderList>> {
     auth.require(Scope::Read)?;
     let rows = state.store.tenant_providers(&auth.tenant_id).await?;
@@ -170,7 +170,7 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 /// One provider account (masked)
 #[utoipa::path(get, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
     responses((status = 200, body = ProviderAccount), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -188,7 +188,7 @@ pub async fn get(
 /// Remove a provider account
 #[utoipa::path(delete, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,

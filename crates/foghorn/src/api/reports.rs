@@ -105,7 +105,7 @@ fn group<'a>(rows: &'a [CostRow], key: impl Fn(&'a CostRow) -> Option<&'a str>) 
 #[utoipa::path(get, path = "/v1/reports/costs", tag = "reports", params(CostQuery),
     responses((status = 200, body = CostReport),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn costs(
     State(state): State<Arc<AppState>>,
     auth: Auth,

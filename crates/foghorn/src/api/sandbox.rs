@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct SandboxMessage {
     pub id: String,
     pub notification_id: String,
+    #[schema(value_type = foghorn_core::Channel)]
     pub channel: String,
     /// Where it would have gone.
     pub to: String,
@@ -48,7 +49,7 @@ pub struct InboxQuery {
 /// Newest first, paged by cursor. The sandbox is the default provider of
 /// every channel that has no real provider configured.
 #[utoipa::path(get, path = "/v1/sandbox/messages", tag = "sandbox", params(InboxQuery),
-    responses((status = 200, body = SandboxInbox)), security(("bearer" = [])))]
+    responses((status = 200, body = SandboxInbox)), security(("bearer" = ["read"])))]
 pub async fn messages(
     State(state): State<Arc<AppState>>,
     auth: Auth,

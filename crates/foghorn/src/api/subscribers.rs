@@ -142,7 +142,7 @@ pub fn locale(field: &str, l: &str) -> ApiResult<()> {
     params(("external_id" = String, Path, description = "The application's id for this person")),
     responses((status = 201, body = Subscriber), (status = 200, body = Subscriber),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"]), ("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -214,7 +214,7 @@ pub async fn put(
 #[utoipa::path(get, path = "/v1/subscribers/{external_id}", tag = "subscribers",
     params(("external_id" = String, Path)),
     responses((status = 200, body = Subscriber), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -233,7 +233,7 @@ pub async fn get(
 #[utoipa::path(delete, path = "/v1/subscribers/{external_id}", tag = "subscribers",
     params(("external_id" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"]), ("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,

@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suppression {
+    #[schema(value_type = Channel)]
     pub channel: String,
     /// The address, masked (`o***@e***.com`, `+*********42`).
     pub address: String,
@@ -104,7 +105,7 @@ fn channel(text: &str, field: &str) -> ApiResult<Channel> {
 /// created `suppressed` with the entry's reason.
 #[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(ListQuery),
     responses((status = 200, body = SuppressionPage), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -138,7 +139,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/v1/suppressions/{channel}/{address}", tag = "suppressions",
     params(("channel" = Channel, Path), ("address" = String, Path, description = "The clear address, URL-encoded")),
     responses((status = 204, description = "Lifted"), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,

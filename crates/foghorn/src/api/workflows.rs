@@ -21,7 +21,7 @@ pub struct WorkflowList {
 }
 
 /// Workflow names this tenant has
-#[utoipa::path(get, path = "/v1/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)), security(("bearer" = ["read"])))]
 pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<WorkflowList>> {
     auth.require(Scope::Read)?;
     Ok(Json(WorkflowList {
@@ -32,7 +32,7 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 /// Read a workflow
 #[utoipa::path(get, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),
     responses((status = 200, body = Workflow), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -49,7 +49,7 @@ pub async fn get(
 /// Create or replace a workflow
 #[utoipa::path(put, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)), request_body = Workflow,
     responses((status = 200, body = Workflow), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,

@@ -27,7 +27,11 @@
 
   function typeName(s) {
     if (!s) return "any";
-    if (s.$ref) return s.$ref.split("/").pop();
+    if (s.$ref) {
+      const name = s.$ref.split("/").pop();
+      const r = resolve(s);
+      return r.enum ? `${name}: ${r.enum.filter(v => v !== null).join(" | ")}` : name;
+    }
     if (s.enum) return s.enum.filter(v => v !== null).map(v => JSON.stringify(v)).join(" | ");
     for (const k of ["oneOf", "anyOf"]) if (s[k]) return s[k].map(typeName).join(" | ");
     let t = Array.isArray(s.type) ? s.type.filter(x => x !== "null").join(" | ") : (s.type || "any");
@@ -142,12 +146,14 @@
 
   function operation(path, method, op, id) {
     const details = el("details", { class: "op", id });
-    const secured = (op.security || doc.security || []).length > 0;
+    const security = op.security || doc.security || [];
+    const scopes = security.flatMap(req => Object.values(req).flat());
+    const lock = security.length === 0 ? null : scopes.length ? "scope: " + scopes.join(" or ") : "API key";
     details.append(el("summary", {},
       el("span", { class: "method m-" + method, text: method }),
       el("span", { class: "path", text: path }),
       el("span", { class: "summary", text: op.summary || "" }),
-      secured ? el("span", { class: "lock", text: "API key" }) : null));
+      lock ? el("span", { class: "lock", text: lock }) : null));
     const body = el("div", { class: "body" });
     if (op.description) body.append(el("p", { text: op.description }));
     const params = op.parameters || [];
