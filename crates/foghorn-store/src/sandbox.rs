@@ -1,26 +1,40 @@
 //! The sandbox inbox: what the sandbox provider captured instead of sending.
 
-use crate::{on_read, Result, SandboxMessageRow, Store};
+use crate::{on_read, Page, Result, SandboxMessageRow, Store};
+use sqlx::QueryBuilder;
 
 impl Store {
-    /// Newest first.
+    /// Newest first, `limit` (1 to 1000) at a time; `before_id` is the
+    /// previous page's `next`.
     pub async fn sandbox_messages(
         &self,
         tenant_id: &str,
+        before_id: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<SandboxMessageRow>> {
-        let rows = on_read!(self, |pool, DB| {
-            sqlx::query_as::<DB, SandboxMessageRow>(
-                "SELECT * FROM sandbox_messages WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(tenant_id)
-            .bind(limit.clamp(1, 1000))
-            .fetch_all(pool)
-            .await?
+    ) -> Result<Page<SandboxMessageRow>> {
+        let limit = limit.clamp(1, 1000);
+        let mut items = on_read!(self, |pool, DB| {
+            let mut q =
+                QueryBuilder::<DB>::new("SELECT * FROM sandbox_messages WHERE tenant_id = ");
+            q.push_bind(tenant_id.to_string());
+            if let Some(id) = before_id {
+                q.push(" AND id < ").push_bind(id.to_string());
+            }
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+            q.build_query_as::<SandboxMessageRow>()
+                .fetch_all(pool)
+                .await?
         });
-        Ok(rows
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|m| m.id.clone())
+        } else {
+            None
+        };
+        let items = items
             .into_iter()
             .map(|r| r.open(&self.crypto))
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
     }
 }

@@ -3,12 +3,13 @@
 //! these endpoints.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::commands::valid_tenant_id;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_store::TenantRow;
@@ -48,15 +49,15 @@ fn view(t: TenantRow) -> Tenant {
 
 /// Create or update a tenant (operator keys only)
 #[utoipa::path(put, path = "/v1/admin/tenants/{id}", tag = "admin", request_body = TenantInput,
-    params(("id" = String, Path, description = "Tenant id: a-z, 0-9, '-' or '_'")),
+    params(("id" = String, Path, description = "Tenant id: a-z, 0-9, '-' or '_'", pattern = "^[a-z0-9_-]{1,63}$")),
     responses((status = 201, body = Tenant), (status = 200, body = Tenant),
         (status = 403, body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["operator"])))]
 pub async fn put_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<TenantInput>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
     auth.require(Scope::Operator)?;
@@ -118,11 +119,11 @@ pub async fn put_tenant(
 /// Read a tenant (operator keys only)
 #[utoipa::path(get, path = "/v1/admin/tenants/{id}", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Tenant), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["operator"])))]
 pub async fn get_tenant(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Tenant>> {
     auth.require(Scope::Operator)?;
     let t = state

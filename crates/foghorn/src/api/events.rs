@@ -29,9 +29,20 @@ pub struct EventRequest {
     #[schema(example = "document.uploaded")]
     pub name: String,
     /// Repeats with the same key return the first answer (also accepted as
-    /// the `Idempotency-Key` header).
+    /// the `Idempotency-Key` header). 1 to 255 bytes of UTF-8.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub idempotency_key: Option<String>,
-    /// Groups notifications for cancellation (e.g. one warranty's reminders).
+    /// Groups notifications for cancellation (e.g. one warranty's
+    /// reminders). 1 to 255 bytes of UTF-8.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub grouping_key: Option<String>,
     /// Subscriber ids, or inline recipients.
     #[serde(default)]
@@ -135,9 +146,10 @@ fn check_key(field: &str, v: &Option<String>) -> ApiResult<()> {
     match v {
         Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => Err(ApiError::validation(
             field,
-            format!("must be 1 to {MAX_KEY_LEN} characters"),
+            format!("must be 1 to {MAX_KEY_LEN} bytes of UTF-8"),
         )),
-        _ => Ok(()),
+        Some(k) => super::extract::plain_text(field, k),
+        None => Ok(()),
     }
 }
 
@@ -153,11 +165,26 @@ pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
     to.into_iter()
         .enumerate()
         .map(|(i, r)| match r {
-            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => Err(
-                ApiError::validation(format!("to[{i}]"), "a subscriber id is 1 to 255 characters"),
-            ),
-            RecipientInput::Id(id) => Ok(Recipient::Subscriber(id)),
+            RecipientInput::Id(id) if id.is_empty() || id.len() > MAX_KEY_LEN => {
+                Err(ApiError::validation(
+                    format!("to[{i}]"),
+                    "a subscriber id is 1 to 255 bytes of UTF-8",
+                ))
+            }
+            RecipientInput::Id(id) => {
+                super::extract::plain_text(&format!("to[{i}]"), &id)?;
+                Ok(Recipient::Subscriber(id))
+            }
             RecipientInput::Inline(mut r) => {
+                if let Some(id) = &r.id {
+                    super::extract::plain_text(&format!("to[{i}].id"), id)?;
+                }
+                if let Some(l) = &r.locale {
+                    super::subscribers::locale(&format!("to[{i}].locale"), l)?;
+                }
+                if let Some(tz) = &r.timezone {
+                    super::subscribers::time_zone(&format!("to[{i}].timezone"), tz)?;
+                }
                 if r.email.as_deref().is_some_and(|e| !valid_email(e)) {
                     return Err(ApiError::validation(
                         format!("to[{i}].email"),
@@ -204,7 +231,7 @@ pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
         (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown event, unknown subscriber or invalid field", body = super::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"])))]
 pub async fn post_event(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -361,8 +388,18 @@ fn inline_addresses(r: &Recipient) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// Cancels the pending notifications of the event with this key.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub idempotency_key: Option<String>,
     /// Cancels every pending notification with this grouping key.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub grouping_key: Option<String>,
 }
 
@@ -377,7 +414,7 @@ pub struct Cancelled {
 /// one already with a provider is not recalled.
 #[utoipa::path(post, path = "/v1/cancellations", tag = "events", request_body = CancelRequest,
     responses((status = 200, body = Cancelled), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"])))]
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     auth: Auth,

@@ -3,12 +3,13 @@
 //! signature is the authentication, checked against the URL it called —
 //! `public_url` + path + the query exactly as received.
 
+use super::extract::ApiPath;
 use super::json::{nesting_depth, MAX_DEPTH};
 use super::problem::ApiError;
 use super::AppState;
 use crate::inbound::HookError;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use foghorn_core::InboundRequest;
@@ -72,7 +73,7 @@ impl From<HookError> for ApiError {
 /// kind in the path, verified by that provider's own signature scheme.
 /// A valid callback about an unknown message, and a repeat, are answered
 /// 200 and change nothing.
-#[utoipa::path(post, path = "/hooks/{provider}", tag = "hooks",
+#[utoipa::path(method(post, get), path = "/hooks/{provider}", tag = "hooks",
     params(
         ("provider" = String, Path, description = "Provider kind: mailgun, sendgrid, postmark, twilio, vonage, messagebird, bandwidth or plivo"),
         ("tenant" = Option<String>, Query, description = "Tenant id; `default` when absent"),
@@ -87,7 +88,7 @@ impl From<HookError> for ApiError {
     ))]
 pub async fn receive(
     State(state): State<Arc<AppState>>,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

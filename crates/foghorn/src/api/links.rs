@@ -2,9 +2,10 @@
 //! target and records the click on the notification it was sent in. No
 //! login: the code is unguessable and only leads where the message did.
 
+use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -14,7 +15,10 @@ use std::sync::Arc;
     params(("code" = String, Path, description = "The code from the SMS")),
     responses((status = 302, description = "To the link's target; the click is recorded"),
         (status = 404, body = super::problem::Problem, content_type = "application/problem+json")))]
-pub async fn follow(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+pub async fn follow(
+    State(state): State<Arc<AppState>>,
+    ApiPath(code): ApiPath<String>,
+) -> Response {
     let valid = code.len() == crate::engine::short_links::CODE_LEN
         && code
             .chars()

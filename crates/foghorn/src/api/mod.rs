@@ -4,7 +4,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod docs;
 pub mod events;
+pub mod extract;
 pub mod health;
 pub mod hooks;
 pub mod json;
@@ -120,6 +122,9 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             "/openapi.json",
             get(|| async { Json(openapi::ApiDoc::openapi()) }),
         )
+        .route("/docs", get(docs::page))
+        .route("/docs/docs.js", get(docs::script))
+        .route("/docs/docs.css", get(docs::style))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -2,9 +2,10 @@
 //! queue is the same rows with status `dead`.
 
 use super::auth::{Auth, Scope};
+use super::extract::{ApiPath, ApiQuery};
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use foghorn_core::{Channel, Money, Status};
 use foghorn_store::{AttemptRow, NotificationFilter, NotificationRow, TimelineRow};
@@ -17,7 +18,9 @@ pub struct Notification {
     pub id: String,
     pub event_id: String,
     pub workflow: String,
+    #[schema(value_type = Channel)]
     pub channel: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub status_reason: Option<String>,
     /// Subscriber id, for notifications to a person.
@@ -145,14 +148,21 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this event's notifications.
     pub event_id: Option<String>,
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
+    #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
     /// RFC 3339; notifications created at or after.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -197,11 +207,11 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
 /// Newest first, filtered, paged by cursor.
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(ListQuery),
     responses((status = 200, body = NotificationPage), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<ListQuery>,
+    q: ApiQuery<ListQuery>,
 ) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
     let f = filter(q.0)?;
@@ -216,11 +226,11 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/notifications/{id}", tag = "notifications",
     params(("id" = String, Path, description = "Notification id (ntf_…)")),
     responses((status = 200, body = Notification), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Notification>> {
     auth.require(Scope::Read)?;
     let n = state
@@ -249,8 +259,12 @@ pub async fn get(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DlqQuery {
+    /// 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -258,11 +272,11 @@ pub struct DlqQuery {
 ///
 /// Notifications every provider and fallback failed; replay puts one back.
 #[utoipa::path(get, path = "/v1/dlq", tag = "dlq", params(DlqQuery),
-    responses((status = 200, body = NotificationPage)), security(("bearer" = [])))]
+    responses((status = 200, body = NotificationPage)), security(("bearer" = ["read"])))]
 pub async fn dlq(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<DlqQuery>,
+    q: ApiQuery<DlqQuery>,
 ) -> ApiResult<Json<NotificationPage>> {
     auth.require(Scope::Read)?;
     let f = filter(ListQuery {
@@ -292,11 +306,11 @@ pub struct Replayed {
 #[utoipa::path(post, path = "/v1/dlq/{id}/replay", tag = "dlq",
     params(("id" = String, Path, description = "Notification id")),
     responses((status = 202, body = Replayed), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn replay(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
     auth.require(Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();

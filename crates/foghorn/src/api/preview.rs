@@ -6,13 +6,14 @@
 //! SMS provider would charge for the recipient's number.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::Cost;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::engine::sms_text;
 use crate::workflow::{EventFacts, RenderContext};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use foghorn_core::Channel;
 use serde::{Deserialize, Serialize};
@@ -98,11 +99,11 @@ pub(super) fn sample_data(event: &str) -> Option<Value> {
     responses((status = 200, body = Preview),
         (status = 404, body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown step, bad data, or a template that fails on it", body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn preview(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<PreviewRequest>,
 ) -> ApiResult<Json<Preview>> {
     auth.require(Scope::Read)?;

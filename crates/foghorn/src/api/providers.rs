@@ -3,12 +3,13 @@
 //! read back masked: a credential is never returned.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::engine::tenant_routing::{build_entry, entry_of};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_store::TenantProviderRow;
@@ -118,15 +119,15 @@ fn valid_name(name: &str) -> bool {
 ///
 /// The body is the provider's settings with its `kind`, e.g.
 /// `{"kind": "twilio", "account_sid": "AC…", "auth_token": "…", "phone_number": "+1…"}`.
-#[utoipa::path(put, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
+#[utoipa::path(put, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path, pattern = "^[a-z0-9_-]{1,64}$")),
     request_body(content = Object, description = "`kind` and the provider's settings"),
     responses((status = 201, body = ProviderAccount), (status = 200, body = ProviderAccount),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<ProviderAccount>)> {
     auth.require(Scope::Admin)?;
@@ -180,7 +181,7 @@ pub async fn put(
 }
 
 /// This tenant's provider accounts (masked)
-#[utoipa::path(get, path = "/v1/providers", tag = "providers", responses((status = 200, body = ProviderList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/providers", tag = "providers", responses((status = 200, body = ProviderList)), security(("bearer" = ["read"])))]
 pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ProviderList>> {
     auth.require(Scope::Read)?;
     let rows = state.store.tenant_providers(&auth.tenant_id).await?;
@@ -192,11 +193,11 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 /// One provider account (masked)
 #[utoipa::path(get, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
     responses((status = 200, body = ProviderAccount), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ProviderAccount>> {
     auth.require(Scope::Read)?;
     let rows = state.store.tenant_providers(&auth.tenant_id).await?;
@@ -210,11 +211,11 @@ pub async fn get(
 /// Remove a provider account
 #[utoipa::path(delete, path = "/v1/providers/{name}", tag = "providers", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();

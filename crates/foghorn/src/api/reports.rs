@@ -4,9 +4,10 @@
 //! Amounts are exact decimal text; each currency is summed on its own.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiQuery;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use foghorn_core::Money;
@@ -18,8 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CostQuery {
     /// `YYYY-MM`; the current month (UTC) when absent.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 
@@ -102,11 +105,11 @@ fn group<'a>(rows: &'a [CostRow], key: impl Fn(&'a CostRow) -> Option<&'a str>) 
 #[utoipa::path(get, path = "/v1/reports/costs", tag = "reports", params(CostQuery),
     responses((status = 200, body = CostReport),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn costs(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<CostQuery>,
+    ApiQuery(q): ApiQuery<CostQuery>,
 ) -> ApiResult<Json<CostReport>> {
     auth.require(Scope::Read)?;
     let month = q

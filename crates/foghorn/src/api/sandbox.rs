@@ -1,10 +1,11 @@
 //! `GET /v1/sandbox/messages`: what the sandbox provider captured.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiQuery;
 use super::notifications::rfc3339;
-use super::problem::ApiResult;
+use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct SandboxMessage {
     pub id: String,
     pub notification_id: String,
+    #[schema(value_type = foghorn_core::Channel)]
     pub channel: String,
     /// Where it would have gone.
     pub to: String,
@@ -27,33 +29,44 @@ pub struct SandboxMessage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SandboxInbox {
     pub items: Vec<SandboxMessage>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// Messages the sandbox captured
 ///
-/// Newest first. The sandbox is the default provider of every channel that
-/// has no real provider configured.
+/// Newest first, paged by cursor. The sandbox is the default provider of
+/// every channel that has no real provider configured.
 #[utoipa::path(get, path = "/v1/sandbox/messages", tag = "sandbox", params(InboxQuery),
-    responses((status = 200, body = SandboxInbox)), security(("bearer" = [])))]
+    responses((status = 200, body = SandboxInbox)), security(("bearer" = ["read"])))]
 pub async fn messages(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<InboxQuery>,
+    ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<SandboxInbox>> {
     auth.require(Scope::Read)?;
-    let rows = state
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be between 1 and 1000"));
+    }
+    let page = state
         .store
-        .sandbox_messages(&auth.tenant_id, q.limit.unwrap_or(100))
+        .sandbox_messages(&auth.tenant_id, q.cursor.as_deref(), limit)
         .await?;
     Ok(Json(SandboxInbox {
-        items: rows
+        items: page
+            .items
             .into_iter()
             .map(|r| SandboxMessage {
                 content: serde_json::from_str(&r.content).unwrap_or(Value::Null),
@@ -64,5 +77,6 @@ pub async fn messages(
                 created_at: rfc3339(r.created_at),
             })
             .collect(),
+        next_cursor: page.next,
     }))
 }

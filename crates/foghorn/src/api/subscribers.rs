@@ -3,11 +3,12 @@
 
 use super::auth::{Auth, Scope};
 use super::events::{phone_field, valid_email};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_core::Channel;
@@ -26,17 +27,23 @@ pub struct SubscriberInput {
     /// Like `phone`; defaults to `phone` for WhatsApp sends.
     pub whatsapp: Option<String>,
     /// BCP 47, e.g. `en`, `fr-FR`.
+    #[schema(
+        max_length = 35,
+        pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}([-_][A-Za-z0-9]{1,8})*$"
+    )]
     pub locale: Option<String>,
-    /// IANA zone, e.g. `Europe/Paris`.
+    /// IANA tz database zone, e.g. `Europe/Paris`.
+    #[schema(value_type = Option<String>, example = "Europe/Paris")]
     pub timezone: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = r"^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub name: Option<String>,
     /// Channels the subscriber opted out of.
     #[serde(default)]
     pub opt_out: Vec<Channel>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 
@@ -93,10 +100,41 @@ fn valid_id(id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 255 {
         return Err(ApiError::validation(
             "external_id",
-            "must be 1 to 255 characters",
+            "must be 1 to 255 bytes of UTF-8",
         ));
     }
     Ok(())
+}
+
+/// An IANA time zone name known to the tz database (`Europe/Paris`), or
+/// the 422 naming `field`: a zone the database lacks cannot place a
+/// quiet hour or a local send time.
+pub fn time_zone(field: &str, tz: &str) -> ApiResult<()> {
+    tz.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        ApiError::validation(
+            field,
+            "not a time zone of the IANA tz database; expected a name such as Europe/Paris",
+        )
+    })
+}
+
+/// A BCP 47 language tag's shape (`en`, `fr-FR`, `zh-Hant-TW`): subtags
+/// of 1 to 8 letters or digits joined by `-` (or `_`, as POSIX writes
+/// them), at most 35 bytes.
+pub fn locale(field: &str, l: &str) -> ApiResult<()> {
+    let ok = !l.is_empty()
+        && l.len() <= 35
+        && l.split(['-', '_'])
+            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            field,
+            "expected a BCP 47 language tag such as en or fr-FR",
+        ))
+    }
 }
 
 /// Create or replace a subscriber
@@ -104,15 +142,21 @@ fn valid_id(id: &str) -> ApiResult<()> {
     params(("external_id" = String, Path, description = "The application's id for this person")),
     responses((status = 201, body = Subscriber), (status = 200, body = Subscriber),
         (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"]), ("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
     ApiJson(input): ApiJson<SubscriberInput>,
 ) -> ApiResult<(StatusCode, Json<Subscriber>)> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
     valid_id(&external_id)?;
+    if let Some(l) = &input.locale {
+        locale("locale", l)?;
+    }
+    if let Some(tz) = &input.timezone {
+        time_zone("timezone", tz)?;
+    }
     if input.email.as_deref().is_some_and(|e| !valid_email(e)) {
         return Err(ApiError::validation("email", "not a valid email address"));
     }
@@ -170,11 +214,11 @@ pub async fn put(
 #[utoipa::path(get, path = "/v1/subscribers/{external_id}", tag = "subscribers",
     params(("external_id" = String, Path)),
     responses((status = 200, body = Subscriber), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
 ) -> ApiResult<Json<Subscriber>> {
     auth.require(Scope::Read)?;
     let row = state
@@ -189,11 +233,11 @@ pub async fn get(
 #[utoipa::path(delete, path = "/v1/subscribers/{external_id}", tag = "subscribers",
     params(("external_id" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["events:write"]), ("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(external_id): Path<String>,
+    ApiPath(external_id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
     let now = chrono::Utc::now().timestamp_millis();

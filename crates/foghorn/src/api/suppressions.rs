@@ -4,10 +4,11 @@
 //! to lift one, and is given by the caller.
 
 use super::auth::{Auth, Scope};
+use super::extract::{ApiPath, ApiQuery};
 use super::notifications::rfc3339;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_core::{normalise_address, Channel};
@@ -18,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suppression {
+    #[schema(value_type = Channel)]
     pub channel: String,
     /// The address, masked (`o***@e***.com`, `+*********42`).
     pub address: String,
@@ -37,10 +39,14 @@ pub struct SuppressionPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
     /// 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -99,11 +105,11 @@ fn channel(text: &str, field: &str) -> ApiResult<Channel> {
 /// created `suppressed` with the entry's reason.
 #[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(ListQuery),
     responses((status = 200, body = SuppressionPage), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    q: Query<ListQuery>,
+    q: ApiQuery<ListQuery>,
 ) -> ApiResult<Json<SuppressionPage>> {
     auth.require(Scope::Read)?;
     let q = q.0;
@@ -131,13 +137,13 @@ pub async fn list(
 /// Later notifications to the address are sent again. For an SMS opt-out,
 /// lift it only with the person's consent (they can also text START).
 #[utoipa::path(delete, path = "/v1/suppressions/{channel}/{address}", tag = "suppressions",
-    params(("channel" = String, Path), ("address" = String, Path, description = "The clear address, URL-encoded")),
+    params(("channel" = Channel, Path), ("address" = String, Path, description = "The clear address, URL-encoded")),
     responses((status = 204, description = "Lifted"), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path((ch, address)): Path<(String, String)>,
+    ApiPath((ch, address)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::Admin)?;
     let ch = channel(&ch, "channel")?;

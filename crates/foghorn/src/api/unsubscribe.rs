@@ -9,11 +9,12 @@
 //! page); a repeat answers the same and changes nothing. Browsers get HTML,
 //! clients that ask for JSON get JSON and problem+json.
 
+use super::extract::ApiPath;
 use super::problem::ApiError;
 use super::AppState;
 use crate::unsubscribe::token::{self, Claims, TokenError};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use foghorn_store::{Audit, UnsubscribeTarget, Unsubscribed};
@@ -29,6 +30,13 @@ pub struct UnsubscribeResult {
     pub category: Option<String>,
     /// True when the opt-out was already recorded before this request.
     pub already: bool,
+}
+
+/// What a link is for, as `GET` answers a client that asks for JSON.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkFacts {
+    pub channel: String,
+    pub category: Option<String>,
 }
 
 fn now_secs() -> i64 {
@@ -52,12 +60,15 @@ fn token_error(e: TokenError) -> ApiError {
 /// Show the confirmation page
 #[utoipa::path(get, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
     params(("token" = String, Path, description = "The signed token from the email's link")),
-    responses((status = 200, description = "A page with a button that POSTs", content_type = "text/html"),
-        (status = 400, body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The link has expired", body = super::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "A page with a button that POSTs; JSON when the client asks for it",
+            content((String = "text/html"), (LinkFacts = "application/json"))),
+        (status = 400, description = "The link is not valid (a page, or problem+json when the client asks for JSON)",
+            content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
+        (status = 410, description = "The link has expired",
+            content((String = "text/html"), (super::problem::Problem = "application/problem+json")))))]
 pub async fn page(
     State(state): State<Arc<AppState>>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
     let json = wants_json(&headers);
@@ -66,8 +77,11 @@ pub async fn page(
         Err(e) => return failure(token_error(e), json),
     };
     if json {
-        let body = serde_json::json!({"channel": claims.channel, "category": claims.category});
-        return axum::Json(body).into_response();
+        return axum::Json(LinkFacts {
+            channel: claims.channel,
+            category: claims.category,
+        })
+        .into_response();
     }
     let what = describe(&claims);
     html(
@@ -87,12 +101,17 @@ pub async fn page(
 #[utoipa::path(post, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
     params(("token" = String, Path, description = "The signed token from the email's link")),
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058) or the page's form"),
-    responses((status = 200, body = UnsubscribeResult),
-        (status = 400, body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The link has expired", body = super::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Unsubscribed (a page, or JSON when the client asks for it)",
+            content((String = "text/html"), (UnsubscribeResult = "application/json"))),
+        (status = 400, description = "The link is not valid (a page, or problem+json when the client asks for JSON)",
+            content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
+        (status = 410, description = "The link has expired",
+            content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
+        (status = 500, description = "Nothing was changed; try again",
+            content((String = "text/html"), (super::problem::Problem = "application/problem+json")))))]
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -3,11 +3,12 @@
 //! before it is stored, so a broken workflow is refused, not half-saved.
 
 use super::auth::{Auth, Scope};
+use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::problem::{ApiError, ApiResult};
 use super::AppState;
 use crate::workflow::Workflow;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use foghorn_store::WorkflowRow;
 use serde::Serialize;
@@ -20,7 +21,7 @@ pub struct WorkflowList {
 }
 
 /// Workflow names this tenant has
-#[utoipa::path(get, path = "/v1/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)), security(("bearer" = ["read"])))]
 pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<WorkflowList>> {
     auth.require(Scope::Read)?;
     Ok(Json(WorkflowList {
@@ -31,11 +32,11 @@ pub async fn list(State(state): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 /// Read a workflow
 #[utoipa::path(get, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),
     responses((status = 200, body = Workflow), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Read)?;
     let w = state
@@ -86,11 +87,11 @@ pub(super) fn workflow_problem(e: crate::workflow::WorkflowError) -> ApiError {
 /// Create or replace a workflow
 #[utoipa::path(put, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)), request_body = Workflow,
     responses((status = 200, body = Workflow), (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(doc): ApiJson<Workflow>,
 ) -> ApiResult<Json<Workflow>> {
     auth.require(Scope::Admin)?;
