@@ -52,11 +52,11 @@ pub async fn get(
 /// event again afterwards.
 #[utoipa::path(delete, path = "/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin"])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<axum::http::StatusCode> {
     auth.require(Scope::Admin)?;
     let audit = auth.audit("workflow.delete", &name);
