@@ -31,6 +31,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbound",
         sql: include_str!("../migrations/0004_outbound.sql"),
     },
+    Migration {
+        version: 5,
+        name: "idempotency",
+        sql: include_str!("../migrations/0005_idempotency.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "opt_outs",
+        sql: include_str!("../migrations/0006_opt_outs.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

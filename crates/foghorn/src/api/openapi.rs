@@ -30,7 +30,7 @@ impl Modify for BearerAuth {
     paths(
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
-        subscribers::put, subscribers::get, subscribers::delete,
+        subscribers::put, subscribers::get, subscribers::delete, subscribers::consents,
         workflows::list, workflows::get, workflows::put, preview::preview,
         reports::costs,
         unsubscribe::page, unsubscribe::confirm, links::follow,
