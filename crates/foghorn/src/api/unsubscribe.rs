@@ -29,7 +29,7 @@ pub struct UnsubscribeResult {
     pub status: String,
     pub channel: String,
     /// `category` (only the message's category) or `all` (the whole channel).
-    pub scope: Scope,
+    pub scope: UnsubscribeScope,
     /// The category unsubscribed from, when the scope is one category.
     pub category: Option<String>,
     /// True when the opt-out was already recorded before this request.
@@ -41,7 +41,7 @@ pub struct UnsubscribeResult {
 /// page also offers the whole channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Scope {
+pub enum UnsubscribeScope {
     Category,
     All,
 }
@@ -67,20 +67,20 @@ fn token_error(e: TokenError) -> ApiError {
 /// The scopes a link can offer: its category only when it names one and
 /// its recipient is a stored subscriber (the suppression list of plain
 /// addresses has no categories).
-fn scopes(claims: &Claims) -> Vec<Scope> {
+fn scopes(claims: &Claims) -> Vec<UnsubscribeScope> {
     if claims.category.is_some() && claims.subscriber.is_some() {
-        vec![Scope::Category, Scope::All]
+        vec![UnsubscribeScope::Category, UnsubscribeScope::All]
     } else {
-        vec![Scope::All]
+        vec![UnsubscribeScope::All]
     }
 }
 
 /// What a click on `scope` does, in the words the page shows: the same
 /// sentence before the click and after it.
-fn effect(claims: &Claims, scope: Scope) -> String {
+fn effect(claims: &Claims, scope: UnsubscribeScope) -> String {
     let channel = channel_noun(&claims.channel);
     match (scope, &claims.category) {
-        (Scope::Category, Some(c)) => format!(
+        (UnsubscribeScope::Category, Some(c)) => format!(
             "You will no longer receive {} {channel}. Other {channel} from us are not affected.",
             escape(c)
         ),
@@ -92,18 +92,20 @@ fn effect(claims: &Claims, scope: Scope) -> String {
     }
 }
 
-fn button(claims: &Claims, scope: Scope) -> String {
+fn button(claims: &Claims, scope: UnsubscribeScope) -> String {
     let channel = channel_noun(&claims.channel);
     match (scope, &claims.category) {
-        (Scope::Category, Some(c)) => format!("Unsubscribe from {} {channel}", escape(c)),
+        (UnsubscribeScope::Category, Some(c)) => {
+            format!("Unsubscribe from {} {channel}", escape(c))
+        }
         _ => format!("Unsubscribe from all {channel}"),
     }
 }
 
-fn form(claims: &Claims, scope: Scope) -> String {
+fn form(claims: &Claims, scope: UnsubscribeScope) -> String {
     let value = match scope {
-        Scope::Category => "category",
-        Scope::All => "all",
+        UnsubscribeScope::Category => "category",
+        UnsubscribeScope::All => "all",
     };
     format!(
         "<form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"{value}\">\
@@ -172,7 +174,11 @@ pub async fn confirm(
     let asked_all = form_urlencoded::parse(&body).any(|(k, v)| k == "scope" && v == "all");
     let offered = scopes(&claims);
     // One-click and a form without a scope take the narrowest on offer.
-    let scope = if asked_all { Scope::All } else { offered[0] };
+    let scope = if asked_all {
+        UnsubscribeScope::All
+    } else {
+        offered[0]
+    };
     let method = if one_click { "one-click" } else { "page" };
     let already = match record(&state, &claims, scope, method).await {
         Ok(already) => already,
@@ -183,14 +189,17 @@ pub async fn confirm(
             status: "unsubscribed".into(),
             channel: claims.channel.clone(),
             scope,
-            category: claims.category.clone().filter(|_| scope == Scope::Category),
+            category: claims
+                .category
+                .clone()
+                .filter(|_| scope == UnsubscribeScope::Category),
             already,
         })
         .into_response();
     }
     // After one category, the wider choice stays on offer.
-    let wider = if scope == Scope::Category {
-        format!("\n{}", form(&claims, Scope::All))
+    let wider = if scope == UnsubscribeScope::Category {
+        format!("\n{}", form(&claims, UnsubscribeScope::All))
     } else {
         String::new()
     };
@@ -208,13 +217,13 @@ pub async fn confirm(
 async fn record(
     state: &AppState,
     claims: &Claims,
-    scope: Scope,
+    scope: UnsubscribeScope,
     method: &str,
 ) -> Result<bool, ApiError> {
     let now = chrono::Utc::now().timestamp_millis();
     let category = match scope {
-        Scope::Category => claims.category.as_deref(),
-        Scope::All => None,
+        UnsubscribeScope::Category => claims.category.as_deref(),
+        UnsubscribeScope::All => None,
     };
     let detail = serde_json::json!({
         "channel": claims.channel,
