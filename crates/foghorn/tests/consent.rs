@@ -266,6 +266,8 @@ async fn an_explicit_api_change_is_in_the_ledger_and_audit() {
 
         let (s, ledger) = api.get("/v1/subscribers/alice/consents").await;
         assert_eq!(s, 200, "{b}: {ledger}");
+        let (s, _) = api.get("/v1/subscribers/nobody/consents").await;
+        assert_eq!(s, 404, "{b}");
         let mut rows: Vec<(String, String, Option<String>, String, String)> = ledger["items"]
             .as_array()
             .unwrap()
@@ -435,6 +437,11 @@ async fn an_idempotency_key_reused_with_another_body_is_409() {
         );
         let (events, notifications, _) = counts(&env).await;
         assert_eq!((events, notifications), (2, 2), "{b}: one event per key");
+        let (_, doc) = api.get("/openapi.json").await;
+        assert!(
+            doc["paths"]["/v1/events"]["post"]["responses"]["409"].is_object(),
+            "{b}: the 409 is documented"
+        );
         server.stop().await;
     }
 }
