@@ -1,7 +1,7 @@
 //! Turning one accepted event into its notifications: which steps apply, who
-//! receives each, and which are suppressed before they reach the queue —
-//! opted out, on the tenant's suppression list (bounced, complained,
-//! unsubscribed), or over the daily SMS cap.
+//! receives each (every person once per step), and which are suppressed
+//! before they reach the queue — opted out, on the tenant's suppression list
+//! (bounced, complained, unsubscribed), or over the daily SMS cap.
 
 use crate::workflow::CompiledWorkflow;
 use foghorn_core::{ids, normalise_address, Address, Channel, Status};
