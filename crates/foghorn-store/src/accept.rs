@@ -8,7 +8,7 @@
 //! the same transaction, so a repeat can never make a second set of rows.
 
 use crate::crypto::Crypto;
-use crate::{on_db, Result, Store, SubscriberRow, INSERT_CHUNK};
+use crate::{on_db, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
 use foghorn_core::{normalise_address, Channel};
 use sqlx::QueryBuilder;
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +29,10 @@ pub struct EventDraft {
     /// are read inside the transaction with the subscribers'.
     pub addresses: Vec<String>,
     pub created_at: i64,
+    /// SHA-256 (hex) of the request's canonical form, stored with the
+    /// idempotency key: a repeat of the key with another request is refused
+    /// instead of answered. None compares with nothing.
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +63,8 @@ pub enum AcceptResult<E> {
     Created(String),
     /// The idempotency key was seen before: the first answer.
     Duplicate(String),
+    /// The idempotency key was first used with another request.
+    KeyReused,
     Rejected(E),
 }
 
@@ -73,6 +79,8 @@ pub const SMS_CAP_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// use, and each subscriber's SMS count over the last 24 hours.
 pub struct AcceptFacts {
     pub subscribers: SubscriberMap,
+    /// (tenant, subscriber id) → that subscriber's opt-outs.
+    opt_outs: HashMap<(String, String), Vec<OptOutRow>>,
     /// (tenant, channel, address hash) → reason.
     suppressions: HashMap<(String, String, String), String>,
     /// (tenant, subscriber id) → SMS notifications in the cap window,
@@ -85,6 +93,13 @@ impl AcceptFacts {
     pub fn subscriber(&self, tenant: &str, external_id: &str) -> Option<&SubscriberRow> {
         self.subscribers
             .get(&(tenant.to_string(), external_id.to_string()))
+    }
+
+    /// The subscriber's opt-outs (whole channels and single categories).
+    pub fn opt_outs(&self, tenant: &str, external_id: &str) -> &[OptOutRow] {
+        self.opt_outs
+            .get(&(tenant.to_string(), external_id.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Why `address` (normalised for `channel`) is suppressed, if it is.
@@ -121,6 +136,15 @@ impl AcceptFacts {
     }
 }
 
+/// Whether a repeat of an idempotency key carries the first request. A side
+/// without a fingerprint (an event stored before they were kept) matches.
+fn same_request(first: &Option<String>, repeat: &Option<String>) -> bool {
+    match (first, repeat) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 /// Every address a subscriber may be sent to, normalised.
 fn subscriber_addresses(s: &SubscriberRow) -> impl Iterator<Item = String> + '_ {
     [
@@ -151,15 +175,16 @@ impl Store {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
 
-            // 1. Idempotency keys already stored.
-            let mut seen: HashMap<(String, String), String> = HashMap::new();
+            // 1. Idempotency keys already stored, with their request's
+            // fingerprint (None for events stored before fingerprints).
+            let mut seen: HashMap<(String, String), (String, Option<String>)> = HashMap::new();
             let keyed: Vec<&EventDraft> = drafts
                 .iter()
                 .filter(|d| d.idempotency_key.is_some())
                 .collect();
             for chunk in keyed.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
-                    "SELECT tenant_id, idempotency_key, response FROM events WHERE ",
+                    "SELECT tenant_id, idempotency_key, response, request_hash FROM events WHERE ",
                 );
                 let mut sep = q.separated(" OR ");
                 for d in chunk {
@@ -169,10 +194,10 @@ impl Store {
                     sep.push_bind_unseparated(d.idempotency_key.clone());
                     sep.push_unseparated(")");
                 }
-                let rows: Vec<(String, String, String)> =
+                let rows: Vec<(String, String, String, Option<String>)> =
                     q.build_query_as().fetch_all(&mut *tx).await?;
-                for (t, k, r) in rows {
-                    seen.insert((t, k), r);
+                for (t, k, r, h) in rows {
+                    seen.insert((t, k), (r, h));
                 }
             }
 
@@ -188,6 +213,7 @@ impl Store {
             wanted.sort_unstable();
             wanted.dedup();
             let mut subscribers: SubscriberMap = HashMap::new();
+            let mut opt_outs: HashMap<(String, String), Vec<OptOutRow>> = HashMap::new();
             for chunk in wanted.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("SELECT * FROM subscribers WHERE ");
                 let mut sep = q.separated(" OR ");
@@ -202,6 +228,22 @@ impl Store {
                 for r in rows {
                     let r = r.open(&self.crypto)?;
                     subscribers.insert((r.tenant_id.clone(), r.external_id.clone()), r);
+                }
+                let mut q = QueryBuilder::<DB>::new("SELECT * FROM opt_outs WHERE ");
+                let mut sep = q.separated(" OR ");
+                for (t, s) in chunk {
+                    sep.push("(tenant_id = ");
+                    sep.push_bind_unseparated(t.to_string());
+                    sep.push_unseparated(" AND subscriber_id = ");
+                    sep.push_bind_unseparated(s.to_string());
+                    sep.push_unseparated(")");
+                }
+                let rows: Vec<OptOutRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for r in rows {
+                    opt_outs
+                        .entry((r.tenant_id.clone(), r.subscriber_id.clone()))
+                        .or_default()
+                        .push(r);
                 }
             }
 
@@ -268,6 +310,7 @@ impl Store {
             }
             let mut facts = AcceptFacts {
                 subscribers,
+                opt_outs,
                 suppressions,
                 sms_counts,
                 crypto: self.crypto.clone(),
@@ -282,8 +325,12 @@ impl Store {
             for (i, d) in drafts.iter().enumerate() {
                 if let Some(k) = &d.idempotency_key {
                     let key = (d.tenant_id.clone(), k.clone());
-                    if let Some(r) = seen.get(&key) {
-                        results[i] = Some(AcceptResult::Duplicate(r.clone()));
+                    if let Some((r, h)) = seen.get(&key) {
+                        results[i] = Some(if same_request(h, &d.fingerprint) {
+                            AcceptResult::Duplicate(r.clone())
+                        } else {
+                            AcceptResult::KeyReused
+                        });
                         continue;
                     }
                     if let Some(&leader) = leaders.get(&key) {
@@ -307,7 +354,7 @@ impl Store {
             let mut inserted: std::collections::HashSet<String> = Default::default();
             for chunk in planned.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO events (id, tenant_id, name, idempotency_key, grouping_key, data, response, created_at) ",
+                    "INSERT INTO events (id, tenant_id, name, idempotency_key, grouping_key, data, response, created_at, request_hash) ",
                 );
                 q.push_values(chunk, |mut b, (i, p)| {
                     let d = &drafts[*i];
@@ -318,7 +365,8 @@ impl Store {
                         .push_bind(d.grouping_key.clone())
                         .push_bind(self.crypto.seal("events.data", &d.data))
                         .push_bind(p.response.clone())
-                        .push_bind(d.created_at);
+                        .push_bind(d.created_at)
+                        .push_bind(d.fingerprint.clone());
                 });
                 q.push(" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id");
                 let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
@@ -373,33 +421,46 @@ impl Store {
             }
             tx.commit().await?;
 
+            // Whose request holds each leader's key now, with its answer:
+            // the leader's own, or the one that beat it from another node.
+            let mut owners: HashMap<usize, (String, Option<String>)> = HashMap::new();
             for (i, p) in planned {
                 let d = &drafts[i];
-                results[i] = Some(if inserted.contains(&d.event_id) {
-                    AcceptResult::Created(p.response)
+                if inserted.contains(&d.event_id) {
+                    owners.insert(i, (p.response.clone(), d.fingerprint.clone()));
+                    results[i] = Some(AcceptResult::Created(p.response));
+                    continue;
+                }
+                // Lost a race with another node: answer with its response,
+                // if it was the same request.
+                let first: Option<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT response, request_hash FROM events WHERE tenant_id = $1 AND idempotency_key = $2",
+                )
+                .bind(&d.tenant_id)
+                .bind(&d.idempotency_key)
+                .fetch_optional(pool)
+                .await?;
+                let (response, hash) = first.unwrap_or((p.response, d.fingerprint.clone()));
+                results[i] = Some(if same_request(&hash, &d.fingerprint) {
+                    AcceptResult::Duplicate(response.clone())
                 } else {
-                    // Lost a race with another node: answer with its response.
-                    let first: Option<String> = sqlx::query_scalar(
-                        "SELECT response FROM events WHERE tenant_id = $1 AND idempotency_key = $2",
-                    )
-                    .bind(&d.tenant_id)
-                    .bind(&d.idempotency_key)
-                    .fetch_optional(pool)
-                    .await?;
-                    AcceptResult::Duplicate(first.unwrap_or(p.response))
+                    AcceptResult::KeyReused
                 });
+                owners.insert(i, (response, hash));
             }
+            // Repeats inside the batch compare with the key's final owner,
+            // which need not be their leader.
             for (i, leader) in followers {
-                // Leaders are only events that planned successfully.
-                let answer = match &results[leader] {
-                    Some(AcceptResult::Created(r) | AcceptResult::Duplicate(r)) => r.clone(),
-                    _ => {
-                        return Err(crate::StoreError::Corrupt(
-                            "an idempotent repeat lost its leader".into(),
-                        ))
-                    }
+                let Some((response, hash)) = owners.get(&leader) else {
+                    return Err(crate::StoreError::Corrupt(
+                        "an idempotent repeat lost its leader".into(),
+                    ));
                 };
-                results[i] = Some(AcceptResult::Duplicate(answer));
+                results[i] = Some(if same_request(hash, &drafts[i].fingerprint) {
+                    AcceptResult::Duplicate(response.clone())
+                } else {
+                    AcceptResult::KeyReused
+                });
             }
         });
         results

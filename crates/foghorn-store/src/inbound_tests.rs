@@ -29,6 +29,7 @@ fn draft(tenant: &str, subs: &[&str], addresses: &[&str]) -> EventDraft {
         subscriber_ids: subs.iter().map(|s| s.to_string()).collect(),
         addresses: addresses.iter().map(|s| s.to_string()).collect(),
         created_at: now_ms(),
+        fingerprint: None,
     }
 }
 
@@ -396,7 +397,6 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
                 &SubscriberRow {
                     tenant_id: "default".into(),
                     external_id: "s1".into(),
-                    opt_out: "[]".into(),
                     data: "{}".into(),
                     ..Default::default()
                 },

@@ -36,6 +36,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "hardening",
         sql: include_str!("../migrations/0005_hardening.sql"),
     },
+    Migration {
+        version: 6,
+        name: "idempotency",
+        sql: include_str!("../migrations/0006_idempotency.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "opt_outs",
+        sql: include_str!("../migrations/0007_opt_outs.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -66,8 +66,6 @@ pub struct SubscriberRow {
     pub locale: Option<String>,
     pub timezone: Option<String>,
     pub country: Option<String>,
-    /// JSON array of channel names the subscriber opted out of.
-    pub opt_out: String,
     /// JSON object of free-form attributes.
     pub data: String,
     pub created_at: i64,
@@ -141,20 +139,51 @@ pub struct SuppressionRow {
     pub created_at: i64,
 }
 
-/// One opt-out or opt-in.
+/// One opt-out or opt-in, of an address (an SMS keyword, an unsubscribe
+/// link of a recipient who is no subscriber) or of a subscriber.
 #[derive(Debug, Clone, FromRow)]
 pub struct ConsentRow {
     pub id: String,
     pub tenant_id: String,
     pub channel: String,
-    pub address_hash: String,
-    pub address: String,
+    pub address_hash: Option<String>,
+    pub address: Option<String>,
+    pub subscriber_id: Option<String>,
+    /// The one category the change is about; None for the whole channel.
+    pub category: Option<String>,
     /// `opt_out` or `opt_in`.
     pub action: String,
     pub keyword: Option<String>,
     pub provider: Option<String>,
+    /// `sms-keyword`, `one-click`, `page`, `api`, …
     pub source: String,
+    /// Who made the change, as the audit trail names them (`key:<id>`,
+    /// `recipient:one-click`); None for provider reports.
+    pub actor: Option<String>,
     pub at: i64,
+}
+
+/// A choice a subscriber made not to receive a channel — all of it, or one
+/// category of it. Kept apart from the profile, so a PUT of the profile
+/// cannot undo it by leaving it out.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct OptOutRow {
+    pub tenant_id: String,
+    pub subscriber_id: String,
+    pub channel: String,
+    /// Empty for every category of the channel.
+    pub category: String,
+    pub source: String,
+    pub actor: String,
+    pub created_at: i64,
+}
+
+impl OptOutRow {
+    /// Whether this opt-out stops a `channel` message of `category`.
+    pub fn covers(&self, channel: &str, category: Option<&str>) -> bool {
+        self.channel == channel
+            && (self.category.is_empty() || Some(self.category.as_str()) == category)
+    }
 }
 
 // Which columns are sealed, and how each row opens. The column name is the
@@ -227,7 +256,7 @@ impl SuppressionRow {
 
 impl ConsentRow {
     pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
-        self.address = c.open("consent_ledger.address", &self.address)?;
+        self.address = c.open_opt("consent_ledger.address", self.address.as_deref())?;
         Ok(self)
     }
 }

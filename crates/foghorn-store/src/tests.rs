@@ -28,6 +28,7 @@ fn draft(tenant: &str, key: Option<&str>, subs: &[&str]) -> EventDraft {
         subscriber_ids: subs.iter().map(|s| s.to_string()).collect(),
         addresses: Vec::new(),
         created_at: 1_000,
+        fingerprint: None,
     }
 }
 
@@ -74,7 +75,6 @@ fn subscriber(tenant: &str, id: &str) -> SubscriberRow {
         tenant_id: tenant.into(),
         external_id: id.into(),
         email: Some(format!("{id}@example.com")),
-        opt_out: "[]".into(),
         data: "{}".into(),
         ..Default::default()
     }
@@ -93,7 +93,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 5);
+        assert_eq!(store.schema_version().await.unwrap(), 7);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -137,6 +137,45 @@ async fn accepting_writes_event_notifications_and_jobs_once_per_key() {
             .await
             .unwrap();
         assert!(matches!(r[0], AcceptResult::Created(_)), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_reused_with_another_request_is_refused_in_and_across_batches() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let with = |fp: &str| EventDraft {
+            fingerprint: Some(fp.into()),
+            ..draft("default", Some("k3"), &[])
+        };
+        let r = store
+            .accept_events(&[with("a"), with("b"), with("a")], simple_plan)
+            .await
+            .unwrap();
+        let AcceptResult::Created(first) = &r[0] else {
+            panic!("{b}: {r:?}")
+        };
+        assert!(matches!(r[1], AcceptResult::KeyReused), "{b}: {r:?}");
+        assert!(
+            matches!(&r[2], AcceptResult::Duplicate(x) if x == first),
+            "{b}: {r:?}"
+        );
+        let r = store
+            .accept_events(&[with("b"), with("a")], simple_plan)
+            .await
+            .unwrap();
+        assert!(matches!(r[0], AcceptResult::KeyReused), "{b}: {r:?}");
+        assert!(
+            matches!(&r[1], AcceptResult::Duplicate(x) if x == first),
+            "{b}: {r:?}"
+        );
+        // A draft without a fingerprint compares with nothing.
+        let r = store
+            .accept_events(&[draft("default", Some("k3"), &[])], simple_plan)
+            .await
+            .unwrap();
+        assert!(matches!(r[0], AcceptResult::Duplicate(_)), "{b}: {r:?}");
+        assert_eq!(store.queue_depth().await.unwrap(), 1, "{b}");
     }
 }
 
@@ -787,12 +826,13 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             .unwrap();
         let a = Audit::new("recipient:one-click", "subscriber.unsubscribe", "owner-42");
         let target = UnsubscribeTarget::Subscriber("owner-42");
+        let warranty = Some("warranty");
         let first = store
-            .unsubscribe("default", target, "email", "one-click", &a, 5)
+            .unsubscribe("default", target, "email", warranty, "one-click", &a, 5)
             .await
             .unwrap();
         let again = store
-            .unsubscribe("default", target, "email", "one-click", &a, 6)
+            .unsubscribe("default", target, "email", warranty, "one-click", &a, 6)
             .await
             .unwrap();
         assert_eq!(
@@ -800,16 +840,74 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             (Unsubscribed::Recorded, Unsubscribed::Already),
             "{be}"
         );
-        let s = store
-            .subscriber("default", "owner-42")
+        let scopes = |rows: Vec<OptOutRow>| -> Vec<(String, String, String)> {
+            rows.into_iter()
+                .map(|o| (o.channel, o.category, o.source))
+                .collect()
+        };
+        let opt_outs = store.opt_outs("default", "owner-42").await.unwrap();
+        assert_eq!(
+            scopes(opt_outs),
+            [("email".into(), "warranty".into(), "one-click".into())],
+            "{be}"
+        );
+        // Everything, then the category again: already covered.
+        assert_eq!(
+            store
+                .unsubscribe("default", target, "email", None, "page", &a, 7)
+                .await
+                .unwrap(),
+            Unsubscribed::Recorded,
+            "{be}"
+        );
+        assert_eq!(
+            store
+                .unsubscribe(
+                    "default",
+                    target,
+                    "email",
+                    Some("invoices"),
+                    "one-click",
+                    &a,
+                    8
+                )
+                .await
+                .unwrap(),
+            Unsubscribed::Already,
+            "{be}"
+        );
+        let ledger = store
+            .subscriber_consents("default", "owner-42")
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(s.opt_out, r#"["email"]"#, "{be}");
+        let got: Vec<_> = ledger
+            .iter()
+            .map(|c| {
+                (
+                    c.action.as_str(),
+                    c.category.as_deref(),
+                    c.source.as_str(),
+                    c.address.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "opt_out",
+                    Some("warranty"),
+                    "one-click",
+                    Some("owner-42@example.com")
+                ),
+                ("opt_out", None, "page", Some("owner-42@example.com")),
+            ],
+            "{be}"
+        );
         let gone = UnsubscribeTarget::Subscriber("nobody");
         assert_eq!(
             store
-                .unsubscribe("default", gone, "email", "page", &a, 7)
+                .unsubscribe("default", gone, "email", None, "page", &a, 7)
                 .await
                 .unwrap(),
             Unsubscribed::NoSuchSubscriber
@@ -819,14 +917,14 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let by_address = UnsubscribeTarget::Address(&hash);
         assert_eq!(
             store
-                .unsubscribe("default", by_address, "email", "page", &a, 8)
+                .unsubscribe("default", by_address, "email", None, "page", &a, 8)
                 .await
                 .unwrap(),
             Unsubscribed::Recorded
         );
         assert_eq!(
             store
-                .unsubscribe("default", by_address, "email", "page", &a, 9)
+                .unsubscribe("default", by_address, "email", None, "page", &a, 9)
                 .await
                 .unwrap(),
             Unsubscribed::Already
@@ -849,8 +947,121 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             .iter()
             .filter(|r| r.actor == "recipient:one-click")
             .count();
-        assert_eq!(unsubs, 2, "{be}: one audit row per recorded opt-out");
+        assert_eq!(unsubs, 3, "{be}: one audit row per recorded opt-out");
         assert_eq!(store.verify_audit().await.unwrap(), Ok(rows.len() as i64));
+    }
+}
+
+#[tokio::test]
+async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
+    for (_db, store) in backends().await {
+        let be = store.backend_name();
+        let key = Audit::new("key:k1", "subscriber.put", "owner-7");
+        store
+            .put_subscriber_with(&subscriber("default", "owner-7"), Some(&["sms"]), &key)
+            .await
+            .unwrap();
+        let a = Audit::new("recipient:one-click", "subscriber.unsubscribe", "owner-7");
+        let target = UnsubscribeTarget::Subscriber("owner-7");
+        store
+            .unsubscribe(
+                "default",
+                target,
+                "email",
+                Some("warranty"),
+                "one-click",
+                &a,
+                5,
+            )
+            .await
+            .unwrap();
+        // The application's routine update says nothing of opt-outs.
+        store
+            .put_subscriber(&subscriber("default", "owner-7"), &key)
+            .await
+            .unwrap();
+        let kept: Vec<(String, String)> = store
+            .opt_outs("default", "owner-7")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.channel, o.category))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("sms".to_string(), String::new()),
+                ("email".to_string(), "warranty".to_string())
+            ],
+            "{be}"
+        );
+        // An explicit list replaces the whole-channel opt-outs only.
+        store
+            .put_subscriber_with(&subscriber("default", "owner-7"), Some(&["email"]), &key)
+            .await
+            .unwrap();
+        let now: Vec<(String, String, String)> = store
+            .opt_outs("default", "owner-7")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.channel, o.category, o.actor))
+            .collect();
+        assert_eq!(
+            now,
+            [
+                ("email".into(), String::new(), "key:k1".into()),
+                (
+                    "email".into(),
+                    "warranty".into(),
+                    "recipient:one-click".into()
+                )
+            ],
+            "{be}"
+        );
+        let ledger = store
+            .subscriber_consents("default", "owner-7")
+            .await
+            .unwrap();
+        let mut api: Vec<(&str, &str, Option<&str>)> = ledger
+            .iter()
+            .filter(|c| c.source == "api")
+            .map(|c| (c.channel.as_str(), c.action.as_str(), c.actor.as_deref()))
+            .collect();
+        api.sort_unstable();
+        assert_eq!(
+            api,
+            [
+                ("email", "opt_out", Some("key:k1")),
+                ("sms", "opt_in", Some("key:k1")),
+                ("sms", "opt_out", Some("key:k1")),
+            ],
+            "{be}"
+        );
+        let audit = store.audit_rows(Some("default"), 0, 100).await.unwrap();
+        let consent: Vec<serde_json::Value> = audit
+            .iter()
+            .filter(|r| r.action == "subscriber.consent" && r.actor == "key:k1")
+            .map(|r| serde_json::from_str(&r.detail).unwrap())
+            .collect();
+        assert_eq!(
+            consent,
+            [
+                serde_json::json!({"source": "api", "opt_out": ["sms"], "opt_in": []}),
+                serde_json::json!({"source": "api", "opt_out": ["email"], "opt_in": ["sms"]}),
+            ],
+            "{be}: the routine PUT changed nothing and wrote no consent row"
+        );
+        // Deleting the person deletes their choices, not the ledger.
+        store
+            .delete_subscriber("default", "owner-7", &key, 9)
+            .await
+            .unwrap();
+        assert!(store
+            .opt_outs("default", "owner-7")
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 

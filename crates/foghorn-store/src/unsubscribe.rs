@@ -1,9 +1,10 @@
-//! One-click unsubscribes: the opt-out recorded on the subscriber (or, for a
-//! recipient who is not a stored subscriber, as a suppression of the address
-//! hash) together with its audit row, once.
+//! One-click unsubscribes: the subscriber's opt-out (or, for a recipient who
+//! is not a stored subscriber, a suppression of the address hash) together
+//! with its consent ledger and audit rows, once.
 
 use crate::audit::{append, Audit};
-use crate::{on_db, Result, Store};
+use crate::subscribers::channel_address;
+use crate::{on_db, OptOutRow, Result, Store, SubscriberRow};
 
 /// Who is unsubscribing.
 #[derive(Debug, Clone, Copy)]
@@ -25,21 +26,27 @@ pub enum Unsubscribed {
 }
 
 impl Store {
-    /// Records that `target` wants no more `channel` messages; `source` says
-    /// how (`one-click`, `page`). Idempotent: a repeat changes nothing and
-    /// writes no second audit row.
+    /// Records that `target` wants no more `channel` messages of `category`
+    /// (None: of any category); `source` says how (`one-click`, `page`).
+    /// A subscriber's opt-out is a row of its own, which profile updates
+    /// leave alone; an address's is a suppression of the whole channel (the
+    /// list has no categories). Either way a consent ledger row and the
+    /// audit row go with it. Idempotent: when an opt-out as wide is in place,
+    /// nothing changes and no second row is written.
+    #[allow(clippy::too_many_arguments)]
     pub async fn unsubscribe(
         &self,
         tenant_id: &str,
         target: UnsubscribeTarget<'_>,
         channel: &str,
+        category: Option<&str>,
         source: &str,
         audit: &Audit,
         now: i64,
     ) -> Result<Unsubscribed> {
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin().await?;
-            let outcome = match target {
+            let mut tx = pool.begin_with(BEGIN).await?;
+            let (outcome, subscriber, address_hash, address) = match target {
                 UnsubscribeTarget::Subscriber(id) => {
                     // Touch the row first: on PostgreSQL this takes its lock,
                     // so a concurrent PUT cannot slip between read and write.
@@ -52,32 +59,50 @@ impl Store {
                     .await?
                     .rows_affected();
                     if found == 0 {
-                        Unsubscribed::NoSuchSubscriber
+                        (Unsubscribed::NoSuchSubscriber, None, None, None)
                     } else {
-                        let opt_out: String = sqlx::query_scalar(
-                            "SELECT opt_out FROM subscribers WHERE tenant_id = $1 AND external_id = $2",
+                        let existing: Vec<OptOutRow> = sqlx::query_as(
+                            "SELECT * FROM opt_outs WHERE tenant_id = $1 AND subscriber_id = $2 AND channel = $3",
                         )
                         .bind(tenant_id)
                         .bind(id)
-                        .fetch_one(&mut *tx)
+                        .bind(channel)
+                        .fetch_all(&mut *tx)
                         .await?;
-                        let mut list: Vec<String> =
-                            serde_json::from_str(&opt_out).unwrap_or_default();
-                        if list.iter().any(|c| c == channel || c == "all") {
-                            Unsubscribed::Already
+                        let covered = existing.iter().any(|o| match category {
+                            Some(c) => o.covers(channel, Some(c)),
+                            None => o.category.is_empty(),
+                        });
+                        if covered {
+                            (Unsubscribed::Already, None, None, None)
                         } else {
-                            list.push(channel.to_string());
-                            list.sort_unstable();
                             sqlx::query(
-                                "UPDATE subscribers SET opt_out = $1, updated_at = $2 WHERE tenant_id = $3 AND external_id = $4",
+                                "INSERT INTO opt_outs (tenant_id, subscriber_id, channel, category, source, actor, created_at)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                             )
-                            .bind(serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()))
-                            .bind(now)
                             .bind(tenant_id)
                             .bind(id)
+                            .bind(channel)
+                            .bind(category.unwrap_or(""))
+                            .bind(source)
+                            .bind(&audit.actor)
+                            .bind(now)
                             .execute(&mut *tx)
                             .await?;
-                            Unsubscribed::Recorded
+                            // The ledger names the address it had then.
+                            let row: Option<SubscriberRow> = sqlx::query_as(
+                                "SELECT * FROM subscribers WHERE tenant_id = $1 AND external_id = $2",
+                            )
+                            .bind(tenant_id)
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            let address = row
+                                .map(|r| r.open(&self.crypto))
+                                .transpose()?
+                                .and_then(|r| channel_address(&r, channel));
+                            let hash = address.as_deref().and_then(|a| self.crypto.lookup_hash(a));
+                            (Unsubscribed::Recorded, Some(id), hash, address)
                         }
                     }
                 }
@@ -97,13 +122,31 @@ impl Store {
                     .await?
                     .rows_affected();
                     if inserted == 0 {
-                        Unsubscribed::Already
+                        (Unsubscribed::Already, None, None, None)
                     } else {
-                        Unsubscribed::Recorded
+                        (Unsubscribed::Recorded, None, Some(hash.to_string()), None)
                     }
                 }
             };
             if outcome == Unsubscribed::Recorded {
+                // An address's suppression covers every category.
+                let category = subscriber.and(category);
+                sqlx::query(
+                    "INSERT INTO consent_ledger (id, tenant_id, channel, address_hash, address, subscriber_id,
+                       category, action, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'opt_out', $8, $9, $10)",
+                )
+                .bind(foghorn_core::ids::consent_id())
+                .bind(tenant_id)
+                .bind(channel)
+                .bind(address_hash)
+                .bind(self.crypto.seal_opt("consent_ledger.address", address.as_deref()))
+                .bind(subscriber)
+                .bind(category)
+                .bind(source)
+                .bind(&audit.actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 append::<DB>(&mut tx, tenant_id, audit, now).await?;
                 tx.commit().await?;
             } else {

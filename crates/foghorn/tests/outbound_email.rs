@@ -510,8 +510,18 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         };
         let first = one_click().await.unwrap();
         assert_eq!(first.status(), 200);
+        // RFC 8058 "this list": the message's category, not all email.
         let (_, sub) = api.get("/v1/subscribers/owner-42").await;
-        assert_eq!(sub["opt_out"], json!(["email"]), "{}", env.backend());
+        assert_eq!(sub["opt_out"], json!([]), "{}", env.backend());
+        assert_eq!(
+            (
+                &sub["opt_outs"][0]["channel"],
+                &sub["opt_outs"][0]["category"]
+            ),
+            (&json!("email"), &json!("warranty")),
+            "{}",
+            env.backend()
+        );
         let again = http
             .post(&local)
             .header("accept", "application/json")

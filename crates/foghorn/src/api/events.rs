@@ -18,6 +18,7 @@ use foghorn_core::{ids, normalise_address, Channel};
 use foghorn_store::{AcceptResult, EventDraft};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -219,13 +220,15 @@ pub fn recipients(to: Vec<RecipientInput>) -> ApiResult<Vec<Recipient>> {
 ///
 /// Writes the event, its notifications and their jobs in one transaction
 /// before answering. A repeat with the same idempotency key answers 200 with
-/// the first response and writes nothing.
+/// the first response and writes nothing; the same key with another request
+/// (name, to, data, send_at, priority or grouping_key) answers 409.
 #[utoipa::path(post, path = "/v1/events", tag = "events",
     request_body = EventRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Alternative to the body's idempotency_key")),
     responses(
         (status = 202, description = "Accepted and durably queued", body = EventAccepted),
         (status = 200, description = "A repeat: the first answer", body = EventAccepted),
+        (status = 409, description = "The idempotency key was first used with another request", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or bad key", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -329,6 +332,19 @@ pub async fn accept_event(
         Some(Priority::High) => 60_000,
         _ => 0,
     };
+    let fingerprint = idempotency_key.as_ref().map(|_| {
+        fingerprint(&json!([
+            &req.name,
+            recipients
+                .iter()
+                .map(Recipient::as_json)
+                .collect::<Vec<_>>(),
+            &data,
+            req.send_at.map(|t| t.timestamp_millis()),
+            req.priority,
+            &req.grouping_key,
+        ]))
+    });
     let draft = EventDraft {
         tenant_id: tenant_id.to_string(),
         event_id: ids::event_id(),
@@ -345,6 +361,7 @@ pub async fn accept_event(
             .collect(),
         addresses: recipients.iter().flat_map(inline_addresses).collect(),
         created_at: now,
+        fingerprint,
     };
     let plan = EventPlan {
         workflow,
@@ -357,12 +374,53 @@ pub async fn accept_event(
     match acceptor.submit(draft, plan).await {
         Ok(AcceptResult::Created(body)) => Ok((StatusCode::ACCEPTED, body)),
         Ok(AcceptResult::Duplicate(body)) => Ok((StatusCode::OK, body)),
+        Ok(AcceptResult::KeyReused) => Err(ApiError::idempotency_key_reused()),
         Ok(AcceptResult::Rejected(PlanError::UnknownSubscriber { index, id })) => {
             Err(ApiError::unknown_subscriber(index, &id))
         }
         Err(AcceptError::Stopped) => Err(ApiError::unavailable("the server is shutting down")),
         Err(AcceptError::Store(e)) => Err(ApiError::internal(&e)),
     }
+}
+
+/// SHA-256 (hex) of a request's canonical JSON: object keys sorted at every
+/// depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request.
+/// Recipients enter validated (phones in E.164), so two spellings of one
+/// number are one request too.
+fn fingerprint(request: &Value) -> String {
+    fn canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort_unstable();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(request, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An inline recipient's addresses, normalised, for the suppression look-up.
@@ -452,6 +510,22 @@ pub async fn cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_ignores_key_order_only() {
+        let a = fingerprint(&json!(["x", ["s1"], {"a": 1, "b": {"c": 2, "d": 3}}]));
+        let b = fingerprint(&json!(["x", ["s1"], {"b": {"d": 3, "c": 2}, "a": 1}]));
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(
+            a,
+            fingerprint(&json!(["x", ["s1"], {"a": 1, "b": {"c": 2, "d": 4}}]))
+        );
+        assert_ne!(
+            a,
+            fingerprint(&json!(["x", ["s2"], {"a": 1, "b": {"c": 2, "d": 3}}]))
+        );
+    }
 
     #[test]
     fn addresses_are_checked() {

@@ -80,6 +80,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
                 .get(subscribers::get)
                 .delete(subscribers::delete),
         )
+        .route(
+            "/v1/subscribers/{external_id}/consents",
+            get(subscribers::consents),
+        )
         .route("/v1/workflows", get(workflows::list))
         .route(
             "/v1/workflows/{name}",

@@ -201,7 +201,7 @@ impl Modify for CommonAnswers {
     paths(
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
-        subscribers::put, subscribers::get, subscribers::delete,
+        subscribers::put, subscribers::get, subscribers::delete, subscribers::consents,
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
         reports::costs,
         unsubscribe::page, unsubscribe::confirm, links::follow,

@@ -94,6 +94,18 @@ impl ApiError {
         .with_field(format!("to[{index}]"))
     }
 
+    /// Stripe's rule: a key names one request; another body under it is
+    /// a client bug, not a repeat.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+            "this idempotency key was first used with a different request (name, to, data, send_at, priority or grouping_key); repeat that request exactly, or use a new key",
+        )
+        .with_field("idempotency_key")
+    }
+
     pub fn invalid_link() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

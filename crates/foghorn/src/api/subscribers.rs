@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_core::Channel;
-use foghorn_store::SubscriberRow;
+use foghorn_store::{OptOutRow, SubscriberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -39,9 +39,13 @@ pub struct SubscriberInput {
     #[schema(pattern = r"^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub name: Option<String>,
-    /// Channels the subscriber opted out of.
+    /// Channels the subscriber is opted out of entirely. Left out, the
+    /// subscriber's opt-outs stay as they are (the person's own choices
+    /// among them); given, it replaces the whole-channel opt-outs, and each
+    /// one added or lifted is recorded in the consent ledger and the audit
+    /// log as this key's change.
     #[serde(default)]
-    pub opt_out: Vec<Channel>,
+    pub opt_out: Option<Vec<Channel>>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
@@ -57,22 +61,53 @@ pub struct Subscriber {
     pub timezone: Option<String>,
     pub country: Option<String>,
     pub name: Option<String>,
+    /// Channels the subscriber is opted out of entirely.
     pub opt_out: Vec<Channel>,
+    /// Every opt-out with its scope and origin, including those of a single
+    /// category (a one-click unsubscribe from one kind of email).
+    pub opt_outs: Vec<OptOut>,
     #[schema(value_type = Object)]
     pub data: Value,
     pub created_at: String,
     pub updated_at: String,
 }
 
-fn view(r: SubscriberRow) -> Subscriber {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OptOut {
+    pub channel: Channel,
+    /// The one category opted out of; null for the whole channel.
+    pub category: Option<String>,
+    /// `one-click` or `page` (the person, through an unsubscribe link),
+    /// `api` (an API key).
+    pub source: String,
+    pub created_at: String,
+}
+
+fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
     let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+    let opt_outs: Vec<OptOut> = opt_outs
+        .into_iter()
+        .filter_map(|o| {
+            Some(OptOut {
+                channel: o.channel.parse().ok()?,
+                category: Some(o.category).filter(|c| !c.is_empty()),
+                source: o.source,
+                created_at: rfc3339(o.created_at),
+            })
+        })
+        .collect();
     Subscriber {
         name: data.get("name").and_then(Value::as_str).map(String::from),
         data: data
             .get("attributes")
             .cloned()
             .unwrap_or(Value::Object(Default::default())),
-        opt_out: serde_json::from_str(&r.opt_out).unwrap_or_default(),
+        opt_out: opt_outs
+            .iter()
+            .filter(|o| o.category.is_none())
+            .map(|o| o.channel)
+            .collect(),
+        opt_outs,
         id: r.external_id,
         email: r.email,
         phone: r.phone,
@@ -172,9 +207,12 @@ pub async fn put(
         Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let mut opt_out: Vec<&str> = input.opt_out.iter().map(|c| c.as_str()).collect();
-    opt_out.sort_unstable();
-    opt_out.dedup();
+    let opt_out: Option<Vec<&str>> = input.opt_out.as_ref().map(|list| {
+        let mut l: Vec<&str> = list.iter().map(|c| c.as_str()).collect();
+        l.sort_unstable();
+        l.dedup();
+        l
+    });
     let row = SubscriberRow {
         tenant_id: auth.tenant_id.clone(),
         external_id: external_id.clone(),
@@ -184,7 +222,6 @@ pub async fn put(
         locale: input.locale,
         timezone: input.timezone,
         country,
-        opt_out: serde_json::to_string(&opt_out).unwrap_or_else(|_| "[]".into()),
         data: serde_json::json!({"name": input.name, "attributes": attributes}).to_string(),
         created_at: now,
         updated_at: now,
@@ -193,20 +230,25 @@ pub async fn put(
     };
     let created = state
         .store
-        .put_subscriber(&row, &auth.audit("subscriber.put", &external_id))
+        .put_subscriber_with(
+            &row,
+            opt_out.as_deref(),
+            &auth.audit("subscriber.put", &external_id),
+        )
         .await?;
     let stored = state
         .store
         .subscriber(&auth.tenant_id, &external_id)
         .await?
         .ok_or_else(|| ApiError::internal(&"subscriber vanished after write"))?;
+    let opt_outs = state.store.opt_outs(&auth.tenant_id, &external_id).await?;
     Ok((
         if created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         },
-        Json(view(stored)),
+        Json(view(stored, opt_outs)),
     ))
 }
 
@@ -226,7 +268,76 @@ pub async fn get(
         .subscriber(&auth.tenant_id, &external_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no subscriber `{external_id}`")))?;
-    Ok(Json(view(row)))
+    let opt_outs = state.store.opt_outs(&auth.tenant_id, &external_id).await?;
+    Ok(Json(view(row, opt_outs)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consents {
+    pub items: Vec<Consent>,
+}
+
+/// One opt-out or opt-in (TCPA, GDPR): what, how, by whom, when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consent {
+    pub id: String,
+    pub channel: String,
+    /// `opt_out` or `opt_in`.
+    pub action: String,
+    /// The one category concerned; null for the whole channel.
+    pub category: Option<String>,
+    /// `api`, `one-click`, `page`, `sms-keyword`, …
+    pub source: String,
+    /// The SMS keyword, when one was texted.
+    pub keyword: Option<String>,
+    /// `key:<id>`, `recipient:one-click`, …; null for provider reports.
+    pub actor: Option<String>,
+    pub at: String,
+}
+
+/// A subscriber's consent ledger
+///
+/// Every opt-out and opt-in of the subscriber and of its current addresses
+/// (an SMS STOP names the number), oldest first.
+#[utoipa::path(get, path = "/v1/subscribers/{external_id}/consents", tag = "subscribers",
+    params(("external_id" = String, Path)),
+    responses((status = 200, body = Consents), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["read"])))]
+pub async fn consents(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    ApiPath(external_id): ApiPath<String>,
+) -> ApiResult<Json<Consents>> {
+    auth.require(Scope::Read)?;
+    if state
+        .store
+        .subscriber(&auth.tenant_id, &external_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "no subscriber `{external_id}`"
+        )));
+    }
+    let rows = state
+        .store
+        .subscriber_consents(&auth.tenant_id, &external_id)
+        .await?;
+    Ok(Json(Consents {
+        items: rows
+            .into_iter()
+            .map(|c| Consent {
+                id: c.id,
+                channel: c.channel,
+                action: c.action,
+                category: c.category,
+                source: c.source,
+                keyword: c.keyword,
+                actor: c.actor,
+                at: rfc3339(c.at),
+            })
+            .collect(),
+    }))
 }
 
 /// Delete a subscriber

@@ -3,11 +3,13 @@
 //!
 //! GET only shows a confirmation page (link scanners and previews fetch
 //! URLs; they must not unsubscribe anyone). POST acts: RFC 8058 one-click
-//! from the mail client (body `List-Unsubscribe=One-Click`) or the page's
-//! button. The opt-out is recorded once, with its audit row (who: the token's
-//! subscriber or address hash; when: the audit time; how: one-click or
-//! page); a repeat answers the same and changes nothing. Browsers get HTML,
-//! clients that ask for JSON get JSON and problem+json.
+//! from the mail client (body `List-Unsubscribe=One-Click`) stops the
+//! message's category, "this list"; the page offers that and every email,
+//! and each button's text is the effect the click has. The opt-out is
+//! recorded once, with its consent ledger and audit rows (who: the token's
+//! subscriber or address hash; when; how: one-click or page); a repeat
+//! answers the same and changes nothing. Browsers get HTML, clients that ask
+//! for JSON get JSON and problem+json.
 
 use super::extract::ApiPath;
 use super::problem::ApiError;
@@ -27,6 +29,9 @@ pub struct UnsubscribeResult {
     /// Always `unsubscribed`.
     pub status: String,
     pub channel: String,
+    /// `category` (only the message's category) or `all` (the whole channel).
+    pub scope: UnsubscribeScope,
+    /// The category unsubscribed from, when the scope is one category.
     pub category: Option<String>,
     /// True when the opt-out was already recorded before this request.
     pub already: bool,
@@ -37,6 +42,18 @@ pub struct UnsubscribeResult {
 pub struct LinkFacts {
     pub channel: String,
     pub category: Option<String>,
+    /// The choices the page offers.
+    pub scopes: Vec<UnsubscribeScope>,
+}
+
+/// How much one click stops. RFC 8058 §1: a one-click POST unsubscribes
+/// from the list the message came from, here the workflow's category; the
+/// page also offers the whole channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsubscribeScope {
+    Category,
+    All,
 }
 
 fn now_secs() -> i64 {
@@ -57,10 +74,64 @@ fn token_error(e: TokenError) -> ApiError {
     }
 }
 
+/// The scopes a link can offer: its category only when it names one and
+/// its recipient is a stored subscriber (the suppression list of plain
+/// addresses has no categories).
+fn scopes(claims: &Claims) -> Vec<UnsubscribeScope> {
+    if claims.category.is_some() && claims.subscriber.is_some() {
+        vec![UnsubscribeScope::Category, UnsubscribeScope::All]
+    } else {
+        vec![UnsubscribeScope::All]
+    }
+}
+
+/// What a click on `scope` does, in the words the page shows: the same
+/// sentence before the click and after it.
+fn effect(claims: &Claims, scope: UnsubscribeScope) -> String {
+    let channel = channel_noun(&claims.channel);
+    match (scope, &claims.category) {
+        (UnsubscribeScope::Category, Some(c)) => format!(
+            "You will no longer receive {} {channel}. Other {channel} from us are not affected.",
+            escape(c)
+        ),
+        _ if claims.subscriber.is_some() && claims.channel == "email" => format!(
+            "You will no longer receive any {channel} from us, except critical notices (such as safety recalls), which never carry an unsubscribe link."
+        ),
+        _ if claims.subscriber.is_some() => format!("You will no longer receive any {channel} from us."),
+        _ => format!("You will no longer receive any {channel} from us at this address."),
+    }
+}
+
+fn button(claims: &Claims, scope: UnsubscribeScope) -> String {
+    let channel = channel_noun(&claims.channel);
+    match (scope, &claims.category) {
+        (UnsubscribeScope::Category, Some(c)) => {
+            format!("Unsubscribe from {} {channel}", escape(c))
+        }
+        _ => format!("Unsubscribe from all {channel}"),
+    }
+}
+
+fn form(claims: &Claims, scope: UnsubscribeScope) -> String {
+    let value = match scope {
+        UnsubscribeScope::Category => "category",
+        UnsubscribeScope::All => "all",
+    };
+    format!(
+        "<form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"{value}\">\
+         <p>{}</p><button type=\"submit\">{}</button></form>",
+        effect(claims, scope),
+        button(claims, scope)
+    )
+}
+
 /// Show the confirmation page
+///
+/// Offers the message's category and, for subscribers, every email; each
+/// button says what it does. Showing the page changes nothing.
 #[utoipa::path(get, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
     params(("token" = String, Path, description = "The signed token from the email's link")),
-    responses((status = 200, description = "A page with a button that POSTs; JSON when the client asks for it",
+    responses((status = 200, description = "A page with a button per scope, each POSTing; JSON when the client asks for it",
             content((String = "text/html"), (LinkFacts = "application/json"))),
         (status = 400, description = "The link is not valid (a page, or problem+json when the client asks for JSON)",
             content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
@@ -76,31 +147,31 @@ pub async fn page(
         Ok(c) => c,
         Err(e) => return failure(token_error(e), json),
     };
+    let offered = scopes(&claims);
     if json {
         return axum::Json(LinkFacts {
             channel: claims.channel,
             category: claims.category,
+            scopes: offered,
         })
         .into_response();
     }
-    let what = describe(&claims);
+    let forms: Vec<String> = offered.iter().map(|s| form(&claims, *s)).collect();
     html(
         StatusCode::OK,
         "Unsubscribe",
-        &format!(
-            "<h1>Unsubscribe?</h1>\n<p>You will no longer receive {what}.</p>\n\
-             <form method=\"post\"><input type=\"hidden\" name=\"confirm\" value=\"yes\">\
-             <button type=\"submit\">Unsubscribe</button></form>"
-        ),
+        &format!("<h1>Unsubscribe?</h1>\n{}", forms.join("\n")),
     )
 }
 
-/// Unsubscribe (one-click or the page's button)
+/// Unsubscribe (one-click or the page's buttons)
 ///
-/// Works without a login and is idempotent.
+/// `List-Unsubscribe=One-Click` (RFC 8058) unsubscribes from the message's
+/// category (or, without one, the whole channel); the page's buttons send
+/// `scope=category` or `scope=all`. Works without a login and is idempotent.
 #[utoipa::path(post, path = "/p/{token}/unsubscribe", tag = "unsubscribe",
     params(("token" = String, Path, description = "The signed token from the email's link")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058) or the page's form"),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058), or the page's `scope=category` / `scope=all`"),
     responses((status = 200, description = "Unsubscribed (a page, or JSON when the client asks for it)",
             content((String = "text/html"), (UnsubscribeResult = "application/json"))),
         (status = 400, description = "The link is not valid (a page, or problem+json when the client asks for JSON)",
@@ -122,34 +193,64 @@ pub async fn confirm(
     };
     let one_click =
         form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+    let asked_all = form_urlencoded::parse(&body).any(|(k, v)| k == "scope" && v == "all");
+    let offered = scopes(&claims);
+    // One-click and a form without a scope take the narrowest on offer.
+    let scope = if asked_all {
+        UnsubscribeScope::All
+    } else {
+        offered[0]
+    };
     let method = if one_click { "one-click" } else { "page" };
-    let already = match record(&state, &claims, method).await {
+    let already = match record(&state, &claims, scope, method).await {
         Ok(already) => already,
         Err(e) => return failure(e, json),
     };
     if json {
         return axum::Json(UnsubscribeResult {
             status: "unsubscribed".into(),
-            channel: claims.channel,
-            category: claims.category,
+            channel: claims.channel.clone(),
+            scope,
+            category: claims
+                .category
+                .clone()
+                .filter(|_| scope == UnsubscribeScope::Category),
             already,
         })
         .into_response();
     }
-    let what = describe(&claims);
+    // After one category, the wider choice stays on offer.
+    let wider = if scope == UnsubscribeScope::Category {
+        format!("\n{}", form(&claims, UnsubscribeScope::All))
+    } else {
+        String::new()
+    };
     html(
         StatusCode::OK,
         "Unsubscribed",
-        &format!("<h1>You are unsubscribed</h1>\n<p>You will no longer receive {what}.</p>"),
+        &format!(
+            "<h1>You are unsubscribed</h1>\n<p>{}</p>{wider}",
+            effect(&claims, scope)
+        ),
     )
 }
 
 /// Records the opt-out; true when it was already in place.
-async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool, ApiError> {
+async fn record(
+    state: &AppState,
+    claims: &Claims,
+    scope: UnsubscribeScope,
+    method: &str,
+) -> Result<bool, ApiError> {
     let now = chrono::Utc::now().timestamp_millis();
+    let category = match scope {
+        UnsubscribeScope::Category => claims.category.as_deref(),
+        UnsubscribeScope::All => None,
+    };
     let detail = serde_json::json!({
         "channel": claims.channel,
-        "category": claims.category,
+        "category": category,
+        "scope": scope,
         "method": method,
         "notification_id": claims.notification,
     });
@@ -160,7 +261,15 @@ async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool,
         let target = UnsubscribeTarget::Subscriber(id);
         match state
             .store
-            .unsubscribe(&claims.tenant, target, &claims.channel, method, &audit, now)
+            .unsubscribe(
+                &claims.tenant,
+                target,
+                &claims.channel,
+                category,
+                method,
+                &audit,
+                now,
+            )
             .await?
         {
             Unsubscribed::Recorded => return Ok(false),
@@ -181,6 +290,7 @@ async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool,
             &claims.tenant,
             UnsubscribeTarget::Address(hash),
             &claims.channel,
+            None,
             method,
             &audit,
             now,
@@ -189,15 +299,11 @@ async fn record(state: &AppState, claims: &Claims, method: &str) -> Result<bool,
     Ok(outcome != Unsubscribed::Recorded)
 }
 
-fn describe(claims: &Claims) -> String {
-    let channel = match claims.channel.as_str() {
+fn channel_noun(channel: &str) -> &str {
+    match channel {
         "email" => "emails",
         "sms" => "text messages",
         other => other,
-    };
-    match &claims.category {
-        Some(c) => format!("{} {channel}", escape(c)),
-        None => format!("these {channel}"),
     }
 }
 

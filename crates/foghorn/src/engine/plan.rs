@@ -1,11 +1,11 @@
 //! Turning one accepted event into its notifications: which steps apply, who
-//! receives each, and which are suppressed before they reach the queue —
-//! opted out, on the tenant's suppression list (bounced, complained,
-//! unsubscribed), or over the daily SMS cap.
+//! receives each (every person once per step), and which are suppressed
+//! before they reach the queue — opted out, on the tenant's suppression list
+//! (bounced, complained, unsubscribed), or over the daily SMS cap.
 
 use crate::workflow::CompiledWorkflow;
 use foghorn_core::{ids, normalise_address, Address, Channel, Status};
-use foghorn_store::{AcceptFacts, EventDraft, NewNotification, Plan, SubscriberRow};
+use foghorn_store::{AcceptFacts, EventDraft, NewNotification, OptOutRow, Plan, SubscriberRow};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -16,6 +16,16 @@ pub enum Recipient {
     Subscriber(String),
     /// An inline recipient (already validated): email, phone, locale, …
     Inline(Value),
+}
+
+impl Recipient {
+    /// As the request named it (an id, or the validated inline facts).
+    pub fn as_json(&self) -> Value {
+        match self {
+            Recipient::Subscriber(id) => Value::String(id.clone()),
+            Recipient::Inline(v) => v.clone(),
+        }
+    }
 }
 
 /// Everything the planner needs beside the stored subscribers.
@@ -90,23 +100,71 @@ fn subscriber_facts(s: &SubscriberRow) -> Value {
 /// What planning needs of a stored subscriber beyond its facts.
 struct Stored {
     id: String,
-    /// Channels opted out of (`all` for every one).
-    opt_out: Vec<String>,
+    /// Whole channels and single categories the subscriber opted out of.
+    opt_outs: Vec<OptOutRow>,
 }
 
 impl Stored {
-    fn of(s: &SubscriberRow) -> Stored {
+    fn of(s: &SubscriberRow, opt_outs: &[OptOutRow]) -> Stored {
         Stored {
             id: s.external_id.clone(),
-            opt_out: serde_json::from_str(&s.opt_out).unwrap_or_default(),
+            opt_outs: opt_outs.to_vec(),
         }
     }
 
-    fn opted_out(&self, channel: Channel) -> bool {
-        self.opt_out
+    /// Whether the subscriber's opt-outs stop a `channel` step of this
+    /// workflow. Email of a critical workflow carries no unsubscribe link
+    /// (see `deliver`), and an email unsubscribe covers the mail that
+    /// offers one: critical email still goes. Other channels have no such
+    /// exemption.
+    fn opted_out(&self, channel: Channel, workflow: &CompiledWorkflow) -> bool {
+        if channel == Channel::Email && workflow.doc.critical {
+            return false;
+        }
+        let category = workflow.doc.category.as_deref();
+        self.opt_outs
             .iter()
-            .any(|c| c == channel.as_str() || c == "all")
+            .any(|o| o.covers(channel.as_str(), category))
     }
+}
+
+/// The subscriber id a person goes by: a stored subscriber's, or an inline
+/// recipient's own `id`.
+fn person_id(row: Option<&Stored>, person: &Value) -> Option<String> {
+    row.map(|r| r.id.clone())
+        .or_else(|| person.get("id").and_then(Value::as_str).map(String::from))
+}
+
+/// Which of `people` a `channel` step sends to: one per subscriber id and
+/// one per address (normalised as suppressions are), so `["s1", "s1",
+/// {"email": <s1's email>}]` is one email. Stored subscribers claim their
+/// keys before inline recipients, so an inline copy of a subscriber's
+/// address never escapes that subscriber's opt-outs; otherwise the first
+/// mention wins. Duplicates get no notification at all.
+fn once_each(people: &[(Option<Stored>, Value)], channel: Channel) -> Vec<bool> {
+    let keys = |(row, person): &(Option<Stored>, Value)| {
+        let id = person_id(row.as_ref(), person).map(|id| format!("id:{id}"));
+        let address = address_for(channel, person)
+            .map(|a| format!("to:{}", normalise_address(channel, a.as_str())));
+        [id, address].into_iter().flatten().collect::<Vec<_>>()
+    };
+    let mut claimed = std::collections::HashSet::new();
+    let mut keep = vec![false; people.len()];
+    for stored_first in [true, false] {
+        for (i, p) in people.iter().enumerate() {
+            if p.0.is_some() != stored_first {
+                continue;
+            }
+            let ks = keys(p);
+            if ks.iter().all(|k| !claimed.contains(k)) {
+                keep[i] = true;
+            }
+            // A duplicate's keys are claimed too: `[a@x, {id: s1, a@x}]`
+            // keeps s1 from returning under its id alone.
+            claimed.extend(ks);
+        }
+    }
+    keep
 }
 
 /// Builds the notifications and the stored answer for one event.
@@ -126,7 +184,8 @@ pub fn plan(
                         id: id.clone(),
                     }
                 })?;
-                people.push((Some(Stored::of(row)), subscriber_facts(row)));
+                let opt_outs = facts.opt_outs(&draft.tenant_id, id);
+                people.push((Some(Stored::of(row, opt_outs)), subscriber_facts(row)));
             }
             Recipient::Inline(v) => people.push((None, v.clone())),
         }
@@ -184,11 +243,12 @@ pub fn plan(
             }
             continue;
         }
-        for (row, person) in &people {
-            let sid = row
-                .as_ref()
-                .map(|r| r.id.clone())
-                .or_else(|| person.get("id").and_then(Value::as_str).map(String::from));
+        let once = once_each(&people, step.channel);
+        for ((row, person), first) in people.iter().zip(once) {
+            if !first {
+                continue;
+            }
+            let sid = person_id(row.as_ref(), person);
             let mut person = person.clone();
             let Some(addr) = address_for(step.channel, &person) else {
                 push(
@@ -199,7 +259,10 @@ pub fn plan(
                 );
                 continue;
             };
-            if row.as_ref().is_some_and(|r| r.opted_out(step.channel)) {
+            if row
+                .as_ref()
+                .is_some_and(|r| r.opted_out(step.channel, &p.workflow))
+            {
                 push(sid, person, Status::Suppressed, Some("unsubscribed".into()));
                 continue;
             }
