@@ -310,3 +310,46 @@ fn secrets_fail_clearly() {
     assert_eq!(err("whsec_not*base64"), Some(SecretError::BadBase64));
     assert_eq!(err("whsec_c2hvcnQ="), Some(SecretError::TooShort(5)));
 }
+
+/// A URL written by a tenant is reached under the tenants' rule even when
+/// the operator's own targets may be private: by name (the resolver) and
+/// by literal alike.
+#[tokio::test]
+async fn a_tenants_url_is_reached_under_the_tenants_rule() {
+    let (addr, seen) = receiver(200, &[], Duration::ZERO).await;
+    let opts = HttpOptions {
+        allow_private_targets: true,
+        ..HttpOptions::default()
+    };
+    let clients = crate::http::Clients::new(&opts).unwrap();
+    let hook = Webhook::new(
+        "hook",
+        Config::default(),
+        Reach {
+            client: clients.operator.clone(),
+            allow_private: true,
+        },
+        Reach {
+            client: clients.tenant.clone(),
+            allow_private: false,
+        },
+    )
+    .unwrap();
+    for url in [
+        format!("http://{addr}/"),
+        format!("http://localhost:{}/", addr.port()),
+    ] {
+        let mut m = to_url(url.clone());
+        m.tenant_target = true;
+        let err = hook.send(&m).await.unwrap_err();
+        assert_eq!(err.kind(), "permanent", "{url}: {err}");
+        assert!(err.to_string().contains("private"), "{url}: {err}");
+        m.tenant_target = false;
+        hook.send(&m).await.unwrap();
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "only the operator's sends arrived"
+    );
+}
