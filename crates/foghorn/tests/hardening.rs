@@ -485,6 +485,12 @@ async fn a_webhook_step_without_a_webhook_provider_is_signed_and_delivered() {
     }
 }
 
+/// A Mailgun callback to the account's one URL, which names no tenant.
+async fn post_mailgun(base: &str, body: &Value) -> (u16, String) {
+    let bytes = body.to_string().into_bytes();
+    hook(base, "/hooks/mailgun", &[], "application/json", bytes).await
+}
+
 #[tokio::test]
 async fn receipts_find_their_tenant_without_a_query() {
     const KEY: &str = "mailgun-signing-key-0002";
@@ -522,14 +528,7 @@ async fn receipts_find_their_tenant_without_a_query() {
             let event = json!({"event": "delivered", "id": format!("mg-{i}"), "recipient": "ana@boats.example",
                 "user-variables": {"notification_id": id}});
             let body = mailgun_body(KEY, now_s(), &format!("tok-{i}"), event);
-            let (s, t) = hook(
-                &server.base,
-                "/hooks/mailgun",
-                &[],
-                "application/json",
-                body.to_string().into_bytes(),
-            )
-            .await;
+            let (s, t) = post_mailgun(&server.base, &body).await;
             assert_eq!(s, 200, "{b}: {t}");
         }
         wait_status(&a, &ids[0], "delivered").await;
@@ -540,14 +539,7 @@ async fn receipts_find_their_tenant_without_a_query() {
         let mut body = mailgun_body(KEY, now_s(), "tok-x", event);
         body["event-data"]["id"] = json!("mg-y");
         body["signature"]["token"] = json!("tok-y");
-        let (s, _) = hook(
-            &server.base,
-            "/hooks/mailgun",
-            &[],
-            "application/json",
-            body.to_string().into_bytes(),
-        )
-        .await;
+        let (s, _) = post_mailgun(&server.base, &body).await;
         assert_eq!(s, 401, "{b}");
         assert_eq!(
             notification(&r, &ids[1]).await["status"],
