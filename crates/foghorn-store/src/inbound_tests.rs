@@ -76,6 +76,7 @@ async fn sent_notification(store: &Store, tenant: &str, pmid: &str) -> String {
             cost_micros: Some(7_500),
             currency: Some("USD".into()),
             captured: None,
+            note: None,
         },
     };
     assert_eq!(store.record_outcomes("w", now_ms(), &[o]).await.unwrap(), 1);

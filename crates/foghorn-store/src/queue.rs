@@ -32,6 +32,9 @@ pub enum OutcomeKind {
         currency: Option<String>,
         /// Sandbox capture: (channel, recipient, content JSON).
         captured: Option<(String, String, String)>,
+        /// Said on the notification (`status_reason`) of a send that went
+        /// somewhere other than expected, e.g. captured by the sandbox.
+        note: Option<String>,
     },
     /// Try again at `run_at`, with the given provider position.
     Retry {
@@ -227,13 +230,14 @@ impl Store {
                         cost_micros,
                         currency,
                         captured,
+                        note,
                     } => {
                         // A provider's report may have overtaken this
                         // record (a fast delivery receipt): keep it.
                         sqlx::query(
                             "UPDATE notifications SET
                              status = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status ELSE 'sent' END,
-                             status_reason = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status_reason ELSE NULL END,
+                             status_reason = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status_reason ELSE $8 END,
                              provider = $1,
                              provider_message_id = $2,
                              cost_micros = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN cost_micros ELSE $3 END,
@@ -247,6 +251,7 @@ impl Store {
                         .bind(tried)
                         .bind(now)
                         .bind(&o.notification_id)
+                        .bind(note)
                         .execute(&mut *tx)
                         .await?;
                         if let Some((channel, recipient, content)) = captured {

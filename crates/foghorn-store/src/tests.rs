@@ -257,6 +257,7 @@ async fn claims_lease_jobs_and_expired_leases_come_back() {
                 cost_micros: Some(500),
                 currency: Some("USD".into()),
                 captured: None,
+                note: None,
             },
         };
         let id = again[0].notification.id.clone();

@@ -456,6 +456,13 @@ async fn a_webhook_step_without_a_webhook_provider_is_signed_and_delivered() {
         let sink = Sink::start().await;
         hook_workflow(&env, "ops.hook", &format!("{}/ops", sink.url));
         hook_workflow(&env, "ops.unset", "env:NOT_SET_ANYWHERE");
+        env.write(
+            "workflows/ops.slack.toml",
+            &format!(
+                "name = \"ops.slack\"\n[[steps]]\nchannel = \"slack\"\nurl = \"{}/slack\"\ntext = \"hi\"\n",
+                sink.url
+            ),
+        );
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
@@ -481,8 +488,34 @@ async fn a_webhook_step_without_a_webhook_provider_is_signed_and_delivered() {
                 .contains("NOT_SET_ANYWHERE"),
             "{b}: {n}"
         );
+        // A URL step that only the sandbox takes says so, and calls nothing.
+        let (id, _) = send(&api, json!({"name": "ops.slack"})).await;
+        let n = wait_status(&api, &id, "sent").await;
+        assert!(
+            n["status_reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("captured by the sandbox"),
+            "{b}: {n}"
+        );
+        assert!(
+            logs_eventually(&server, "its URL was not called").await,
+            "{b}"
+        );
+        assert_eq!(sink.requests().len(), 1, "{b}: the sandbox called the URL");
         server.stop().await;
     }
+}
+
+/// Whether the server's log shows `needle` within a few seconds.
+async fn logs_eventually(server: &Server, needle: &str) -> bool {
+    for _ in 0..100 {
+        if server.logs().contains(needle) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// A Mailgun callback to the account's one URL, which names no tenant.

@@ -163,7 +163,8 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
             .get("sender")
             .and_then(Value::as_str)
             .map(str::to_string),
-        tenant_target: workflow.from_tenant(),
+        tenant_target: workflow.from_tenant()
+            || recipient[crate::inbound::keywords::TENANT_TARGET] == Value::Bool(true),
     };
 
     let routing = shared.routes.for_tenant(&n.tenant_id).await;
@@ -279,11 +280,21 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                     country.as_deref(),
                 )
             });
+            // A URL step that only the sandbox took was not delivered
+            // anywhere: the notification says so (the URL itself may be a
+            // secret, as Slack's and Discord's are).
+            let note = match (&msg.to, slot.provider.kind()) {
+                (Address::Url(url), "sandbox") if !url.is_empty() => Some(format!(
+                    "captured by the sandbox: no provider serves {channel}, so the step's URL was not called"
+                )),
+                _ => None,
+            };
             let kind = OutcomeKind::Sent {
                 provider_message_id: receipt.provider_message_id.clone(),
                 cost_micros: cost.as_ref().map(|c| c.micros),
                 currency: cost.map(|c| c.currency),
                 captured,
+                note,
             };
             outcome(job, Some(record(None, receipt.http_status)), kind)
         }

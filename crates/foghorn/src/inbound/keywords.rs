@@ -135,6 +135,10 @@ pub fn effects(m: &Incoming<'_>, ctx: &Context<'_>) -> Vec<Effect> {
     out
 }
 
+/// The key in a notification's recipient facts that marks its URL as the
+/// tenant's own.
+pub const TENANT_TARGET: &str = "tenant_target";
+
 /// The message, for the tenant's webhook: the tenant's
 /// `inbound_webhook_url`, else the webhook provider's own url.
 fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
@@ -154,7 +158,11 @@ fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
             "received_at": received_at,
         })
         .to_string(),
-        recipient: json!({"address": Address::Url(url.to_string())}).to_string(),
+        // The tenant wrote this URL (its settings), so it is reached under
+        // the tenants' private-target rule.
+        recipient:
+            json!({"address": Address::Url(url.to_string()), TENANT_TARGET: !url.is_empty()})
+                .to_string(),
     })
 }
 
