@@ -147,3 +147,133 @@ async fn the_demo_runs_on_a_fresh_folder_and_shows_the_sandbox() {
         "the embedded default database"
     );
 }
+
+/// `foghorn serve` in `dir` with `envs`, until it says where it listens.
+async fn serve_until_listening(
+    dir: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<String, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut c = tokio::process::Command::new(BIN);
+    c.arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FOGHORN_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().expect("spawn foghorn serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if let Some(rest) = l.strip_prefix("foghorn listening on ") {
+                return Some(rest.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten();
+    let _ = child.kill().await;
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err).await;
+    }
+    seen.ok_or(err)
+}
+
+#[tokio::test]
+async fn environment_values_take_the_type_of_their_key() {
+    let env = envs().await.remove(0);
+    let url = env.url().to_string();
+    let base = [
+        ("FOGHORN_DATABASE_URL", url.as_str()),
+        ("FOGHORN_SMS__FROM", "+12025550142"),
+        ("FOGHORN_DELIVERY__JITTER", "0.1"),
+        ("FOGHORN_PROVIDERS__TWILIO__ACCOUNT_SID", "AC0123456789"),
+        ("FOGHORN_PROVIDERS__TWILIO__AUTH_TOKEN", "123456"),
+        ("FOGHORN_PROVIDERS__BANDWIDTH__ACCOUNT_ID", "9900000"),
+        ("FOGHORN_PROVIDERS__BANDWIDTH__USERNAME", "api-user"),
+        ("FOGHORN_PROVIDERS__BANDWIDTH__PASSWORD", "2024"),
+        (
+            "FOGHORN_PROVIDERS__BANDWIDTH__MESSAGING_APPLICATION_ID",
+            "93de2206-9669-4e07-948d-329f4b722ee2",
+        ),
+    ];
+    let seen = serve_until_listening(env.path(), &["--listen", "127.0.0.1:0"], &base).await;
+    assert!(seen.is_ok(), "{seen:?}");
+    // A bare port is that port on the default interface, 127.0.0.1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut with_port = base.to_vec();
+    with_port.push(("FOGHORN_LISTEN", &port));
+    let seen = serve_until_listening(env.path(), &[], &with_port)
+        .await
+        .unwrap();
+    assert!(
+        seen.starts_with(&format!("http://127.0.0.1:{port} ")),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_provider_config_exits_2_before_creating_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("foghorn.toml"),
+        "[providers.twilio]\naccount_sid = \"AC0123456789\"\n",
+    )
+    .unwrap();
+    for args in [vec!["serve"], vec!["migrate"]] {
+        let out = tokio::process::Command::new(BIN)
+            .args(&args)
+            .current_dir(dir.path())
+            .env_remove("FOGHORN_DATABASE_URL")
+            .env_remove("FOGHORN_MASTER_KEY")
+            .output()
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("providers.twilio"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["foghorn.toml"], "no database or key file");
+    }
+}
+
+#[tokio::test]
+async fn a_lease_no_longer_than_the_send_timeout_exits_2() {
+    let env = envs().await.remove(0);
+    let (code, _, err) = env
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .env("FOGHORN_DELIVERY__LEASE", "3s")
+        .env("FOGHORN_DELIVERY__SEND_TIMEOUT", "5s")
+        .output()
+        .await
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                (),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("delivery.lease") && err.contains("delivery.send_timeout"),
+        "{err}"
+    );
+}
