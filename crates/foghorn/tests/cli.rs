@@ -148,6 +148,14 @@ async fn the_demo_runs_on_a_fresh_folder_and_shows_the_sandbox() {
     );
 }
 
+/// SQLite only, for what does not depend on the backend.
+fn sqlite_env() -> Env {
+    Env {
+        db: foghorn_store::testing::TestDb::sqlite(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
 /// `foghorn serve` in `dir` with `envs`, until it says where it listens.
 async fn serve_until_listening(
     dir: &std::path::Path,
@@ -190,7 +198,7 @@ async fn serve_until_listening(
 
 #[tokio::test]
 async fn environment_values_take_the_type_of_their_key() {
-    let env = envs().await.remove(0);
+    let env = sqlite_env();
     let url = env.url().to_string();
     let base = [
         ("FOGHORN_DATABASE_URL", url.as_str()),
@@ -256,7 +264,7 @@ async fn a_bad_provider_config_exits_2_before_creating_anything() {
 
 #[tokio::test]
 async fn a_lease_no_longer_than_the_send_timeout_exits_2() {
-    let env = envs().await.remove(0);
+    let env = sqlite_env();
     let (code, _, err) = env
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .env("FOGHORN_DELIVERY__LEASE", "3s")
@@ -276,4 +284,150 @@ async fn a_lease_no_longer_than_the_send_timeout_exits_2() {
         err.contains("delivery.lease") && err.contains("delivery.send_timeout"),
         "{err}"
     );
+}
+
+/// The count in "Sandbox inbox (N messages, …)".
+fn inbox_count(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Sandbox inbox ("))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no inbox line in {stdout}"))
+}
+
+#[tokio::test]
+async fn the_demo_counts_only_its_own_run_and_writes_plain_text_to_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut counts = Vec::new();
+    for _ in 0..2 {
+        let out = tokio::process::Command::new(BIN)
+            .args(["demo", "--exit", "--listen", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .env_remove("FOGHORN_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .output()
+            .await
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !text.contains('\r'),
+                "{name} has a carriage return: {text:?}"
+            );
+            assert!(
+                !text.contains('\u{1b}'),
+                "{name} has ANSI escapes: {text:?}"
+            );
+        }
+        counts.push(inbox_count(&stdout));
+    }
+    assert!(counts[0] > 0, "{counts:?}");
+    assert_eq!(counts[0], counts[1], "the second run counts only its own");
+}
+
+#[tokio::test]
+async fn keys_list_has_a_header_and_lists_operator_keys() {
+    let env = sqlite_env();
+    let tenant_key = env.key("read").await;
+    let (code, out, err) = env
+        .run(&["keys", "create", "--scope", "operator", "--name", "ops"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let operator_id = out
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .expect("the new key's id")
+        .to_string();
+    let (code, out, err) = env.run(&["keys", "list", "--operator"]).await;
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["ID", "PREFIX", "STATE", "SCOPES", "LAST", "USED", "NAME"],
+        "{out}"
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&operator_id) && row.contains("operator") && row.ends_with("ops"),
+        "{out}"
+    );
+    let (_, tenant_list, _) = env.run(&["keys", "list"]).await;
+    assert!(tenant_list.starts_with("ID "), "{tenant_list}");
+    assert!(!tenant_list.contains(&operator_id), "{tenant_list}");
+    assert!(tenant_list.contains(&tenant_key[..7]), "{tenant_list}");
+    let (code, _, _) = env
+        .run(&["keys", "list", "--operator", "--tenant", "default"])
+        .await;
+    assert_eq!(code, 2);
+}
+
+#[tokio::test]
+async fn dlq_list_refuses_a_limit_outside_1_to_1000() {
+    let env = sqlite_env();
+    for limit in ["--limit=0", "--limit=-1", "--limit=1001"] {
+        let (code, _, err) = env.run(&["dlq", "list", limit]).await;
+        assert_eq!(code, 2, "--limit {limit}: {err}");
+        assert!(err.contains("--limit"), "{err}");
+    }
+    let (code, out, err) = env.run(&["dlq", "list", "--limit", "1"]).await;
+    assert_eq!(
+        (code, out.trim()),
+        (0, "the dead-letter queue is empty"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_notices_are_not_logged_on_every_start() {
+    let Some(env) = postgres_env().await else {
+        return;
+    };
+    let (code, _, err) = env.run(&["migrate"]).await;
+    assert_eq!(code, 0, "{err}");
+    // The second start finds every table: PostgreSQL's "already exists,
+    // skipping" notices used to be logged at INFO here.
+    let (code, _, err) = env.run(&["migrate"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("already exists"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_is_logged_at_warn_without_personal_data() {
+    let env = sqlite_env();
+    let sink = Sink::start().await;
+    sink.set_status(400);
+    webhook_provider(&env, "");
+    hook_workflow(&env, "hook.ping", &format!("{}/hook", sink.url));
+    let key = env.key("admin").await;
+    let server = Server::start(&env, "all", &[("FOGHORN_DELIVERY__MAX_ATTEMPTS", "1")]).await;
+    let api = Api::new(&server.base, &key);
+    let (status, body) = api
+        .post(
+            "/v1/events",
+            serde_json::json!({"name": "hook.ping", "to": [{"email": "elena@example.com"}],
+                "data": {"secret_note": "Jeanneau 51 at berth 12"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["notifications"][0]["id"].as_str().unwrap().to_string();
+    api.wait_for_status("dead", 1, std::time::Duration::from_secs(20))
+        .await;
+    let logs = server.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("dead-letter queue") && l.contains(&id))
+        .unwrap_or_else(|| panic!("no dead-letter line for {id}:\n{logs}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("reason="), "{line}");
+    assert!(
+        !logs.contains("elena@example.com") && !logs.contains("berth 12"),
+        "{logs}"
+    );
+    server.stop().await;
 }

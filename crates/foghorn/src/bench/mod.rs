@@ -42,7 +42,7 @@ pub struct BenchArgs {
     /// Skip PostgreSQL even when a URL is known.
     #[arg(long)]
     pub sqlite_only: bool,
-    /// A copy of the seed baseline (shared/bench/seed-baseline) where
+    /// A copy of the seed document's Node + BullMQ baseline where
     /// `npm install` has run, with Redis on 127.0.0.1:6379: measured too.
     #[arg(long)]
     pub seed_baseline: Option<std::path::PathBuf>,

@@ -30,12 +30,18 @@ fn outcome(job: &ClaimedJob, attempt: Option<Attempt>, kind: OutcomeKind) -> Out
 /// Delivers one claimed job; never fails (every failure is an outcome).
 pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let n = &job.notification;
-    let dead = |reason: String| outcome(job, None, OutcomeKind::Dead { reason });
+    let dead = |class: &'static str, reason: String| {
+        dead_lettered(job, class);
+        outcome(job, None, OutcomeKind::Dead { reason })
+    };
     let Ok(channel) = n.channel.parse::<Channel>() else {
-        return dead(format!("unknown channel {}", n.channel));
+        return dead("unknown_channel", format!("unknown channel {}", n.channel));
     };
     let Some(workflow) = shared.workflows.get(&n.tenant_id, &n.workflow) else {
-        return dead(format!("workflow {} no longer exists", n.workflow));
+        return dead(
+            "unknown_workflow",
+            format!("workflow {} no longer exists", n.workflow),
+        );
     };
     let recipient: Value = serde_json::from_str(&n.recipient).unwrap_or(Value::Null);
     let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
@@ -46,7 +52,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         .map(serde_json::from_value::<Address>)
     {
         Some(Ok(a)) => a,
-        _ => return dead("the notification has no address".into()),
+        _ => return dead("no_address", "the notification has no address".into()),
     };
     if let Some(o) = suppressed_since(shared, job, channel, &to).await {
         return o;
@@ -79,7 +85,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let mut content = match workflow.render(step, channel, &ctx) {
         Ok(c) => c,
         // A template that cannot render will not render on retry either.
-        Err(e) => return dead(format!("rendering failed: {e}")),
+        Err(e) => return dead("render_failed", format!("rendering failed: {e}")),
     };
     // SMS: short links, then the step's segment cap; count what is billed.
     let mut segments = 0;
@@ -403,7 +409,22 @@ fn exhausted(
             );
         }
     }
+    dead_lettered(job, &reason);
     outcome(job, None, OutcomeKind::Dead { reason })
+}
+
+/// An operator learns of every dead letter from the log: ids and the
+/// reason's class only, never an address, data or a provider's words.
+fn dead_lettered(job: &ClaimedJob, class: &str) {
+    let n = &job.notification;
+    tracing::warn!(
+        notification_id = %n.id,
+        tenant_id = %n.tenant_id,
+        workflow = %n.workflow,
+        channel = %n.channel,
+        reason = class,
+        "notification moved to the dead-letter queue"
+    );
 }
 
 /// A failure as the notification's status reason shows it: the class and
