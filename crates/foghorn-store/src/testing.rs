@@ -79,6 +79,12 @@ fn database_name(url: &str) -> &str {
     path.split('?').next().unwrap_or_default()
 }
 
+/// Drops the database `url` names, made by [`create_postgres_database`] on
+/// the server `base` points at.
+pub async fn drop_postgres_url(base: &str, url: &str) -> Result<()> {
+    drop_postgres_database(base, database_name(url)).await
+}
+
 /// Drops database `name` on the server `base` points at, ending the
 /// connections still open to it (a killed server's, a leaked pool's).
 pub async fn drop_postgres_database(base: &str, name: &str) -> Result<()> {
