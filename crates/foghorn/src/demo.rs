@@ -17,7 +17,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     // The sandbox captures everything; webhook-style targets on this machine are fine.
     config.security.allow_private_targets = true;
     if let Some(l) = args.listen {
-        config.listen = l;
+        config.listen = crate::config::parse_listen(&l)
+            .map_err(|m| anyhow::anyhow!("--listen {m}"))?
+            .to_string();
     }
     if tokio::net::TcpListener::bind(&config.listen).await.is_err() {
         println!("{} is taken; using a free port instead", config.listen);

@@ -265,12 +265,15 @@ async fn a_bad_provider_config_exits_2_before_creating_anything() {
 #[tokio::test]
 async fn a_lease_no_longer_than_the_send_timeout_exits_2() {
     let env = sqlite_env();
-    let (code, _, err) = env
+    // A server that starts instead of refusing is killed after the wait.
+    let run = env
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .env("FOGHORN_DELIVERY__LEASE", "3s")
         .env("FOGHORN_DELIVERY__SEND_TIMEOUT", "5s")
-        .output()
+        .output();
+    let (code, _, err) = tokio::time::timeout(std::time::Duration::from_secs(20), run)
         .await
+        .expect("serve refuses at once instead of starting")
         .map(|o| {
             (
                 o.status.code().unwrap_or(-1),
