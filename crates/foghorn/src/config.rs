@@ -5,6 +5,9 @@
 //! The providers' own variable names (`MAILGUN_API_KEY`, …) are read too, as
 //! the lowest layer (see [`native_env`]).
 //!
+//! Environment values stay text until the key's type reads them (see
+//! [`typed`]): `FOGHORN_SMS__FROM=+12025550142` is a sender, not a number.
+//!
 //! Every error names the key, and the file line when the file is at fault.
 
 pub mod native_env;
