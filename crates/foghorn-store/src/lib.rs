@@ -174,7 +174,12 @@ impl Store {
                 crypto,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let opts = PgConnectOptions::from_str(url)?;
+            // PostgreSQL sends a NOTICE for every `IF NOT EXISTS` that finds
+            // its object ("relation schema_migrations already exists,
+            // skipping"), which sqlx logs at INFO on every start: warnings
+            // and errors are what an operator needs to see.
+            let opts =
+                PgConnectOptions::from_str(url)?.options([("client_min_messages", "warning")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))

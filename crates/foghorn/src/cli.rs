@@ -108,10 +108,13 @@ pub enum KeysCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// List a tenant's keys (never the secrets).
+    /// List a tenant's keys, or the operator keys (never the secrets).
     List {
-        #[arg(long, default_value = "default")]
+        #[arg(long, default_value = "default", conflicts_with = "operator")]
         tenant: String,
+        /// The operator keys (of no tenant) instead of a tenant's.
+        #[arg(long)]
+        operator: bool,
         #[arg(long)]
         json: bool,
     },
@@ -153,7 +156,8 @@ pub enum DlqCommand {
     List {
         #[arg(long, default_value = "default")]
         tenant: String,
-        #[arg(long, default_value_t = 50)]
+        /// How many, 1 to 1000 (the API's bounds).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
         /// Print JSON.
         #[arg(long)]

@@ -72,8 +72,18 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
             println!("store it now; it is not shown again:");
             println!("{secret}");
         }
-        KeysCommand::List { tenant, json } => {
-            let tenant_id = resolve_tenant(&store, &tenant).await?;
+        KeysCommand::List {
+            tenant,
+            operator,
+            json,
+        } => {
+            let (tenant_id, owner) = if operator {
+                (OPERATOR_TENANT.to_string(), "operators".to_string())
+            } else {
+                let id = resolve_tenant(&store, &tenant).await?;
+                let owner = format!("tenant {id}");
+                (id, owner)
+            };
             let keys = store.api_keys(&tenant_id).await?;
             if json {
                 let v: Vec<_> = keys
@@ -85,8 +95,10 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if keys.is_empty() {
+                println!("no keys for {owner}");
             } else {
-                for k in keys {
+                let rows = keys.into_iter().map(|k| {
                     let state = if k.revoked_at.is_some() {
                         "revoked"
                     } else {
@@ -95,17 +107,20 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                     let used = k
                         .last_used_at
                         .map(rfc3339)
-                        .unwrap_or_else(|| "never used".into());
-                    println!(
-                        "{}  {}…  {:7}  {:24}  {}  {}",
+                        .unwrap_or_else(|| "never".into());
+                    [
                         k.id,
-                        k.prefix,
-                        state,
+                        format!("{}…", k.prefix),
+                        state.to_string(),
                         k.scopes,
                         used,
-                        k.name.unwrap_or_default()
-                    );
-                }
+                        k.name.unwrap_or_default(),
+                    ]
+                });
+                print_table(
+                    ["ID", "PREFIX", "STATE", "SCOPES", "LAST USED", "NAME"],
+                    rows.collect(),
+                );
             }
         }
         KeysCommand::Revoke { id } => {
@@ -347,5 +362,27 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => bail!("{}: {}", e.title, e.detail),
+    }
+}
+
+/// Columns padded to their widest cell, under a header.
+fn print_table<const N: usize>(header: [&str; N], rows: Vec<[String; N]>) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }

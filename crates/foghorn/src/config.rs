@@ -5,15 +5,20 @@
 //! The providers' own variable names (`MAILGUN_API_KEY`, …) are read too, as
 //! the lowest layer (see [`native_env`]).
 //!
+//! Environment values stay text until the key's type reads them (see
+//! [`typed`]): `FOGHORN_SMS__FROM=+12025550142` is a sender, not a number.
+//!
 //! Every error names the key, and the file line when the file is at fault.
 
 pub mod native_env;
+mod typed;
 
 use foghorn_core::{Channel, Money};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use typed::Typed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -314,8 +319,12 @@ pub struct ChannelConfig {
 pub struct ProviderEntry {
     pub kind: Option<String>,
     /// Sends per second this node makes through the provider (pacing).
+    // Read beside a flattened table, so serde buffers the value and the
+    // type has to be applied here.
+    #[serde(default, deserialize_with = "typed::value")]
     pub rate_per_second: Option<f64>,
     /// Channels this instance serves; defaults to every channel its kind supports.
+    #[serde(default, deserialize_with = "typed::value")]
     pub channels: Option<Vec<Channel>>,
     #[serde(flatten)]
     pub settings: toml::Table,
@@ -379,9 +388,10 @@ impl Config {
                     message: "empty key segment".into(),
                 });
             }
-            set_path(&mut value, &keys, env_value(raw));
+            // Text stays text: the key's type decides what it becomes.
+            set_path(&mut value, &keys, toml::Value::String(raw.clone()));
             // One variable at a time, so the error names the variable at fault.
-            if let Err(e) = Config::deserialize(toml::Value::Table(value.clone())) {
+            if let Err(e) = Config::deserialize(Typed(toml::Value::Table(value.clone()))) {
                 return Err(ConfigError::Env {
                     var: var.clone(),
                     message: format!("{} (key `{}`)", e.message(), keys.join(".")),
@@ -390,11 +400,12 @@ impl Config {
         }
         resolve_secrets(&mut value, &mut Vec::new(), env)?;
         fill_senders(&mut value);
-        let mut config =
-            Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Key {
+        let mut config = Config::deserialize(Typed(toml::Value::Table(value))).map_err(|e| {
+            ConfigError::Key {
                 key: "(config)".into(),
                 message: e.message().to_string(),
-            })?;
+            }
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -404,12 +415,9 @@ impl Config {
             key: key.into(),
             message,
         };
-        if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(bad(
-                "listen",
-                format!("`{}` is not an address such as 127.0.0.1:8080", self.listen),
-            ));
-        }
+        self.listen = parse_listen(&self.listen)
+            .map_err(|m| bad("listen", m))?
+            .to_string();
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
         {
             return Err(bad(
@@ -438,6 +446,18 @@ impl Config {
         }
         if !(0.0..1.0).contains(&d.jitter) {
             return Err(bad("delivery.jitter", "must be in [0, 1)".into()));
+        }
+        // A lease that ends while its provider call may still be running
+        // lets a second worker claim the job and send it again.
+        if d.lease <= d.send_timeout {
+            return Err(bad(
+                "delivery.lease",
+                format!(
+                    "{:?} must be longer than delivery.send_timeout ({:?}), or a job still being sent \
+                     is claimed and sent again",
+                    d.lease, d.send_timeout
+                ),
+            ));
         }
         for (provider, p) in self.pricing.iter_mut() {
             if let Some(c) = &p.currency {
@@ -495,6 +515,26 @@ impl Config {
             .parse()
             .unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
     }
+}
+
+/// The `listen` address. A bare port keeps the default interface
+/// (`8080` → `127.0.0.1:8080`): an operator who writes only a port gets that
+/// port, and opening the server to other machines stays an explicit choice
+/// (`0.0.0.0:8080`).
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(addr) = t.parse() {
+        return Ok(addr);
+    }
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<u16>()
+            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .map_err(|_| format!("`{text}`: a port is at most 65535"));
+    }
+    Err(format!(
+        "`{text}` is not an address such as 127.0.0.1:8080 or 0.0.0.0:8080, nor a port such as 8080"
+    ))
 }
 
 /// Gives every provider without a sender of its own the shared default:
@@ -557,27 +597,6 @@ fn file_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         line,
         message: e.message().to_string(),
     }
-}
-
-/// Environment values are text; booleans and numbers are recognised so
-/// `FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS=true` sets a boolean.
-fn env_value(raw: &str) -> toml::Value {
-    match raw {
-        "true" => return toml::Value::Boolean(true),
-        "false" => return toml::Value::Boolean(false),
-        _ => {}
-    }
-    if let Ok(i) = raw.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    if raw.starts_with('[') {
-        if let Ok(t) = format!("v = {raw}").parse::<toml::Table>() {
-            if let Some(v) = t.get("v") {
-                return v.clone();
-            }
-        }
-    }
-    toml::Value::String(raw.to_string())
 }
 
 fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
@@ -927,6 +946,88 @@ mod tests {
             let err = load(Some(bad), &[]).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn environment_text_takes_the_type_of_its_key() {
+        let c = load(
+            None,
+            &[
+                ("FOGHORN_SMS__FROM", "+12025550142"),
+                ("FOGHORN_DELIVERY__JITTER", "0.1"),
+                ("FOGHORN_DELIVERY__WORKERS", "8"),
+                ("FOGHORN_PROVIDERS__TWILIO__ACCOUNT_SID", "AC123"),
+                ("FOGHORN_PROVIDERS__TWILIO__AUTH_TOKEN", "123456"),
+                ("FOGHORN_PROVIDERS__TWILIO__RATE_PER_SECOND", "2.5"),
+                ("FOGHORN_PROVIDERS__TWILIO__CHANNELS", "sms"),
+                ("FOGHORN_PROVIDERS__BANDWIDTH__ACCOUNT_ID", "9900000"),
+                ("FOGHORN_PROVIDERS__BANDWIDTH__USERNAME", "2024"),
+                ("FOGHORN_CHANNELS__SMS__PROVIDERS", "twilio,bandwidth"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.sms.from.as_deref(), Some("+12025550142"));
+        assert_eq!(c.delivery.jitter, 0.1);
+        assert_eq!(c.delivery.workers, 8);
+        let tw = &c.providers["twilio"];
+        assert_eq!(tw.settings["auth_token"].as_str(), Some("123456"));
+        assert_eq!(tw.rate_per_second, Some(2.5));
+        assert_eq!(tw.channels, Some(vec![Channel::Sms]));
+        // `sms.from` fills the provider's sender as text too.
+        assert_eq!(tw.settings["phone_number"].as_str(), Some("+12025550142"));
+        let bw = &c.providers["bandwidth"].settings;
+        assert_eq!(bw["account_id"].as_str(), Some("9900000"));
+        assert_eq!(bw["username"].as_str(), Some("2024"));
+        assert_eq!(c.channels[&Channel::Sms].providers, ["twilio", "bandwidth"]);
+        let err = load(None, &[("FOGHORN_DELIVERY__JITTER", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("FOGHORN_DELIVERY__JITTER") && err.contains("lots"),
+            "{err}"
+        );
+        let err = load(None, &[("FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_port_listens_on_the_default_interface() {
+        let c = load(None, &[("FOGHORN_LISTEN", "8080")]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.listen_addr(), ([127, 0, 0, 1], 8080).into());
+        let c = load(Some("listen = \"9000\"\n"), &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        for bad in ["70000", ":8080", "localhost"] {
+            let err = load(None, &[("FOGHORN_LISTEN", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`listen`") && err.contains(bad),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lease_must_outlast_the_send_timeout() {
+        for (lease, timeout) in [("3s", "5s"), ("15s", "15s")] {
+            let err = load(
+                None,
+                &[
+                    ("FOGHORN_DELIVERY__LEASE", lease),
+                    ("FOGHORN_DELIVERY__SEND_TIMEOUT", timeout),
+                ],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("delivery.lease") && err.contains("delivery.send_timeout"),
+                "{err}"
+            );
+        }
+        assert!(load(None, &[("FOGHORN_DELIVERY__LEASE", "16s")]).is_ok());
     }
 
     #[test]

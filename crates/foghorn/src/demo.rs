@@ -8,6 +8,8 @@ use crate::cli::DemoArgs;
 use crate::config::Config;
 use anyhow::Context;
 use serde_json::Value;
+use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
@@ -15,7 +17,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     // The sandbox captures everything; webhook-style targets on this machine are fine.
     config.security.allow_private_targets = true;
     if let Some(l) = args.listen {
-        config.listen = l;
+        config.listen = crate::config::parse_listen(&l)
+            .map_err(|m| anyhow::anyhow!("--listen {m}"))?
+            .to_string();
     }
     if tokio::net::TcpListener::bind(&config.listen).await.is_err() {
         println!("{} is taken; using a free port instead", config.listen);
@@ -62,7 +66,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             res.text().await.unwrap_or_default()
         );
     }
-    let mut expected = 0usize;
+    // Only this run's notifications: a folder that has run the demo before
+    // keeps the earlier runs' messages in its sandbox.
+    let mut ours: HashSet<String> = HashSet::new();
     let events = samples["events"].as_array().cloned().unwrap_or_default();
     println!("Firing {} NaviDocs sample events:", events.len());
     for e in &events {
@@ -79,8 +85,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let queued = notes.iter().filter(|n| n["status"] == "queued").count();
-        expected += queued;
+        ours.extend(
+            notes
+                .iter()
+                .filter(|n| n["status"] == "queued")
+                .filter_map(|n| n["id"].as_str().map(String::from)),
+        );
         let channels: Vec<String> = notes
             .iter()
             .map(|n| {
@@ -99,6 +109,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     println!();
 
+    let expected = ours.len();
+    // `\r` progress is for a person watching a terminal; a log or a pipe
+    // gets only the result.
+    let live = std::io::stderr().is_terminal();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut inbox: Vec<Value> = Vec::new();
     while Instant::now() < deadline {
@@ -108,17 +122,31 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             .send()
             .await?;
         let body: Value = res.json().await.unwrap_or(Value::Null);
-        inbox = body["items"].as_array().cloned().unwrap_or_default();
-        eprint!(
-            "\rdelivered to the sandbox: {}/{expected}",
-            inbox.len().min(expected)
-        );
+        inbox = body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m["notification_id"]
+                    .as_str()
+                    .is_some_and(|id| ours.contains(id))
+            })
+            .cloned()
+            .collect();
+        if live {
+            eprint!(
+                "\rdelivered to the sandbox: {}/{expected}",
+                inbox.len().min(expected)
+            );
+        }
         if inbox.len() >= expected {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!();
+    if live {
+        eprintln!();
+    }
     println!("Sandbox inbox ({} messages, newest last):", inbox.len());
     for m in inbox.iter().rev() {
         let c = &m["content"];

@@ -1,7 +1,7 @@
 //! The `foghorn` binary. `anyhow` lives here at the edge only; every layer
 //! below returns its own typed errors.
 
-use foghorn::{app, bench, cli, commands, config, demo, telemetry};
+use foghorn::{app, bench, cli, commands, config, demo, engine, telemetry};
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -26,6 +26,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Building the providers once here makes a bad provider setting a
+    // config error, reported before any database or key file is created.
+    let providers = runtime.block_on(async { engine::Routing::from_config(&config).map(drop) });
+    if let Err(e) = providers {
+        eprintln!("foghorn: config error: {e}");
+        return ExitCode::from(2);
+    }
     if matches!(cli.command, Command::Demo(_)) && std::env::var_os("RUST_LOG").is_none() {
         config.log.level = "warn".into();
     }
@@ -51,13 +58,9 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
     match command {
         Command::Serve(args) => {
             if let Some(l) = args.listen {
-                config.listen = l;
-                if config.listen.parse::<std::net::SocketAddr>().is_err() {
-                    anyhow::bail!(
-                        "--listen `{}` is not an address such as 127.0.0.1:8080",
-                        config.listen
-                    );
-                }
+                config.listen = config::parse_listen(&l)
+                    .map_err(|m| anyhow::anyhow!("--listen {m}"))?
+                    .to_string();
             }
             let node = app::Node::start(&config, args.role).await?;
             println!(

@@ -272,12 +272,24 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
             ring.keys[0].id
         );
     }
+    // Running progress on a terminal; one line per pass elsewhere.
+    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
     loop {
+        let last = std::cell::Cell::new(0);
         let n = store
-            .reseal_all(|done| eprint!("\rre-encrypted {done} values"))
+            .reseal_all(|done| {
+                last.set(done);
+                if live {
+                    eprint!("\rre-encrypted {done} values");
+                }
+            })
             .await
             .context("re-encrypting")?;
-        eprintln!();
+        if live {
+            eprintln!();
+        } else {
+            eprintln!("re-encrypted {} values", last.get());
+        }
         if n == 0 {
             break;
         }

@@ -4,12 +4,15 @@
 
 use crate::config::LogConfig;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init_logs(cfg: &LogConfig) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+    // Colours only for a person at a terminal, never in a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if cfg.format == "json" {
         builder.json().flatten_event(true).try_init()

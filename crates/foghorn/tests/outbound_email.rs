@@ -6,6 +6,7 @@ mod common;
 mod mock_providers;
 
 use common::*;
+use foghorn_providers::email::smtp::sink::SmtpSink;
 use mock_providers::{provider_table, Kind, MockProvider, FROM};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -335,50 +336,8 @@ async fn emails_follow_the_subscribers_locale_with_english_fallback() {
     server.stop().await;
 }
 
-/// A running `smtp_sink.py` (aiosmtpd); killed on drop.
-struct SmtpSink {
-    port: u16,
-    dir: tempfile::TempDir,
-    _child: tokio::process::Child,
-}
-
 async fn smtp_sink() -> SmtpSink {
-    use tokio::io::AsyncBufReadExt;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../foghorn-providers/src/email/smtp/smtp_sink.py"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 with aiosmtpd (`pip install aiosmtpd`) runs the SMTP test server");
-    let mut line = String::new();
-    let stdout = child.stdout.take().unwrap();
-    let _ = tokio::time::timeout(
-        Duration::from_secs(20),
-        tokio::io::BufReader::new(stdout).read_line(&mut line),
-    )
-    .await;
-    assert_eq!(
-        line.trim(),
-        "ready",
-        "the SMTP test server needs Python 3 with aiosmtpd (`pip install aiosmtpd`)"
-    );
-    SmtpSink {
-        port,
-        dir,
-        _child: child,
-    }
+    SmtpSink::start(None).await
 }
 
 /// The message as Python's standard `email` parser reads it: headers, and
@@ -446,12 +405,12 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
             .await;
         assert_eq!(s, 202, "{v}");
         api.wait_for_status("sent", 1, WAIT).await;
-        let meta = sink.dir.path().join("1.json");
+        let meta = sink.dir().join("1.json");
         wait_for_file(&meta).await;
         let envelope: Value =
             serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
         assert_eq!(envelope["rcpt_tos"], json!(["elena@example.com"]));
-        let mime = parse_mime(&sink.dir.path().join("1.eml")).await;
+        let mime = parse_mime(&sink.dir().join("1.eml")).await;
         assert_eq!(mime["content_type"], "multipart/alternative");
         let parts = mime["parts"].as_array().unwrap();
         let types: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
@@ -576,7 +535,7 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(
-            !sink.dir.path().join("2.eml").exists(),
+            !sink.dir().join("2.eml").exists(),
             "nothing more was mailed"
         );
         let (code, out, _) = env.run(&["audit", "verify"]).await;

@@ -198,6 +198,16 @@ async fn twilio_outage_fails_over_to_vonage_whose_receipt_and_stop_are_applied()
                     .is_some_and(|m| m.starts_with("0A00000")),
                 "{b}: Vonage's message-id: {n}"
             );
+            // base64("vonage-key:vonage-secret"): the secret travels in the
+            // header only, as Vonage's SDKs send it.
+            assert_eq!(
+                sent.headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Basic dm9uYWdlLWtleTp2b25hZ2Utc2VjcmV0"),
+                "{b}"
+            );
+            assert_eq!(sent.field("api_secret"), None, "{b}");
             assert_eq!(sent.field("to").as_deref(), Some("12025550142"), "{b}");
             assert_eq!(sent.field("from").as_deref(), Some("12025550100"), "{b}");
             assert_eq!(

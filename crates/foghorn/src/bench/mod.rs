@@ -42,7 +42,7 @@ pub struct BenchArgs {
     /// Skip PostgreSQL even when a URL is known.
     #[arg(long)]
     pub sqlite_only: bool,
-    /// A copy of the seed baseline (shared/bench/seed-baseline) where
+    /// A copy of the seed document's Node + BullMQ baseline where
     /// `npm install` has run, with Redis on 127.0.0.1:6379: measured too.
     #[arg(long)]
     pub seed_baseline: Option<std::path::PathBuf>,
@@ -152,7 +152,7 @@ async fn bench_foghorn(
     }
 
     // 1. Accepted events per second, durable, accept path only.
-    let (server, t, _) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
+    let (server, t, url) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
     load::closed_loop(
         &t,
         args.clients,
@@ -170,9 +170,10 @@ async fn bench_foghorn(
         ),
     );
     server.stop().await;
+    discard(pg, &url).await;
 
     // 2. End to end: post flat out; count what reaches the sink.
-    let (server, t, _) = fresh_server(kind, pg, dir.path(), "e2e", "all").await?;
+    let (server, t, url) = fresh_server(kind, pg, dir.path(), "e2e", "all").await?;
     report.deliveries_per_sec = deliveries(args, sink, &t, event_body("bench.ping")).await?;
     say(
         args.json,
@@ -202,6 +203,7 @@ async fn bench_foghorn(
         ),
     );
     server.stop().await;
+    discard(pg, &url).await;
 
     // 4. Memory with a large queue: an api node fills it, a worker drains it.
     let (api, t, url) = fresh_server(kind, pg, dir.path(), "rss", "api").await?;
@@ -233,7 +235,18 @@ async fn bench_foghorn(
     );
     worker.stop().await;
     api.stop().await;
+    discard(pg, &url).await;
     Ok(report)
+}
+
+/// Drops a phase's PostgreSQL database once its servers have stopped, so a
+/// bench run leaves none behind (SQLite files go with the temporary folder).
+async fn discard(pg: Option<&str>, url: &str) {
+    if let (Some(base), true) = (pg, url.starts_with("postgres")) {
+        if let Err(e) = foghorn_store::testing::drop_postgres_url(base, url).await {
+            eprintln!("could not drop the bench database: {e}");
+        }
+    }
 }
 
 /// A server of `role` on a fresh database, the event endpoint with a key, and

@@ -30,9 +30,12 @@ fn outcome(job: &ClaimedJob, attempt: Option<Attempt>, kind: OutcomeKind) -> Out
 /// Delivers one claimed job; never fails (every failure is an outcome).
 pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let n = &job.notification;
-    let dead = |reason: String| outcome(job, None, OutcomeKind::Dead { reason });
+    let dead = |class: &'static str, reason: String| {
+        dead_lettered(job, class);
+        outcome(job, None, OutcomeKind::Dead { reason })
+    };
     let Ok(channel) = n.channel.parse::<Channel>() else {
-        return dead(format!("unknown channel {}", n.channel));
+        return dead("unknown_channel", format!("unknown channel {}", n.channel));
     };
     let recipient: Value = serde_json::from_str(&n.recipient).unwrap_or(Value::Null);
     let planned = recipient[super::plan::WORKFLOW_VERSION].as_i64();
@@ -52,7 +55,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
             };
             let made = job.attempt.max(0) + 1;
             if made as u32 >= shared.cfg.max_attempts {
-                return dead(why);
+                return dead("unknown_workflow", why);
             }
             tracing::warn!(notification_id = %n.id, reason = %why, "trying again shortly");
             let retry = OutcomeKind::Retry {
@@ -72,7 +75,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         .map(serde_json::from_value::<Address>)
     {
         Some(Ok(a)) => a,
-        _ => return dead("the notification has no address".into()),
+        _ => return dead("no_address", "the notification has no address".into()),
     };
     if let Some(o) = suppressed_since(shared, job, channel, &to).await {
         return o;
@@ -105,7 +108,7 @@ pub(super) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     let mut content = match workflow.render_off_runtime(step, channel, &ctx).await {
         Ok(c) => c,
         // A template that cannot render will not render on retry either.
-        Err(e) => return dead(format!("rendering failed: {e}")),
+        Err(e) => return dead("render_failed", format!("rendering failed: {e}")),
     };
     // SMS: short links, then the step's segment cap; count what is billed.
     let mut segments = 0;
@@ -441,7 +444,22 @@ fn exhausted(
             );
         }
     }
+    dead_lettered(job, &reason);
     outcome(job, None, OutcomeKind::Dead { reason })
+}
+
+/// An operator learns of every dead letter from the log: ids and the
+/// reason's class only, never an address, data or a provider's words.
+fn dead_lettered(job: &ClaimedJob, class: &str) {
+    let n = &job.notification;
+    tracing::warn!(
+        notification_id = %n.id,
+        tenant_id = %n.tenant_id,
+        workflow = %n.workflow,
+        channel = %n.channel,
+        reason = class,
+        "notification moved to the dead-letter queue"
+    );
 }
 
 /// A failure as the notification's status reason shows it: the class and

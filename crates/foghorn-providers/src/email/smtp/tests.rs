@@ -1,118 +1,23 @@
-//! The SMTP provider against a real SMTP server (`smtp_sink.py`, aiosmtpd)
-//! started by each test on loopback: what arrives is parsed back from the
+//! The SMTP provider against an SMTP server (`sink.rs`) started by each
+//! test on loopback: what arrives is parsed back from the
 //! raw MIME and checked header by header and part by part.
 
+use super::sink::SmtpSink;
 use super::*;
 use crate::email::testkit;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/email/smtp/smtp_sink.py");
 const FIVE_S: Duration = Duration::from_secs(5);
 
-/// A running `smtp_sink.py`; killed and its directory removed on drop.
-struct Sink {
-    port: u16,
-    dir: PathBuf,
-    _child: Child,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+async fn sink(auth: Option<(&str, &str)>) -> SmtpSink {
+    SmtpSink::start(auth).await
 }
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// Starts the sink and waits for its "ready". Fails (never skips) when
-/// Python or aiosmtpd is missing, saying how to install it.
-async fn sink(auth: Option<(&str, &str)>) -> Sink {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "foghorn-smtp-sink-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let mut cmd = Command::new("python3");
-    cmd.arg(SCRIPT).arg(port.to_string()).arg(&dir);
-    if let Some((user, pass)) = auth {
-        cmd.arg(user).arg(pass);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 is needed for the SMTP tests (with aiosmtpd: `pip install aiosmtpd`)");
-    let mut line = String::new();
-    let stdout = child.stdout.take().unwrap();
-    let read = tokio::time::timeout(
-        Duration::from_secs(20),
-        BufReader::new(stdout).read_line(&mut line),
-    )
-    .await;
-    if line.trim() != "ready" {
-        let _ = child.start_kill();
-        let mut stderr = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = tokio::time::timeout(FIVE_S, err.read_to_string(&mut stderr)).await;
-        }
-        panic!(
-            "the SMTP test server did not start ({read:?}, stdout {line:?}): {stderr}\n\
-             The SMTP tests need Python 3 with aiosmtpd: `pip install aiosmtpd`"
-        );
-    }
-    Sink {
-        port,
-        dir,
-        _child: child,
-    }
-}
-
-impl Sink {
-    fn url(&self, credentials: &str) -> String {
-        format!("smtp://{credentials}127.0.0.1:{}", self.port)
-    }
-
-    /// The envelope and raw DATA of the n-th message (from 1).
-    async fn message(&self, n: usize) -> (Value, String) {
-        let meta = self.dir.join(format!("{n}.json"));
-        for _ in 0..100 {
-            if meta.exists() {
-                let envelope: Value =
-                    serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
-                let raw = std::fs::read_to_string(self.dir.join(format!("{n}.eml"))).unwrap();
-                return (envelope, raw);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("message {n} never arrived in {}", self.dir.display());
-    }
-
-    fn count(&self) -> usize {
-        std::fs::read_dir(&self.dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "json")
-            })
-            .count()
-    }
 }
 
 fn smtp(url: &str) -> Smtp {

@@ -3,11 +3,18 @@
 //! Facts relied on (Vonage "SMS API reference", "Troubleshooting SMS" and
 //! "API errors: SMS"; the vonage-python-sdk `sms` package and its test data):
 //! - send: `POST {base}/sms/json`, body `application/x-www-form-urlencoded`
-//!   (the SDK posts form data) with `api_key`, `api_secret`, `from`, `to`,
-//!   `text`, optional `type` (`text`, `unicode`, `binary`), `client-ref`
+//!   with `from`, `to`, `text`, optional `type` (`text`, `unicode`, `binary`), `client-ref`
 //!   (our reference, echoed in delivery receipts; at most 100 characters, 40
 //!   in older documentation) and `callback` (the delivery-receipt URL for
 //!   this message, at most 100 characters);
+//! - credentials: `Authorization: Basic base64(api_key:api_secret)`, never
+//!   in the body. vonage-python-sdk's `Sms` client sends with auth type
+//!   `basic` (unless a signature secret is set) and data type `form`; its
+//!   HTTP client then sets the `Authorization` header and adds no
+//!   `api_key`/`api_secret` parameters (those are only added for auth type
+//!   `body`). vonage-node-sdk's `@vonage/sms` likewise sets its auth type to
+//!   `BASIC`. Keeping the secret out of the body keeps it out of any log of
+//!   request bodies;
 //! - numbers are E.164 *without* the leading `+` (the SDK documents `from`
 //!   that way and every example `to` is digits only);
 //! - the answer is `200` even when sending failed:
@@ -31,8 +38,6 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
 pub struct SendSms<'a> {
-    pub api_key: &'a str,
-    pub api_secret: &'a str,
     pub from: &'a str,
     pub to: &'a str,
     pub text: &'a str,

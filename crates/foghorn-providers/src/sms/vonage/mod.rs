@@ -153,8 +153,6 @@ impl Vonage {
         let callback = sms::callback_url(self.public_url.as_deref(), KIND, &msg.tenant_id, None)
             .filter(|url| url.len() <= api::MAX_CALLBACK);
         let form = api::SendSms {
-            api_key: &self.api_key,
-            api_secret: &self.api_secret,
             from,
             to,
             text,
@@ -165,6 +163,7 @@ impl Vonage {
         let request = self
             .client
             .post(&self.endpoint)
+            .basic_auth(&self.api_key, Some(&self.api_secret))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
         let answer = sms::call(request).await?;

@@ -75,17 +75,20 @@ async fn sends_the_documented_request_and_reads_the_price() {
         req.header("content-type"),
         "application/x-www-form-urlencoded"
     );
+    // base64("abcd1234:api-secret"), as the SDKs send it.
     assert_eq!(
         req.header("authorization"),
-        "",
-        "credentials go in the body"
+        "Basic YWJjZDEyMzQ6YXBpLXNlY3JldA==",
+        "credentials go in the Authorization header"
+    );
+    assert!(
+        !String::from_utf8_lossy(&req.body).contains("api-secret"),
+        "the secret is never in the body"
     );
     let callback = format!("{PUBLIC_URL}/hooks/vonage?tenant=ten_1");
     assert_eq!(
         pairs(&req.form()),
         [
-            ("api_key", "abcd1234"),
-            ("api_secret", "api-secret"),
             ("from", "AcmeInc"),
             ("to", "447700900000"),
             ("text", "Your order shipped"),
