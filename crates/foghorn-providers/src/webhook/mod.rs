@@ -170,7 +170,7 @@ impl Webhook {
             .map_err(|e| http::classify_transport(&e))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(http::error_from_response(resp).await);
+            return Err(http::Answer::read(resp).await.classify());
         }
         let (provider, id) = (&self.name, &msg.notification_id);
         tracing::debug!(%provider, notification_id = %id, %status, "webhook delivered");

@@ -11,7 +11,8 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
@@ -156,13 +157,18 @@ impl Mailgun {
             .send()
             .await
             .map_err(|e| http::classify_transport(&e))?;
-        let status = resp.status();
+        let answer = Answer::read(resp).await;
+        let status = answer.status;
         if !status.is_success() {
-            return Err(classify(Failure::read(resp).await));
+            return Err(classify(&answer));
         }
         // A 2xx without an id is not Mailgun's queueing answer (see `api`).
-        let id = match resp.json::<api::SendResponse>().await {
-            Ok(answer) if !answer.id.trim().is_empty() => answer.id,
+        let sent = match answer.read_error {
+            Some(_) => None,
+            None => serde_json::from_slice::<api::SendResponse>(&answer.body).ok(),
+        };
+        let id = match sent {
+            Some(answer) if !answer.id.trim().is_empty() => answer.id,
             _ => {
                 return Err(ProviderError::Misconfigured {
                     reason: format!(
@@ -197,9 +203,9 @@ impl Mailgun {
 
 /// The shared rules, except that a 404 here means the sending domain is not
 /// on this account or in this region: every message would fail the same way.
-fn classify(failure: Failure) -> ProviderError {
-    let err = failure.classify();
-    if failure.status == StatusCode::NOT_FOUND {
+fn classify(answer: &Answer) -> ProviderError {
+    let err = answer.classify();
+    if answer.status == StatusCode::NOT_FOUND {
         return email::as_misconfigured(err, "unknown sending domain or wrong region");
     }
     err

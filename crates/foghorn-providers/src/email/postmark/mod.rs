@@ -11,7 +11,8 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
@@ -186,13 +187,14 @@ impl Postmark {
             .send()
             .await
             .map_err(|e| http::classify_transport(&e))?;
-        let status = resp.status();
+        let answer = Answer::read(resp).await;
+        let status = answer.status;
         if !status.is_success() {
-            return Err(classify(Failure::read(resp).await));
+            return Err(classify(&answer));
         }
-        let bytes = match resp.bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) => {
+        let bytes = match &answer.read_error {
+            None => &answer.body,
+            Some(e) => {
                 // A 200 means Postmark took the message; failing here would
                 // have it retried and sent twice.
                 tracing::warn!(provider = %self.name, error = %e, "cannot read Postmark's 200 answer");
@@ -202,8 +204,8 @@ impl Postmark {
                 });
             }
         };
-        let answer: Option<api::Answer> = serde_json::from_slice(&bytes).ok();
-        match answer {
+        let parsed: Option<api::Answer> = serde_json::from_slice(bytes).ok();
+        match parsed {
             Some(api::Answer {
                 error_code: Some(code),
                 message,
@@ -245,23 +247,23 @@ impl Postmark {
 
 /// By `ErrorCode` when the body has one (422s, and 401s for token errors);
 /// otherwise by status, with a 404 meaning the base URL is wrong.
-fn classify(failure: Failure) -> ProviderError {
-    let answer: Option<api::Answer> = serde_json::from_str(&failure.body).ok();
+fn classify(answer: &Answer) -> ProviderError {
+    let parsed: Option<api::Answer> = serde_json::from_str(&answer.text()).ok();
     if let Some(api::Answer {
         error_code: Some(code),
         message,
         ..
-    }) = answer
+    }) = parsed
     {
         if code != 0
-            && failure.status != StatusCode::TOO_MANY_REQUESTS
-            && !failure.status.is_server_error()
+            && answer.status != StatusCode::TOO_MANY_REQUESTS
+            && !answer.status.is_server_error()
         {
-            return from_code(code, message.as_deref(), failure.status);
+            return from_code(code, message.as_deref(), answer.status);
         }
     }
-    let err = failure.classify();
-    if failure.status == StatusCode::NOT_FOUND {
+    let err = answer.classify();
+    if answer.status == StatusCode::NOT_FOUND {
         return email::as_misconfigured(err, "the Email API endpoint was not found");
     }
     err
@@ -269,7 +271,6 @@ fn classify(failure: Failure) -> ProviderError {
 
 fn from_code(code: i64, message: Option<&str>, status: StatusCode) -> ProviderError {
     let message = message.map(email::short).unwrap_or_default();
-    let http_status = Some(status.as_u16());
     let reason = match code {
         // The engine suppresses the address on this: Postmark will refuse it
         // until it is reactivated.
@@ -279,23 +280,5 @@ fn from_code(code: i64, message: Option<&str>, status: StatusCode) -> ProviderEr
         ),
         _ => format!("Postmark ErrorCode {code}: {message}"),
     };
-    match api::code_class(code) {
-        api::CodeClass::Permanent => ProviderError::Permanent {
-            reason,
-            http_status,
-        },
-        api::CodeClass::Misconfigured => ProviderError::Misconfigured {
-            reason,
-            http_status,
-        },
-        api::CodeClass::RateLimited => ProviderError::RateLimited {
-            reason,
-            retry_after: None,
-            http_status,
-        },
-        api::CodeClass::Retryable => ProviderError::Retryable {
-            reason,
-            http_status,
-        },
-    }
+    ProviderError::new(api::code_class(code), reason, Some(status.as_u16()))
 }

@@ -11,7 +11,8 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
 use chrono::Utc;
 use foghorn_core::{
@@ -187,7 +188,7 @@ impl SendGrid {
                 http_status: Some(status.as_u16()),
             });
         }
-        Err(classify(Failure::read(resp).await))
+        Err(classify(&Answer::read(resp).await))
     }
 
     /// Verifies and reads one Event Webhook batch (see [`inbound`]).
@@ -245,8 +246,9 @@ fn mail<'a>(
 /// Summarises SendGrid's `errors` array for the reason, then applies the
 /// shared rules; a 404 means the base URL is not the Mail Send API, and a
 /// 429 without `Retry-After` takes its wait from `X-RateLimit-Reset`.
-fn classify(failure: Failure) -> ProviderError {
-    let summary = serde_json::from_str::<api::ErrorBody>(&failure.body)
+fn classify(answer: &Answer) -> ProviderError {
+    let body = answer.text();
+    let summary = serde_json::from_str::<api::ErrorBody>(&body)
         .ok()
         .map(|b| {
             b.errors
@@ -262,8 +264,8 @@ fn classify(failure: Failure) -> ProviderError {
                 .join("; ")
         })
         .filter(|s| !s.is_empty());
-    let text = summary.as_deref().unwrap_or(&failure.body);
-    let err = http::classify_status(failure.status, &failure.headers, text);
+    let text = summary.as_deref().unwrap_or(&body);
+    let err = http::classify_status(answer.status, &answer.headers, text);
     match err {
         ProviderError::RateLimited {
             reason,
@@ -271,10 +273,10 @@ fn classify(failure: Failure) -> ProviderError {
             http_status,
         } => ProviderError::RateLimited {
             reason,
-            retry_after: rate_limit_reset(&failure.headers, Utc::now().timestamp()),
+            retry_after: rate_limit_reset(&answer.headers, Utc::now().timestamp()),
             http_status,
         },
-        err if failure.status == StatusCode::NOT_FOUND => {
+        err if answer.status == StatusCode::NOT_FOUND => {
             email::as_misconfigured(err, "the Mail Send endpoint was not found")
         }
         err => err,

@@ -18,8 +18,10 @@ mod tests;
 pub mod token;
 
 use crate::http::HttpOptions;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -237,7 +239,7 @@ impl Bandwidth {
         let answer = match &self.auth {
             Auth::LegacyBasic { username, password } => {
                 let request = self.request(&body).basic_auth(username, Some(password));
-                let answer = sms::call(request).await?;
+                let answer = http::call(request).await?;
                 if !answer.status.is_success() {
                     return Err(token::scrub(failure(&answer), &[password]));
                 }
@@ -292,7 +294,7 @@ impl Bandwidth {
         &self,
         source: &TokenSource,
         body: &api::MessageRequest<'_>,
-    ) -> Result<(sms::Answer, Token), ProviderError> {
+    ) -> Result<(Answer, Token), ProviderError> {
         let token = source.token().await?;
         let answer = self.call_with(&token, body).await?;
         if answer.status != reqwest::StatusCode::UNAUTHORIZED {
@@ -308,9 +310,9 @@ impl Bandwidth {
         &self,
         token: &Token,
         body: &api::MessageRequest<'_>,
-    ) -> Result<sms::Answer, ProviderError> {
+    ) -> Result<Answer, ProviderError> {
         let request = self.request(body).bearer_auth(token.bearer());
-        sms::call(request)
+        http::call(request)
             .await
             .map_err(|e| token::scrub(e, &[token.bearer()]))
     }
@@ -361,13 +363,13 @@ fn pair(
     }
 }
 
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let parsed = serde_json::from_slice::<api::ApiError>(&answer.body).ok();
     let class = match (answer.status.as_u16(), &parsed) {
         (400, Some(err)) => api::class_of_validation(err),
         // The account id is the only variable part of the path.
-        (404, _) => Class::Misconfigured,
-        _ => sms::class_of_status(answer.status),
+        (404, _) => ErrorKind::Misconfigured,
+        _ => http::kind_of_status(answer.status),
     };
     let reason = match parsed {
         Some(err) => {
@@ -387,5 +389,5 @@ fn failure(answer: &sms::Answer) -> ProviderError {
         }
         None => format!("HTTP {}: {}", answer.status, answer.snippet()),
     };
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

@@ -7,7 +7,8 @@
 //! shares its outcome, success or failure, instead of asking again.
 
 use super::api;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use foghorn_core::ErrorKind;
 use foghorn_core::ProviderError;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -170,7 +171,7 @@ impl TokenSource {
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(api::TOKEN_REQUEST_BODY);
-        let answer = sms::call(request).await.map_err(|e| self.scrub(e))?;
+        let answer = http::call(request).await.map_err(|e| self.scrub(e))?;
         if !answer.status.is_success() {
             return Err(self.scrub(self.refusal(&answer)));
         }
@@ -207,7 +208,7 @@ impl TokenSource {
     /// The error for a refused token request (RFC 6749 §5.2 body when there
     /// is one): refused credentials are a misconfiguration; so is any other
     /// 4xx, which no retry mends.
-    fn refusal(&self, answer: &sms::Answer) -> ProviderError {
+    fn refusal(&self, answer: &Answer) -> ProviderError {
         let parsed = serde_json::from_slice::<api::TokenError>(&answer.body).ok();
         let said = match &parsed {
             Some(err) => match err.error_description.as_deref().filter(|d| !d.is_empty()) {
@@ -217,17 +218,17 @@ impl TokenSource {
             None => format!("HTTP {}: {}", answer.status, answer.snippet()),
         };
         let class = match answer.status.as_u16() {
-            429 => Class::RateLimited,
-            408 | 425 | 500..=599 => Class::Retryable,
-            _ => Class::Misconfigured,
+            429 => ErrorKind::RateLimited,
+            408 | 425 | 500..=599 => ErrorKind::Retryable,
+            _ => ErrorKind::Misconfigured,
         };
         let reason = match class {
-            Class::Misconfigured => {
+            ErrorKind::Misconfigured => {
                 format!("bandwidth token endpoint refused the client credentials: {said}; {HINT}")
             }
             _ => format!("bandwidth token endpoint: {said}"),
         };
-        sms::error(class, reason, answer.status, &answer.headers)
+        answer.error(class, reason)
     }
 
     /// An endpoint may echo what it was sent; no reason keeps the secret.

@@ -11,9 +11,11 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::sms::segments::{self, Encoding};
-use crate::sms::{self, Class};
 use crate::BuildError;
+use foghorn_core::ErrorKind;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -123,7 +125,7 @@ impl MessageBird {
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&request);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -164,12 +166,12 @@ impl MessageBird {
 
 /// Classifies by the HTTP status for throttling and outages, by the most
 /// telling error code otherwise; every error's code and text is in the reason.
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let Ok(parsed) = serde_json::from_slice::<api::Errors>(&answer.body) else {
-        return answer.status_error();
+        return answer.classify();
     };
     if parsed.errors.is_empty() {
-        return answer.status_error();
+        return answer.classify();
     }
     let reason = parsed
         .errors
@@ -184,18 +186,18 @@ fn failure(answer: &sms::Answer) -> ProviderError {
         .collect::<Vec<_>>()
         .join("; ");
     let class = match answer.status.as_u16() {
-        429 => Class::RateLimited,
-        500..=599 => Class::Retryable,
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Retryable,
         _ => {
-            let classes: Vec<Class> = parsed.errors.iter().map(api::class_of).collect();
-            if classes.contains(&Class::Misconfigured) {
-                Class::Misconfigured
-            } else if classes.contains(&Class::Retryable) {
-                Class::Retryable
+            let classes: Vec<ErrorKind> = parsed.errors.iter().map(api::class_of).collect();
+            if classes.contains(&ErrorKind::Misconfigured) {
+                ErrorKind::Misconfigured
+            } else if classes.contains(&ErrorKind::Retryable) {
+                ErrorKind::Retryable
             } else {
-                Class::Permanent
+                ErrorKind::Permanent
             }
         }
     };
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

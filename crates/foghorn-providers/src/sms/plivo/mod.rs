@@ -10,9 +10,11 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
+use crate::http::{self, Answer};
 use crate::signature::parse_form;
-use crate::sms::{self, Class};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -128,7 +130,7 @@ impl Plivo {
             .basic_auth(&self.auth_id, Some(&self.auth_token))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -176,7 +178,7 @@ impl Plivo {
 /// Plivo's errors carry no code: the HTTP status decides, except that a
 /// refused `src` (a sender not on the account) fails every message alike and
 /// 402 (no credit) is an account matter.
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let error = serde_json::from_slice::<api::ApiError>(&answer.body)
         .ok()
         .and_then(|e| e.error)
@@ -185,17 +187,12 @@ fn failure(answer: &sms::Answer) -> ProviderError {
             other => other.to_string(),
         });
     let Some(error) = error else {
-        return answer.status_error();
+        return answer.classify();
     };
     let class = match answer.status.as_u16() {
-        402 => Class::Misconfigured,
-        400 if error.to_ascii_lowercase().contains("src") => Class::Misconfigured,
-        _ => sms::class_of_status(answer.status),
+        402 => ErrorKind::Misconfigured,
+        400 if error.to_ascii_lowercase().contains("src") => ErrorKind::Misconfigured,
+        _ => http::kind_of_status(answer.status),
     };
-    sms::error(
-        class,
-        format!("plivo: {error}"),
-        answer.status,
-        &answer.headers,
-    )
+    answer.error(class, format!("plivo: {error}"))
 }

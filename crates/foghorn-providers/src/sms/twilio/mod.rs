@@ -12,8 +12,10 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -153,7 +155,7 @@ impl Twilio {
             .basic_auth(&self.account_sid, Some(&self.auth_token))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -205,20 +207,20 @@ impl Twilio {
 /// Classifies a failed answer by Twilio's error code when it has one, by
 /// HTTP status otherwise. The code leads the reason (`twilio 21610: …`) so
 /// the engine and operators can act on it (21610: the recipient sent STOP).
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let Ok(err) = serde_json::from_slice::<api::ApiError>(&answer.body) else {
-        return answer.status_error();
+        return answer.classify();
     };
     let Some(code) = err.code else {
-        return answer.status_error();
+        return answer.classify();
     };
     let class = match answer.status.as_u16() {
         // The HTTP status wins for throttling and outages whatever the code.
-        429 => Class::RateLimited,
-        500..=599 => Class::Retryable,
-        _ => api::class_of(code).unwrap_or_else(|| sms::class_of_status(answer.status)),
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Retryable,
+        _ => api::class_of(code).unwrap_or_else(|| http::kind_of_status(answer.status)),
     };
     let message = err.message.unwrap_or_default();
     let reason = format!("twilio {code}: {message}");
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

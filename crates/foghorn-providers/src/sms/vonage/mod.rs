@@ -11,7 +11,7 @@ pub mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::http::HttpOptions;
+use crate::http::{self, HttpOptions};
 use crate::sms;
 use crate::sms::segments::{self, Encoding};
 use crate::BuildError;
@@ -167,9 +167,9 @@ impl Vonage {
             .post(&self.endpoint)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
-            return Err(answer.status_error());
+            return Err(answer.classify());
         }
         // A 200 says nothing by itself: each part has its own status.
         let parsed: api::SendAnswer =
@@ -188,12 +188,7 @@ impl Vonage {
         if let Some(failed) = parsed.messages.iter().find(|p| p.status != "0") {
             let text = failed.error_text.as_deref().unwrap_or("");
             let reason = format!("vonage status {}: {text}", failed.status);
-            return Err(sms::error(
-                api::class_of(&failed.status),
-                reason,
-                answer.status,
-                &answer.headers,
-            ));
+            return Err(answer.error(api::class_of(&failed.status), reason));
         }
         tracing::debug!(
             provider = %self.name,
