@@ -14,6 +14,7 @@ mod tests;
 use crate::email::{self, EmailParts, Mailbox};
 use crate::http::Answer;
 use crate::{http, BuildError};
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -21,7 +22,6 @@ use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The `kind` this provider is configured with.
 pub const KIND: &str = "postmark";
@@ -32,10 +32,10 @@ fn default_stream() -> String {
     "outbound".to_string()
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub server_token: String,
+    pub server_token: Secret,
     /// Default sender; it must be a confirmed Sender Signature or on a
     /// verified domain.
     pub from: String,
@@ -49,61 +49,33 @@ pub struct Config {
     #[serde(default)]
     pub webhook_username: Option<String>,
     #[serde(default)]
-    pub webhook_password: Option<String>,
-}
-
-/// The token and webhook password are never printed.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("from", &self.from)
-            .field("message_stream", &self.message_stream)
-            .field("base_url", &self.base_url)
-            .field("webhook_username", &self.webhook_username)
-            .field(
-                "webhook_password",
-                &self.webhook_password.as_ref().map(|_| ".."),
-            )
-            .finish_non_exhaustive()
-    }
+    pub webhook_password: Option<Secret>,
 }
 
 /// Compared against each webhook call's Basic credentials.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct WebhookAuth {
     username: String,
-    password: String,
+    password: Secret,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Postmark {
     name: String,
     /// `{base}/email`, built once.
     endpoint: Url,
-    server_token: String,
+    server_token: Secret,
     from: Mailbox,
     message_stream: String,
     webhook_auth: Option<WebhookAuth>,
     client: reqwest::Client,
 }
 
-impl fmt::Debug for Postmark {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Postmark")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint.as_str())
-            .field("from", &self.from.email)
-            .field("message_stream", &self.message_stream)
-            .field("webhooks", &self.webhook_auth.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Postmark {
     /// Checks token, sender, stream and webhook credentials at start-up.
     pub fn new(name: &str, config: Config, client: reqwest::Client) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        let server_token = config.server_token.trim();
+        let server_token = config.server_token.expose().trim();
         if server_token.is_empty() {
             return Err(invalid("server_token is empty".into()));
         }
@@ -125,7 +97,9 @@ impl Postmark {
         }
         let webhook_auth = match (config.webhook_username, config.webhook_password) {
             (None, None) => None,
-            (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
+            (Some(username), Some(password))
+                if !username.is_empty() && !password.expose().is_empty() =>
+            {
                 if username.contains(':') {
                     return Err(invalid("webhook_username cannot contain `:`".into()));
                 }
@@ -140,7 +114,7 @@ impl Postmark {
         Ok(Postmark {
             name: name.to_string(),
             endpoint,
-            server_token: server_token.to_string(),
+            server_token: Secret::new(server_token),
             from,
             message_stream,
             webhook_auth,
@@ -181,7 +155,7 @@ impl Postmark {
         let resp = self
             .client
             .post(self.endpoint.clone())
-            .header("X-Postmark-Server-Token", &self.server_token)
+            .header("X-Postmark-Server-Token", self.server_token.expose())
             .header(ACCEPT, "application/json")
             .json(&body)
             .send()

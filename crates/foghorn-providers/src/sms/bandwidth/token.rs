@@ -10,7 +10,7 @@ use super::api;
 use crate::http::{self, Answer};
 use foghorn_core::ErrorKind;
 use foghorn_core::ProviderError;
-use std::fmt;
+use foghorn_core::Secret;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -28,21 +28,24 @@ const HINT: &str =
     "check BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET (client_id/client_secret)";
 
 /// An access token as the API takes it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+#[derive(Debug, Clone)]
+pub struct Token(Secret);
 
 impl Token {
     pub fn bearer(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 }
 
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(..)")
+/// Only to tell a refused token from a newer one; no credential is checked
+/// against it, so a plain comparison will do.
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.bearer() == other.bearer()
     }
 }
 
+#[derive(Debug)]
 struct Cached {
     token: Token,
     /// When it stops being handed out; `None` when the endpoint gave no
@@ -50,7 +53,7 @@ struct Cached {
     refresh_at: Option<Instant>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     cached: Option<Cached>,
     /// The outcome of the last failed request, for the callers that waited
@@ -58,11 +61,12 @@ struct State {
     failed: Option<ProviderError>,
 }
 
+#[derive(Debug)]
 pub struct TokenSource {
     provider: String,
     endpoint: String,
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     client: reqwest::Client,
     /// Token requests answered so far; a caller that sees it move while it
     /// waited for the lock knows a request was answered on its behalf.
@@ -70,21 +74,12 @@ pub struct TokenSource {
     state: Mutex<State>,
 }
 
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("endpoint", &self.endpoint)
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TokenSource {
     pub fn new(
         provider: &str,
         endpoint: String,
         client_id: String,
-        client_secret: String,
+        client_secret: Secret,
         client: reqwest::Client,
     ) -> TokenSource {
         TokenSource {
@@ -100,7 +95,7 @@ impl TokenSource {
 
     /// For scrubbing error reasons.
     pub(super) fn secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.expose()
     }
 
     /// A token that is not about to expire, fetched only when there is none.
@@ -164,7 +159,7 @@ impl TokenSource {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -202,7 +197,7 @@ impl TokenSource {
             expires_in = ?parsed.expires_in,
             "bandwidth access token issued"
         );
-        Ok((Token(parsed.access_token), lifetime))
+        Ok((Token(Secret::new(parsed.access_token)), lifetime))
     }
 
     /// The error for a refused token request (RFC 6749 §5.2 body when there
@@ -233,7 +228,7 @@ impl TokenSource {
 
     /// An endpoint may echo what it was sent; no reason keeps the secret.
     fn scrub(&self, err: ProviderError) -> ProviderError {
-        scrub(err, &[self.client_secret.as_str()])
+        scrub(err, &[self.client_secret.expose()])
     }
 }
 

@@ -16,59 +16,38 @@ use crate::sms;
 use crate::sms::segments::{self, Encoding};
 use crate::BuildError;
 use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "messagebird";
 const DEFAULT_BASE_URL: &str = "https://rest.messagebird.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub access_key: String,
+    pub access_key: Secret,
     /// The default sender: a number or an alphanumeric id (11 characters).
     pub originator: String,
     /// The dashboard's webhook signing key (not the access key); without it
     /// status reports are refused.
     #[serde(default)]
-    pub signing_key: Option<String>,
+    pub signing_key: Option<Secret>,
     #[serde(default)]
     pub base_url: Option<String>,
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("access_key", &"..")
-            .field("originator", &self.originator)
-            .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct MessageBird {
     name: String,
-    access_key: String,
+    access_key: Secret,
     originator: String,
-    signing_key: Option<String>,
+    signing_key: Option<Secret>,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for MessageBird {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessageBird")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
-            .field("signed_callbacks", &self.signing_key.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl MessageBird {
@@ -78,7 +57,7 @@ impl MessageBird {
         client: reqwest::Client,
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
-        sms::required(name, "access_key", &config.access_key)?;
+        sms::required(name, "access_key", config.access_key.expose())?;
         sms::required(name, "originator", &config.originator)?;
         let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = sms::base_url(name, base, opts.allow_private_targets)?;
@@ -86,7 +65,7 @@ impl MessageBird {
             name: name.to_string(),
             access_key: config.access_key,
             originator: config.originator,
-            signing_key: config.signing_key.filter(|k| !k.is_empty()),
+            signing_key: config.signing_key.filter(|k| !k.expose().is_empty()),
             endpoint: sms::endpoint(&base, "/messages"),
             public_url: opts.public_url.clone(),
             client,
@@ -121,7 +100,7 @@ impl MessageBird {
             .post(&self.endpoint)
             .header(
                 reqwest::header::AUTHORIZATION,
-                format!("AccessKey {}", self.access_key),
+                format!("AccessKey {}", self.access_key.expose()),
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&request);
@@ -147,7 +126,7 @@ impl MessageBird {
 
     /// Verifies and parses a status report (GET) or incoming message.
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
-        let Some(key) = self.signing_key.as_deref() else {
+        let Some(key) = self.signing_key.as_ref().map(Secret::expose) else {
             return Err(InboundError::NotConfigured(format!(
                 "messagebird provider `{}` has no signing_key to verify callbacks with",
                 self.name

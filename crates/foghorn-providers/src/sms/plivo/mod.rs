@@ -15,57 +15,36 @@ use crate::signature::parse_form;
 use crate::sms;
 use crate::BuildError;
 use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "plivo";
 const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `MA…` or `SA…` (sub-account).
     pub auth_id: String,
-    pub auth_token: String,
+    pub auth_token: Secret,
     /// The default `src`: a Plivo number or a sender id.
     pub from: String,
     #[serde(default)]
     pub base_url: Option<String>,
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("auth_id", &self.auth_id)
-            .field("auth_token", &"..")
-            .field("from", &self.from)
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Plivo {
     name: String,
     auth_id: String,
-    auth_token: String,
+    auth_token: Secret,
     from: String,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Plivo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plivo")
-            .field("name", &self.name)
-            .field("auth_id", &self.auth_id)
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Plivo {
@@ -76,7 +55,7 @@ impl Plivo {
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
         sms::required(name, "auth_id", &config.auth_id)?;
-        sms::required(name, "auth_token", &config.auth_token)?;
+        sms::required(name, "auth_token", config.auth_token.expose())?;
         sms::required(name, "from", &config.from)?;
         // A path segment; the SDK insists on `MA`/`SA` + 18 characters.
         if !config.auth_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -127,7 +106,7 @@ impl Plivo {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.auth_id, Some(&self.auth_token))
+            .basic_auth(&self.auth_id, Some(self.auth_token.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body);
         let answer = http::call(request).await?;
@@ -159,7 +138,7 @@ impl Plivo {
             parse_form(req.body)
         };
         inbound::verify(
-            &self.auth_token,
+            self.auth_token.expose(),
             req.method,
             req.url,
             &post_params,
