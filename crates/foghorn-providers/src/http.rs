@@ -181,15 +181,10 @@ impl Answer {
     }
 
     /// A short single-line excerpt of the body for error reasons.
+    /// Keeps all of its first [`SNIPPET_CHARS`] and marks a cut after them.
     pub fn snippet(&self) -> String {
-        let text = self.text();
-        let text = text.trim();
-        let mut snippet: String = text
-            .chars()
-            .take(SNIPPET_CHARS)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        if text.chars().nth(SNIPPET_CHARS).is_some() {
+        let (mut snippet, cut) = clip(&self.text(), SNIPPET_CHARS);
+        if cut {
             snippet.push('…');
         }
         snippet
@@ -265,17 +260,30 @@ fn error_with(
     }
 }
 
-fn status_reason(status: StatusCode, body: &str) -> String {
-    let body = body.trim();
-    let mut snippet: String = body
+/// `text` trimmed, cut to at most `max` characters with `…` as the last.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let (mut out, cut) = clip(text, max);
+    if cut {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
+/// The first `max` characters of `text` trimmed, on one line (control
+/// characters as spaces), and whether more followed.
+fn clip(text: &str, max: usize) -> (String, bool) {
+    let text = text.trim();
+    let out = text
         .chars()
-        .take(SNIPPET_CHARS)
+        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if body.chars().nth(SNIPPET_CHARS).is_some() {
-        snippet.pop();
-        snippet.push('…');
-    }
+    (out, text.chars().nth(max).is_some())
+}
+
+fn status_reason(status: StatusCode, body: &str) -> String {
+    let snippet = excerpt(body, SNIPPET_CHARS);
     if snippet.is_empty() {
         format!("HTTP {status}")
     } else {

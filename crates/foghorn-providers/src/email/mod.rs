@@ -275,18 +275,7 @@ pub(crate) fn as_misconfigured(err: ProviderError, why: &str) -> ProviderError {
 
 /// Keeps a provider's free-text detail short enough for the timeline.
 pub(crate) fn short(text: &str) -> String {
-    const MAX: usize = 200;
-    let text = text.trim();
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(MAX).is_some() {
-        out.pop();
-        out.push('…');
-    }
-    out
+    crate::http::excerpt(text, 200)
 }
 
 /// Parses a callback body as JSON of type `T`, answering `Malformed` (400).
