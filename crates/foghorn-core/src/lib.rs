@@ -10,11 +10,13 @@ pub mod inbound;
 pub mod message;
 pub mod money;
 pub mod provider_error;
+pub mod secret;
 pub mod status;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
 pub use message::{normalise_address, Address, Outbound, Receipt, Rendered};
 pub use money::Money;
-pub use provider_error::ProviderError;
+pub use provider_error::{ErrorKind, ProviderError};
+pub use secret::Secret;
 pub use status::Status;

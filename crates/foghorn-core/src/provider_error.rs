@@ -37,6 +37,31 @@ pub enum ProviderError {
     },
 }
 
+/// The kinds of [`ProviderError`] without their fields, so that a
+/// provider's table of its own error codes can name what each one means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Try the same provider again after a back-off.
+    Retryable,
+    /// This message will never go through this provider.
+    Permanent,
+    /// The provider asked us to slow down.
+    RateLimited,
+    /// Every message would fail the same way (credentials, sender, account).
+    Misconfigured,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Retryable => "retryable",
+            ErrorKind::Permanent => "permanent",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Misconfigured => "misconfigured",
+        }
+    }
+}
+
 impl ProviderError {
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -49,11 +74,39 @@ impl ProviderError {
 
     /// Short, stable name for metrics and the attempts timeline.
     pub fn kind(&self) -> &'static str {
+        self.error_kind().as_str()
+    }
+
+    pub fn error_kind(&self) -> ErrorKind {
         match self {
-            ProviderError::Retryable { .. } => "retryable",
-            ProviderError::Permanent { .. } => "permanent",
-            ProviderError::RateLimited { .. } => "rate_limited",
-            ProviderError::Misconfigured { .. } => "misconfigured",
+            ProviderError::Retryable { .. } => ErrorKind::Retryable,
+            ProviderError::Permanent { .. } => ErrorKind::Permanent,
+            ProviderError::RateLimited { .. } => ErrorKind::RateLimited,
+            ProviderError::Misconfigured { .. } => ErrorKind::Misconfigured,
+        }
+    }
+
+    /// The error of `kind`; a rate limit built here carries no wait hint.
+    pub fn new(kind: ErrorKind, reason: impl Into<String>, http_status: Option<u16>) -> Self {
+        let reason = reason.into();
+        match kind {
+            ErrorKind::Retryable => ProviderError::Retryable {
+                reason,
+                http_status,
+            },
+            ErrorKind::Permanent => ProviderError::Permanent {
+                reason,
+                http_status,
+            },
+            ErrorKind::RateLimited => ProviderError::RateLimited {
+                reason,
+                retry_after: None,
+                http_status,
+            },
+            ErrorKind::Misconfigured => ProviderError::Misconfigured {
+                reason,
+                http_status,
+            },
         }
     }
 

@@ -7,7 +7,7 @@
 use crate::net_guard::{self, GuardError, GuardedResolver};
 use crate::BuildError;
 use chrono::{DateTime, Utc};
-use foghorn_core::ProviderError;
+use foghorn_core::{ErrorKind, ProviderError};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{redirect, StatusCode, Url};
 use std::error::Error as StdError;
@@ -19,8 +19,10 @@ pub const MAX_REDIRECTS: usize = 5;
 /// Longest body excerpt kept in an error reason: enough to show a provider's
 /// error code, short enough for a log line and the attempts timeline.
 const SNIPPET_CHARS: usize = 200;
-/// Bytes of an error body read at most, so a huge answer cannot hold us up.
-const SNIPPET_READ_BYTES: usize = 1024;
+/// Most of an answer's body we read, success or failure: every provider's
+/// answers (ids, error JSON) fit in well under a kilobyte, and the bound keeps
+/// a huge or endless answer from holding a worker up.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -131,26 +133,122 @@ pub fn check_redirect(
     net_guard::check_url(next, allow_private).map_err(RedirectError::Refused)
 }
 
-/// Reads a short excerpt of a failed answer's body and classifies it.
-pub async fn error_from_response(mut resp: reqwest::Response) -> ProviderError {
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let mut bytes = Vec::new();
-    while bytes.len() < SNIPPET_READ_BYTES {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            _ => break,
+/// A provider's answer: status, headers and the body read up to
+/// [`MAX_ANSWER_BYTES`]. Every provider reads its answers through this, so
+/// all of them bound what they read and classify failures by the same rules.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// Why the body stopped short of its end, when the connection failed part
+    /// way: `body` holds what arrived. An error answer is classified by its
+    /// status all the same; a success is the caller's to judge.
+    pub read_error: Option<reqwest::Error>,
+}
+
+impl Answer {
+    pub async fn read(mut resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        let mut read_error = None;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            if body.len() > MAX_ANSWER_BYTES {
+                body.truncate(MAX_ANSWER_BYTES);
+                break;
+            }
+        }
+        Answer {
+            status,
+            headers,
+            body,
+            read_error,
         }
     }
-    bytes.truncate(SNIPPET_READ_BYTES);
-    classify_status(status, &headers, &String::from_utf8_lossy(&bytes))
+
+    /// The body as text, invalid UTF-8 replaced.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// A short single-line excerpt of the body for error reasons.
+    /// Keeps all of its first [`SNIPPET_CHARS`] and marks a cut after them.
+    pub fn snippet(&self) -> String {
+        let (mut snippet, cut) = clip(&self.text(), SNIPPET_CHARS);
+        if cut {
+            snippet.push('…');
+        }
+        snippet
+    }
+
+    /// The error for a failed answer by its status alone: see
+    /// [`classify_status`].
+    pub fn classify(&self) -> ProviderError {
+        classify_status(self.status, &self.headers, &self.text())
+    }
+
+    /// The error of `kind` for this answer, as a provider's own error code
+    /// classified it: with the HTTP status and, when rate limited, the
+    /// answer's `Retry-After` hint.
+    pub fn error(&self, kind: ErrorKind, reason: String) -> ProviderError {
+        error_with(kind, reason, self.status, &self.headers)
+    }
+}
+
+/// Sends a request and reads the answer; a request that got no answer, or
+/// whose answer broke off, fails by the transport rules.
+pub async fn call(request: reqwest::RequestBuilder) -> Result<Answer, ProviderError> {
+    let resp = request.send().await.map_err(|e| classify_transport(&e))?;
+    let mut answer = Answer::read(resp).await;
+    match answer.read_error.take() {
+        Some(e) => Err(classify_transport(&e)),
+        None => Ok(answer),
+    }
+}
+
+/// The kind an HTTP status alone implies, for answers without a provider
+/// error code of their own.
+pub fn kind_of_status(status: StatusCode) -> ErrorKind {
+    match status.as_u16() {
+        429 => ErrorKind::RateLimited,
+        408 | 425 | 500..=599 => ErrorKind::Retryable,
+        401 | 403 => ErrorKind::Misconfigured,
+        // Other 4xx, and anything else that is not a success: a redirect not
+        // followed or an informational answer will not change on retry.
+        _ => ErrorKind::Permanent,
+    }
 }
 
 pub fn classify_status(status: StatusCode, headers: &HeaderMap, body: &str) -> ProviderError {
-    let reason = status_reason(status, body);
-    let http_status = Some(status.as_u16());
-    match status.as_u16() {
-        429 => ProviderError::RateLimited {
+    error_with(
+        kind_of_status(status),
+        status_reason(status, body),
+        status,
+        headers,
+    )
+}
+
+fn error_with(
+    kind: ErrorKind,
+    reason: String,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> ProviderError {
+    match ProviderError::new(kind, reason, Some(status.as_u16())) {
+        ProviderError::RateLimited {
+            reason,
+            http_status,
+            ..
+        } => ProviderError::RateLimited {
             reason,
             retry_after: headers
                 .get(RETRY_AFTER)
@@ -158,34 +256,34 @@ pub fn classify_status(status: StatusCode, headers: &HeaderMap, body: &str) -> P
                 .and_then(|v| parse_retry_after(v, Utc::now())),
             http_status,
         },
-        408 | 425 | 500..=599 => ProviderError::Retryable {
-            reason,
-            http_status,
-        },
-        401 | 403 => ProviderError::Misconfigured {
-            reason,
-            http_status,
-        },
-        // Other 4xx, and anything else that is not a success: a redirect not
-        // followed or an informational answer will not change on retry.
-        _ => ProviderError::Permanent {
-            reason,
-            http_status,
-        },
+        err => err,
     }
 }
 
-fn status_reason(status: StatusCode, body: &str) -> String {
-    let body = body.trim();
-    let mut snippet: String = body
+/// `text` trimmed, cut to at most `max` characters with `…` as the last.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let (mut out, cut) = clip(text, max);
+    if cut {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
+/// The first `max` characters of `text` trimmed, on one line (control
+/// characters as spaces), and whether more followed.
+fn clip(text: &str, max: usize) -> (String, bool) {
+    let text = text.trim();
+    let out = text
         .chars()
-        .take(SNIPPET_CHARS)
+        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if body.chars().nth(SNIPPET_CHARS).is_some() {
-        snippet.pop();
-        snippet.push('…');
-    }
+    (out, text.chars().nth(max).is_some())
+}
+
+fn status_reason(status: StatusCode, body: &str) -> String {
+    let snippet = excerpt(body, SNIPPET_CHARS);
     if snippet.is_empty() {
         format!("HTTP {status}")
     } else {
@@ -312,6 +410,39 @@ mod tests {
         );
         let snippet = reason.rsplit_once(": ").unwrap().1;
         assert_eq!(snippet.chars().count(), SNIPPET_CHARS);
+    }
+
+    /// Success and error bodies alike are read up to one cap; a provider's
+    /// own code maps to a kind and keeps the status and `Retry-After`.
+    #[tokio::test]
+    async fn answers_are_read_up_to_the_cap_and_classified_by_kind() {
+        use crate::sms::testkit::{client, mock, Reply};
+        let big = "x".repeat(MAX_ANSWER_BYTES + 10_000);
+        let (url, _log) = mock(Reply::text(200, &big)).await;
+        let answer = call(client().get(&url)).await.unwrap();
+        assert_eq!(answer.body.len(), MAX_ANSWER_BYTES);
+        assert_eq!(answer.snippet().chars().count(), SNIPPET_CHARS + 1);
+
+        let (url, _log) =
+            mock(Reply::text(400, r#"{"code": 20429}"#).with_header("retry-after", "7")).await;
+        let answer = call(client().post(&url)).await.unwrap();
+        assert_eq!(answer.body, br#"{"code": 20429}"#);
+        let expected = ProviderError::RateLimited {
+            reason: "too many".into(),
+            retry_after: Some(Duration::from_secs(7)),
+            http_status: Some(400),
+        };
+        assert_eq!(
+            answer.error(ErrorKind::RateLimited, "too many".into()),
+            expected
+        );
+        let err = answer.error(ErrorKind::Misconfigured, "bad sender".into());
+        assert_eq!(
+            (err.kind(), err.http_status()),
+            ("misconfigured", Some(400))
+        );
+        assert_eq!(answer.classify().kind(), "permanent");
+        assert!(answer.classify().to_string().contains("20429"));
     }
 
     #[test]

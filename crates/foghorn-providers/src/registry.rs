@@ -298,6 +298,69 @@ mod tests {
         build_as(json, &HttpOptions::default(), Origin::Operator)
     }
 
+    /// Tenants' accounts arrive as JSON with credentials as plain strings:
+    /// they still deserialize, and every credential prints as `[redacted]`
+    /// in the configuration's and the built provider's `Debug`.
+    #[test]
+    fn credentials_deserialize_from_strings_and_print_redacted() {
+        let opts = HttpOptions::default();
+        let from = "a@example.com";
+        let configs = [
+            (
+                json!({"kind": "mailgun", "api_key": "hush-1", "domain": "mg.example.com", "from": from,
+                    "webhook_signing_key": "hush-2"}),
+                2,
+            ),
+            (
+                json!({"kind": "sendgrid", "api_key": "hush-1", "from": from}),
+                1,
+            ),
+            (
+                json!({"kind": "postmark", "server_token": "hush-1", "from": from,
+                    "webhook_username": "u", "webhook_password": "hush-2"}),
+                2,
+            ),
+            (
+                json!({"kind": "twilio", "account_sid": "AC1", "auth_token": "hush-1", "phone_number": "+12025550142"}),
+                1,
+            ),
+            (
+                json!({"kind": "vonage", "api_key": "k", "api_secret": "hush-1", "from": "Acme",
+                    "signature_secret": "hush-2"}),
+                2,
+            ),
+            (
+                json!({"kind": "messagebird", "access_key": "hush-1", "originator": "Acme", "signing_key": "hush-2"}),
+                2,
+            ),
+            (
+                json!({"kind": "bandwidth", "account_id": "9900000", "client_id": "c", "client_secret": "hush-1",
+                    "messaging_application_id": "app", "from": "+19195551212",
+                    "webhook_username": "w", "webhook_password": "hush-2"}),
+                2,
+            ),
+            (
+                json!({"kind": "plivo", "auth_id": "MA1", "auth_token": "hush-1", "from": "14155550000"}),
+                1,
+            ),
+            (
+                json!({"kind": "webhook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
+                1,
+            ),
+        ];
+        for (config, secrets) in configs {
+            let parsed: ProviderConfig = serde_json::from_value(config.clone()).unwrap();
+            let shown = format!("{parsed:?}");
+            assert_eq!(shown.matches("[redacted]").count(), secrets, "{shown}");
+            let provider = build_as(config.clone(), &opts, Origin::Tenant).unwrap();
+            let shown = format!("{shown} {provider:?}");
+            assert!(
+                !shown.contains("hush") && !shown.contains("MfKQ"),
+                "{config}: {shown}"
+            );
+        }
+    }
+
     /// Every kind with a target, pointed at loopback: refused for a tenant
     /// under the default rule while the operator's own private targets are
     /// allowed; the check lives in `build`, before any provider's own code.

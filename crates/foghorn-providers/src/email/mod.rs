@@ -257,44 +257,6 @@ pub(crate) fn bare_message_id(id: &str) -> &str {
         .unwrap_or(id)
 }
 
-/// Bytes of a failed answer's body read at most: enough for any provider's
-/// error JSON, bounded so a huge answer cannot hold a worker up.
-const ERROR_BODY_BYTES: usize = 4096;
-
-/// A failed HTTP answer, read so a provider can look at its error body before
-/// classifying it (Postmark's `ErrorCode`, for one).
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub status: reqwest::StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: String,
-}
-
-impl Failure {
-    pub async fn read(mut resp: reqwest::Response) -> Failure {
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let mut bytes = Vec::new();
-        while bytes.len() < ERROR_BODY_BYTES {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-        bytes.truncate(ERROR_BODY_BYTES);
-        Failure {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    /// The shared classification (429, 5xx, 401/403, other 4xx).
-    pub fn classify(&self) -> ProviderError {
-        crate::http::classify_status(self.status, &self.headers, &self.body)
-    }
-}
-
 /// Re-labels a classified error as a misconfiguration, keeping its reason
 /// and status: for answers that mean "every message would fail like this".
 pub(crate) fn as_misconfigured(err: ProviderError, why: &str) -> ProviderError {
@@ -313,18 +275,7 @@ pub(crate) fn as_misconfigured(err: ProviderError, why: &str) -> ProviderError {
 
 /// Keeps a provider's free-text detail short enough for the timeline.
 pub(crate) fn short(text: &str) -> String {
-    const MAX: usize = 200;
-    let text = text.trim();
-    let mut out: String = text
-        .chars()
-        .take(MAX)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(MAX).is_some() {
-        out.pop();
-        out.push('…');
-    }
-    out
+    crate::http::excerpt(text, 200)
 }
 
 /// Parses a callback body as JSON of type `T`, answering `Malformed` (400).

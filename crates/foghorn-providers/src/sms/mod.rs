@@ -5,8 +5,7 @@
 //! provider with `send` and `inbound`), `api.rs` (the provider's wire format,
 //! with the documentation and SDK facts it relies on), `inbound.rs` (callback
 //! authentication and parsing) and `tests.rs`. What they all share — the
-//! recipient and sender rules, callback URLs, reading answers, classifying
-//! by class — is here, so the five agree on it.
+//! recipient and sender rules, callback URLs, prices — is here, so the five agree on it.
 
 pub mod bandwidth;
 pub mod messagebird;
@@ -18,131 +17,9 @@ pub mod vonage;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-use crate::{http, net_guard, BuildError};
+use crate::{net_guard, BuildError};
 use foghorn_core::{Address, InboundError, InboundRequest, Money, Outbound, ProviderError};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
-
-/// Most of an answer we read; SMS APIs answer in well under a kilobyte, so
-/// anything larger is not an answer we can use.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
-/// Characters of a body kept in an error reason.
-const SNIPPET_CHARS: usize = 200;
-
-/// What a provider's own error code means for the engine; turned into a
-/// [`ProviderError`] by [`error`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// This message will never go through this provider (bad number, STOP).
-    Permanent,
-    /// Every message would fail the same way (credentials, sender, balance).
-    Misconfigured,
-    RateLimited,
-    Retryable,
-}
-
-/// Builds the error for `class`, keeping the HTTP status and, when rate
-/// limited, the provider's `Retry-After` hint.
-pub(crate) fn error(
-    class: Class,
-    reason: String,
-    status: StatusCode,
-    headers: &HeaderMap,
-) -> ProviderError {
-    let http_status = Some(status.as_u16());
-    match class {
-        Class::Permanent => ProviderError::Permanent {
-            reason,
-            http_status,
-        },
-        Class::Misconfigured => ProviderError::Misconfigured {
-            reason,
-            http_status,
-        },
-        Class::Retryable => ProviderError::Retryable {
-            reason,
-            http_status,
-        },
-        Class::RateLimited => ProviderError::RateLimited {
-            reason,
-            retry_after: headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| http::parse_retry_after(v, chrono::Utc::now())),
-            http_status,
-        },
-    }
-}
-
-/// The class an HTTP status alone implies, for answers without a provider
-/// code: the same rules as [`http::classify_status`].
-pub(crate) fn class_of_status(status: StatusCode) -> Class {
-    match status.as_u16() {
-        429 => Class::RateLimited,
-        408 | 425 | 500..=599 => Class::Retryable,
-        401 | 403 => Class::Misconfigured,
-        _ => Class::Permanent,
-    }
-}
-
-/// A provider's answer, read whole (up to [`MAX_ANSWER_BYTES`]).
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// A short single-line excerpt of the body for error reasons.
-    pub fn snippet(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let text = text.trim();
-        let mut snippet: String = text
-            .chars()
-            .take(SNIPPET_CHARS)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        if text.chars().nth(SNIPPET_CHARS).is_some() {
-            snippet.push('…');
-        }
-        snippet
-    }
-
-    /// The error for an answer whose body could not be read as the provider's
-    /// error format: classified by status like any other HTTP failure.
-    pub fn status_error(&self) -> ProviderError {
-        http::classify_status(self.status, &self.headers, &self.snippet())
-    }
-}
-
-/// Sends a request and reads the answer; transport failures are classified
-/// by the shared rules.
-pub(crate) async fn call(request: reqwest::RequestBuilder) -> Result<Answer, ProviderError> {
-    let mut resp = request
-        .send()
-        .await
-        .map_err(|e| http::classify_transport(&e))?;
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| http::classify_transport(&e))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ANSWER_BYTES {
-            body.truncate(MAX_ANSWER_BYTES);
-            break;
-        }
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
-}
 
 /// The receipt for a 2xx answer whose body could not be read: the provider
 /// took the message (so reporting a failure would get it sent twice), but

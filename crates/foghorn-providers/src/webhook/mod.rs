@@ -36,20 +36,21 @@ pub struct Config {
     pub url: Option<String>,
     /// `whsec_…`; deliveries go unsigned without it.
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<foghorn_core::Secret>,
     /// Extra headers, e.g. an `authorization` the receiver expects.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
 }
 
-/// Shows the URL's host and the header names only: URLs (Slack's, Discord's),
-/// secrets and header values may all be credentials.
+/// Shows the URL's host and the header names only: URLs (Slack's, Discord's)
+/// and header values may be credentials, and are plain strings so that
+/// tenants' JSON and the tests build them as such.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.url.as_deref().and_then(|u| Url::parse(u).ok());
         f.debug_struct("Config")
             .field("url_host", &url.as_ref().and_then(Url::host_str))
-            .field("secret", &self.secret.as_ref().map(|_| ".."))
+            .field("secret", &self.secret)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -105,7 +106,7 @@ impl Webhook {
                 Some(url)
             }
         };
-        let secret = match config.secret.as_deref() {
+        let secret = match config.secret.as_ref().map(foghorn_core::Secret::expose) {
             None => None,
             Some(text) => Some(Secret::parse(text).map_err(|e| invalid(format!("secret: {e}")))?),
         };
@@ -170,7 +171,7 @@ impl Webhook {
             .map_err(|e| http::classify_transport(&e))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(http::error_from_response(resp).await);
+            return Err(http::Answer::read(resp).await.classify());
         }
         let (provider, id) = (&self.name, &msg.notification_id);
         tracing::debug!(%provider, notification_id = %id, %status, "webhook delivered");

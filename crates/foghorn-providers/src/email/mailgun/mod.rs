@@ -11,14 +11,15 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
-use std::fmt;
 
 /// The `kind` this provider is configured with.
 pub const KIND: &str = "mailgun";
@@ -36,10 +37,10 @@ pub enum Region {
     Eu,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub api_key: String,
+    pub api_key: Secret,
     /// The sending domain, e.g. `mg.navidocs.example`.
     pub domain: String,
     #[serde(default)]
@@ -51,45 +52,18 @@ pub struct Config {
     pub from: String,
     /// The "HTTP webhook signing key"; without it callbacks are refused.
     #[serde(default)]
-    pub webhook_signing_key: Option<String>,
+    pub webhook_signing_key: Option<Secret>,
 }
 
-/// Secrets are never printed.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("domain", &self.domain)
-            .field("region", &self.region)
-            .field("base_url", &self.base_url)
-            .field("from", &self.from)
-            .field(
-                "webhook_signing_key",
-                &self.webhook_signing_key.as_ref().map(|_| ".."),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Mailgun {
     name: String,
     /// `{base}/v3/{domain}/messages`, built once.
     endpoint: Url,
-    api_key: String,
+    api_key: Secret,
     from: Mailbox,
-    signing_key: Option<Vec<u8>>,
+    signing_key: Option<Secret>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Mailgun {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mailgun")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint.as_str())
-            .field("from", &self.from.email)
-            .field("webhooks", &self.signing_key.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Mailgun {
@@ -97,7 +71,7 @@ impl Mailgun {
     /// a typo fails at start-up instead of on every send.
     pub fn new(name: &str, config: Config, client: reqwest::Client) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        if config.api_key.trim().is_empty() {
+        if config.api_key.is_blank() {
             return Err(invalid("api_key is empty".into()));
         }
         let domain = config.domain.trim();
@@ -120,16 +94,16 @@ impl Mailgun {
         }
         let from = Mailbox::parse(&config.from).map_err(|e| invalid(format!("from: {e}")))?;
         let signing_key = match config.webhook_signing_key {
-            Some(key) if key.trim().is_empty() => {
+            Some(key) if key.is_blank() => {
                 return Err(invalid("webhook_signing_key is empty".into()))
             }
-            Some(key) => Some(key.trim().as_bytes().to_vec()),
+            Some(key) => Some(Secret::new(key.expose().trim())),
             None => None,
         };
         Ok(Mailgun {
             name: name.to_string(),
             endpoint,
-            api_key: config.api_key.trim().to_string(),
+            api_key: Secret::new(config.api_key.expose().trim()),
             from,
             signing_key,
             client,
@@ -151,18 +125,23 @@ impl Mailgun {
         let resp = self
             .client
             .post(self.endpoint.clone())
-            .basic_auth("api", Some(&self.api_key))
+            .basic_auth("api", Some(self.api_key.expose()))
             .multipart(form)
             .send()
             .await
             .map_err(|e| http::classify_transport(&e))?;
-        let status = resp.status();
+        let answer = Answer::read(resp).await;
+        let status = answer.status;
         if !status.is_success() {
-            return Err(classify(Failure::read(resp).await));
+            return Err(classify(&answer));
         }
         // A 2xx without an id is not Mailgun's queueing answer (see `api`).
-        let id = match resp.json::<api::SendResponse>().await {
-            Ok(answer) if !answer.id.trim().is_empty() => answer.id,
+        let sent = match answer.read_error {
+            Some(_) => None,
+            None => serde_json::from_slice::<api::SendResponse>(&answer.body).ok(),
+        };
+        let id = match sent {
+            Some(answer) if !answer.id.trim().is_empty() => answer.id,
             _ => {
                 return Err(ProviderError::Misconfigured {
                     reason: format!(
@@ -185,21 +164,21 @@ impl Mailgun {
 
     /// Verifies and reads one webhook call (see [`inbound`]).
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
-        let key = self.signing_key.as_deref().ok_or_else(|| {
+        let key = self.signing_key.as_ref().ok_or_else(|| {
             InboundError::NotConfigured(format!(
                 "mailgun provider `{}` has no webhook_signing_key",
                 self.name
             ))
         })?;
-        inbound::parse(key, req)
+        inbound::parse(key.expose().as_bytes(), req)
     }
 }
 
 /// The shared rules, except that a 404 here means the sending domain is not
 /// on this account or in this region: every message would fail the same way.
-fn classify(failure: Failure) -> ProviderError {
-    let err = failure.classify();
-    if failure.status == StatusCode::NOT_FOUND {
+fn classify(answer: &Answer) -> ProviderError {
+    let err = answer.classify();
+    if answer.status == StatusCode::NOT_FOUND {
         return email::as_misconfigured(err, "unknown sending domain or wrong region");
     }
     err

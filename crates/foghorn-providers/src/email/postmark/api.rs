@@ -41,6 +41,7 @@
 //!   (`https://user:pass@host/path`), which Postmark sends as an
 //!   `Authorization: Basic` header; there is no signature or timestamp.
 
+use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -87,23 +88,14 @@ pub struct Answer {
     pub message: Option<String>,
 }
 
-/// What an ErrorCode means for the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeClass {
-    /// This message will never be accepted (bad address, inactive recipient).
-    Permanent,
-    /// Token, sender signature, account or stream: every message would fail.
-    Misconfigured,
-    RateLimited,
-    Retryable,
-}
-
-pub fn code_class(code: i64) -> CodeClass {
+/// What an ErrorCode means for the engine: token, sender signature,
+/// account or stream errors fail every message; most others only this one.
+pub fn code_class(code: i64) -> ErrorKind {
     match code {
-        10 | 400 | 401 | 405 | 412 | 413 | 1226 => CodeClass::Misconfigured,
-        429 => CodeClass::RateLimited,
-        100 => CodeClass::Retryable,
-        _ => CodeClass::Permanent,
+        10 | 400 | 401 | 405 | 412 | 413 | 1226 => ErrorKind::Misconfigured,
+        429 => ErrorKind::RateLimited,
+        100 => ErrorKind::Retryable,
+        _ => ErrorKind::Permanent,
     }
 }
 

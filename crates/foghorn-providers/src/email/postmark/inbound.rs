@@ -45,7 +45,7 @@ fn check_basic_auth(auth: &WebhookAuth, header: Option<&str>) -> Result<(), Inbo
     // Both compared, whatever the first result, so timing does not tell
     // which of the two was wrong.
     let user_ok = signature::constant_time_eq(user, auth.username.as_bytes());
-    let pass_ok = signature::constant_time_eq(pass, auth.password.as_bytes());
+    let pass_ok = signature::constant_time_eq(pass, auth.password.expose().as_bytes());
     if user_ok & pass_ok {
         Ok(())
     } else {

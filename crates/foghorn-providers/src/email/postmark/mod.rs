@@ -11,8 +11,10 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -20,7 +22,6 @@ use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The `kind` this provider is configured with.
 pub const KIND: &str = "postmark";
@@ -31,10 +32,10 @@ fn default_stream() -> String {
     "outbound".to_string()
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub server_token: String,
+    pub server_token: Secret,
     /// Default sender; it must be a confirmed Sender Signature or on a
     /// verified domain.
     pub from: String,
@@ -48,61 +49,33 @@ pub struct Config {
     #[serde(default)]
     pub webhook_username: Option<String>,
     #[serde(default)]
-    pub webhook_password: Option<String>,
-}
-
-/// The token and webhook password are never printed.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("from", &self.from)
-            .field("message_stream", &self.message_stream)
-            .field("base_url", &self.base_url)
-            .field("webhook_username", &self.webhook_username)
-            .field(
-                "webhook_password",
-                &self.webhook_password.as_ref().map(|_| ".."),
-            )
-            .finish_non_exhaustive()
-    }
+    pub webhook_password: Option<Secret>,
 }
 
 /// Compared against each webhook call's Basic credentials.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct WebhookAuth {
     username: String,
-    password: String,
+    password: Secret,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Postmark {
     name: String,
     /// `{base}/email`, built once.
     endpoint: Url,
-    server_token: String,
+    server_token: Secret,
     from: Mailbox,
     message_stream: String,
     webhook_auth: Option<WebhookAuth>,
     client: reqwest::Client,
 }
 
-impl fmt::Debug for Postmark {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Postmark")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint.as_str())
-            .field("from", &self.from.email)
-            .field("message_stream", &self.message_stream)
-            .field("webhooks", &self.webhook_auth.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Postmark {
     /// Checks token, sender, stream and webhook credentials at start-up.
     pub fn new(name: &str, config: Config, client: reqwest::Client) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        let server_token = config.server_token.trim();
+        let server_token = config.server_token.expose().trim();
         if server_token.is_empty() {
             return Err(invalid("server_token is empty".into()));
         }
@@ -124,7 +97,9 @@ impl Postmark {
         }
         let webhook_auth = match (config.webhook_username, config.webhook_password) {
             (None, None) => None,
-            (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
+            (Some(username), Some(password))
+                if !username.is_empty() && !password.expose().is_empty() =>
+            {
                 if username.contains(':') {
                     return Err(invalid("webhook_username cannot contain `:`".into()));
                 }
@@ -139,7 +114,7 @@ impl Postmark {
         Ok(Postmark {
             name: name.to_string(),
             endpoint,
-            server_token: server_token.to_string(),
+            server_token: Secret::new(server_token),
             from,
             message_stream,
             webhook_auth,
@@ -180,19 +155,20 @@ impl Postmark {
         let resp = self
             .client
             .post(self.endpoint.clone())
-            .header("X-Postmark-Server-Token", &self.server_token)
+            .header("X-Postmark-Server-Token", self.server_token.expose())
             .header(ACCEPT, "application/json")
             .json(&body)
             .send()
             .await
             .map_err(|e| http::classify_transport(&e))?;
-        let status = resp.status();
+        let answer = Answer::read(resp).await;
+        let status = answer.status;
         if !status.is_success() {
-            return Err(classify(Failure::read(resp).await));
+            return Err(classify(&answer));
         }
-        let bytes = match resp.bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) => {
+        let bytes = match &answer.read_error {
+            None => &answer.body,
+            Some(e) => {
                 // A 200 means Postmark took the message; failing here would
                 // have it retried and sent twice.
                 tracing::warn!(provider = %self.name, error = %e, "cannot read Postmark's 200 answer");
@@ -202,8 +178,8 @@ impl Postmark {
                 });
             }
         };
-        let answer: Option<api::Answer> = serde_json::from_slice(&bytes).ok();
-        match answer {
+        let parsed: Option<api::Answer> = serde_json::from_slice(bytes).ok();
+        match parsed {
             Some(api::Answer {
                 error_code: Some(code),
                 message,
@@ -245,23 +221,23 @@ impl Postmark {
 
 /// By `ErrorCode` when the body has one (422s, and 401s for token errors);
 /// otherwise by status, with a 404 meaning the base URL is wrong.
-fn classify(failure: Failure) -> ProviderError {
-    let answer: Option<api::Answer> = serde_json::from_str(&failure.body).ok();
+fn classify(answer: &Answer) -> ProviderError {
+    let parsed: Option<api::Answer> = serde_json::from_str(&answer.text()).ok();
     if let Some(api::Answer {
         error_code: Some(code),
         message,
         ..
-    }) = answer
+    }) = parsed
     {
         if code != 0
-            && failure.status != StatusCode::TOO_MANY_REQUESTS
-            && !failure.status.is_server_error()
+            && answer.status != StatusCode::TOO_MANY_REQUESTS
+            && !answer.status.is_server_error()
         {
-            return from_code(code, message.as_deref(), failure.status);
+            return from_code(code, message.as_deref(), answer.status);
         }
     }
-    let err = failure.classify();
-    if failure.status == StatusCode::NOT_FOUND {
+    let err = answer.classify();
+    if answer.status == StatusCode::NOT_FOUND {
         return email::as_misconfigured(err, "the Email API endpoint was not found");
     }
     err
@@ -269,7 +245,6 @@ fn classify(failure: Failure) -> ProviderError {
 
 fn from_code(code: i64, message: Option<&str>, status: StatusCode) -> ProviderError {
     let message = message.map(email::short).unwrap_or_default();
-    let http_status = Some(status.as_u16());
     let reason = match code {
         // The engine suppresses the address on this: Postmark will refuse it
         // until it is reactivated.
@@ -279,23 +254,5 @@ fn from_code(code: i64, message: Option<&str>, status: StatusCode) -> ProviderEr
         ),
         _ => format!("Postmark ErrorCode {code}: {message}"),
     };
-    match api::code_class(code) {
-        api::CodeClass::Permanent => ProviderError::Permanent {
-            reason,
-            http_status,
-        },
-        api::CodeClass::Misconfigured => ProviderError::Misconfigured {
-            reason,
-            http_status,
-        },
-        api::CodeClass::RateLimited => ProviderError::RateLimited {
-            reason,
-            retry_after: None,
-            http_status,
-        },
-        api::CodeClass::Retryable => ProviderError::Retryable {
-            reason,
-            http_status,
-        },
-    }
+    ProviderError::new(api::code_class(code), reason, Some(status.as_u16()))
 }

@@ -11,9 +11,11 @@ mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::email::{self, EmailParts, Failure, Mailbox};
+use crate::email::{self, EmailParts, Mailbox};
+use crate::http::Answer;
 use crate::{http, BuildError};
 use chrono::Utc;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -22,7 +24,6 @@ use reqwest::header::{HeaderMap, ACCEPT};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 /// The `kind` this provider is configured with.
@@ -40,10 +41,10 @@ pub enum Region {
     Eu,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub api_key: String,
+    pub api_key: Secret,
     /// Default sender, `Name <address>` or a bare address; it must be a
     /// verified Sender Identity in SendGrid.
     pub from: String,
@@ -58,48 +59,22 @@ pub struct Config {
     pub webhook_verification_key: Option<String>,
 }
 
-/// The API key is never printed.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("from", &self.from)
-            .field("region", &self.region)
-            .field("base_url", &self.base_url)
-            .field(
-                "webhook_verification_key",
-                &self.webhook_verification_key.is_some(),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SendGrid {
     name: String,
     /// `{base}/v3/mail/send`, built once.
     endpoint: Url,
-    api_key: String,
+    api_key: Secret,
     from: Mailbox,
     verification_key: Option<VerifyingKey>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for SendGrid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendGrid")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint.as_str())
-            .field("from", &self.from.email)
-            .field("webhooks", &self.verification_key.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl SendGrid {
     /// Checks the key, sender and URL at start-up rather than on every send.
     pub fn new(name: &str, config: Config, client: reqwest::Client) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        let api_key = config.api_key.trim();
+        let api_key = config.api_key.expose().trim();
         if api_key.is_empty() {
             return Err(invalid("api_key is empty".into()));
         }
@@ -124,7 +99,7 @@ impl SendGrid {
         Ok(SendGrid {
             name: name.to_string(),
             endpoint,
-            api_key: api_key.to_string(),
+            api_key: Secret::new(api_key),
             from,
             verification_key,
             client,
@@ -151,7 +126,7 @@ impl SendGrid {
         let resp = self
             .client
             .post(self.endpoint.clone())
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose())
             .header(ACCEPT, "application/json")
             .json(&body)
             .send()
@@ -187,7 +162,7 @@ impl SendGrid {
                 http_status: Some(status.as_u16()),
             });
         }
-        Err(classify(Failure::read(resp).await))
+        Err(classify(&Answer::read(resp).await))
     }
 
     /// Verifies and reads one Event Webhook batch (see [`inbound`]).
@@ -245,8 +220,9 @@ fn mail<'a>(
 /// Summarises SendGrid's `errors` array for the reason, then applies the
 /// shared rules; a 404 means the base URL is not the Mail Send API, and a
 /// 429 without `Retry-After` takes its wait from `X-RateLimit-Reset`.
-fn classify(failure: Failure) -> ProviderError {
-    let summary = serde_json::from_str::<api::ErrorBody>(&failure.body)
+fn classify(answer: &Answer) -> ProviderError {
+    let body = answer.text();
+    let summary = serde_json::from_str::<api::ErrorBody>(&body)
         .ok()
         .map(|b| {
             b.errors
@@ -262,8 +238,8 @@ fn classify(failure: Failure) -> ProviderError {
                 .join("; ")
         })
         .filter(|s| !s.is_empty());
-    let text = summary.as_deref().unwrap_or(&failure.body);
-    let err = http::classify_status(failure.status, &failure.headers, text);
+    let text = summary.as_deref().unwrap_or(&body);
+    let err = http::classify_status(answer.status, &answer.headers, text);
     match err {
         ProviderError::RateLimited {
             reason,
@@ -271,10 +247,10 @@ fn classify(failure: Failure) -> ProviderError {
             http_status,
         } => ProviderError::RateLimited {
             reason,
-            retry_after: rate_limit_reset(&failure.headers, Utc::now().timestamp()),
+            retry_after: rate_limit_reset(&answer.headers, Utc::now().timestamp()),
             http_status,
         },
-        err if failure.status == StatusCode::NOT_FOUND => {
+        err if answer.status == StatusCode::NOT_FOUND => {
             email::as_misconfigured(err, "the Mail Send endpoint was not found")
         }
         err => err,

@@ -45,7 +45,7 @@
 //!   the only method after it (dev.bandwidth.com "Credential Management");
 //!   the ruby SDK's v18 → v19 migration guide likewise removes Basic auth.
 
-use crate::sms::Class;
+use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -109,12 +109,12 @@ pub struct FieldError {
 }
 
 /// A validation error about our own settings fails every message alike.
-pub(crate) fn class_of_validation(error: &ApiError) -> Class {
+pub(crate) fn class_of_validation(error: &ApiError) -> ErrorKind {
     let ours = |f: &FieldError| matches!(f.field_name.as_deref(), Some("from" | "applicationId"));
     if error.field_errors.iter().any(ours) {
-        Class::Misconfigured
+        ErrorKind::Misconfigured
     } else {
-        Class::Permanent
+        ErrorKind::Permanent
     }
 }
 

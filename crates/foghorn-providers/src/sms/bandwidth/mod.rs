@@ -18,13 +18,15 @@ mod tests;
 pub mod token;
 
 use crate::http::HttpOptions;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-use std::fmt;
 use std::sync::Arc;
 use token::{Token, TokenSource};
 
@@ -34,7 +36,7 @@ const MESSAGING_ORIGIN: &str = "https://messaging.bandwidth.com";
 /// The token endpoint's origin (`api.rs`).
 const TOKEN_ORIGIN: &str = "https://api.bandwidth.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub account_id: String,
@@ -42,12 +44,12 @@ pub struct Config {
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// A legacy API user, accepted until Bandwidth stops taking it.
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub messaging_application_id: String,
     /// The default sender, an E.164 number on the application's location.
     pub from: String,
@@ -60,37 +62,17 @@ pub struct Config {
     #[serde(default)]
     pub webhook_username: Option<String>,
     #[serde(default)]
-    pub webhook_password: Option<String>,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("account_id", &self.account_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| ".."))
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| ".."))
-            .field("messaging_application_id", &self.messaging_application_id)
-            .field("from", &self.from)
-            .field("base_url", &self.base_url)
-            .field("webhook_username", &self.webhook_username)
-            .field(
-                "webhook_password",
-                &self.webhook_password.as_ref().map(|_| ".."),
-            )
-            .finish()
-    }
+    pub webhook_password: Option<Secret>,
 }
 
 /// How API calls are authenticated.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 enum Auth {
     /// Shared by clones, so every send through this account uses one token.
     OAuth(Arc<TokenSource>),
     LegacyBasic {
         username: String,
-        password: String,
+        password: Secret,
     },
 }
 
@@ -99,35 +81,15 @@ const LEGACY_WARNING: &str = "Bandwidth no longer accepts Basic-auth API users \
     (username/password; decommissioned 2 December 2026): create OAuth 2.0 API credentials \
     and set BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET (client_id/client_secret)";
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Bandwidth {
     name: String,
     auth: Auth,
     application_id: String,
     from: String,
-    webhook_credentials: Option<(String, String)>,
+    webhook_credentials: Option<(String, Secret)>,
     endpoint: String,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Bandwidth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bandwidth")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
-            .field(
-                "auth",
-                &match &self.auth {
-                    Auth::OAuth(source) => format!("{source:?}"),
-                    Auth::LegacyBasic { username, .. } => format!("legacy Basic ({username})"),
-                },
-            )
-            .field(
-                "authenticated_callbacks",
-                &self.webhook_credentials.is_some(),
-            )
-            .finish_non_exhaustive()
-    }
 }
 
 impl Bandwidth {
@@ -152,7 +114,7 @@ impl Bandwidth {
             ));
         }
         let webhook_credentials = match (config.webhook_username, config.webhook_password) {
-            (Some(user), Some(password)) if !user.is_empty() && !password.is_empty() => {
+            (Some(user), Some(password)) if !user.is_empty() && !password.expose().is_empty() => {
                 Some((user, password))
             }
             (None, None) => None,
@@ -236,10 +198,12 @@ impl Bandwidth {
         };
         let answer = match &self.auth {
             Auth::LegacyBasic { username, password } => {
-                let request = self.request(&body).basic_auth(username, Some(password));
-                let answer = sms::call(request).await?;
+                let request = self
+                    .request(&body)
+                    .basic_auth(username, Some(password.expose()));
+                let answer = http::call(request).await?;
                 if !answer.status.is_success() {
-                    return Err(token::scrub(failure(&answer), &[password]));
+                    return Err(token::scrub(failure(&answer), &[password.expose()]));
                 }
                 answer
             }
@@ -292,7 +256,7 @@ impl Bandwidth {
         &self,
         source: &TokenSource,
         body: &api::MessageRequest<'_>,
-    ) -> Result<(sms::Answer, Token), ProviderError> {
+    ) -> Result<(Answer, Token), ProviderError> {
         let token = source.token().await?;
         let answer = self.call_with(&token, body).await?;
         if answer.status != reqwest::StatusCode::UNAUTHORIZED {
@@ -308,9 +272,9 @@ impl Bandwidth {
         &self,
         token: &Token,
         body: &api::MessageRequest<'_>,
-    ) -> Result<sms::Answer, ProviderError> {
+    ) -> Result<Answer, ProviderError> {
         let request = self.request(body).bearer_auth(token.bearer());
-        sms::call(request)
+        http::call(request)
             .await
             .map_err(|e| token::scrub(e, &[token.bearer()]))
     }
@@ -324,7 +288,7 @@ impl Bandwidth {
                 self.name
             )));
         };
-        inbound::check_basic(req.header("authorization"), user, password)?;
+        inbound::check_basic(req.header("authorization"), user, password.expose())?;
         inbound::events(req.body)
     }
 }
@@ -348,10 +312,11 @@ fn refused_twice(err: ProviderError) -> ProviderError {
 fn pair(
     provider: &str,
     (first, a): (&str, &Option<String>),
-    (second, b): (&str, &Option<String>),
-) -> Result<Option<(String, String)>, BuildError> {
-    let set = |v: &Option<String>| v.as_ref().filter(|v| !v.trim().is_empty()).cloned();
-    match (set(a), set(b)) {
+    (second, b): (&str, &Option<Secret>),
+) -> Result<Option<(String, Secret)>, BuildError> {
+    let a = a.as_ref().filter(|v| !v.trim().is_empty()).cloned();
+    let b = b.as_ref().filter(|v| !v.is_blank()).cloned();
+    match (a, b) {
         (Some(a), Some(b)) => Ok(Some((a, b))),
         (None, None) => Ok(None),
         _ => Err(BuildError::invalid(
@@ -361,13 +326,13 @@ fn pair(
     }
 }
 
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let parsed = serde_json::from_slice::<api::ApiError>(&answer.body).ok();
     let class = match (answer.status.as_u16(), &parsed) {
         (400, Some(err)) => api::class_of_validation(err),
         // The account id is the only variable part of the path.
-        (404, _) => Class::Misconfigured,
-        _ => sms::class_of_status(answer.status),
+        (404, _) => ErrorKind::Misconfigured,
+        _ => http::kind_of_status(answer.status),
     };
     let reason = match parsed {
         Some(err) => {
@@ -387,5 +352,5 @@ fn failure(answer: &sms::Answer) -> ProviderError {
         }
         None => format!("HTTP {}: {}", answer.status, answer.snippet()),
     };
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

@@ -7,9 +7,10 @@
 //! shares its outcome, success or failure, instead of asking again.
 
 use super::api;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use foghorn_core::ErrorKind;
 use foghorn_core::ProviderError;
-use std::fmt;
+use foghorn_core::Secret;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -27,21 +28,24 @@ const HINT: &str =
     "check BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET (client_id/client_secret)";
 
 /// An access token as the API takes it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+#[derive(Debug, Clone)]
+pub struct Token(Secret);
 
 impl Token {
     pub fn bearer(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 }
 
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(..)")
+/// Only to tell a refused token from a newer one; no credential is checked
+/// against it, so a plain comparison will do.
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.bearer() == other.bearer()
     }
 }
 
+#[derive(Debug)]
 struct Cached {
     token: Token,
     /// When it stops being handed out; `None` when the endpoint gave no
@@ -49,7 +53,7 @@ struct Cached {
     refresh_at: Option<Instant>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     cached: Option<Cached>,
     /// The outcome of the last failed request, for the callers that waited
@@ -57,11 +61,12 @@ struct State {
     failed: Option<ProviderError>,
 }
 
+#[derive(Debug)]
 pub struct TokenSource {
     provider: String,
     endpoint: String,
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     client: reqwest::Client,
     /// Token requests answered so far; a caller that sees it move while it
     /// waited for the lock knows a request was answered on its behalf.
@@ -69,21 +74,12 @@ pub struct TokenSource {
     state: Mutex<State>,
 }
 
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("endpoint", &self.endpoint)
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TokenSource {
     pub fn new(
         provider: &str,
         endpoint: String,
         client_id: String,
-        client_secret: String,
+        client_secret: Secret,
         client: reqwest::Client,
     ) -> TokenSource {
         TokenSource {
@@ -99,7 +95,7 @@ impl TokenSource {
 
     /// For scrubbing error reasons.
     pub(super) fn secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.expose()
     }
 
     /// A token that is not about to expire, fetched only when there is none.
@@ -163,14 +159,14 @@ impl TokenSource {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(api::TOKEN_REQUEST_BODY);
-        let answer = sms::call(request).await.map_err(|e| self.scrub(e))?;
+        let answer = http::call(request).await.map_err(|e| self.scrub(e))?;
         if !answer.status.is_success() {
             return Err(self.scrub(self.refusal(&answer)));
         }
@@ -201,13 +197,13 @@ impl TokenSource {
             expires_in = ?parsed.expires_in,
             "bandwidth access token issued"
         );
-        Ok((Token(parsed.access_token), lifetime))
+        Ok((Token(Secret::new(parsed.access_token)), lifetime))
     }
 
     /// The error for a refused token request (RFC 6749 §5.2 body when there
     /// is one): refused credentials are a misconfiguration; so is any other
     /// 4xx, which no retry mends.
-    fn refusal(&self, answer: &sms::Answer) -> ProviderError {
+    fn refusal(&self, answer: &Answer) -> ProviderError {
         let parsed = serde_json::from_slice::<api::TokenError>(&answer.body).ok();
         let said = match &parsed {
             Some(err) => match err.error_description.as_deref().filter(|d| !d.is_empty()) {
@@ -217,22 +213,22 @@ impl TokenSource {
             None => format!("HTTP {}: {}", answer.status, answer.snippet()),
         };
         let class = match answer.status.as_u16() {
-            429 => Class::RateLimited,
-            408 | 425 | 500..=599 => Class::Retryable,
-            _ => Class::Misconfigured,
+            429 => ErrorKind::RateLimited,
+            408 | 425 | 500..=599 => ErrorKind::Retryable,
+            _ => ErrorKind::Misconfigured,
         };
         let reason = match class {
-            Class::Misconfigured => {
+            ErrorKind::Misconfigured => {
                 format!("bandwidth token endpoint refused the client credentials: {said}; {HINT}")
             }
             _ => format!("bandwidth token endpoint: {said}"),
         };
-        sms::error(class, reason, answer.status, &answer.headers)
+        answer.error(class, reason)
     }
 
     /// An endpoint may echo what it was sent; no reason keeps the secret.
     fn scrub(&self, err: ProviderError) -> ProviderError {
-        scrub(err, &[self.client_secret.as_str()])
+        scrub(err, &[self.client_secret.expose()])
     }
 }
 

@@ -20,7 +20,7 @@
 //!   balance, 98 API not found, 99 internal error; the SDK treats every
 //!   status but 200/201/202/204 as an error and 500 as "unavailable".
 
-use crate::sms::Class;
+use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -56,11 +56,11 @@ pub struct ApiError {
 
 /// What an error means for the engine: a wrong key, an empty balance, a
 /// wrong endpoint or a refused originator fail every message alike.
-pub(crate) fn class_of(error: &ApiError) -> Class {
+pub(crate) fn class_of(error: &ApiError) -> ErrorKind {
     match error.code {
-        2 | 25 | 98 => Class::Misconfigured,
-        99 => Class::Retryable,
-        _ if error.parameter.as_deref() == Some("originator") => Class::Misconfigured,
-        _ => Class::Permanent,
+        2 | 25 | 98 => ErrorKind::Misconfigured,
+        99 => ErrorKind::Retryable,
+        _ if error.parameter.as_deref() == Some("originator") => ErrorKind::Misconfigured,
+        _ => ErrorKind::Permanent,
     }
 }

@@ -11,62 +11,43 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::sms::segments::{self, Encoding};
-use crate::sms::{self, Class};
 use crate::BuildError;
+use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "messagebird";
 const DEFAULT_BASE_URL: &str = "https://rest.messagebird.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub access_key: String,
+    pub access_key: Secret,
     /// The default sender: a number or an alphanumeric id (11 characters).
     pub originator: String,
     /// The dashboard's webhook signing key (not the access key); without it
     /// status reports are refused.
     #[serde(default)]
-    pub signing_key: Option<String>,
+    pub signing_key: Option<Secret>,
     #[serde(default)]
     pub base_url: Option<String>,
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("access_key", &"..")
-            .field("originator", &self.originator)
-            .field("signing_key", &self.signing_key.as_ref().map(|_| ".."))
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct MessageBird {
     name: String,
-    access_key: String,
+    access_key: Secret,
     originator: String,
-    signing_key: Option<String>,
+    signing_key: Option<Secret>,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for MessageBird {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessageBird")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
-            .field("signed_callbacks", &self.signing_key.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl MessageBird {
@@ -76,7 +57,7 @@ impl MessageBird {
         client: reqwest::Client,
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
-        sms::required(name, "access_key", &config.access_key)?;
+        sms::required(name, "access_key", config.access_key.expose())?;
         sms::required(name, "originator", &config.originator)?;
         let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = sms::base_url(name, base, opts.allow_private_targets)?;
@@ -84,7 +65,7 @@ impl MessageBird {
             name: name.to_string(),
             access_key: config.access_key,
             originator: config.originator,
-            signing_key: config.signing_key.filter(|k| !k.is_empty()),
+            signing_key: config.signing_key.filter(|k| !k.expose().is_empty()),
             endpoint: sms::endpoint(&base, "/messages"),
             public_url: opts.public_url.clone(),
             client,
@@ -119,11 +100,11 @@ impl MessageBird {
             .post(&self.endpoint)
             .header(
                 reqwest::header::AUTHORIZATION,
-                format!("AccessKey {}", self.access_key),
+                format!("AccessKey {}", self.access_key.expose()),
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&request);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -145,7 +126,7 @@ impl MessageBird {
 
     /// Verifies and parses a status report (GET) or incoming message.
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
-        let Some(key) = self.signing_key.as_deref() else {
+        let Some(key) = self.signing_key.as_ref().map(Secret::expose) else {
             return Err(InboundError::NotConfigured(format!(
                 "messagebird provider `{}` has no signing_key to verify callbacks with",
                 self.name
@@ -164,12 +145,12 @@ impl MessageBird {
 
 /// Classifies by the HTTP status for throttling and outages, by the most
 /// telling error code otherwise; every error's code and text is in the reason.
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let Ok(parsed) = serde_json::from_slice::<api::Errors>(&answer.body) else {
-        return answer.status_error();
+        return answer.classify();
     };
     if parsed.errors.is_empty() {
-        return answer.status_error();
+        return answer.classify();
     }
     let reason = parsed
         .errors
@@ -184,18 +165,18 @@ fn failure(answer: &sms::Answer) -> ProviderError {
         .collect::<Vec<_>>()
         .join("; ");
     let class = match answer.status.as_u16() {
-        429 => Class::RateLimited,
-        500..=599 => Class::Retryable,
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Retryable,
         _ => {
-            let classes: Vec<Class> = parsed.errors.iter().map(api::class_of).collect();
-            if classes.contains(&Class::Misconfigured) {
-                Class::Misconfigured
-            } else if classes.contains(&Class::Retryable) {
-                Class::Retryable
+            let classes: Vec<ErrorKind> = parsed.errors.iter().map(api::class_of).collect();
+            if classes.contains(&ErrorKind::Misconfigured) {
+                ErrorKind::Misconfigured
+            } else if classes.contains(&ErrorKind::Retryable) {
+                ErrorKind::Retryable
             } else {
-                Class::Permanent
+                ErrorKind::Permanent
             }
         }
     };
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

@@ -10,60 +10,41 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
+use crate::http::{self, Answer};
 use crate::signature::parse_form;
-use crate::sms::{self, Class};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "plivo";
 const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `MA…` or `SA…` (sub-account).
     pub auth_id: String,
-    pub auth_token: String,
+    pub auth_token: Secret,
     /// The default `src`: a Plivo number or a sender id.
     pub from: String,
     #[serde(default)]
     pub base_url: Option<String>,
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("auth_id", &self.auth_id)
-            .field("auth_token", &"..")
-            .field("from", &self.from)
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Plivo {
     name: String,
     auth_id: String,
-    auth_token: String,
+    auth_token: Secret,
     from: String,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Plivo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plivo")
-            .field("name", &self.name)
-            .field("auth_id", &self.auth_id)
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Plivo {
@@ -74,7 +55,7 @@ impl Plivo {
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
         sms::required(name, "auth_id", &config.auth_id)?;
-        sms::required(name, "auth_token", &config.auth_token)?;
+        sms::required(name, "auth_token", config.auth_token.expose())?;
         sms::required(name, "from", &config.from)?;
         // A path segment; the SDK insists on `MA`/`SA` + 18 characters.
         if !config.auth_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -125,10 +106,10 @@ impl Plivo {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.auth_id, Some(&self.auth_token))
+            .basic_auth(&self.auth_id, Some(self.auth_token.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -157,7 +138,7 @@ impl Plivo {
             parse_form(req.body)
         };
         inbound::verify(
-            &self.auth_token,
+            self.auth_token.expose(),
             req.method,
             req.url,
             &post_params,
@@ -176,7 +157,7 @@ impl Plivo {
 /// Plivo's errors carry no code: the HTTP status decides, except that a
 /// refused `src` (a sender not on the account) fails every message alike and
 /// 402 (no credit) is an account matter.
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let error = serde_json::from_slice::<api::ApiError>(&answer.body)
         .ok()
         .and_then(|e| e.error)
@@ -185,17 +166,12 @@ fn failure(answer: &sms::Answer) -> ProviderError {
             other => other.to_string(),
         });
     let Some(error) = error else {
-        return answer.status_error();
+        return answer.classify();
     };
     let class = match answer.status.as_u16() {
-        402 => Class::Misconfigured,
-        400 if error.to_ascii_lowercase().contains("src") => Class::Misconfigured,
-        _ => sms::class_of_status(answer.status),
+        402 => ErrorKind::Misconfigured,
+        400 if error.to_ascii_lowercase().contains("src") => ErrorKind::Misconfigured,
+        _ => http::kind_of_status(answer.status),
     };
-    sms::error(
-        class,
-        format!("plivo: {error}"),
-        answer.status,
-        &answer.headers,
-    )
+    answer.error(class, format!("plivo: {error}"))
 }

@@ -20,7 +20,7 @@
 //!   21659 `From` is not a Twilio number, 21266 `To` and `From` are the
 //!   same; Twilio returns HTTP 429 when rate limited.
 
-use crate::sms::Class;
+use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 /// The form fields of a create-message request.
@@ -66,13 +66,13 @@ pub struct ApiError {
 
 /// What a Twilio error code means for the engine; `None` leaves the decision
 /// to the HTTP status.
-pub(crate) fn class_of(code: u32) -> Option<Class> {
+pub(crate) fn class_of(code: u32) -> Option<ErrorKind> {
     Some(match code {
-        20429 => Class::RateLimited,
-        20500 | 20503 => Class::Retryable,
-        20003 | 20404 | 21212 | 21606 | 21659 => Class::Misconfigured,
+        20429 => ErrorKind::RateLimited,
+        20500 | 20503 => ErrorKind::Retryable,
+        20003 | 20404 | 21212 | 21606 | 21659 => ErrorKind::Misconfigured,
         21211 | 21266 | 21408 | 21602 | 21604 | 21608 | 21610 | 21612 | 21614 | 21617 => {
-            Class::Permanent
+            ErrorKind::Permanent
         }
         _ => return None,
     })

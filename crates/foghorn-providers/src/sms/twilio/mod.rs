@@ -12,23 +12,25 @@ pub mod inbound;
 mod tests;
 
 use crate::http::HttpOptions;
-use crate::sms::{self, Class};
+use crate::http::{self, Answer};
+use crate::sms;
 use crate::BuildError;
+use foghorn_core::ErrorKind;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use reqwest::Url;
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "twilio";
 const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: Secret,
     /// The default `From`; used unless the engine picked a sender.
     #[serde(default)]
     pub phone_number: Option<String>,
@@ -40,39 +42,16 @@ pub struct Config {
     pub base_url: Option<String>,
 }
 
-/// The auth token is a credential; only the account SID is shown.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"..")
-            .field("phone_number", &self.phone_number)
-            .field("messaging_service_sid", &self.messaging_service_sid)
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Twilio {
     name: String,
     account_sid: String,
-    auth_token: String,
+    auth_token: Secret,
     phone_number: Option<String>,
     messaging_service_sid: Option<String>,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Twilio {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Twilio")
-            .field("name", &self.name)
-            .field("account_sid", &self.account_sid)
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Twilio {
@@ -83,7 +62,7 @@ impl Twilio {
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
         sms::required(name, "account_sid", &config.account_sid)?;
-        sms::required(name, "auth_token", &config.auth_token)?;
+        sms::required(name, "auth_token", config.auth_token.expose())?;
         let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let phone_number = non_empty(config.phone_number);
         let messaging_service_sid = non_empty(config.messaging_service_sid);
@@ -150,10 +129,10 @@ impl Twilio {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
             return Err(failure(&answer));
         }
@@ -192,7 +171,7 @@ impl Twilio {
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
         let signed = inbound::signed_params(req.method, req.body);
         inbound::verify(
-            &self.auth_token,
+            self.auth_token.expose(),
             req.url,
             &signed,
             req.header(inbound::SIGNATURE_HEADER),
@@ -205,20 +184,20 @@ impl Twilio {
 /// Classifies a failed answer by Twilio's error code when it has one, by
 /// HTTP status otherwise. The code leads the reason (`twilio 21610: …`) so
 /// the engine and operators can act on it (21610: the recipient sent STOP).
-fn failure(answer: &sms::Answer) -> ProviderError {
+fn failure(answer: &Answer) -> ProviderError {
     let Ok(err) = serde_json::from_slice::<api::ApiError>(&answer.body) else {
-        return answer.status_error();
+        return answer.classify();
     };
     let Some(code) = err.code else {
-        return answer.status_error();
+        return answer.classify();
     };
     let class = match answer.status.as_u16() {
         // The HTTP status wins for throttling and outages whatever the code.
-        429 => Class::RateLimited,
-        500..=599 => Class::Retryable,
-        _ => api::class_of(code).unwrap_or_else(|| sms::class_of_status(answer.status)),
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Retryable,
+        _ => api::class_of(code).unwrap_or_else(|| http::kind_of_status(answer.status)),
     };
     let message = err.message.unwrap_or_default();
     let reason = format!("twilio {code}: {message}");
-    sms::error(class, reason, answer.status, &answer.headers)
+    answer.error(class, reason)
 }

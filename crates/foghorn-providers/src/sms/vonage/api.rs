@@ -33,7 +33,7 @@
 //! - prices are in the account's currency, which the answer does not name
 //!   (EUR for accounts unless Vonage set another).
 
-use crate::sms::Class;
+use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -74,13 +74,13 @@ pub const MAX_CLIENT_REF: usize = 100;
 pub const MAX_CALLBACK: usize = 100;
 
 /// What a non-zero `status` means for the engine.
-pub(crate) fn class_of(status: &str) -> Class {
+pub(crate) fn class_of(status: &str) -> ErrorKind {
     match status {
-        "1" => Class::RateLimited,
-        "5" | "10" => Class::Retryable,
-        "4" | "8" | "9" | "11" | "14" | "15" | "23" | "32" => Class::Misconfigured,
+        "1" => ErrorKind::RateLimited,
+        "5" | "10" => ErrorKind::Retryable,
+        "4" | "8" | "9" | "11" | "14" | "15" | "23" | "32" => ErrorKind::Misconfigured,
         // 2, 3, 6, 7, 12, 22, 29, 33 and anything new: this message, this
         // recipient.
-        _ => Class::Permanent,
+        _ => ErrorKind::Permanent,
     }
 }

@@ -11,16 +11,16 @@ pub mod inbound;
 #[cfg(test)]
 mod tests;
 
-use crate::http::HttpOptions;
+use crate::http::{self, HttpOptions};
 use crate::sms;
 use crate::sms::segments::{self, Encoding};
 use crate::BuildError;
+use foghorn_core::Secret;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Money, Outbound, ProviderError, Receipt,
 };
 pub use inbound::SignatureMethod;
 use serde::Deserialize;
-use std::fmt;
 
 pub const KIND: &str = "vonage";
 const DEFAULT_BASE_URL: &str = "https://rest.nexmo.com";
@@ -28,15 +28,15 @@ const DEFAULT_CURRENCY: &str = "EUR";
 /// Query parameters of our own callback URL, which Vonage did not sign.
 const ROUTING_PARAMS: [&str; 2] = ["tenant", "n"];
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub api_key: String,
-    pub api_secret: String,
+    pub api_secret: Secret,
     /// Verifies delivery receipts and incoming messages; without it they
     /// are refused, since anyone could post them.
     #[serde(default)]
-    pub signature_secret: Option<String>,
+    pub signature_secret: Option<Secret>,
     /// Must match the dashboard's choice; `md5hash` is its default.
     #[serde(default)]
     pub signature_method: SignatureMethod,
@@ -50,46 +50,18 @@ pub struct Config {
     pub currency: Option<String>,
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("api_key", &self.api_key)
-            .field("api_secret", &"..")
-            .field(
-                "signature_secret",
-                &self.signature_secret.as_ref().map(|_| ".."),
-            )
-            .field("signature_method", &self.signature_method)
-            .field("from", &self.from)
-            .field("base_url", &self.base_url)
-            .field("currency", &self.currency)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Vonage {
     name: String,
     api_key: String,
-    api_secret: String,
-    signature_secret: Option<String>,
+    api_secret: Secret,
+    signature_secret: Option<Secret>,
     signature_method: SignatureMethod,
     from: String,
     currency: String,
     endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
-}
-
-impl fmt::Debug for Vonage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vonage")
-            .field("name", &self.name)
-            .field("api_key", &self.api_key)
-            .field("endpoint", &self.endpoint)
-            .field("signed_callbacks", &self.signature_secret.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Vonage {
@@ -100,7 +72,7 @@ impl Vonage {
         opts: &HttpOptions,
     ) -> Result<Self, BuildError> {
         sms::required(name, "api_key", &config.api_key)?;
-        sms::required(name, "api_secret", &config.api_secret)?;
+        sms::required(name, "api_secret", config.api_secret.expose())?;
         sms::required(name, "from", &config.from)?;
         let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = sms::base_url(name, base, opts.allow_private_targets)?;
@@ -120,7 +92,7 @@ impl Vonage {
             name: name.to_string(),
             api_key: config.api_key,
             api_secret: config.api_secret,
-            signature_secret: config.signature_secret.filter(|s| !s.is_empty()),
+            signature_secret: config.signature_secret.filter(|s| !s.expose().is_empty()),
             signature_method: config.signature_method,
             from: config.from,
             currency,
@@ -163,12 +135,12 @@ impl Vonage {
         let request = self
             .client
             .post(&self.endpoint)
-            .basic_auth(&self.api_key, Some(&self.api_secret))
+            .basic_auth(&self.api_key, Some(self.api_secret.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        let answer = sms::call(request).await?;
+        let answer = http::call(request).await?;
         if !answer.status.is_success() {
-            return Err(answer.status_error());
+            return Err(answer.classify());
         }
         // A 200 says nothing by itself: each part has its own status.
         let parsed: api::SendAnswer =
@@ -187,12 +159,7 @@ impl Vonage {
         if let Some(failed) = parsed.messages.iter().find(|p| p.status != "0") {
             let text = failed.error_text.as_deref().unwrap_or("");
             let reason = format!("vonage status {}: {text}", failed.status);
-            return Err(sms::error(
-                api::class_of(&failed.status),
-                reason,
-                answer.status,
-                &answer.headers,
-            ));
+            return Err(answer.error(api::class_of(&failed.status), reason));
         }
         tracing::debug!(
             provider = %self.name,
@@ -222,7 +189,7 @@ impl Vonage {
     /// or POST form or JSON). Unsigned callbacks are refused: without the
     /// signature secret this provider cannot receive.
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
-        let Some(secret) = self.signature_secret.as_deref() else {
+        let Some(secret) = self.signature_secret.as_ref().map(Secret::expose) else {
             return Err(InboundError::NotConfigured(format!(
                 "vonage provider `{}` has no signature_secret to verify callbacks with",
                 self.name
