@@ -89,6 +89,47 @@ impl RenderError {
     }
 }
 
+/// A [`RenderContext`] that owns its values, to move onto a blocking
+/// thread.
+#[derive(Debug, Clone)]
+pub struct OwnedContext {
+    pub event_id: String,
+    pub event_name: String,
+    pub data: serde_json::Value,
+    pub recipient: serde_json::Value,
+    pub notification_id: String,
+    pub locale: Option<String>,
+    pub unsubscribe_url: Option<String>,
+}
+
+impl OwnedContext {
+    pub fn of(ctx: &RenderContext<'_>) -> OwnedContext {
+        OwnedContext {
+            event_id: ctx.event.id.to_string(),
+            event_name: ctx.event.name.to_string(),
+            data: ctx.data.clone(),
+            recipient: ctx.recipient.clone(),
+            notification_id: ctx.notification_id.to_string(),
+            locale: ctx.locale.map(str::to_string),
+            unsubscribe_url: ctx.unsubscribe_url.map(str::to_string),
+        }
+    }
+
+    pub fn borrow(&self) -> RenderContext<'_> {
+        RenderContext {
+            event: EventFacts {
+                id: &self.event_id,
+                name: &self.event_name,
+            },
+            data: &self.data,
+            recipient: &self.recipient,
+            notification_id: &self.notification_id,
+            locale: self.locale.as_deref(),
+            unsubscribe_url: self.unsubscribe_url.as_deref(),
+        }
+    }
+}
+
 /// What templates see.
 #[derive(Debug, Serialize)]
 pub struct RenderContext<'a> {
@@ -221,25 +262,30 @@ impl CompiledWorkflow {
         Ok(v.is_true())
     }
 
-    /// [`Self::render`] off the async workers, so a template at the edge of
-    /// its budget holds up no other task (and no health check waits on
-    /// it). On the multi-threaded runtime the current worker hands its
-    /// other tasks on and renders in place (no copy of the context, no
-    /// thread hop); elsewhere (a single-threaded test runtime) it renders
-    /// inline.
+    /// [`Self::render`], with a tenant's templates on a blocking thread so
+    /// one at the edge of its budget holds no async worker (and no health
+    /// check waits on it). The operator's own templates (the pack, files)
+    /// render in place: the hop costs every delivery, and the budget
+    /// bounds them all the same.
     pub async fn render_off_runtime(
         self: &Arc<Self>,
         step: usize,
         channel: Channel,
         ctx: &RenderContext<'_>,
     ) -> Result<Rendered, RenderError> {
-        use tokio::runtime::{Handle, RuntimeFlavor};
-        match Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(RuntimeFlavor::MultiThread) => {
-                tokio::task::block_in_place(|| self.render(step, channel, ctx))
-            }
-            _ => self.render(step, channel, ctx),
+        if !self.from_tenant() {
+            return self.render(step, channel, ctx);
         }
+        let owned = OwnedContext::of(ctx);
+        let workflow = self.clone();
+        tokio::task::spawn_blocking(move || workflow.render(step, channel, &owned.borrow()))
+            .await
+            .unwrap_or_else(|e| {
+                Err(RenderError::Budget {
+                    name: format!("steps[{step}]"),
+                    what: format!("rendering stopped: {e}"),
+                })
+            })
     }
 
     /// Renders every step (and its fallback) with `data` under the budget,
