@@ -159,7 +159,7 @@ impl Registry {
         for (i, s) in doc.steps.iter().enumerate() {
             let target = match &s.url {
                 None => None,
-                Some(url) => step_target(i, url, source)?,
+                Some(url) => step_target(&doc.name, i, url, source)?,
             };
             targets.push(target);
             for (part, source) in [
@@ -349,7 +349,12 @@ impl Registry {
 /// its URL must not point at a private address unless tenants are allowed
 /// to. A reference whose variable is unset leaves the step without a
 /// destination (it is then suppressed with that reason, not sent).
-fn step_target(step: usize, url: &str, source: Source) -> Result<Option<String>, WorkflowError> {
+fn step_target(
+    workflow: &str,
+    step: usize,
+    url: &str,
+    source: Source,
+) -> Result<Option<String>, WorkflowError> {
     let refused = |message: String| WorkflowError::Field {
         field: format!("steps[{step}].url"),
         message,
@@ -365,7 +370,7 @@ fn step_target(step: usize, url: &str, source: Source) -> Result<Option<String>,
                 Ok(Some(v)) => v,
                 Ok(None) => url.to_string(),
                 Err(e) => {
-                    tracing::warn!(step, reason = %e, "a workflow step's url does not resolve; its notifications are suppressed until it does");
+                    tracing::warn!(workflow, step, reason = %e, "a workflow step's url does not resolve; its notifications are suppressed until it does");
                     return Ok(None);
                 }
             }

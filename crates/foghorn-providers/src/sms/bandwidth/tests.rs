@@ -171,6 +171,21 @@ async fn uses_the_engines_sender() {
     );
 }
 
+/// `n` sends started together from clones of `provider`, as every worker
+/// holds one: they share the account's token.
+async fn send_at_once(provider: &Bandwidth, n: usize) -> Vec<Result<Receipt, ProviderError>> {
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let provider = provider.clone();
+        sends.spawn(async move { provider.send(&sms("+19195554444", "hi")).await });
+    }
+    let mut out = Vec::with_capacity(n);
+    while let Some(sent) = sends.join_next().await {
+        out.push(sent.expect("the send task finished"));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_sends_make_one_token_request() {
     // The token answer is slow, so every send starts while it is awaited.
@@ -180,14 +195,8 @@ async fn two_hundred_concurrent_sends_make_one_token_request() {
     )
     .await;
     let provider = bandwidth(config(&base));
-    let mut sends = tokio::task::JoinSet::new();
-    for _ in 0..200 {
-        // Clones, as every worker holds: they share the account's token.
-        let provider = provider.clone();
-        sends.spawn(async move { provider.send(&sms("+19195554444", "hi")).await });
-    }
-    while let Some(sent) = sends.join_next().await {
-        sent.unwrap().unwrap();
+    for sent in send_at_once(&provider, 200).await {
+        sent.unwrap();
     }
     assert_eq!(to_path(&log, TOKEN_PATH).len(), 1);
     let messages = to_path(&log, &messages_path());
@@ -351,13 +360,8 @@ async fn sends_waiting_on_a_failed_token_request_share_its_failure() {
         )
         .await;
     let provider = bandwidth(config(&base));
-    let mut sends = tokio::task::JoinSet::new();
-    for _ in 0..50 {
-        let provider = provider.clone();
-        sends.spawn(async move { provider.send(&sms("+19195554444", "hi")).await });
-    }
-    while let Some(sent) = sends.join_next().await {
-        assert_eq!(sent.unwrap().unwrap_err().kind(), "misconfigured");
+    for sent in send_at_once(&provider, 50).await {
+        assert_eq!(sent.unwrap_err().kind(), "misconfigured");
     }
     assert_eq!(to_path(&log, TOKEN_PATH).len(), 1);
 }
