@@ -4,8 +4,9 @@
 #![no_main]
 
 use axum::response::IntoResponse;
-use foghorn::api::events::{self, EventRequest};
 use foghorn::api::json;
+use foghorn::api::problem::ApiError;
+use foghorn::engine::intake::{self, EventRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(req) => {
             // Anything the parser takes is JSON.
             assert!(serde_json::from_slice::<serde_json::Value>(data).is_ok());
-            if let Err(e) = events::recipients(req.to) {
+            if let Err(e) = intake::recipients(req.to) {
+                let e = ApiError::from(e);
                 assert_eq!(e.status.as_u16(), 422, "{e:?}");
                 let _ = e.into_response();
             }

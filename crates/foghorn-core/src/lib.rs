@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod message;
 pub mod money;
 pub mod provider_error;
+pub mod recipient;
 pub mod secret;
 pub mod status;
 
@@ -18,5 +19,6 @@ pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
 pub use message::{normalise_address, Address, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::{ErrorKind, ProviderError};
+pub use recipient::{Contact, Recipient};
 pub use secret::Secret;
 pub use status::Status;

@@ -2,11 +2,13 @@
 //! into a request to some outside service and classifies the answer.
 //!
 //! One folder per provider, each the same shape (`Config`, a struct with
-//! `send`, tests); `registry` is the single place that knows them all, and
-//! `http` and `net_guard` hold what every HTTP-speaking provider shares.
+//! `send`, its facts as a [`kinds::Spec`], tests); `registry` is the single
+//! list of them all, and `http` and `net_guard` hold what every
+//! HTTP-speaking provider shares.
 
 pub mod email;
 pub mod http;
+pub mod kinds;
 pub mod net_guard;
 pub mod registry;
 pub mod sandbox;
@@ -15,3 +17,6 @@ pub mod sms;
 pub mod webhook;
 
 pub use registry::{BuildError, Provider, ProviderConfig};
+/// The URL type every target is judged in, so callers need not name the
+/// HTTP client to check one.
+pub use reqwest::Url;

@@ -1,9 +1,12 @@
-//! The closed set of providers: configuration is parsed into one of these
-//! variants and dispatched with a `match`, so adding a provider is one line in
-//! each method here and the compiler points at every place that must change.
+//! The closed set of providers. [`providers!`] below is the one list of
+//! them: from it come the configuration enum (`kind = "twilio"`), the built
+//! provider enum, the table of kinds' facts and every dispatch, so adding a
+//! provider is its folder (which implements [`ProviderKind`]) and one line
+//! here, and the compiler points at anything the folder lacks.
 
 use crate::email::{mailgun, postmark, sendgrid, smtp};
 use crate::http::{Clients, HttpOptions};
+use crate::kinds::Spec;
 use crate::net_guard::{self, Family};
 use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::{sandbox, webhook};
@@ -11,22 +14,6 @@ use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
 use serde::Deserialize;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum ProviderConfig {
-    Sandbox(sandbox::Config),
-    Webhook(webhook::Config),
-    Twilio(twilio::Config),
-    Vonage(vonage::Config),
-    MessageBird(messagebird::Config),
-    Bandwidth(bandwidth::Config),
-    Plivo(plivo::Config),
-    Mailgun(mailgun::Config),
-    SendGrid(sendgrid::Config),
-    Postmark(postmark::Config),
-    Smtp(smtp::Config),
-}
 
 /// Whose configuration a provider is built from. The operator's comes from
 /// its own files and environment; a tenant's arrives through the API and is
@@ -38,52 +25,132 @@ pub enum Origin {
     Tenant,
 }
 
-impl ProviderConfig {
-    /// Every target URL the configuration names, with the setting it came
-    /// from and what it is for. [`Provider::build`] runs the guard's
-    /// build-time check over all of them, so a provider cannot skip it: a
-    /// new variant does not compile until it says what it connects to.
-    pub fn targets(&self) -> Vec<(&'static str, &str, Family)> {
-        fn base(url: &Option<String>) -> Vec<(&'static str, &str, Family)> {
-            url.iter()
-                .map(|u| ("base_url", u.as_str(), Family::Http))
-                .collect()
-        }
-        match self {
-            ProviderConfig::Sandbox(_) => Vec::new(),
-            ProviderConfig::Webhook(c) => c
-                .url
-                .iter()
-                .map(|u| ("url", u.as_str(), Family::Http))
-                .collect(),
-            ProviderConfig::Twilio(c) => base(&c.base_url),
-            ProviderConfig::Vonage(c) => base(&c.base_url),
-            ProviderConfig::MessageBird(c) => base(&c.base_url),
-            ProviderConfig::Bandwidth(c) => base(&c.base_url),
-            ProviderConfig::Plivo(c) => base(&c.base_url),
-            ProviderConfig::Mailgun(c) => base(&c.base_url),
-            ProviderConfig::SendGrid(c) => base(&c.base_url),
-            ProviderConfig::Postmark(c) => base(&c.base_url),
-            ProviderConfig::Smtp(c) => vec![("url", c.url.as_str(), Family::Smtp)],
-        }
-    }
+/// One URL a configuration connects to: the setting it came from, the URL
+/// and what speaks over it.
+pub type Target<'a> = (&'static str, &'a str, Family);
+
+/// What building a provider may use: the client and options of its
+/// origin, and the tenants' own for a target a tenant names later.
+pub struct BuildContext<'a> {
+    pub opts: &'a HttpOptions,
+    pub client: &'a reqwest::Client,
+    pub clients: &'a Clients,
 }
 
-/// Variants holding HTTP providers are boxed: they carry a keyed HMAC and a
-/// header map, and providers are built once, so the indirection is free.
-#[derive(Debug, Clone)]
-pub enum Provider {
-    Sandbox(sandbox::Sandbox),
-    Webhook(Box<webhook::Webhook>),
-    Twilio(Box<twilio::Twilio>),
-    Vonage(Box<vonage::Vonage>),
-    MessageBird(Box<messagebird::MessageBird>),
-    Bandwidth(Box<bandwidth::Bandwidth>),
-    Plivo(Box<plivo::Plivo>),
-    Mailgun(Box<mailgun::Mailgun>),
-    SendGrid(Box<sendgrid::SendGrid>),
-    Postmark(Box<postmark::Postmark>),
-    Smtp(Box<smtp::Smtp>),
+/// What each provider's folder supplies besides `name`, `supports`, `send`
+/// and `inbound` (called by name from the dispatch below).
+pub trait ProviderKind: Sized {
+    type Config;
+    /// The kind's facts, read by configuration, failover, pricing and the
+    /// callback endpoint.
+    const SPEC: Spec;
+    /// Every target URL the configuration names. [`Provider::build`] runs
+    /// the guard's build-time check over all of them, so a provider cannot
+    /// skip it.
+    fn targets(config: &Self::Config) -> Vec<Target<'_>>;
+    fn build(name: &str, config: Self::Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError>;
+}
+
+/// A configuration's `base_url` override, the one target most HTTP
+/// providers have.
+pub fn base_url(url: &Option<String>) -> Vec<Target<'_>> {
+    url.iter()
+        .map(|u| ("base_url", u.as_str(), Family::Http))
+        .collect()
+}
+
+/// Generates the enums and their dispatch from one list of
+/// `Variant => folder::Type`. Serde's lower-cased variant is the `kind`.
+macro_rules! providers {
+    ($($variant:ident => $ty:ty),+ $(,)?) => {
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(tag = "kind", rename_all = "lowercase")]
+        pub enum ProviderConfig {
+            $($variant(<$ty as ProviderKind>::Config),)+
+        }
+
+        /// Boxed: providers carry keyed HMACs and header maps, and are built
+        /// once, so the indirection is free.
+        #[derive(Debug, Clone)]
+        pub enum Provider {
+            $($variant(Box<$ty>),)+
+        }
+
+        /// Every kind's facts, in this list's order.
+        pub(crate) const KINDS: &[&Spec] = &[$(&<$ty as ProviderKind>::SPEC,)+];
+
+        impl ProviderConfig {
+            /// Every target URL the configuration names, with the setting
+            /// it came from and what it is for.
+            pub fn targets(&self) -> Vec<Target<'_>> {
+                match self {
+                    $(ProviderConfig::$variant(c) => <$ty as ProviderKind>::targets(c),)+
+                }
+            }
+
+            fn build(self, name: &str, ctx: &BuildContext<'_>) -> Result<Provider, BuildError> {
+                Ok(match self {
+                    $(ProviderConfig::$variant(c) => {
+                        Provider::$variant(Box::new(<$ty as ProviderKind>::build(name, c, ctx)?))
+                    })+
+                })
+            }
+        }
+
+        impl Provider {
+            /// The kind's facts.
+            pub fn spec(&self) -> &'static Spec {
+                match self {
+                    $(Provider::$variant(_) => &<$ty as ProviderKind>::SPEC,)+
+                }
+            }
+
+            pub fn name(&self) -> &str {
+                match self {
+                    $(Provider::$variant(p) => p.name(),)+
+                }
+            }
+
+            pub fn supports(&self, channel: Channel) -> bool {
+                match self {
+                    $(Provider::$variant(p) => p.supports(channel),)+
+                }
+            }
+
+            pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+                match self {
+                    $(Provider::$variant(p) => p.send(msg).await,)+
+                }
+            }
+
+            /// Verifies a provider's callback (delivery status, incoming
+            /// message) by that provider's own scheme and turns it into
+            /// events. Kinds that receive no callbacks answer
+            /// `NotConfigured`.
+            pub fn inbound(
+                &self,
+                req: &InboundRequest<'_>,
+            ) -> Result<Vec<InboundEvent>, InboundError> {
+                match self {
+                    $(Provider::$variant(p) => p.inbound(req),)+
+                }
+            }
+        }
+    };
+}
+
+providers! {
+    Sandbox => sandbox::Sandbox,
+    Webhook => webhook::Webhook,
+    Twilio => twilio::Twilio,
+    Vonage => vonage::Vonage,
+    MessageBird => messagebird::MessageBird,
+    Bandwidth => bandwidth::Bandwidth,
+    Plivo => plivo::Plivo,
+    Mailgun => mailgun::Mailgun,
+    SendGrid => sendgrid::SendGrid,
+    Postmark => postmark::Postmark,
+    Smtp => smtp::Smtp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +170,11 @@ impl BuildError {
     }
 }
 
+/// The answer of a kind that receives no callbacks.
+pub(crate) fn no_callbacks(name: &str, kind: &str) -> InboundError {
+    InboundError::NotConfigured(format!("provider `{name}` ({kind}) receives no callbacks"))
+}
+
 impl Provider {
     /// `clients` are the process's shared ones ([`Clients::new`] with the
     /// same `opts`), so every provider shares one connection pool per trust
@@ -118,164 +190,28 @@ impl Provider {
             Origin::Operator => (opts.clone(), &clients.operator),
             Origin::Tenant => (opts.for_tenant(), &clients.tenant),
         };
-        let opts = &opts;
         for (field, text, family) in config.targets() {
             let invalid = |e: String| BuildError::invalid(name, format!("{field}: {e}"));
             let url = reqwest::Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
             net_guard::check_target(&url, family, opts.allow_private_targets)
                 .map_err(|e| invalid(e.to_string()))?;
         }
-        Ok(match config {
-            ProviderConfig::Sandbox(c) => Provider::Sandbox(sandbox::Sandbox::new(name, c)),
-            ProviderConfig::Webhook(c) => Provider::Webhook(Box::new(webhook::Webhook::new(
-                name,
-                c,
-                webhook::Reach {
-                    client: client.clone(),
-                    allow_private: opts.allow_private_targets,
-                },
-                // A tenant's URL is never reached under the operator's rule.
-                webhook::Reach {
-                    client: clients.tenant.clone(),
-                    allow_private: opts.allow_private_targets_for_tenants,
-                },
-            )?)),
-            ProviderConfig::Twilio(c) => Provider::Twilio(Box::new(twilio::Twilio::new(
-                name,
-                c,
-                client.clone(),
-                opts,
-            )?)),
-            ProviderConfig::Vonage(c) => Provider::Vonage(Box::new(vonage::Vonage::new(
-                name,
-                c,
-                client.clone(),
-                opts,
-            )?)),
-            ProviderConfig::MessageBird(c) => Provider::MessageBird(Box::new(
-                messagebird::MessageBird::new(name, c, client.clone(), opts)?,
-            )),
-            ProviderConfig::Bandwidth(c) => Provider::Bandwidth(Box::new(
-                bandwidth::Bandwidth::new(name, c, client.clone(), opts)?,
-            )),
-            ProviderConfig::Plivo(c) => {
-                Provider::Plivo(Box::new(plivo::Plivo::new(name, c, client.clone(), opts)?))
-            }
-            ProviderConfig::Mailgun(c) => {
-                Provider::Mailgun(Box::new(mailgun::Mailgun::new(name, c, client.clone())?))
-            }
-            ProviderConfig::SendGrid(c) => {
-                Provider::SendGrid(Box::new(sendgrid::SendGrid::new(name, c, client.clone())?))
-            }
-            ProviderConfig::Postmark(c) => {
-                Provider::Postmark(Box::new(postmark::Postmark::new(name, c, client.clone())?))
-            }
-            ProviderConfig::Smtp(c) => Provider::Smtp(Box::new(smtp::Smtp::new(
-                name,
-                c,
-                opts.timeout,
-                opts.allow_private_targets,
-            )?)),
-        })
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Provider::Sandbox(p) => p.name(),
-            Provider::Webhook(p) => p.name(),
-            Provider::Twilio(p) => p.name(),
-            Provider::Vonage(p) => p.name(),
-            Provider::MessageBird(p) => p.name(),
-            Provider::Bandwidth(p) => p.name(),
-            Provider::Plivo(p) => p.name(),
-            Provider::Mailgun(p) => p.name(),
-            Provider::SendGrid(p) => p.name(),
-            Provider::Postmark(p) => p.name(),
-            Provider::Smtp(p) => p.name(),
-        }
+        let ctx = BuildContext {
+            opts: &opts,
+            client,
+            clients,
+        };
+        config.build(name, &ctx)
     }
 
     pub fn kind(&self) -> &'static str {
-        match self {
-            Provider::Sandbox(_) => "sandbox",
-            Provider::Webhook(_) => "webhook",
-            Provider::Twilio(_) => twilio::KIND,
-            Provider::Vonage(_) => vonage::KIND,
-            Provider::MessageBird(_) => messagebird::KIND,
-            Provider::Bandwidth(_) => bandwidth::KIND,
-            Provider::Plivo(_) => plivo::KIND,
-            Provider::Mailgun(_) => mailgun::KIND,
-            Provider::SendGrid(_) => sendgrid::KIND,
-            Provider::Postmark(_) => postmark::KIND,
-            Provider::Smtp(_) => smtp::KIND,
-        }
+        self.spec().name
     }
 
     /// Whether the provider itself answers the SMS keywords STOP, START and
-    /// HELP. Twilio does on long codes (its Advanced Opt-Out, on by
-    /// default), so a confirmation from us would reach the person twice;
-    /// the others pass the message on and leave the answer to us.
+    /// HELP (see [`Spec::answers_keywords`]).
     pub fn replies_to_keywords(&self) -> bool {
-        matches!(self, Provider::Twilio(_))
-    }
-
-    pub fn supports(&self, channel: Channel) -> bool {
-        match self {
-            Provider::Sandbox(p) => p.supports(channel),
-            Provider::Webhook(p) => p.supports(channel),
-            Provider::Twilio(p) => p.supports(channel),
-            Provider::Vonage(p) => p.supports(channel),
-            Provider::MessageBird(p) => p.supports(channel),
-            Provider::Bandwidth(p) => p.supports(channel),
-            Provider::Plivo(p) => p.supports(channel),
-            Provider::Mailgun(p) => p.supports(channel),
-            Provider::SendGrid(p) => p.supports(channel),
-            Provider::Postmark(p) => p.supports(channel),
-            Provider::Smtp(p) => p.supports(channel),
-        }
-    }
-
-    pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
-        match self {
-            Provider::Sandbox(p) => p.send(msg).await,
-            Provider::Webhook(p) => p.send(msg).await,
-            Provider::Twilio(p) => p.send(msg).await,
-            Provider::Vonage(p) => p.send(msg).await,
-            Provider::MessageBird(p) => p.send(msg).await,
-            Provider::Bandwidth(p) => p.send(msg).await,
-            Provider::Plivo(p) => p.send(msg).await,
-            Provider::Mailgun(p) => p.send(msg).await,
-            Provider::SendGrid(p) => p.send(msg).await,
-            Provider::Postmark(p) => p.send(msg).await,
-            Provider::Smtp(p) => p.send(msg).await,
-        }
-    }
-
-    /// Verifies a provider's callback (delivery status, incoming message) by
-    /// that provider's own scheme and turns it into events. Providers that
-    /// receive no callbacks answer `NotConfigured`.
-    pub async fn inbound(
-        &self,
-        req: &InboundRequest<'_>,
-    ) -> Result<Vec<InboundEvent>, InboundError> {
-        match self {
-            // SMTP servers report nothing back: bounces arrive as mail.
-            Provider::Sandbox(_) | Provider::Webhook(_) | Provider::Smtp(_) => {
-                Err(InboundError::NotConfigured(format!(
-                    "provider `{}` ({}) receives no callbacks",
-                    self.name(),
-                    self.kind()
-                )))
-            }
-            Provider::Twilio(p) => p.inbound(req),
-            Provider::Vonage(p) => p.inbound(req),
-            Provider::MessageBird(p) => p.inbound(req),
-            Provider::Bandwidth(p) => p.inbound(req),
-            Provider::Plivo(p) => p.inbound(req),
-            Provider::Mailgun(p) => p.inbound(req),
-            Provider::SendGrid(p) => p.inbound(req),
-            Provider::Postmark(p) => p.inbound(req),
-        }
+        self.spec().answers_keywords
     }
 }
 

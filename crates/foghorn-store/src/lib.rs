@@ -27,6 +27,7 @@ mod sandbox;
 mod subscribers;
 mod suppressions;
 mod tenant_providers;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod unsubscribe;
 mod wake;

@@ -57,6 +57,7 @@ async fn open_with(
             crate::workflow::Source::Tenant {
                 allow_private: config.security.allow_private_targets_for_tenants,
             },
+            crate::config::operator_references(),
         )
         .context("loading workflows")?,
     );

@@ -49,8 +49,17 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// Measure throughput and latency against the real server on loopback.
-    Bench(crate::bench::BenchArgs),
+    /// Measure throughput and latency against the real server on loopback
+    /// (runs `foghorn-bench`, built beside this binary).
+    Bench(BenchArgs),
+}
+
+/// Everything after `bench` goes to `foghorn-bench` unchanged.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Options of foghorn-bench (`foghorn bench --help` lists them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

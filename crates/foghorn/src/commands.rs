@@ -1,12 +1,12 @@
 //! The short CLI commands: migrate, keys, dlq, send.
 
-use crate::api::auth::{new_key, Scope};
-use crate::api::events::{accept_event, EventRequest};
-use crate::api::notifications::rfc3339;
-use crate::cli::{AuditCommand, DlqCommand, KeysCommand, SendArgs, TenantsCommand};
+use crate::cli::{AuditCommand, BenchArgs, DlqCommand, KeysCommand, SendArgs, TenantsCommand};
 use crate::config::Config;
 use crate::engine::Acceptor;
+use crate::keys::{new_key, Scope};
+use crate::views::rfc3339;
 use anyhow::{bail, Context};
+use foghorn_engine::intake::{self, Accepted, EventRequest, RecipientInput};
 use foghorn_store::{Audit, NotificationFilter, TenantRow, OPERATOR_TENANT};
 use std::sync::Arc;
 
@@ -262,7 +262,7 @@ pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
                 let items: Vec<_> = page
                     .items
                     .into_iter()
-                    .map(|n| crate::api::notifications::view(n, None))
+                    .map(|n| crate::views::view(n, None))
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else if page.items.is_empty() {
@@ -335,11 +335,7 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
         name: args.name,
         idempotency_key: args.idempotency_key,
         grouping_key: args.grouping_key,
-        to: args
-            .to
-            .into_iter()
-            .map(crate::api::events::RecipientInput::Id)
-            .collect(),
+        to: args.to.into_iter().map(RecipientInput::Id).collect(),
         data: Some(data),
         send_at,
         priority: None,
@@ -348,21 +344,40 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
         sms_daily_cap: config.delivery.sms_daily_cap,
     };
     let acceptor = Acceptor::spawn(store.clone(), Arc::new(tokio::sync::Notify::new()), limits);
-    let result = accept_event(&workflows, &acceptor, &args.tenant, req, None).await;
+    let result = intake::accept(&workflows, &acceptor, &args.tenant, req, None).await;
     store.close().await;
-    match result {
-        Ok((status, body)) => {
-            let repeat = if status.as_u16() == 200 {
-                " (repeat: the first answer)"
-            } else {
-                ""
-            };
-            eprintln!("accepted{repeat}");
-            println!("{body}");
-            Ok(())
-        }
-        Err(e) => bail!("{}: {}", e.title, e.detail),
+    let (body, repeat) = match result? {
+        Accepted::Created(body) => (body, ""),
+        Accepted::Repeat(body) => (body, " (repeat: the first answer)"),
+    };
+    eprintln!("accepted{repeat}");
+    println!("{body}");
+    Ok(())
+}
+
+/// `foghorn bench`: the load generator is a program of its own
+/// (`foghorn-bench`, beside this one), so the product carries none of its
+/// dependencies; this runs it on this very binary.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let me = std::env::current_exe().context("locating this binary")?;
+    let bench = me.with_file_name(format!("foghorn-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build --release -p foghorn-bench` (or run `cargo run -p foghorn-bench --release`)",
+            bench.display()
+        );
     }
+    let status = tokio::process::Command::new(&bench)
+        .arg("--foghorn")
+        .arg(&me)
+        .args(&args.args)
+        .status()
+        .await
+        .with_context(|| format!("running {}", bench.display()))?;
+    if !status.success() {
+        bail!("foghorn-bench exited with {status}");
+    }
+    Ok(())
 }
 
 /// Columns padded to their widest cell, under a header.

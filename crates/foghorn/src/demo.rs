@@ -2,10 +2,10 @@
 //! the NaviDocs pack; it creates a key, fires the sample events through its
 //! own HTTP API and shows them arriving in the sandbox.
 
-use crate::api::auth::{new_key, Scope};
 use crate::app::{shutdown_signal, Node, Role};
 use crate::cli::DemoArgs;
 use crate::config::Config;
+use crate::keys::{new_key, Scope};
 use anyhow::Context;
 use serde_json::Value;
 use std::collections::HashSet;

@@ -4,15 +4,15 @@
 
 pub mod api;
 pub mod app;
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
-pub mod engine;
-pub mod inbound;
+pub mod keys;
 pub mod master_key;
-pub mod phone;
 pub mod telemetry;
-pub mod unsubscribe;
-pub mod workflow;
+pub mod views;
+
+/// The engine, under the names the binary's modules have always used.
+pub use foghorn_engine as engine;
+pub use foghorn_engine::{inbound, phone, unsubscribe, workflow};

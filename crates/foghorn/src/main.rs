@@ -1,7 +1,7 @@
 //! The `foghorn` binary. `anyhow` lives here at the edge only; every layer
 //! below returns its own typed errors.
 
-use foghorn::{app, bench, cli, commands, config, demo, engine, telemetry};
+use foghorn::{app, cli, commands, config, demo, engine, telemetry};
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut config = match config::Config::load(cli.config.as_deref()) {
+    let mut config = match config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("foghorn: config error: {e}");
@@ -81,6 +81,6 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
         Command::Dlq { command } => commands::dlq(&config, command).await,
         Command::Tenants { command } => commands::tenants(&config, command).await,
         Command::Audit { command } => commands::audit(&config, command).await,
-        Command::Bench(args) => bench::run(config, args).await,
+        Command::Bench(args) => commands::bench(args).await,
     }
 }

@@ -2,7 +2,11 @@
 //! sends nothing, so workflows can be tried end to end without credentials or
 //! side effects. What would have gone out is captured for the sandbox inbox.
 
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
+use crate::BuildError;
 use foghorn_core::{ids, Channel, Outbound, ProviderError, Receipt};
+use foghorn_core::{InboundError, InboundEvent, InboundRequest};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +48,37 @@ impl Sandbox {
             cost: None,
             http_status: None,
         })
+    }
+}
+
+pub const KIND: &str = "sandbox";
+
+impl ProviderKind for Sandbox {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &Channel::ALL,
+        failover_rank: None,
+        list_price: ListPrice::None,
+        env: EnvVars::NONE,
+        sender: None,
+        callbacks: Callbacks::None,
+        answers_keywords: false,
+    };
+
+    fn targets(_config: &Config) -> Vec<Target<'_>> {
+        Vec::new()
+    }
+
+    fn build(name: &str, config: Config, _ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Ok(Sandbox::new(name, config))
+    }
+}
+
+impl Sandbox {
+    /// Receives no callbacks.
+    pub fn inbound(&self, _req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        Err(crate::registry::no_callbacks(self.name(), KIND))
     }
 }
 

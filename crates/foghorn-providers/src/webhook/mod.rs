@@ -8,8 +8,11 @@ pub mod signing;
 #[cfg(test)]
 mod tests;
 
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::{http, net_guard, BuildError};
 use foghorn_core::{Address, Channel, Outbound, ProviderError, Receipt};
+use foghorn_core::{InboundError, InboundEvent, InboundRequest};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::Url;
 use serde::Deserialize;
@@ -210,5 +213,52 @@ fn body(msg: &Outbound) -> serde_json::Value {
             "to": msg.to.as_str(),
             "content": msg.content,
         }),
+    }
+}
+
+pub const KIND: &str = "webhook";
+
+impl ProviderKind for Webhook {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &Channel::ALL,
+        failover_rank: None,
+        list_price: ListPrice::None,
+        env: EnvVars::NONE,
+        sender: None,
+        callbacks: Callbacks::None,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        config
+            .url
+            .iter()
+            .map(|u| ("url", u.as_str(), crate::net_guard::Family::Http))
+            .collect()
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Webhook::new(
+            name,
+            config,
+            Reach {
+                client: ctx.client.clone(),
+                allow_private: ctx.opts.allow_private_targets,
+            },
+            // A tenant's URL is never reached under the operator's rule.
+            Reach {
+                client: ctx.clients.tenant.clone(),
+                allow_private: ctx.opts.allow_private_targets_for_tenants,
+            },
+        )
+    }
+}
+
+impl Webhook {
+    /// Receives no callbacks.
+    pub fn inbound(&self, _req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        Err(crate::registry::no_callbacks(self.name(), KIND))
     }
 }

@@ -1,51 +1,17 @@
 //! Bearer API keys: the extractor that turns a request into an [`Auth`]
 //! (tenant and scopes) or a 401, with a short-lived cache so a busy key does
-//! not cost a database read per request.
-//!
-//! Keys are random 32-character secrets; only their SHA-256 is stored. A
-//! fast hash is right here: the input has ~190 bits of entropy, so there is
-//! nothing for a slow hash to protect, and every request pays for it.
+//! not cost a database read per request. What a key is: `crate::keys`.
 
 use super::problem::ApiError;
 use super::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use foghorn_store::{ApiKeyRow, Store};
-use sha2::{Digest, Sha256};
+use foghorn_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    EventsWrite,
-    Read,
-    Admin,
-    /// Manages tenants; belongs to no tenant and sees no tenant's data.
-    Operator,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::EventsWrite => "events:write",
-            Scope::Read => "read",
-            Scope::Admin => "admin",
-            Scope::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
-    pub const ALL: [Scope; 4] = [
-        Scope::EventsWrite,
-        Scope::Read,
-        Scope::Admin,
-        Scope::Operator,
-    ];
-}
+pub use crate::keys::{hash_key, new_key, Scope};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -78,35 +44,6 @@ impl Auth {
     pub fn require_any(&self, a: Scope, b: Scope) -> Result<(), ApiError> {
         self.require(a).or_else(|_| self.require(b))
     }
-}
-
-pub fn hash_key(secret: &str) -> String {
-    format!("{:x}", Sha256::digest(secret.as_bytes()))
-}
-
-/// A new key: (secret to show once, row to store).
-pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
-    use rand::distributions::{Alphanumeric, DistString};
-    let secret = format!(
-        "fh_{}",
-        Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32)
-    );
-    let row = ApiKeyRow {
-        id: foghorn_core::ids::api_key_id(),
-        tenant_id: tenant_id.to_string(),
-        prefix: secret[..7].to_string(),
-        hash: hash_key(&secret),
-        scopes: scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        created_at: chrono::Utc::now().timestamp_millis(),
-        last_used_at: None,
-        revoked_at: None,
-        name: None,
-    };
-    (secret, row)
 }
 
 struct Cached {

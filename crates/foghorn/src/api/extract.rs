@@ -17,24 +17,10 @@ use std::collections::HashSet;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::IntoParams;
 
-/// The first control character in `s`, if any: C0 (NUL to US), DEL and C1.
-fn control_char(s: &str) -> Option<char> {
-    s.chars().find(|c| c.is_control())
-}
-
-/// Refuses a text value holding a control character; ids, keys, cursors,
-/// locales and the like never need one, and PostgreSQL cannot store NUL.
+/// Refuses a text value holding a control character: the engine's one
+/// rule, answered as a 422 naming the parameter.
 pub fn plain_text(field: &str, value: &str) -> Result<(), ApiError> {
-    match control_char(value) {
-        Some(c) => Err(ApiError::validation(
-            field,
-            format!(
-                "must not contain control characters (found U+{:04X})",
-                c as u32
-            ),
-        )),
-        None => Ok(()),
-    }
+    Ok(foghorn_engine::fields::plain_text(field, value)?)
 }
 
 /// A query string read into `T`, whose `IntoParams` declaration is also

@@ -13,19 +13,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use foghorn_core::InboundRequest;
+use foghorn_providers::kinds::{self, Callbacks};
 use std::sync::Arc;
-
-/// Provider kinds that call back.
-const KINDS: [&str; 8] = [
-    "mailgun",
-    "sendgrid",
-    "postmark",
-    "twilio",
-    "vonage",
-    "messagebird",
-    "bandwidth",
-    "plivo",
-];
 
 /// The tenant a callback names (`?tenant=ID`); without one, each report
 /// finds the tenant of the notification it is about.
@@ -125,12 +114,10 @@ pub async fn receive(
     };
     let tenant = tenant_of(&uri);
     let kind = kind.to_ascii_lowercase();
-    // The path is the caller's to choose: only known kinds label metrics.
-    let label = if KINDS.contains(&kind.as_str()) {
-        kind.clone()
-    } else {
-        "other".to_string()
-    };
+    let spec = kinds::find(&kind).filter(|k| k.callbacks != Callbacks::None);
+    // The path is the caller's to choose: only kinds that call back label
+    // metrics.
+    let label = spec.map_or("other", |k| k.name);
     let result = state.inbound.receive(&kind, tenant.as_deref(), &req).await;
     let outcome = match &result {
         Ok(_) => "applied",
@@ -153,9 +140,7 @@ pub async fn receive(
         queued = s.queued.len(),
         "callback applied"
     );
-    // Twilio reads the answer to an incoming message as TwiML: an empty
-    // document means "no reply" (replies go through the outbox).
-    if kind == foghorn_providers::sms::twilio::KIND {
+    if spec.is_some_and(|k| k.callbacks == Callbacks::EmptyTwiml) {
         return Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/xml")],

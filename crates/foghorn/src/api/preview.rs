@@ -16,6 +16,7 @@ use crate::workflow::{EventFacts, RenderContext};
 use axum::extract::State;
 use axum::Json;
 use foghorn_core::Channel;
+use foghorn_core::Recipient;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -116,15 +117,17 @@ pub async fn preview(
         None | Some(Value::Null) => sample_data(&name).unwrap_or_else(|| json!({})),
         Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
     };
-    let mut recipient = match req.recipient {
-        Some(v @ Value::Object(_)) => v,
-        None | Some(Value::Null) => json!({}),
+    let mut recipient: Recipient = match req.recipient {
+        Some(v @ Value::Object(_)) => serde_json::from_value(v)
+            .map_err(|e| ApiError::validation("recipient", e.to_string()))?,
+        None | Some(Value::Null) => Recipient::default(),
         Some(_) => return Err(ApiError::validation("recipient", "must be a JSON object")),
     };
     if let Some(l) = &req.locale {
-        recipient["locale"] = json!(l);
+        recipient.contact.locale = Some(l.clone());
     }
-    let locale = recipient["locale"].as_str().map(str::to_string);
+    let person = recipient.template_view();
+    let locale = recipient.contact.locale.clone();
     let steps: Vec<usize> = match req.step {
         Some(i) if i < workflow.doc.steps.len() => vec![i],
         Some(i) => {
@@ -154,7 +157,7 @@ pub async fn preview(
                 name: &name,
             },
             data: &data,
-            recipient: &recipient,
+            recipient: &person,
             notification_id: "ntf_preview",
             locale: locale.as_deref(),
             unsubscribe_url: if s.channel == Channel::Email {
@@ -208,17 +211,15 @@ pub async fn preview(
 
 /// Fills in what an SMS costs: the text as it will go (cut to the cap),
 /// its segments, and the first provider's price for the number's country.
-fn sms_facts(state: &AppState, p: &mut StepPreview, cap: Option<u32>, recipient: &Value) {
+fn sms_facts(state: &AppState, p: &mut StepPreview, cap: Option<u32>, recipient: &Recipient) {
     let fitted = sms_text::fit(p.text.as_deref().unwrap_or_default(), cap);
-    let country = recipient["phone"]
-        .as_str()
-        .and_then(|ph| crate::phone::normalize(ph, recipient["country"].as_str()).ok())
+    let c = &recipient.contact;
+    let country = c
+        .phone
+        .as_deref()
+        .and_then(|ph| crate::phone::normalize(ph, c.country.as_deref()).ok())
         .and_then(|ph| ph.country)
-        .or_else(|| {
-            recipient["country"]
-                .as_str()
-                .map(|c| c.to_ascii_uppercase())
-        });
+        .or_else(|| c.country.as_ref().map(|c| c.to_ascii_uppercase()));
     let slot = state.routing.for_channel(Channel::Sms).first();
     p.estimated_cost = slot.and_then(|slot| {
         let cost = if slot.provider.kind() == "sandbox" {

@@ -253,3 +253,10 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A field the engine's checks refused: 422 naming it.
+impl From<foghorn_engine::fields::FieldError> for ApiError {
+    fn from(e: foghorn_engine::fields::FieldError) -> ApiError {
+        ApiError::validation(e.field, e.message)
+    }
+}

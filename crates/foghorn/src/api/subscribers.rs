@@ -2,7 +2,6 @@
 //! go to, keyed by the application's own id.
 
 use super::auth::{Auth, Scope};
-use super::events::{phone_field, valid_email};
 use super::extract::ApiPath;
 use super::json::ApiJson;
 use super::notifications::rfc3339;
@@ -12,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use foghorn_core::Channel;
+use foghorn_engine::fields::{country_code, locale, phone as phone_field, time_zone, valid_email};
 use foghorn_store::{OptOutRow, SubscriberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -120,17 +120,6 @@ fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
     }
 }
 
-/// An ISO 3166-1 alpha-2 code, upper-cased, or the 422 naming `field`.
-pub fn country_code(field: &str, c: &str) -> ApiResult<String> {
-    if c.len() != 2 || !c.chars().all(|x| x.is_ascii_alphabetic()) {
-        return Err(ApiError::validation(
-            field,
-            "expected an ISO 3166-1 alpha-2 code such as US",
-        ));
-    }
-    Ok(c.to_ascii_uppercase())
-}
-
 fn valid_id(id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 255 {
         return Err(ApiError::validation(
@@ -139,37 +128,6 @@ fn valid_id(id: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// An IANA time zone name known to the tz database (`Europe/Paris`), or
-/// the 422 naming `field`: a zone the database lacks cannot place a
-/// quiet hour or a local send time.
-pub fn time_zone(field: &str, tz: &str) -> ApiResult<()> {
-    tz.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
-        ApiError::validation(
-            field,
-            "not a time zone of the IANA tz database; expected a name such as Europe/Paris",
-        )
-    })
-}
-
-/// A BCP 47 language tag's shape (`en`, `fr-FR`, `zh-Hant-TW`): subtags
-/// of 1 to 8 letters or digits joined by `-` (or `_`, as POSIX writes
-/// them), at most 35 bytes.
-pub fn locale(field: &str, l: &str) -> ApiResult<()> {
-    let ok = !l.is_empty()
-        && l.len() <= 35
-        && l.split(['-', '_'])
-            .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()))
-        && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            field,
-            "expected a BCP 47 language tag such as en or fr-FR",
-        ))
-    }
 }
 
 /// Create or replace a subscriber

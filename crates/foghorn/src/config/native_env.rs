@@ -1,5 +1,7 @@
 //! The providers' own environment variable names (`MAILGUN_API_KEY`,
-//! `TWILIO_AUTH_TOKEN`, …) turned into `[providers.<kind>]` tables.
+//! `TWILIO_AUTH_TOKEN`, …) turned into `[providers.<kind>]` tables. The
+//! names are each kind's, in the providers' table
+//! (`foghorn_providers::kinds`): the ones its documentation and SDKs use.
 //!
 //! A provider comes into being when every one of its required variables is
 //! set (and not empty), and one of its alternative credential sets when it
@@ -9,120 +11,7 @@
 //! `SMS_FROM` (the `email.from` and `sms.from` keys), applied later by
 //! [`super::Config`] to every provider that has none of its own.
 
-/// (variable, key) pairs.
-type Pairs = &'static [(&'static str, &'static str)];
-
-/// One provider kind.
-struct Native {
-    kind: &'static str,
-    required: Pairs,
-    /// Credential sets of which one must be complete, best first; every
-    /// complete one is passed on and the provider picks (Bandwidth's OAuth
-    /// client credentials, or its legacy API user).
-    one_of: &'static [Pairs],
-    optional: Pairs,
-}
-
-/// Every provider kind Foghorn can configure from its own variables. The
-/// names are the ones each provider's documentation and SDKs use.
-const NATIVE: &[Native] = &[
-    Native {
-        kind: "mailgun",
-        required: &[("MAILGUN_API_KEY", "api_key"), ("MAILGUN_DOMAIN", "domain")],
-        one_of: &[],
-        optional: &[
-            ("MAILGUN_REGION", "region"),
-            ("MAILGUN_WEBHOOK_SIGNING_KEY", "webhook_signing_key"),
-        ],
-    },
-    Native {
-        kind: "sendgrid",
-        required: &[("SENDGRID_API_KEY", "api_key")],
-        one_of: &[],
-        optional: &[(
-            "SENDGRID_WEBHOOK_VERIFICATION_KEY",
-            "webhook_verification_key",
-        )],
-    },
-    Native {
-        kind: "postmark",
-        required: &[("POSTMARK_SERVER_TOKEN", "server_token")],
-        one_of: &[],
-        optional: &[
-            ("POSTMARK_WEBHOOK_USERNAME", "webhook_username"),
-            ("POSTMARK_WEBHOOK_PASSWORD", "webhook_password"),
-        ],
-    },
-    Native {
-        kind: "smtp",
-        required: &[("SMTP_URL", "url")],
-        one_of: &[],
-        optional: &[],
-    },
-    Native {
-        kind: "twilio",
-        required: &[
-            ("TWILIO_ACCOUNT_SID", "account_sid"),
-            ("TWILIO_AUTH_TOKEN", "auth_token"),
-        ],
-        one_of: &[],
-        optional: &[
-            ("TWILIO_PHONE_NUMBER", "phone_number"),
-            ("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
-        ],
-    },
-    Native {
-        kind: "vonage",
-        required: &[
-            ("VONAGE_API_KEY", "api_key"),
-            ("VONAGE_API_SECRET", "api_secret"),
-        ],
-        one_of: &[],
-        optional: &[("VONAGE_SIGNATURE_SECRET", "signature_secret")],
-    },
-    Native {
-        kind: "messagebird",
-        required: &[("MESSAGEBIRD_ACCESS_KEY", "access_key")],
-        one_of: &[],
-        optional: &[("MESSAGEBIRD_SIGNING_KEY", "signing_key")],
-    },
-    Native {
-        kind: "bandwidth",
-        required: &[
-            ("BANDWIDTH_ACCOUNT_ID", "account_id"),
-            (
-                "BANDWIDTH_MESSAGING_APPLICATION_ID",
-                "messaging_application_id",
-            ),
-        ],
-        // OAuth 2.0 client credentials; the legacy API user still starts
-        // (with a warning) until Bandwidth stops accepting it.
-        one_of: &[
-            &[
-                ("BANDWIDTH_CLIENT_ID", "client_id"),
-                ("BANDWIDTH_CLIENT_SECRET", "client_secret"),
-            ],
-            &[
-                ("BANDWIDTH_USERNAME", "username"),
-                ("BANDWIDTH_PASSWORD", "password"),
-            ],
-        ],
-        optional: &[
-            ("BANDWIDTH_PHONE_NUMBER", "from"),
-            ("BANDWIDTH_WEBHOOK_USERNAME", "webhook_username"),
-            ("BANDWIDTH_WEBHOOK_PASSWORD", "webhook_password"),
-        ],
-    },
-    Native {
-        kind: "plivo",
-        required: &[
-            ("PLIVO_AUTH_ID", "auth_id"),
-            ("PLIVO_AUTH_TOKEN", "auth_token"),
-        ],
-        one_of: &[],
-        optional: &[],
-    },
-];
+use foghorn_providers::kinds;
 
 /// Sender defaults: (variable, section, key).
 const SENDERS: &[(&str, &str, &str)] =
@@ -131,15 +20,9 @@ const SENDERS: &[(&str, &str, &str)] =
 /// The variables this module reads, for documentation and `--help` texts.
 #[cfg(test)]
 pub fn variable_names() -> impl Iterator<Item = &'static str> {
-    NATIVE
+    kinds::all()
         .iter()
-        .flat_map(|n| {
-            n.required
-                .iter()
-                .chain(n.one_of.iter().flat_map(|set| set.iter()))
-                .chain(n.optional)
-        })
-        .map(|(var, _)| *var)
+        .flat_map(|k| k.env.names())
         .chain(SENDERS.iter().map(|(var, _, _)| *var))
 }
 
@@ -154,7 +37,11 @@ pub fn table(env: &[(String, String)]) -> toml::Table {
     };
     let mut root = toml::Table::new();
     let mut providers = toml::Table::new();
-    for n in NATIVE {
+    for k in kinds::all() {
+        let n = &k.env;
+        if n.required.is_empty() && n.one_of.is_empty() {
+            continue;
+        }
         let Some(required): Option<Vec<(&str, &str)>> = n
             .required
             .iter()
@@ -192,7 +79,7 @@ pub fn table(env: &[(String, String)]) -> toml::Table {
             };
             t.insert(key.to_string(), toml::Value::String(value));
         }
-        providers.insert(n.kind.to_string(), toml::Value::Table(t));
+        providers.insert(k.name.to_string(), toml::Value::Table(t));
     }
     if !providers.is_empty() {
         root.insert("providers".into(), toml::Value::Table(providers));

@@ -13,6 +13,8 @@ mod tests;
 
 use crate::email::{self, EmailParts, Mailbox};
 use crate::http::Answer;
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::{http, BuildError};
 use foghorn_core::Secret;
 use foghorn_core::{
@@ -182,4 +184,41 @@ fn classify(answer: &Answer) -> ProviderError {
         return email::as_misconfigured(err, "unknown sending domain or wrong region");
     }
     err
+}
+
+impl ProviderKind for Mailgun {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Email],
+        failover_rank: Some(10),
+        // $0.0005 per email, the per-message rate of the seed scenario;
+        // plans with included volume cost less per message.
+        list_price: ListPrice::Email(500),
+        env: EnvVars {
+            required: &[("MAILGUN_API_KEY", "api_key"), ("MAILGUN_DOMAIN", "domain")],
+            one_of: &[],
+            optional: &[
+                ("MAILGUN_REGION", "region"),
+                ("MAILGUN_WEBHOOK_SIGNING_KEY", "webhook_signing_key"),
+            ],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Email,
+            unless: None,
+            // Mailgun is certain to accept its own sending domain.
+            or_noreply_at: Some("domain"),
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Mailgun::new(name, config, ctx.client.clone())
+    }
 }

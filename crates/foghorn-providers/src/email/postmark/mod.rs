@@ -13,6 +13,8 @@ mod tests;
 
 use crate::email::{self, EmailParts, Mailbox};
 use crate::http::Answer;
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::{http, BuildError};
 use foghorn_core::Secret;
 use foghorn_core::{
@@ -255,4 +257,39 @@ fn from_code(code: i64, message: Option<&str>, status: StatusCode) -> ProviderEr
         _ => format!("Postmark ErrorCode {code}: {message}"),
     };
     ProviderError::new(api::code_class(code), reason, Some(status.as_u16()))
+}
+
+impl ProviderKind for Postmark {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Email],
+        failover_rank: Some(30),
+        // 10,000 emails for $15 a month: $0.0015 each.
+        list_price: ListPrice::Email(1_500),
+        env: EnvVars {
+            required: &[("POSTMARK_SERVER_TOKEN", "server_token")],
+            one_of: &[],
+            optional: &[
+                ("POSTMARK_WEBHOOK_USERNAME", "webhook_username"),
+                ("POSTMARK_WEBHOOK_PASSWORD", "webhook_password"),
+            ],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Email,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Postmark::new(name, config, ctx.client.clone())
+    }
 }

@@ -13,6 +13,8 @@ mod tests;
 
 use crate::email::{self, EmailParts, Mailbox};
 use crate::http::Answer;
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::{http, BuildError};
 use chrono::Utc;
 use foghorn_core::Secret;
@@ -267,4 +269,39 @@ fn rate_limit_reset(headers: &HeaderMap, now: i64) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(u64::try_from(reset - now).unwrap_or(0)))
+}
+
+impl ProviderKind for SendGrid {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Email],
+        failover_rank: Some(20),
+        // Essentials: 50,000 emails for $19.95 a month, about $0.0004 each.
+        list_price: ListPrice::Email(400),
+        env: EnvVars {
+            required: &[("SENDGRID_API_KEY", "api_key")],
+            one_of: &[],
+            optional: &[(
+                "SENDGRID_WEBHOOK_VERIFICATION_KEY",
+                "webhook_verification_key",
+            )],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Email,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        SendGrid::new(name, config, ctx.client.clone())
+    }
 }

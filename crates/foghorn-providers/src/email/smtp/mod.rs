@@ -37,8 +37,11 @@ pub mod sink;
 mod tests;
 
 use crate::email::{EmailParts, Mailbox};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::BuildError;
 use foghorn_core::{Channel, Outbound, ProviderError, Receipt};
+use foghorn_core::{InboundError, InboundEvent, InboundRequest};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -404,5 +407,50 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" | "" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
         _ => Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
+    }
+}
+
+impl ProviderKind for Smtp {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Email],
+        failover_rank: Some(40),
+        // Your own server: no per-message charge.
+        list_price: ListPrice::Email(0),
+        env: EnvVars {
+            required: &[("SMTP_URL", "url")],
+            one_of: &[],
+            optional: &[],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Email,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        // SMTP servers report nothing back: bounces arrive as mail.
+        callbacks: Callbacks::None,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        vec![("url", config.url.as_str(), crate::net_guard::Family::Smtp)]
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Smtp::new(
+            name,
+            config,
+            ctx.opts.timeout,
+            ctx.opts.allow_private_targets,
+        )
+    }
+}
+
+impl Smtp {
+    /// Receives no callbacks.
+    pub fn inbound(&self, _req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
+        Err(crate::registry::no_callbacks(self.name(), KIND))
     }
 }

@@ -19,6 +19,8 @@ pub mod token;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::sms;
 use crate::BuildError;
 use foghorn_core::ErrorKind;
@@ -353,4 +355,56 @@ fn failure(answer: &Answer) -> ProviderError {
         None => format!("HTTP {}: {}", answer.status, answer.snippet()),
     };
     answer.error(class, reason)
+}
+
+impl ProviderKind for Bandwidth {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Sms],
+        failover_rank: Some(50),
+        list_price: ListPrice::None,
+        env: EnvVars {
+            required: &[
+                ("BANDWIDTH_ACCOUNT_ID", "account_id"),
+                (
+                    "BANDWIDTH_MESSAGING_APPLICATION_ID",
+                    "messaging_application_id",
+                ),
+            ],
+            // OAuth 2.0 client credentials; the legacy API user still starts
+            // (with a warning) until Bandwidth stops accepting it.
+            one_of: &[
+                &[
+                    ("BANDWIDTH_CLIENT_ID", "client_id"),
+                    ("BANDWIDTH_CLIENT_SECRET", "client_secret"),
+                ],
+                &[
+                    ("BANDWIDTH_USERNAME", "username"),
+                    ("BANDWIDTH_PASSWORD", "password"),
+                ],
+            ],
+            optional: &[
+                ("BANDWIDTH_PHONE_NUMBER", "from"),
+                ("BANDWIDTH_WEBHOOK_USERNAME", "webhook_username"),
+                ("BANDWIDTH_WEBHOOK_PASSWORD", "webhook_password"),
+            ],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Sms,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Bandwidth::new(name, config, ctx.client.clone(), ctx.opts)
+    }
 }

@@ -12,6 +12,8 @@ mod tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::sms;
 use crate::sms::segments::{self, Encoding};
 use crate::BuildError;
@@ -179,4 +181,35 @@ fn failure(answer: &Answer) -> ProviderError {
         }
     };
     answer.error(class, reason)
+}
+
+impl ProviderKind for MessageBird {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Sms],
+        failover_rank: Some(40),
+        list_price: ListPrice::None,
+        env: EnvVars {
+            required: &[("MESSAGEBIRD_ACCESS_KEY", "access_key")],
+            one_of: &[],
+            optional: &[("MESSAGEBIRD_SIGNING_KEY", "signing_key")],
+        },
+        sender: Some(Sender {
+            key: "originator",
+            shared: Channel::Sms,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        MessageBird::new(name, config, ctx.client.clone(), ctx.opts)
+    }
 }

@@ -11,6 +11,8 @@ mod tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::signature::parse_form;
 use crate::sms;
 use crate::BuildError;
@@ -174,4 +176,38 @@ fn failure(answer: &Answer) -> ProviderError {
         _ => http::kind_of_status(answer.status),
     };
     answer.error(class, format!("plivo: {error}"))
+}
+
+impl ProviderKind for Plivo {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Sms],
+        failover_rank: Some(30),
+        list_price: ListPrice::None,
+        env: EnvVars {
+            required: &[
+                ("PLIVO_AUTH_ID", "auth_id"),
+                ("PLIVO_AUTH_TOKEN", "auth_token"),
+            ],
+            one_of: &[],
+            optional: &[],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Sms,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Plivo::new(name, config, ctx.client.clone(), ctx.opts)
+    }
 }

@@ -13,6 +13,8 @@ mod tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::sms;
 use crate::BuildError;
 use foghorn_core::ErrorKind;
@@ -200,4 +202,48 @@ fn failure(answer: &Answer) -> ProviderError {
     let message = err.message.unwrap_or_default();
     let reason = format!("twilio {code}: {message}");
     answer.error(class, reason)
+}
+
+impl ProviderKind for Twilio {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Sms],
+        failover_rank: Some(10),
+        // Twilio's pricing page ("Programmable Messaging"): $0.0075 per
+        // outbound segment to US numbers.
+        list_price: ListPrice::SmsSegment {
+            country: "US",
+            micros: 7_500,
+        },
+        env: EnvVars {
+            required: &[
+                ("TWILIO_ACCOUNT_SID", "account_sid"),
+                ("TWILIO_AUTH_TOKEN", "auth_token"),
+            ],
+            one_of: &[],
+            optional: &[
+                ("TWILIO_PHONE_NUMBER", "phone_number"),
+                ("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
+            ],
+        },
+        sender: Some(Sender {
+            key: "phone_number",
+            shared: Channel::Sms,
+            unless: Some("messaging_service_sid"),
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::EmptyTwiml,
+        // Twilio answers STOP, START and HELP itself on long codes (its
+        // Advanced Opt-Out, on by default).
+        answers_keywords: true,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Twilio::new(name, config, ctx.client.clone(), ctx.opts)
+    }
 }

@@ -12,6 +12,8 @@ pub mod inbound;
 mod tests;
 
 use crate::http::{self, HttpOptions};
+use crate::kinds::{Callbacks, EnvVars, ListPrice, Sender, Spec};
+use crate::registry::{BuildContext, ProviderKind, Target};
 use crate::sms;
 use crate::sms::segments::{self, Encoding};
 use crate::BuildError;
@@ -213,5 +215,39 @@ impl Vonage {
             Err(e) => return Err(e),
         }
         inbound::events(&signed, &self.currency)
+    }
+}
+
+impl ProviderKind for Vonage {
+    type Config = Config;
+    const SPEC: Spec = Spec {
+        name: KIND,
+        channels: &[Channel::Sms],
+        failover_rank: Some(20),
+        list_price: ListPrice::None,
+        env: EnvVars {
+            required: &[
+                ("VONAGE_API_KEY", "api_key"),
+                ("VONAGE_API_SECRET", "api_secret"),
+            ],
+            one_of: &[],
+            optional: &[("VONAGE_SIGNATURE_SECRET", "signature_secret")],
+        },
+        sender: Some(Sender {
+            key: "from",
+            shared: Channel::Sms,
+            unless: None,
+            or_noreply_at: None,
+        }),
+        callbacks: Callbacks::Json,
+        answers_keywords: false,
+    };
+
+    fn targets(config: &Config) -> Vec<Target<'_>> {
+        crate::registry::base_url(&config.base_url)
+    }
+
+    fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
+        Vonage::new(name, config, ctx.client.clone(), ctx.opts)
     }
 }

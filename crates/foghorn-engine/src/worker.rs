@@ -3,7 +3,7 @@
 //! outcomes in batches. Claim and record are separate short transactions;
 //! no transaction is open while a provider is called.
 
-use super::deliver::{deliver, now_ms};
+use super::deliver::{deliver, now_ms, Shared};
 use super::outbound::OutboundSettings;
 use super::tenant_routing::TenantRoutes;
 use crate::config::DeliveryConfig;
@@ -13,15 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
-
-/// What every send task needs.
-pub(super) struct Shared {
-    pub routes: Arc<TenantRoutes>,
-    pub store: Store,
-    pub workflows: Arc<Registry>,
-    pub cfg: DeliveryConfig,
-    pub outbound: Arc<OutboundSettings>,
-}
 
 pub struct Worker {
     pub store: Store,

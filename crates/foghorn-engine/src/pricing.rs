@@ -12,37 +12,27 @@
 
 use crate::config::{Price, PriceEntry};
 use foghorn_core::{Channel, Money};
+use foghorn_providers::kinds::ListPrice;
 use std::collections::BTreeMap;
 
 const USD: &str = "USD";
 
-/// Built-in prices in USD, as published by each provider (override them with
-/// your contract's prices):
-/// - Mailgun: $0.0005 per email, the per-message rate of the seed scenario
-///   (Foghorn issue "Email"); plans with included volume cost less per message.
-/// - SendGrid: Essentials, 50,000 emails for $19.95 a month ≈ $0.0004 each.
-/// - Postmark: 10,000 emails for $15 a month = $0.0015 each.
-/// - SMTP: your own server, no per-message charge.
-/// - Twilio: $0.0075 per outbound SMS segment to US numbers (the seed
-///   scenario's list price; Twilio's pricing page, "Programmable Messaging").
+/// A kind's built-in list price (its row in the providers' table, where
+/// each price's source is cited), in the form a configured one takes.
 fn builtin(kind: &str) -> Option<PriceEntry> {
-    let email = |micros| PriceEntry {
+    let entry = |email, sms| PriceEntry {
         currency: Some(USD.into()),
-        email: Some(Price(micros)),
-        sms: BTreeMap::new(),
+        email,
+        sms,
     };
-    Some(match kind {
-        "mailgun" => email(500),
-        "sendgrid" => email(400),
-        "postmark" => email(1_500),
-        "smtp" => email(0),
-        "twilio" => PriceEntry {
-            currency: Some(USD.into()),
-            email: None,
-            sms: [("US".to_string(), Price(7_500))].into_iter().collect(),
-        },
-        _ => return None,
-    })
+    match foghorn_providers::kinds::find(kind)?.list_price {
+        ListPrice::None => None,
+        ListPrice::Email(micros) => Some(entry(Some(Price(micros)), BTreeMap::new())),
+        ListPrice::SmsSegment { country, micros } => Some(entry(
+            None,
+            [(country.to_string(), Price(micros))].into_iter().collect(),
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Default)]

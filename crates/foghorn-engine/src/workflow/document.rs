@@ -2,10 +2,10 @@
 
 use foghorn_core::Channel;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// What an event becomes. `name` is the event name it answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
     pub name: String,
@@ -21,7 +21,8 @@ pub struct Workflow {
 }
 
 /// One channel of a workflow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub channel: Channel,
@@ -52,7 +53,7 @@ pub struct Step {
     /// SMS: the most segments a message may take; a longer text is cut to
     /// fit, ending in an ellipsis (the NaviDocs pack aims at 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_segments: Option<u32>,
     /// SMS: rewrite the URLs in the text to short `{public_url}/l/{code}`
     /// links that record a click before redirecting.

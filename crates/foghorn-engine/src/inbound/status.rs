@@ -2,10 +2,8 @@
 //! to, the timeline entry, the final price, and — for hard bounces,
 //! complaints and unsubscribes — the address's place on the suppression list.
 
-use crate::engine::plan::address_for;
 use foghorn_core::{normalise_address, Channel, DeliveryState, Money, Status};
 use foghorn_store::{ConsentAction, Effect, NotificationRow, SOFT_BOUNCE};
-use serde_json::Value;
 
 /// A status event's facts (the fields of `InboundEvent::Status` that matter
 /// once the notification is found).
@@ -70,11 +68,8 @@ fn address(r: &Report<'_>, n: &NotificationRow, channel: Channel) -> Option<Stri
         return None;
     }
     let own = || {
-        let facts: Value = serde_json::from_str(&n.recipient).ok()?;
-        let addr = facts
-            .get("address")
-            .and_then(|a| serde_json::from_value::<foghorn_core::Address>(a.clone()).ok())
-            .or_else(|| address_for(channel, &facts))?;
+        let facts = foghorn_core::Recipient::parse(&n.recipient);
+        let addr = facts.address.or_else(|| facts.contact.address(channel))?;
         Some(addr.as_str().to_string())
     };
     let raw = r

@@ -10,7 +10,7 @@
 pub mod keywords;
 pub mod status;
 
-use crate::engine::TenantRoutes;
+use crate::TenantRoutes;
 use foghorn_core::{InboundError, InboundEvent, InboundRequest};
 use foghorn_store::{InboundItem, InboundSource, InboundSummary, Store, StoreError, Target};
 use std::sync::Arc;
@@ -103,7 +103,7 @@ impl Inbound {
         &self,
         kind: &str,
         tenant: &str,
-        slot: &crate::engine::routing::Slot,
+        slot: &crate::routing::Slot,
         events: &[InboundEvent],
     ) -> Result<Received, HookError> {
         let tenant_row = self
@@ -192,11 +192,11 @@ impl Inbound {
         tenant: &str,
         kind: &str,
         req: &InboundRequest<'_>,
-    ) -> Result<(Arc<crate::engine::routing::Slot>, Vec<InboundEvent>), HookError> {
+    ) -> Result<(Arc<crate::routing::Slot>, Vec<InboundEvent>), HookError> {
         let mut refusal: Option<InboundError> = None;
         let routing = self.routes.for_tenant(tenant).await;
         for slot in routing.of_kind(kind) {
-            match slot.provider.inbound(req).await {
+            match slot.provider.inbound(req) {
                 Ok(events) => return Ok((slot, events)),
                 Err(e) => {
                     let rank = |e: &InboundError| match e {

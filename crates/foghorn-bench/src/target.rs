@@ -1,5 +1,5 @@
-//! The systems under test: a `foghorn serve` child process of this very
-//! binary on a fresh database, or the seed document's Node + BullMQ baseline.
+//! The systems under test: a `foghorn serve` child process on a fresh
+//! database, or the seed document's Node + BullMQ baseline.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -46,6 +46,37 @@ impl Process {
     }
 }
 
+/// The variable `foghorn` reads its master key ring from.
+const MASTER_KEY_ENV: &str = "FOGHORN_MASTER_KEY";
+
+static FOGHORN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Finds the binary under test once: `given`, or `foghorn` beside this
+/// program.
+pub fn locate_foghorn(given: Option<&Path>) -> anyhow::Result<()> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe()
+            .context("locating this program")?
+            .with_file_name(format!("foghorn{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !path.is_file() {
+        bail!(
+            "no foghorn binary at {}: build it first (cargo build --release) or pass --foghorn PATH",
+            path.display()
+        );
+    }
+    let _ = FOGHORN.set(path);
+    Ok(())
+}
+
+fn foghorn_exe() -> anyhow::Result<PathBuf> {
+    FOGHORN
+        .get()
+        .cloned()
+        .context("the foghorn binary was not located")
+}
+
 /// One throwaway master key for every process of a bench run.
 fn bench_master_key() -> String {
     static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -76,13 +107,13 @@ pub async fn foghorn(
     database_url: &str,
     role: &str,
 ) -> anyhow::Result<(Process, Duration)> {
-    let exe: PathBuf = std::env::current_exe().context("locating the foghorn binary")?;
+    let exe = foghorn_exe()?;
     let started = Instant::now();
     let mut child = Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--role", role])
         .current_dir(dir)
         .env("FOGHORN_DATABASE_URL", database_url)
-        .env(crate::master_key::ENV, bench_master_key())
+        .env(MASTER_KEY_ENV, bench_master_key())
         .env_remove("FOGHORN_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -124,12 +155,12 @@ pub async fn foghorn(
 
 /// Creates an admin key with `foghorn keys create` in `dir`.
 pub async fn key(dir: &Path, database_url: &str) -> anyhow::Result<String> {
-    let exe = std::env::current_exe()?;
+    let exe = foghorn_exe()?;
     let out = Command::new(exe)
         .args(["keys", "create", "--scope", "admin"])
         .current_dir(dir)
         .env("FOGHORN_DATABASE_URL", database_url)
-        .env(crate::master_key::ENV, bench_master_key())
+        .env(MASTER_KEY_ENV, bench_master_key())
         .env_remove("FOGHORN_CONFIG")
         .output()
         .await?;

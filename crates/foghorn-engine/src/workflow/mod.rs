@@ -12,7 +12,7 @@ mod render;
 pub mod system;
 
 pub use document::{Step, Workflow};
-pub use registry::{CompiledWorkflow, Registry, Source};
+pub use registry::{CompiledWorkflow, Registry, Resolve, Source};
 pub use render::{EventFacts, RenderContext};
 pub use system::is_system;
 

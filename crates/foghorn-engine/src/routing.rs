@@ -65,6 +65,9 @@ pub enum RoutingError {
     Unsupported { channel: Channel, provider: String },
     #[error(transparent)]
     Build(#[from] foghorn_providers::BuildError),
+    /// A tenant's accounts could not be read.
+    #[error(transparent)]
+    Store(#[from] foghorn_store::StoreError),
 }
 
 impl Routing {
@@ -168,10 +171,14 @@ impl Routing {
                             })
                             .map(|(n, _)| n)
                             .collect();
-                        // The default order by kind, then by name.
+                        // The default order by kind (each kind's rank in
+                        // the providers' table), then by name.
                         names.sort_by_key(|n| {
                             (
-                                super::failover::rank(ch, named[n.as_str()].0.provider.kind()),
+                                foghorn_providers::kinds::failover_rank(
+                                    ch,
+                                    named[n.as_str()].0.provider.kind(),
+                                ),
                                 *n,
                             )
                         });
@@ -315,7 +322,7 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> Config {
-        Config::from_sources(Some(text), std::path::Path::new("foghorn.toml"), &[]).expect("config")
+        Config::from_toml(text).expect("config")
     }
 
     #[test]
@@ -403,21 +410,13 @@ mod tests {
 
     #[test]
     fn country_orders_must_name_configured_providers() {
-        let err = Config::from_sources(
-            Some("[channels.sms.countries]\nGB = [\"nobody\"]\n"),
-            std::path::Path::new("foghorn.toml"),
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = Config::from_toml("[channels.sms.countries]\nGB = [\"nobody\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nobody"), "{err}");
-        let err = Config::from_sources(
-            Some("[channels.sms.countries]\ngb = [\"sandbox\"]\n"),
-            std::path::Path::new("f"),
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = Config::from_toml("[channels.sms.countries]\ngb = [\"sandbox\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("channels.sms.countries.gb"), "{err}");
     }
 }

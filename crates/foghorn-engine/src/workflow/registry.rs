@@ -59,7 +59,15 @@ pub struct Registry {
     tenants: RwLock<HashMap<(String, String), Arc<CompiledWorkflow>>>,
     /// How documents from tenants are compiled on this node.
     tenant_source: Source,
+    /// Reads the operator's `env:`/`file:` references in its own workflow
+    /// files. Given by the binary, which owns the environment and the
+    /// files; tenants' documents never reach it.
+    resolve: Resolve,
 }
+
+/// Resolves one operator reference: `Ok(None)` for a plain value, `Err`
+/// with a reason when it names something absent.
+pub type Resolve = Box<dyn Fn(&str) -> Result<Option<String>, String> + Send + Sync>;
 
 fn base_env() -> Environment<'static> {
     let mut env = Environment::new();
@@ -90,6 +98,7 @@ impl Registry {
         workflows_dir: &Path,
         templates_dir: &Path,
         tenant_source: Source,
+        resolve: Resolve,
     ) -> Result<Registry, WorkflowError> {
         let mut base = base_env();
         for (name, text) in super::pack::files_under("templates") {
@@ -108,6 +117,7 @@ impl Registry {
             global: HashMap::new(),
             tenants: RwLock::new(HashMap::new()),
             tenant_source,
+            resolve,
         };
         for doc in super::system::documents() {
             let compiled = registry.compile(doc, Source::Operator)?;
@@ -159,7 +169,7 @@ impl Registry {
         for (i, s) in doc.steps.iter().enumerate() {
             let target = match &s.url {
                 None => None,
-                Some(url) => step_target(&doc.name, i, url, source)?,
+                Some(url) => step_target(&doc.name, i, url, source, &*self.resolve)?,
             };
             targets.push(target);
             for (part, source) in [
@@ -354,6 +364,7 @@ fn step_target(
     step: usize,
     url: &str,
     source: Source,
+    resolve: &(dyn Fn(&str) -> Result<Option<String>, String> + Send + Sync),
 ) -> Result<Option<String>, WorkflowError> {
     let refused = |message: String| WorkflowError::Field {
         field: format!("steps[{step}].url"),
@@ -365,19 +376,17 @@ fn step_target(
                 .into(),
         )),
         Source::Tenant { .. } => url.to_string(),
-        Source::Operator => {
-            match crate::config::resolve_secret(url, &std::env::vars().collect::<Vec<_>>()) {
-                Ok(Some(v)) => v,
-                Ok(None) => url.to_string(),
-                Err(e) => {
-                    tracing::warn!(workflow, step, reason = %e, "a workflow step's url does not resolve; its notifications are suppressed until it does");
-                    return Ok(None);
-                }
+        Source::Operator => match resolve(url) {
+            Ok(Some(v)) => v,
+            Ok(None) => url.to_string(),
+            Err(e) => {
+                tracing::warn!(workflow, step, reason = %e, "a workflow step's url does not resolve; its notifications are suppressed until it does");
+                return Ok(None);
             }
-        }
+        },
     };
-    let parsed =
-        reqwest::Url::parse(resolved.trim()).map_err(|e| refused(format!("not a URL: {e}")))?;
+    let parsed = foghorn_providers::Url::parse(resolved.trim())
+        .map_err(|e| refused(format!("not a URL: {e}")))?;
     let allow_private = match source {
         // The operator's targets are judged when sending, by its own rule.
         Source::Operator => true,

@@ -4,26 +4,26 @@
 //! (bounced, complained, unsubscribed), or over the daily SMS cap.
 
 use crate::workflow::CompiledWorkflow;
-use foghorn_core::{ids, normalise_address, Address, Channel, Status};
+use foghorn_core::{ids, normalise_address, Address, Channel, Contact, Recipient, Status};
 use foghorn_store::{AcceptFacts, EventDraft, NewNotification, OptOutRow, Plan, SubscriberRow};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// A recipient as the event named it.
 #[derive(Debug, Clone)]
-pub enum Recipient {
+pub enum Addressee {
     /// A stored subscriber, by external id.
     Subscriber(String),
     /// An inline recipient (already validated): email, phone, locale, …
     Inline(Value),
 }
 
-impl Recipient {
+impl Addressee {
     /// As the request named it (an id, or the validated inline facts).
     pub fn as_json(&self) -> Value {
         match self {
-            Recipient::Subscriber(id) => Value::String(id.clone()),
-            Recipient::Inline(v) => v.clone(),
+            Addressee::Subscriber(id) => Value::String(id.clone()),
+            Addressee::Inline(v) => v.clone(),
         }
     }
 }
@@ -34,7 +34,7 @@ pub struct EventPlan {
     pub workflow: Arc<CompiledWorkflow>,
     /// Indexes of the steps whose condition holds.
     pub steps: Vec<usize>,
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<Addressee>,
     pub send_at: Option<i64>,
     /// When an unscheduled notification's job is due (now, or earlier for
     /// priority events).
@@ -59,42 +59,29 @@ pub enum PlanError {
     UnknownSubscriber { index: usize, id: String },
 }
 
-/// The address a channel uses, from a recipient's JSON facts.
-/// The key in a notification's recipient facts that holds the version of
-/// the workflow it was planned with.
-pub const WORKFLOW_VERSION: &str = "workflow_version";
-
-pub fn address_for(channel: Channel, recipient: &Value) -> Option<Address> {
-    let field = |k: &str| {
-        recipient
-            .get(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    match channel {
-        Channel::Email => field("email").map(Address::Email),
-        Channel::Sms | Channel::Voice => field("phone").map(Address::Phone),
-        Channel::Whatsapp => field("whatsapp")
-            .or_else(|| field("phone"))
-            .map(Address::Phone),
-        Channel::Webhook | Channel::Slack | Channel::Discord => None,
+/// A stored subscriber as its notifications keep it.
+fn subscriber_facts(s: &SubscriberRow) -> Recipient {
+    let data: Value = serde_json::from_str(&s.data).unwrap_or(Value::Null);
+    Recipient {
+        id: Some(s.external_id.clone()),
+        contact: Contact {
+            email: s.email.clone(),
+            phone: s.phone.clone(),
+            whatsapp: s.whatsapp.clone(),
+            locale: s.locale.clone(),
+            timezone: s.timezone.clone(),
+            country: s.country.clone(),
+            name: data.get("name").and_then(Value::as_str).map(str::to_string),
+        },
+        data: Some(data),
+        ..Recipient::default()
     }
 }
 
-fn subscriber_facts(s: &SubscriberRow) -> Value {
-    let data: Value = serde_json::from_str(&s.data).unwrap_or(Value::Null);
-    json!({
-        "id": s.external_id,
-        "email": s.email,
-        "phone": s.phone,
-        "whatsapp": s.whatsapp,
-        "locale": s.locale,
-        "timezone": s.timezone,
-        "country": s.country,
-        "name": data.get("name"),
-        "data": data,
-    })
+/// An inline recipient's validated request fields as a notification's
+/// facts.
+fn inline_facts(v: &Value) -> Recipient {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
 /// What planning needs of a stored subscriber beyond its facts.
@@ -130,9 +117,8 @@ impl Stored {
 
 /// The subscriber id a person goes by: a stored subscriber's, or an inline
 /// recipient's own `id`.
-fn person_id(row: Option<&Stored>, person: &Value) -> Option<String> {
-    row.map(|r| r.id.clone())
-        .or_else(|| person.get("id").and_then(Value::as_str).map(String::from))
+fn person_id(row: Option<&Stored>, person: &Recipient) -> Option<String> {
+    row.map(|r| r.id.clone()).or_else(|| person.id.clone())
 }
 
 /// Which of `people` a `channel` step sends to: one per subscriber id and
@@ -141,10 +127,12 @@ fn person_id(row: Option<&Stored>, person: &Value) -> Option<String> {
 /// keys before inline recipients, so an inline copy of a subscriber's
 /// address never escapes that subscriber's opt-outs; otherwise the first
 /// mention wins. Duplicates get no notification at all.
-fn once_each(people: &[(Option<Stored>, Value)], channel: Channel) -> Vec<bool> {
-    let keys = |(row, person): &(Option<Stored>, Value)| {
+fn once_each(people: &[(Option<Stored>, Recipient)], channel: Channel) -> Vec<bool> {
+    let keys = |(row, person): &(Option<Stored>, Recipient)| {
         let id = person_id(row.as_ref(), person).map(|id| format!("id:{id}"));
-        let address = address_for(channel, person)
+        let address = person
+            .contact
+            .address(channel)
             .map(|a| format!("to:{}", normalise_address(channel, a.as_str())));
         [id, address].into_iter().flatten().collect::<Vec<_>>()
     };
@@ -174,10 +162,10 @@ pub fn plan(
     facts: &mut AcceptFacts,
     limits: &Limits,
 ) -> Result<Plan, PlanError> {
-    let mut people: Vec<(Option<Stored>, Value)> = Vec::with_capacity(p.recipients.len());
+    let mut people: Vec<(Option<Stored>, Recipient)> = Vec::with_capacity(p.recipients.len());
     for (index, r) in p.recipients.iter().enumerate() {
         match r {
-            Recipient::Subscriber(id) => {
+            Addressee::Subscriber(id) => {
                 let row = facts.subscriber(&draft.tenant_id, id).ok_or_else(|| {
                     PlanError::UnknownSubscriber {
                         index,
@@ -187,7 +175,7 @@ pub fn plan(
                 let opt_outs = facts.opt_outs(&draft.tenant_id, id);
                 people.push((Some(Stored::of(row, opt_outs)), subscriber_facts(row)));
             }
-            Recipient::Inline(v) => people.push((None, v.clone())),
+            Addressee::Inline(v) => people.push((None, inline_facts(v))),
         }
     }
     let (live_status, run_at) = match p.send_at {
@@ -199,13 +187,13 @@ pub fn plan(
     for &i in &p.steps {
         let step = &p.workflow.doc.steps[i];
         let mut push = |subscriber_id: Option<String>,
-                        mut facts: Value,
+                        mut facts: Recipient,
                         status: Status,
                         reason: Option<String>| {
             // The version planned with, so a worker holding an older copy
             // of a tenant's workflow knows to read the newer one.
-            if p.workflow.version > 0 && facts.is_object() {
-                facts[WORKFLOW_VERSION] = json!(p.workflow.version);
+            if p.workflow.version > 0 {
+                facts.workflow_version = Some(p.workflow.version);
             }
             let id = ids::notification_id();
             answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
@@ -215,7 +203,7 @@ pub fn plan(
                 step: i as i64,
                 channel: step.channel.as_str().into(),
                 subscriber_id,
-                recipient: facts.to_string(),
+                recipient: facts.to_json(),
                 status: status.as_str().into(),
                 status_reason: reason,
                 send_at: p.send_at,
@@ -228,7 +216,7 @@ pub fn plan(
                 // notification rather than captured as if sent.
                 (Some(url), None) => push(
                     None,
-                    json!({}),
+                    Recipient::default(),
                     Status::Suppressed,
                     Some(format!("no destination: the step's url `{url}` is not set")),
                 ),
@@ -236,7 +224,7 @@ pub fn plan(
                 // fixed one (SLACK_WEBHOOK_URL, a relay's `url`).
                 (_, target) => push(
                     None,
-                    json!({"address": Address::Url(target.unwrap_or_default().to_string())}),
+                    Recipient::destination(Address::Url(target.unwrap_or_default().to_string())),
                     live_status,
                     None,
                 ),
@@ -250,7 +238,7 @@ pub fn plan(
             }
             let sid = person_id(row.as_ref(), person);
             let mut person = person.clone();
-            let Some(addr) = address_for(step.channel, &person) else {
+            let Some(addr) = person.contact.address(step.channel) else {
                 push(
                     sid,
                     person,
@@ -290,7 +278,7 @@ pub fn plan(
                 push(sid, person, Status::Suppressed, Some(DAILY_CAP.into()));
                 continue;
             }
-            person["address"] = json!(addr);
+            person.address = Some(addr);
             push(sid, person, live_status, None)
         }
     }

@@ -180,7 +180,7 @@ impl TenantRoutes {
         &self,
         tenant: &str,
         previous: &HashMap<String, (String, Arc<Slot>)>,
-    ) -> anyhow::Result<(Routing, HashMap<String, (String, Arc<Slot>)>)> {
+    ) -> Result<(Routing, HashMap<String, (String, Arc<Slot>)>), RoutingError> {
         let rows = self.store.tenant_providers(tenant).await?;
         let mut derived = self.config.clone();
         let mut serves: HashMap<Channel, Vec<String>> = HashMap::new();

@@ -7,7 +7,7 @@
 //! unless the provider sends its own (Twilio does on long codes).
 
 use crate::workflow::system::{SMS_RECEIVED, SMS_REPLY};
-use foghorn_core::{normalise_address, Address, Channel};
+use foghorn_core::{normalise_address, Address, Channel, Contact, Recipient};
 use foghorn_store::{ConsentAction, Effect, SystemMessage};
 use serde_json::{json, Value};
 
@@ -78,12 +78,16 @@ fn reply(to: &str, from_our_number: &str, text: &str, keyword: &str) -> Effect {
         workflow: SMS_REPLY.into(),
         channel: Channel::Sms,
         data: json!({"text": text, "keyword": keyword}).to_string(),
-        recipient: json!({
-            "phone": to,
-            "address": Address::Phone(to.to_string()),
-            "sender": from_our_number,
-        })
-        .to_string(),
+        recipient: Recipient {
+            contact: Contact {
+                phone: Some(to.to_string()),
+                ..Contact::default()
+            },
+            address: Some(Address::Phone(to.to_string())),
+            sender: Some(from_our_number.to_string()),
+            ..Recipient::default()
+        }
+        .to_json(),
     })
 }
 
@@ -135,10 +139,6 @@ pub fn effects(m: &Incoming<'_>, ctx: &Context<'_>) -> Vec<Effect> {
     out
 }
 
-/// The key in a notification's recipient facts that marks its URL as the
-/// tenant's own.
-pub const TENANT_TARGET: &str = "tenant_target";
-
 /// The message, for the tenant's webhook: the tenant's
 /// `inbound_webhook_url`, else the webhook provider's own url.
 fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
@@ -160,9 +160,11 @@ fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
         .to_string(),
         // The tenant wrote this URL (its settings), so it is reached under
         // the tenants' private-target rule.
-        recipient:
-            json!({"address": Address::Url(url.to_string()), TENANT_TARGET: !url.is_empty()})
-                .to_string(),
+        recipient: Recipient {
+            tenant_target: !url.is_empty(),
+            ..Recipient::destination(Address::Url(url.to_string()))
+        }
+        .to_json(),
     })
 }
 

@@ -1,5 +1,7 @@
-//! `foghorn bench`: measures the real binary over loopback HTTP and, when
-//! asked, the seed document's Node + BullMQ architecture in the same run.
+//! `foghorn-bench` (also `foghorn bench`): measures the real `foghorn`
+//! binary over loopback HTTP and, when asked, the seed document's Node +
+//! BullMQ architecture in the same run. A crate of its own, so the load
+//! generator's HTTP client costs the product nothing.
 //!
 //! Figures (each per database): events accepted per second (durably
 //! committed before the 202; `--role api`, so no sending competes),
@@ -11,9 +13,8 @@ mod load;
 mod sink;
 mod target;
 
-use crate::config::Config;
 use anyhow::Context;
-use clap::Args;
+use clap::Parser;
 use hyper::body::Bytes;
 use load::{MakeBody, Target};
 use serde::Serialize;
@@ -21,8 +22,16 @@ use sink::BenchSink;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Parser)]
+#[command(
+    name = "foghorn-bench",
+    about = "Throughput and latency of Foghorn, beside the seed baseline"
+)]
 pub struct BenchArgs {
+    /// The `foghorn` binary under test; by default the one next to this
+    /// program (`cargo build --release` puts both in target/release).
+    #[arg(long)]
+    pub foghorn: Option<std::path::PathBuf>,
     /// Seconds each throughput and latency phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
@@ -78,7 +87,29 @@ fn say(json: bool, msg: &str) {
     }
 }
 
-pub async fn run(_config: Config, args: BenchArgs) -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let args = BenchArgs::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("foghorn-bench: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("foghorn-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    target::locate_foghorn(args.foghorn.as_deref())?;
     let sink = BenchSink::start().await?;
     let mut reports = Vec::new();
     let mut dbs = vec![("sqlite", None)];

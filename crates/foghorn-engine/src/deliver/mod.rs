@@ -1,0 +1,269 @@
+//! One job, one decision: [`prepare`] the message (render, links, SMS fit),
+//! [`choose`] a provider (routing, breaker, pacing), send, and
+//! [`classify`] what happened into an [`Outcome`] for the batch recorder.
+
+mod choose;
+pub mod classify;
+mod prepare;
+
+use crate::config::DeliveryConfig;
+use crate::outbound::OutboundSettings;
+use crate::tenant_routing::TenantRoutes;
+use crate::workflow::Registry;
+use choose::{choose, Chosen};
+use classify::{classify, Circuit, Decision, Policy};
+use foghorn_core::{ids, Address, Channel, ProviderError, Receipt};
+use foghorn_store::{Attempt, ClaimedJob, NewNotification, Outcome, OutcomeKind, Store};
+use prepare::{prepare, Prepared};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every send task needs.
+pub(crate) struct Shared {
+    pub routes: Arc<TenantRoutes>,
+    pub store: Store,
+    pub workflows: Arc<Registry>,
+    pub cfg: DeliveryConfig,
+    pub outbound: Arc<OutboundSettings>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn outcome(job: &ClaimedJob, attempt: Option<Attempt>, kind: OutcomeKind) -> Outcome {
+    Outcome {
+        notification_id: job.notification.id.clone(),
+        tenant_id: job.notification.tenant_id.clone(),
+        attempt,
+        kind,
+    }
+}
+
+/// Straight to the dead-letter queue, logged by `class`.
+fn dead(job: &ClaimedJob, class: &'static str, reason: String) -> Outcome {
+    dead_lettered(job, class);
+    outcome(job, None, OutcomeKind::Dead { reason })
+}
+
+/// Delivers one claimed job; never fails (every failure is an outcome).
+pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
+    let mut prepared = match prepare(shared, job).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let chosen = match choose(shared, job, &mut prepared).await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let slot = chosen.slot();
+    let channel = prepared.msg.channel;
+    let provider = slot.provider.name().to_string();
+    let started = Instant::now();
+    let result = match tokio::time::timeout(
+        shared.cfg.send_timeout,
+        slot.provider.send(&prepared.msg),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(ProviderError::retryable(format!(
+            "no answer within {:?}",
+            shared.cfg.send_timeout
+        ))),
+    };
+    let latency = started.elapsed();
+    let outcome_label = match &result {
+        Ok(_) => "sent",
+        Err(e) => e.kind(),
+    };
+    metrics::counter!("foghorn_deliveries_total", "channel" => channel.as_str(), "provider" => provider.clone(), "outcome" => outcome_label)
+        .increment(1);
+    metrics::histogram!("foghorn_provider_latency_seconds", "channel" => channel.as_str(), "provider" => provider.clone())
+        .record(latency.as_secs_f64());
+    let record = |error: Option<&ProviderError>, http_status: Option<u16>| Attempt {
+        id: ids::attempt_id(),
+        provider: provider.clone(),
+        outcome: outcome_label.into(),
+        http_status: http_status.map(i64::from),
+        error: error.map(|e| e.to_string()),
+        latency_ms: latency.as_millis() as i64,
+    };
+    match result {
+        Ok(receipt) => {
+            let attempt = record(None, receipt.http_status);
+            outcome(
+                job,
+                Some(attempt),
+                sent(shared, job, &prepared, &chosen, receipt),
+            )
+        }
+        Err(err) => {
+            let attempt = record(Some(&err), err.http_status());
+            outcome(
+                job,
+                Some(attempt),
+                failed(shared, job, &prepared, &chosen, &err),
+            )
+        }
+    }
+}
+
+/// A provider took the message: its price, what the sandbox captured.
+fn sent(
+    shared: &Shared,
+    job: &ClaimedJob,
+    prepared: &Prepared,
+    chosen: &Chosen,
+    receipt: Receipt,
+) -> OutcomeKind {
+    let slot = chosen.slot();
+    let msg = &prepared.msg;
+    let channel = msg.channel;
+    slot.breaker.record_success();
+    let age = (now_ms() - job.notification.created_at).max(0) as f64 / 1000.0;
+    metrics::histogram!("foghorn_event_to_send_seconds", "channel" => channel.as_str()).record(age);
+    let captured = receipt.captured.as_ref().map(|c| {
+        (
+            channel.as_str().to_string(),
+            msg.to.as_str().to_string(),
+            serde_json::to_string(c).unwrap_or_default(),
+        )
+    });
+    // The provider's own price wins; else the price table's.
+    let cost = receipt.cost.clone().or_else(|| {
+        let country = match (&msg.to, channel) {
+            (Address::Phone(p), Channel::Sms) => crate::phone::country_of(p),
+            _ => None,
+        };
+        shared.outbound.pricing.cost(
+            slot.provider.name(),
+            slot.provider.kind(),
+            channel,
+            prepared.segments,
+            country.as_deref(),
+        )
+    });
+    // A URL step that only the sandbox took was not delivered anywhere: the
+    // notification says so (the URL itself may be a secret, as Slack's and
+    // Discord's are).
+    let note = match (&msg.to, slot.provider.kind()) {
+        (Address::Url(url), "sandbox") if !url.is_empty() => Some(format!(
+            "captured by the sandbox: no provider serves {channel}, so the step's URL was not called"
+        )),
+        _ => None,
+    };
+    OutcomeKind::Sent {
+        provider_message_id: receipt.provider_message_id,
+        cost_micros: cost.as_ref().map(|c| c.micros),
+        currency: cost.map(|c| c.currency),
+        captured,
+        note,
+    }
+}
+
+/// A provider refused or failed: the classifier's decision, applied to the
+/// circuit and turned into the job's next state.
+fn failed(
+    shared: &Shared,
+    job: &ClaimedJob,
+    prepared: &Prepared,
+    chosen: &Chosen,
+    err: &ProviderError,
+) -> OutcomeKind {
+    let slot = chosen.slot();
+    let provider = slot.provider.name();
+    let policy = Policy {
+        max_attempts: shared.cfg.max_attempts,
+        schedule: &shared.cfg.retry_schedule,
+        jitter: shared.cfg.jitter,
+    };
+    let c = classify(
+        err,
+        provider,
+        chosen.attempt,
+        chosen.more_providers(),
+        &policy,
+        &mut rand::thread_rng(),
+    );
+    let now = Instant::now();
+    match c.circuit {
+        Circuit::Unchanged => {}
+        Circuit::Failure => slot.breaker.record_failure(now),
+        Circuit::Trip => {
+            // Every message would fail alike: stop using the provider for a
+            // while and alert, instead of burning attempts.
+            slot.breaker.trip(now);
+            metrics::counter!("foghorn_provider_misconfigured_total", "provider" => provider.to_string()).increment(1);
+            tracing::error!(provider = %provider, kind = err.kind(), http_status = ?err.http_status(), "provider is misconfigured; its circuit is open");
+        }
+    }
+    match c.decision {
+        Decision::Retry { wait, attempt } => OutcomeKind::Retry {
+            run_at: now_ms() + wait.as_millis() as i64,
+            attempt: i64::from(attempt),
+            provider_idx: chosen.idx as i64,
+        },
+        Decision::NextProvider => OutcomeKind::Retry {
+            run_at: now_ms(),
+            attempt: 0,
+            provider_idx: chosen.idx as i64 + 1,
+        },
+        Decision::Exhausted { reason } => exhausted(job, prepared, reason).kind,
+    }
+}
+
+/// The channel has nothing left: continue on the step's fallback channel
+/// when the recipient has an address there, else dead-letter.
+fn exhausted(job: &ClaimedJob, prepared: &Prepared, reason: String) -> Outcome {
+    let n = &job.notification;
+    let channel = prepared.msg.channel;
+    let fallback = prepared
+        .workflow
+        .doc
+        .steps
+        .get(prepared.step)
+        .and_then(|s| s.fallback);
+    if let Some(fb) = fallback.filter(|fb| *fb != channel && n.parent_id.is_none()) {
+        if let Some(addr) = prepared.recipient.contact.address(fb) {
+            let mut facts = prepared.recipient.clone();
+            facts.address = Some(addr);
+            let next = NewNotification {
+                id: ids::notification_id(),
+                workflow: n.workflow.clone(),
+                step: n.step,
+                channel: fb.as_str().into(),
+                subscriber_id: n.subscriber_id.clone(),
+                recipient: facts.to_json(),
+                status: "queued".into(),
+                status_reason: Some(format!("fallback from {channel}")),
+                send_at: None,
+                run_at: Some(now_ms()),
+            };
+            return outcome(
+                job,
+                None,
+                OutcomeKind::Fallback {
+                    reason: format!("{reason}; continuing on {fb}"),
+                    fallback: Box::new(next),
+                },
+            );
+        }
+    }
+    dead_lettered(job, &reason);
+    outcome(job, None, OutcomeKind::Dead { reason })
+}
+
+/// An operator learns of every dead letter from the log: ids and the
+/// reason's class only, never an address, data or a provider's words.
+fn dead_lettered(job: &ClaimedJob, class: &str) {
+    let n = &job.notification;
+    tracing::warn!(
+        notification_id = %n.id,
+        tenant_id = %n.tenant_id,
+        workflow = %n.workflow,
+        channel = %n.channel,
+        reason = class,
+        "notification moved to the dead-letter queue"
+    );
+}

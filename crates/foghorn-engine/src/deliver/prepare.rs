@@ -1,0 +1,212 @@
+//! Everything about one job that needs no provider: its workflow, its
+//! address (still not suppressed), the rendered content with unsubscribe
+//! links, SMS short links and the segment cap. A job that cannot be
+//! prepared ends here as an outcome.
+
+use super::{dead, now_ms, outcome, Shared};
+use crate::workflow::{CompiledWorkflow, EventFacts, RenderContext};
+use crate::{short_links, sms_text, unsubscribe};
+use foghorn_core::{normalise_address, Address, Channel, Outbound, Recipient};
+use foghorn_store::{ClaimedJob, Outcome, OutcomeKind};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A message ready for a provider.
+pub struct Prepared {
+    pub msg: Outbound,
+    pub workflow: Arc<CompiledWorkflow>,
+    /// The recipient's facts as planned (addresses on other channels, for
+    /// a fallback).
+    pub recipient: Recipient,
+    pub step: usize,
+    /// SMS segments the text takes, for the price; 0 on other channels.
+    pub segments: usize,
+}
+
+pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepared, Outcome> {
+    let n = &job.notification;
+    let Ok(channel) = n.channel.parse::<Channel>() else {
+        return Err(dead(
+            job,
+            "unknown_channel",
+            format!("unknown channel {}", n.channel),
+        ));
+    };
+    let recipient = Recipient::parse(&n.recipient);
+    let workflow = workflow(shared, job, recipient.workflow_version).await?;
+    let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
+    let step = n.step as usize;
+    let Some(to) = recipient.address.clone() else {
+        return Err(dead(
+            job,
+            "no_address",
+            "the notification has no address".into(),
+        ));
+    };
+    if let Some(o) = suppressed_since(shared, job, channel, &to).await {
+        return Err(o);
+    }
+    // Every email of a workflow that is not critical can be unsubscribed from.
+    let links = match (&to, workflow.doc.critical) {
+        (Address::Email(email), false) => shared.outbound.unsubscribe.links(
+            &unsubscribe::Recipient {
+                tenant: &n.tenant_id,
+                subscriber: n.subscriber_id.as_deref(),
+                email,
+                notification: &n.id,
+                category: workflow.doc.category.as_deref(),
+            },
+            now_ms() / 1000,
+        ),
+        _ => None,
+    };
+    let person = recipient.template_view();
+    let ctx = RenderContext {
+        event: EventFacts {
+            id: &n.event_id,
+            name: &job.event_name,
+        },
+        data: &data,
+        recipient: &person,
+        notification_id: &n.id,
+        locale: recipient.contact.locale.as_deref(),
+        unsubscribe_url: links.as_ref().map(|l| l.footer_url.as_str()),
+    };
+    let mut content = match workflow.render_off_runtime(step, channel, &ctx).await {
+        Ok(c) => c,
+        // A template that cannot render will not render on retry either.
+        Err(e) => return Err(dead(job, "render_failed", format!("rendering failed: {e}"))),
+    };
+    // SMS: short links, then the step's segment cap; count what is billed.
+    let mut segments = 0;
+    if channel == Channel::Sms {
+        let step_doc = workflow.doc.steps.get(step);
+        if let (Some(true), Some(base)) = (
+            step_doc.map(|s| s.short_links),
+            shared.outbound.public_url.as_deref(),
+        ) {
+            let crypto = shared.store.crypto();
+            let (text, links) =
+                short_links::rewrite(content.text.as_deref().unwrap_or_default(), base, |url| {
+                    short_links::code(crypto, &n.id, url)
+                });
+            if !links.is_empty() {
+                if let Err(e) = shared
+                    .store
+                    .put_short_links(&n.tenant_id, &n.id, &links, now_ms())
+                    .await
+                {
+                    tracing::warn!(error = %e, "storing short links failed; trying again shortly");
+                    return Err(soon(job));
+                }
+            }
+            content.text = Some(text);
+        }
+        let cap = step_doc.and_then(|s| s.max_segments);
+        let fitted = sms_text::fit(content.text.as_deref().unwrap_or_default(), cap);
+        segments = fitted.info.segments;
+        content.text = Some(fitted.text);
+    }
+    let msg = Outbound {
+        notification_id: n.id.clone(),
+        tenant_id: n.tenant_id.clone(),
+        event_id: n.event_id.clone(),
+        event_name: job.event_name.clone(),
+        channel,
+        to,
+        content,
+        tags: [
+            workflow.doc.category.clone(),
+            Some(workflow.doc.name.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        headers: links.map(|l| l.headers).unwrap_or_default(),
+        // Replies go out from the number the person wrote to.
+        from: recipient.sender.clone(),
+        tenant_target: workflow.from_tenant() || recipient.tenant_target,
+    };
+    Ok(Prepared {
+        msg,
+        workflow,
+        recipient,
+        step,
+        segments,
+    })
+}
+
+/// The workflow the job was planned with. Never dead-lettered on a race or
+/// a passing database error: the workflow may have been written through
+/// another node a moment ago. Only one that stays unknown for every
+/// attempt is given up.
+async fn workflow(
+    shared: &Shared,
+    job: &ClaimedJob,
+    planned: Option<i64>,
+) -> Result<Arc<CompiledWorkflow>, Outcome> {
+    let n = &job.notification;
+    let why = match shared
+        .workflows
+        .get_planned(&shared.store, &n.tenant_id, &n.workflow, planned)
+        .await
+    {
+        Ok(Some(w)) => return Ok(w),
+        Err(e) => format!("cannot load workflow {}: {e}", n.workflow),
+        Ok(None) => format!("workflow {} is not known", n.workflow),
+    };
+    let made = job.attempt.max(0) + 1;
+    if made as u32 >= shared.cfg.max_attempts {
+        return Err(dead(job, "unknown_workflow", why));
+    }
+    tracing::warn!(notification_id = %n.id, reason = %why, "trying again shortly");
+    let retry = OutcomeKind::Retry {
+        run_at: now_ms() + 1_000 * made,
+        attempt: made,
+        provider_idx: job.provider_idx,
+    };
+    Err(outcome(job, None, retry))
+}
+
+/// The same job again in a second, nothing spent.
+fn soon(job: &ClaimedJob) -> Outcome {
+    outcome(
+        job,
+        None,
+        OutcomeKind::Retry {
+            run_at: now_ms() + 1_000,
+            attempt: job.attempt,
+            provider_idx: job.provider_idx,
+        },
+    )
+}
+
+/// An address suppressed after the notification was planned (a STOP, a
+/// hard bounce arriving while it waited) is not sent to, nor is a fallback
+/// to a suppressed address. Foghorn's own replies (the confirmation of a
+/// STOP) are exempt. When the list cannot be read, the send waits: sending
+/// to an opted-out number is the worse mistake.
+async fn suppressed_since(
+    shared: &Shared,
+    job: &ClaimedJob,
+    channel: Channel,
+    to: &Address,
+) -> Option<Outcome> {
+    let n = &job.notification;
+    if channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
+        return None;
+    }
+    let address = normalise_address(channel, to.as_str());
+    match shared
+        .store
+        .suppression_reason(&n.tenant_id, channel, &address)
+        .await
+    {
+        Ok(None) => None,
+        Ok(Some(reason)) => Some(outcome(job, None, OutcomeKind::Suppressed { reason })),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the suppression list failed; the send waits");
+            Some(soon(job))
+        }
+    }
+}
