@@ -24,9 +24,11 @@ mod queue;
 mod reseal;
 mod rows;
 mod sandbox;
+pub mod scratch;
 mod subscribers;
 mod suppressions;
 mod tenant_providers;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod unsubscribe;
 mod wake;

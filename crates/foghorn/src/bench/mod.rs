@@ -105,6 +105,36 @@ pub async fn run(_config: Config, args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A run's working folder (config, workflows, SQLite files, master key),
+/// private to its user and removed when the run ends, a failed one's too.
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn new() -> std::io::Result<ScratchDir> {
+        let name = format!(
+            "foghorn-bench-{}",
+            ulid::Ulid::new().to_string().to_ascii_lowercase()
+        );
+        let path = std::env::temp_dir().join(name);
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        // `create`, not `create_all`: an existing folder is an error, never reused.
+        builder.create(&path)?;
+        Ok(ScratchDir(path))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn fresh_database(
     kind: &str,
     pg: Option<&str>,
@@ -112,7 +142,7 @@ async fn fresh_database(
     tag: &str,
 ) -> anyhow::Result<String> {
     Ok(match (kind, pg) {
-        ("postgres", Some(base)) => foghorn_store::testing::create_postgres_database(base).await?,
+        ("postgres", Some(base)) => foghorn_store::scratch::create_postgres_database(base).await?,
         _ => format!("sqlite://{}", dir.join(format!("bench-{tag}.db")).display()),
     })
 }
@@ -123,7 +153,7 @@ async fn bench_foghorn(
     kind: &str,
     pg: Option<&str>,
 ) -> anyhow::Result<Report> {
-    let dir = tempfile::tempdir()?;
+    let dir = ScratchDir::new()?;
     target::prepare_dir(dir.path(), &sink.url, "")?;
     let mut report = Report {
         system: format!("foghorn ({kind})"),
@@ -243,7 +273,7 @@ async fn bench_foghorn(
 /// bench run leaves none behind (SQLite files go with the temporary folder).
 async fn discard(pg: Option<&str>, url: &str) {
     if let (Some(base), true) = (pg, url.starts_with("postgres")) {
-        if let Err(e) = foghorn_store::testing::drop_postgres_url(base, url).await {
+        if let Err(e) = foghorn_store::scratch::drop_postgres_url(base, url).await {
             eprintln!("could not drop the bench database: {e}");
         }
     }
