@@ -5,9 +5,7 @@
 //! used by every node at once; webhook steps are never silently dropped;
 //! receipts find their tenant by the message they name.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
