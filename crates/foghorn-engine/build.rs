@@ -18,10 +18,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn main() {
-    let root =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
-            .join("pack");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("pack");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
@@ -29,11 +27,7 @@ fn main() {
     let mut src = String::from("/// Files of the built-in pack: (path under pack/, contents).\npub static FILES: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let rel = f
-            .strip_prefix(&root)
-            .expect("under pack/")
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = f.strip_prefix(&root)?.to_string_lossy().replace('\\', "/");
         let _ = writeln!(
             src,
             "    ({rel:?}, include_str!({:?})),",
@@ -41,7 +35,7 @@ fn main() {
         );
     }
     src.push_str("];\n");
-    let out =
-        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pack_files.rs");
-    std::fs::write(out, src).expect("write pack_files.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("pack_files.rs");
+    std::fs::write(out, src)?;
+    Ok(())
 }

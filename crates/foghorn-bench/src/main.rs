@@ -143,7 +143,7 @@ async fn fresh_database(
     tag: &str,
 ) -> anyhow::Result<String> {
     Ok(match (kind, pg) {
-        ("postgres", Some(base)) => foghorn_store::testing::create_postgres_database(base).await?,
+        ("postgres", Some(base)) => foghorn_store::scratch::create_postgres_database(base).await?,
         _ => format!("sqlite://{}", dir.join(format!("bench-{tag}.db")).display()),
     })
 }
@@ -154,6 +154,8 @@ async fn bench_foghorn(
     kind: &str,
     pg: Option<&str>,
 ) -> anyhow::Result<Report> {
+    // The run's working folder (config, workflows, SQLite files), private
+    // to its user and removed when the run ends, a failed one's too.
     let dir = tempfile::tempdir()?;
     target::prepare_dir(dir.path(), &sink.url, "")?;
     let mut report = Report {
@@ -274,7 +276,7 @@ async fn bench_foghorn(
 /// bench run leaves none behind (SQLite files go with the temporary folder).
 async fn discard(pg: Option<&str>, url: &str) {
     if let (Some(base), true) = (pg, url.starts_with("postgres")) {
-        if let Err(e) = foghorn_store::testing::drop_postgres_url(base, url).await {
+        if let Err(e) = foghorn_store::scratch::drop_postgres_url(base, url).await {
             eprintln!("could not drop the bench database: {e}");
         }
     }

@@ -2,7 +2,8 @@
 //! circuit breaker and rate limiter.
 //!
 //! Built once from config. A channel without `[channels.X].providers` uses
-//! every provider that serves it, in the default order of [`super::failover`];
+//! every provider that serves it, in the default order of its kind
+//! (`foghorn_providers::kinds::failover_rank`);
 //! a channel with no configured provider falls back to the sandbox, so a
 //! fresh install delivers somewhere visible.
 

@@ -181,7 +181,7 @@ impl Answer {
     }
 
     /// A short single-line excerpt of the body for error reasons.
-    /// Keeps all of its first [`SNIPPET_CHARS`] and marks a cut after them.
+    /// Keeps all of its first `SNIPPET_CHARS` and marks a cut after them.
     pub fn snippet(&self) -> String {
         let (mut snippet, cut) = clip(&self.text(), SNIPPET_CHARS);
         if cut {

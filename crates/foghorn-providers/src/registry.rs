@@ -1,4 +1,4 @@
-//! The closed set of providers. [`providers!`] below is the one list of
+//! The closed set of providers. `providers!` below is the one list of
 //! them: from it come the configuration enum (`kind = "twilio"`), the built
 //! provider enum, the table of kinds' facts and every dispatch, so adding a
 //! provider is its folder (which implements [`ProviderKind`]) and one line
@@ -126,8 +126,10 @@ macro_rules! providers {
             /// Verifies a provider's callback (delivery status, incoming
             /// message) by that provider's own scheme and turns it into
             /// events. Kinds that receive no callbacks answer
-            /// `NotConfigured`.
-            pub fn inbound(
+            /// `NotConfigured`. Async like `send`, so a scheme that must
+            /// fetch something (a rotated key) can be added without
+            /// changing callers.
+            pub async fn inbound(
                 &self,
                 req: &InboundRequest<'_>,
             ) -> Result<Vec<InboundEvent>, InboundError> {

@@ -82,8 +82,7 @@ impl MasterKey {
 
     /// The look-up hashing key, derived so it never equals the sealing key.
     fn lookup_key(&self) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
+        let mut mac = keyed(&self.bytes);
         mac.update(b"foghorn lookup hash v1");
         mac.finalize().into_bytes().into()
     }
@@ -91,8 +90,7 @@ impl MasterKey {
     /// A signing key for one purpose (`unsubscribe`, …), derived so that no
     /// two purposes, nor sealing and look-ups, share a key.
     fn signing_key(&self, purpose: &str) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
+        let mut mac = keyed(&self.bytes);
         mac.update(b"foghorn signing key v1:");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
@@ -249,8 +247,7 @@ impl Crypto {
     /// `purpose`; None only when the ring is empty.
     pub fn sign(&self, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
         let key = self.current()?.signing_key(purpose);
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        let mut mac = keyed(&key);
         mac.update(data);
         Some(mac.finalize().into_bytes().into())
     }
@@ -261,17 +258,24 @@ impl Crypto {
     pub fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
         let keys = self.ring.read().map(|r| r.keys.clone()).unwrap_or_default();
         keys.iter().any(|k| {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k.signing_key(purpose))
-                .expect("HMAC takes any key length");
+            let mut mac = keyed(&k.signing_key(purpose));
             mac.update(data);
             mac.verify_slice(tag).is_ok()
         })
     }
 }
 
+/// HMAC-SHA256 under a 32-byte key. A key shorter than the hash's 64-byte
+/// block is zero-padded to it (RFC 2104, section 2), so building the block
+/// here is the same MAC as `new_from_slice`, without a fallible call.
+fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into())
+}
+
 fn lookup_hash_with(key: &MasterKey, value: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.lookup_key())
-        .expect("HMAC takes any key length");
+    let mut mac = keyed(&key.lookup_key());
     mac.update(value.trim().to_lowercase().as_bytes());
     format!("{:x}", mac.finalize().into_bytes())
 }

@@ -2,7 +2,7 @@
 //! embedded SQLite file (the default) and PostgreSQL (for several nodes).
 //!
 //! Each query is written once in the SQL both engines share (`$1`
-//! placeholders, `RETURNING`, `ON CONFLICT`); the [`on_db!`] macro expands a
+//! placeholders, `RETURNING`, `ON CONFLICT`); the `on_db!` macro expands a
 //! body once per backend so the compiler checks both. Dialect-specific SQL is
 //! kept to the job claim (`FOR UPDATE SKIP LOCKED`).
 //!
@@ -24,6 +24,7 @@ mod queue;
 mod reseal;
 mod rows;
 mod sandbox;
+pub mod scratch;
 mod subscribers;
 mod suppressions;
 mod tenant_providers;

@@ -2,8 +2,18 @@
 //! PostgreSQL database created beside the one `FOGHORN_TEST_DATABASE_URL`
 //! names (so parallel tests never see each other's rows). Each database is
 //! dropped again when its [`TestDb`] goes, a failing test's too.
+//!
+//! Built for this crate's own tests and, through the `testing` feature,
+//! for other crates' dev-dependencies only: the release build has neither
+//! this module nor `tempfile`.
+//!
+//! Test support: a setup failure panics, which fails the test that asked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::scratch::database_name;
 use crate::{Result, Store};
+
+pub use crate::scratch::{create_postgres_database, drop_postgres_database, drop_postgres_url};
 
 /// A database that exists for one test.
 pub struct TestDb {
@@ -71,75 +81,6 @@ impl Drop for TestDb {
             Err(_) => eprintln!("could not drop a test database: the dropping thread panicked"),
         }
     }
-}
-
-/// The database name in a PostgreSQL URL.
-fn database_name(url: &str) -> &str {
-    let path = url.rsplit('/').next().unwrap_or_default();
-    path.split('?').next().unwrap_or_default()
-}
-
-/// Drops the database `url` names, made by [`create_postgres_database`] on
-/// the server `base` points at.
-pub async fn drop_postgres_url(base: &str, url: &str) -> Result<()> {
-    drop_postgres_database(base, database_name(url)).await
-}
-
-/// Drops database `name` on the server `base` points at, ending the
-/// connections still open to it (a killed server's, a leaked pool's).
-pub async fn drop_postgres_database(base: &str, name: &str) -> Result<()> {
-    use sqlx::Connection;
-    // The name is interpolated into SQL: only names this module makes.
-    if !name.starts_with("foghorn_test_")
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(sqlx::Error::Protocol(format!("refusing to drop database {name:?}")).into());
-    }
-    let mut conn = sqlx::PgConnection::connect(base).await?;
-    // WITH (FORCE) (PostgreSQL 13+) ends other sessions first; older
-    // servers get them ended by hand.
-    let forced = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
-    if forced.is_err() {
-        sqlx::query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = $1 AND pid <> pg_backend_pid()",
-        )
-        .bind(name)
-        .execute(&mut conn)
-        .await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await?;
-    }
-    conn.close().await?;
-    Ok(())
-}
-
-/// Creates `foghorn_test_<random>` on the server `base` points at and returns its URL.
-pub async fn create_postgres_database(base: &str) -> Result<String> {
-    use sqlx::Connection;
-    let name = format!(
-        "foghorn_test_{}",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    );
-    let mut conn = sqlx::PgConnection::connect(base).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
-    let (prefix, rest) = match base.rfind('/') {
-        Some(i) if i > base.find("://").map(|j| j + 2).unwrap_or(0) => (&base[..i], &base[i + 1..]),
-        _ => (base, ""),
-    };
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Ok(format!("{prefix}/{name}{query}"))
 }
 
 /// Runs raw SQL against a test database (tests that tamper with rows).

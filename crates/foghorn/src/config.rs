@@ -6,7 +6,8 @@
 //! the lowest layer (see [`native_env`]).
 //!
 //! Environment values stay text until the key's type reads them (see
-//! [`typed`](foghorn_engine::config::typed)): `FOGHORN_SMS__FROM=+12025550142` is a sender, not a number.
+//! `foghorn_engine::config::typed`): `FOGHORN_SMS__FROM=+12025550142` is a
+//! sender, not a number.
 //!
 //! Every error names the key, and the file line when the file is at fault.
 

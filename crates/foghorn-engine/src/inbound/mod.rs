@@ -196,7 +196,7 @@ impl Inbound {
         let mut refusal: Option<InboundError> = None;
         let routing = self.routes.for_tenant(tenant).await;
         for slot in routing.of_kind(kind) {
-            match slot.provider.inbound(req) {
+            match slot.provider.inbound(req).await {
                 Ok(events) => return Ok((slot, events)),
                 Err(e) => {
                     let rank = |e: &InboundError| match e {

@@ -1,4 +1,4 @@
-//! Standard Webhooks signatures (https://www.standardwebhooks.com, the scheme
+//! Standard Webhooks signatures (<https://www.standardwebhooks.com>, the scheme
 //! Svix uses), so receivers can check our deliveries with an existing library.
 //!
 //! Facts from the spec: the signed content is `{id}.{timestamp}.{body}`; the

@@ -4,50 +4,28 @@
 use super::signing::{self, Secret, SecretError, VerifyError, DEFAULT_TOLERANCE};
 use super::*;
 use crate::http::{build_client, client_with, HttpOptions};
-use axum::body::Bytes;
-use axum::response::IntoResponse;
-use axum::Router;
 use foghorn_core::Rendered;
-use reqwest::StatusCode;
+use foghorn_testkit::http::{Log, MockServer, Reply};
 use serde_json::json;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const FIVE_S: Duration = Duration::from_secs(5);
 
-type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
-
-/// Records each request, waits `delay`, then answers `status` with `headers`.
+/// Waits `delay`, then answers `status` with `headers` and a short text,
+/// recording each request (the workspace's recording mock).
 async fn receiver(
     status: u16,
     headers: &'static [(&str, &str)],
     delay: Duration,
-) -> (SocketAddr, Seen) {
-    let seen = Seen::default();
-    let log = seen.clone();
-    let app = Router::new().fallback(move |h: HeaderMap, body: Bytes| {
-        let log = log.clone();
-        async move {
-            log.lock().unwrap().push((h, body));
-            tokio::time::sleep(delay).await;
-            let status = StatusCode::from_u16(status).unwrap();
-            let mut resp = (status, "receiver says so").into_response();
-            for (k, v) in headers {
-                resp.headers_mut().insert(*k, HeaderValue::from_static(v));
-            }
-            resp
-        }
-    });
-    (serve(app).await, seen)
+) -> (SocketAddr, Log) {
+    let mut reply = Reply::text(status, "receiver says so").after(delay);
+    for (name, value) in headers {
+        reply = reply.with_header(name, *value);
+    }
+    let server = MockServer::start(move |_| reply.clone()).await;
+    (server.addr, server.log)
 }
 
 fn hook(config: Config, allow_private: bool, timeout: Duration) -> Webhook {
@@ -116,7 +94,7 @@ async fn delivers_signed_requests_that_verify() {
     assert_eq!(receipt.http_status, Some(200));
 
     let seen = seen.lock().unwrap();
-    let (h, body) = &seen[0];
+    let (h, body) = (&seen[0].headers, &seen[0].body);
     assert_eq!(body.as_ref(), br#"{"order":42}"#);
     assert_eq!(header(h, "content-type"), "application/json");
     assert_eq!(header(h, "authorization"), "Bearer t");
@@ -142,7 +120,8 @@ async fn a_fixed_url_relays_any_channel_as_an_envelope() {
     let mut sms = msg(Address::Phone("+15550100".into()), None);
     sms.channel = Channel::Sms;
     relay.send(&sms).await.unwrap();
-    let (h, body) = seen.lock().unwrap()[0].clone();
+    let first = seen.lock().unwrap()[0].clone();
+    let (h, body) = (first.headers, first.body);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let expected = json!({
         "type": "order.shipped", "event_id": "evt_01hx", "notification_id": "ntf_01hx",
@@ -166,7 +145,10 @@ async fn the_webhook_id_is_stable_across_retries() {
     hook.send(&m).await.unwrap();
     hook.send(&m).await.unwrap();
     let seen = seen.lock().unwrap();
-    let ids: Vec<&str> = seen.iter().map(|(h, _)| header(h, "webhook-id")).collect();
+    let ids: Vec<&str> = seen
+        .iter()
+        .map(|r| header(&r.headers, "webhook-id"))
+        .collect();
     assert_eq!(ids, ["ntf_01hx", "ntf_01hx"]);
 }
 
@@ -232,14 +214,9 @@ async fn private_targets_are_refused_and_never_reached() {
 async fn redirects_are_followed_unless_they_lead_somewhere_private() {
     let (final_addr, seen) = receiver(200, &[], Duration::ZERO).await;
     let location = format!("http://{final_addr}/final");
-    let app = Router::new().fallback(move || {
-        let location = location.clone();
-        async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
-    });
-    let m = to_url(format!(
-        "http://localhost:{}/start",
-        serve(app).await.port()
-    ));
+    let redirect =
+        MockServer::start(move |_| Reply::status(307).with_header("location", &location)).await;
+    let m = to_url(format!("http://localhost:{}/start", redirect.addr.port()));
 
     // Every local first hop is private, so this client's resolver lets one
     // through while its redirect policy is as strict as in production.
@@ -256,7 +233,7 @@ async fn redirects_are_followed_unless_they_lead_somewhere_private() {
     assert!(seen.lock().unwrap().is_empty());
 
     local(Config::default()).send(&m).await.unwrap();
-    assert_eq!(seen.lock().unwrap()[0].1.as_ref(), br#"{"order":42}"#);
+    assert_eq!(seen.lock().unwrap()[0].body.as_ref(), br#"{"order":42}"#);
 }
 
 #[test]

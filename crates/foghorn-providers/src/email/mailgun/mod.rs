@@ -164,7 +164,7 @@ impl Mailgun {
         })
     }
 
-    /// Verifies and reads one webhook call (see [`inbound`]).
+    /// Verifies and reads one webhook call (see the `inbound` module).
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
         let key = self.signing_key.as_ref().ok_or_else(|| {
             InboundError::NotConfigured(format!(

@@ -209,7 +209,7 @@ impl Postmark {
         }
     }
 
-    /// Authenticates and reads one webhook record (see [`inbound`]).
+    /// Authenticates and reads one webhook record (see the `inbound` module).
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
         let auth = self.webhook_auth.as_ref().ok_or_else(|| {
             InboundError::NotConfigured(format!(

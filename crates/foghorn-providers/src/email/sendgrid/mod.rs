@@ -167,7 +167,7 @@ impl SendGrid {
         Err(classify(&Answer::read(resp).await))
     }
 
-    /// Verifies and reads one Event Webhook batch (see [`inbound`]).
+    /// Verifies and reads one Event Webhook batch (see the `inbound` module).
     pub fn inbound(&self, req: &InboundRequest<'_>) -> Result<Vec<InboundEvent>, InboundError> {
         let key = self.verification_key.as_ref().ok_or_else(|| {
             InboundError::NotConfigured(format!(

@@ -30,9 +30,6 @@
 //! can recognise the duplicate; it is also the `provider_message_id`, without
 //! angle brackets.
 
-/// A loopback SMTP server for tests, here and in the binary's tests.
-#[cfg(any(test, feature = "testkit"))]
-pub mod sink;
 #[cfg(test)]
 mod tests;
 

@@ -1,12 +1,12 @@
-//! The SMTP provider against an SMTP server (`sink.rs`) started by each
-//! test on loopback: what arrives is parsed back from the
+//! The SMTP provider against an SMTP server (foghorn-testkit's sink)
+//! started by each test on loopback: what arrives is parsed back from the
 //! raw MIME and checked header by header and part by part.
 
-use super::sink::SmtpSink;
 use super::*;
 use crate::email::testkit;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use foghorn_testkit::smtp::SmtpSink;
 use serde_json::Value;
 
 const FIVE_S: Duration = Duration::from_secs(5);

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::http::{build_client, HttpOptions};
-use crate::sms::testkit::{self, basic, headers, mock_routes, sms, to_path, Log, Reply, Seen};
+use crate::sms::testkit::{self, basic, headers, mock_routes, sms, to_path, Log, Recorded, Reply};
 use foghorn_core::DeliveryState;
 use serde_json::json;
 use std::time::Duration;
@@ -54,7 +54,7 @@ async fn both(tokens: Vec<Reply>, messages: Vec<Reply>) -> (String, Log) {
     .await
 }
 
-fn bearers(seen: &[Seen]) -> Vec<String> {
+fn bearers(seen: &[Recorded]) -> Vec<String> {
     seen.iter()
         .map(|s| s.header("authorization").to_string())
         .collect()

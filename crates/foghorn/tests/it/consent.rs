@@ -3,9 +3,7 @@
 //! category, a recipient named twice is sent to once, and an idempotency
 //! key binds the request it was first used with.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use foghorn_store::Store;
 use serde_json::{json, Value};
 use std::time::Duration;

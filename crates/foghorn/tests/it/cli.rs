@@ -1,8 +1,6 @@
 //! The command line: exit codes, key creation, migrate, send, demo.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn misuse_exits_2_and_help_is_everywhere() {

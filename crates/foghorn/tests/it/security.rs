@@ -2,9 +2,7 @@
 //! personal in clear text on disk, master key rotation under load, the audit
 //! trail, key revocation and per-key rate limits.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,7 @@
 //! Delivery through the real binary: crash, outage, dead letters, failover,
 //! fallback, scheduling and cancellation — on SQLite and PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -1,9 +1,7 @@
 //! The HTTP API through the real binary: idempotency, bad input, auth,
 //! subscribers, workflows, the OpenAPI document and what reaches the logs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use foghorn_store::Store;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -3,12 +3,9 @@
 //! messages, Vonage's signed delivery receipt marks one delivered with its
 //! final price, and a `STOP` sent to Vonage suppresses the next SMS.
 
-mod common;
-mod mock_providers;
-
-use common::*;
+use crate::common::*;
+use crate::mock_providers::{Kind, MockProvider, Received, VONAGE_PRICE};
 use hmac::{Hmac, Mac};
-use mock_providers::{Kind, MockProvider, Received, VONAGE_PRICE};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -2,12 +2,9 @@
 //! answers like it), failover between them, a real SMTP server, one-click
 //! unsubscribe, providers configured by their own variables, and locales.
 
-mod common;
-mod mock_providers;
-
-use common::*;
-use foghorn_providers::email::smtp::sink::SmtpSink;
-use mock_providers::{provider_table, Kind, MockProvider, FROM};
+use crate::common::*;
+use crate::mock_providers::{provider_table, Kind, MockProvider, FROM};
+use foghorn_testkit::smtp::SmtpSink;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -35,7 +32,7 @@ async fn wait_sent(api: &Api, id: &str) -> Value {
 }
 
 /// The `List-Unsubscribe` headers as each API was asked to set them.
-fn unsubscribe_headers(kind: Kind, r: &mock_providers::Received) -> (String, String) {
+fn unsubscribe_headers(kind: Kind, r: &crate::mock_providers::Received) -> (String, String) {
     match kind {
         Kind::Mailgun => (
             r.field("h:List-Unsubscribe").unwrap_or_default(),
@@ -67,7 +64,7 @@ fn unsubscribe_headers(kind: Kind, r: &mock_providers::Received) -> (String, Str
     }
 }
 
-fn subject(kind: Kind, r: &mock_providers::Received) -> String {
+fn subject(kind: Kind, r: &crate::mock_providers::Received) -> String {
     match kind {
         Kind::Mailgun => r.field("subject").unwrap_or_default(),
         Kind::SendGrid => r.json()["subject"].as_str().unwrap_or_default().into(),

@@ -4,22 +4,13 @@
 //! unknown messages, tenant isolation, the suppression list, SMS keywords
 //! and the daily SMS cap.
 
-mod common;
-mod mock_providers;
-
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
-use axum::Router;
+use crate::common::*;
+use crate::mock_providers::{Kind, MockProvider, Received, SendGridKey};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use common::*;
 use hmac::{Hmac, Mac};
-use mock_providers::SendGridKey;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PUBLIC_URL: &str = "https://foghorn.example";
 const TWILIO_SID: &str = "AC00000000000000000000000000000001";
@@ -38,113 +29,11 @@ const BANDWIDTH_NUMBER: &str = "+12025550111";
 /// A form as received: its pairs, in order.
 type Form = Vec<(String, String)>;
 
-/// Stands in for Twilio's Messages resource: answers 201 with a fresh SID
-/// and records each form it received.
-#[derive(Clone)]
-struct TwilioMock {
-    url: String,
-    sent: Arc<Mutex<Vec<Form>>>,
-}
-
-#[derive(Default)]
-struct MockState {
-    sent: Arc<Mutex<Vec<Form>>>,
-    next: AtomicU64,
-}
-
-async fn twilio_messages(
-    State(s): State<Arc<MockState>>,
-    uri: Uri,
-    body: String,
-) -> impl IntoResponse {
-    let path = uri.path().to_string();
-    if !path.ends_with("/Messages.json") {
-        return (StatusCode::NOT_FOUND, String::new()).into_response();
-    }
-    let form: Vec<(String, String)> = url_pairs(&body);
-    s.sent.lock().unwrap().push(form);
-    let sid = format!("SM{:032x}", s.next.fetch_add(1, Ordering::SeqCst) + 1);
-    (
-        StatusCode::CREATED,
-        [("content-type", "application/json")],
-        json!({"sid": sid, "status": "queued", "price": null, "price_unit": "USD"}).to_string(),
-    )
-        .into_response()
-}
-
-fn url_pairs(body: &str) -> Vec<(String, String)> {
-    url::form_urlencoded_parse(body)
-}
-
-/// `application/x-www-form-urlencoded` decoding without another crate.
-mod url {
-    pub fn form_urlencoded_parse(s: &str) -> Vec<(String, String)> {
-        s.split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (decode(k), decode(v))
-            })
-            .collect()
-    }
-
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
-                    out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                    i += 2;
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-impl TwilioMock {
-    async fn start() -> TwilioMock {
-        let state = Arc::new(MockState::default());
-        let app = Router::new()
-            .fallback(twilio_messages)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        TwilioMock {
-            url: format!("http://{addr}"),
-            sent: state.sent.clone(),
-        }
-    }
-
-    fn sent(&self) -> Vec<Form> {
-        self.sent.lock().unwrap().clone()
-    }
-
-    /// Waits until `n` messages were sent; returns them.
-    async fn wait_for(&self, n: usize) -> Vec<Form> {
-        let start = Instant::now();
-        loop {
-            let sent = self.sent();
-            if sent.len() >= n {
-                return sent;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "twilio got {} of {n} messages",
-                sent.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+/// The forms the Twilio stand-in got (its Messages resource answers 201
+/// with a fresh SID), once it has `n`.
+async fn twilio_sent(mock: &MockProvider, n: usize) -> Vec<Form> {
+    let sent = mock.wait_accepted(n, Duration::from_secs(20)).await;
+    sent.iter().map(Received::form).collect()
 }
 
 fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
@@ -214,7 +103,7 @@ fn email_workflow(env: &Env) {
     );
 }
 
-fn twilio_config(mock: &TwilioMock) -> String {
+fn twilio_config(mock: &MockProvider) -> String {
     format!(
         "public_url = \"{PUBLIC_URL}/\"\n\
          [providers.twilio]\nkind = \"twilio\"\naccount_sid = \"{TWILIO_SID}\"\nauth_token = \"{TWILIO_TOKEN}\"\n\
@@ -233,7 +122,7 @@ fn twilio_config(mock: &TwilioMock) -> String {
 async fn twilio_status_callbacks_are_verified_applied_once_and_stay_in_their_tenant() {
     for env in envs().await {
         let b = env.backend();
-        let mock = TwilioMock::start().await;
+        let mock = MockProvider::start(Kind::Twilio).await;
         env.write("foghorn.toml", &twilio_config(&mock));
         sms_workflow(&env);
         let key = env.key("admin").await;
@@ -259,7 +148,7 @@ async fn twilio_status_callbacks_are_verified_applied_once_and_stay_in_their_ten
         let n = wait_status(&api, &id, "sent").await;
         let sid = n["provider_message_id"].as_str().unwrap().to_string();
         assert!(sid.starts_with("SM"), "{b}: {n}");
-        let sent = mock.wait_for(1).await;
+        let sent = twilio_sent(&mock, 1).await;
         assert_eq!(field(&sent[0], "To"), OWNER_PHONE);
         let callback = field(&sent[0], "StatusCallback").to_string();
         let path = callback
@@ -436,7 +325,7 @@ async fn twilio_status_callbacks_are_verified_applied_once_and_stay_in_their_ten
 async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
     for env in envs().await {
         let b = env.backend();
-        let mock = TwilioMock::start().await;
+        let mock = MockProvider::start(Kind::Twilio).await;
         let sink = Sink::start().await;
         env.write(
             "foghorn.toml",
@@ -500,7 +389,10 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         // The one planned before is stopped when it falls due.
         let n = wait_status(&api, &scheduled, "suppressed").await;
         assert_eq!(n["status_reason"], "unsubscribed", "{b}");
-        assert!(mock.sent().is_empty(), "{b}: nothing went to the number");
+        assert!(
+            mock.received().is_empty(),
+            "{b}: nothing went to the number"
+        );
 
         // Bandwidth: START, twice (a redelivery). We confirm, once, from the
         // number the person wrote to.
@@ -529,7 +421,7 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         )
         .await;
         assert_eq!(s, 401, "{b}");
-        let sent = mock.wait_for(1).await;
+        let sent = twilio_sent(&mock, 1).await;
         assert_eq!(field(&sent[0], "To"), OWNER_PHONE, "{b}");
         assert_eq!(field(&sent[0], "From"), BANDWIDTH_NUMBER, "{b}");
         assert!(
@@ -557,7 +449,7 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         )
         .await;
         assert_eq!(s, 200);
-        let sent = mock.wait_for(3).await;
+        let sent = twilio_sent(&mock, 3).await;
         assert!(
             sent.iter()
                 .any(|m| field(m, "Body") == "NaviDocs help: reply STOP to stop."),
@@ -593,7 +485,7 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
 
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            mock.sent().len(),
+            mock.received().len(),
             3,
             "{b}: one START reply, one alert, one HELP reply"
         );

@@ -1,12 +1,12 @@
 //! Test harness: the real `foghorn` binary on a fresh database (SQLite, and
 //! PostgreSQL when `FOGHORN_TEST_DATABASE_URL` is set), and a loopback HTTP
-//! sink that stands in for a provider and counts what it receives.
+//! sink (foghorn-testkit's recording server) that stands in for a webhook
+//! receiver and counts what it receives.
 #![allow(dead_code)]
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::Router;
+use axum::http::HeaderMap;
 use foghorn_store::testing::TestDb;
+use foghorn_testkit::{MockServer, Reply};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -189,9 +189,11 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub async fn stop(mut self) -> i32 {
         if let Some(pid) = self.child.id() {
-            unsafe {
-                libc::kill(pid as i32, libc::SIGTERM);
-            }
+            // The shell's `kill` sends SIGTERM; no unsafe FFI in tests.
+            let _ = tokio::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .await;
         }
         match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
             Ok(Ok(s)) => s.code().unwrap_or(-1),
@@ -304,50 +306,54 @@ impl Api {
 /// What the sink answers.
 pub const OK: u16 = 204;
 
+/// What the sink answers, changeable while it runs.
 #[derive(Default)]
-pub struct SinkState {
-    /// Status to answer with, per path prefix; default 204.
-    pub status: Mutex<HashMap<String, u16>>,
-    pub default_status: AtomicU16,
+struct SinkScript {
+    /// Status to answer with, per path; `default_status` elsewhere.
+    status: Mutex<HashMap<String, u16>>,
+    default_status: AtomicU16,
     /// Delay before answering, ms.
-    pub delay_ms: AtomicU64,
-    /// webhook-id header → times received with a 2xx answer.
-    pub delivered: Mutex<HashMap<String, u32>>,
-    /// Every request: (path, webhook-id, status answered, body).
-    pub requests: Mutex<Vec<(String, String, u16, String)>>,
+    delay_ms: AtomicU64,
 }
 
-/// A loopback provider stand-in on 127.0.0.1.
+/// A loopback provider stand-in on 127.0.0.1: the kit's recording server,
+/// answering a bare status, and counting deliveries by `webhook-id`.
 #[derive(Clone)]
 pub struct Sink {
     pub url: String,
-    pub state: Arc<SinkState>,
+    script: Arc<SinkScript>,
+    server: MockServer,
 }
 
 impl Sink {
     pub async fn start() -> Sink {
-        let state = Arc::new(SinkState::default());
-        state.default_status.store(OK, Ordering::SeqCst);
-        let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sink");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let script = Arc::new(SinkScript::default());
+        script.default_status.store(OK, Ordering::SeqCst);
+        let answers = script.clone();
+        let server = MockServer::start(move |req| {
+            let status = answers
+                .status
+                .lock()
+                .ok()
+                .and_then(|m| m.get(req.path).copied())
+                .unwrap_or_else(|| answers.default_status.load(Ordering::SeqCst));
+            let delay = answers.delay_ms.load(Ordering::SeqCst);
+            Reply::status(status).after(Duration::from_millis(delay))
+        })
+        .await;
         Sink {
-            url: format!("http://{addr}"),
-            state,
+            url: server.url.clone(),
+            script,
+            server,
         }
     }
 
     pub fn set_status(&self, status: u16) {
-        self.state.default_status.store(status, Ordering::SeqCst);
+        self.script.default_status.store(status, Ordering::SeqCst);
     }
 
     pub fn set_path_status(&self, path: &str, status: u16) {
-        self.state
+        self.script
             .status
             .lock()
             .expect("lock")
@@ -355,17 +361,30 @@ impl Sink {
     }
 
     pub fn set_delay(&self, ms: u64) {
-        self.state.delay_ms.store(ms, Ordering::SeqCst);
+        self.script.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// (distinct ids delivered, total 2xx deliveries).
     pub fn counts(&self) -> (usize, usize) {
-        let d = self.state.delivered.lock().expect("lock");
-        (d.len(), d.values().map(|n| *n as usize).sum())
+        self.server.inspect(|log| {
+            let mut delivered: HashMap<&str, usize> = HashMap::new();
+            for r in log.iter().filter(|r| (200..300).contains(&r.status)) {
+                *delivered.entry(r.header("webhook-id")).or_default() += 1;
+            }
+            (delivered.len(), delivered.values().sum())
+        })
     }
 
+    /// Every request: (path, webhook-id, status answered, body).
     pub fn requests(&self) -> Vec<(String, String, u16, String)> {
-        self.state.requests.lock().expect("lock").clone()
+        self.server.inspect(|log| {
+            log.iter()
+                .map(|r| {
+                    let id = r.header("webhook-id").to_string();
+                    (r.path.clone(), id, r.status, r.text())
+                })
+                .collect()
+        })
     }
 
     /// Waits until `distinct` ids have been delivered, or panics after `limit`.
@@ -383,42 +402,6 @@ impl Sink {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-async fn handle(
-    State(s): State<Arc<SinkState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> StatusCode {
-    let delay = s.delay_ms.load(Ordering::SeqCst);
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-    }
-    let path = uri.path().to_string();
-    let status = s
-        .status
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&path).copied())
-        .unwrap_or_else(|| s.default_status.load(Ordering::SeqCst));
-    let id = headers
-        .get("webhook-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    if (200..300).contains(&status) {
-        *s.delivered
-            .lock()
-            .expect("lock")
-            .entry(id.clone())
-            .or_default() += 1;
-    }
-    s.requests
-        .lock()
-        .expect("lock")
-        .push((path, id, status, body));
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// A workflow that sends each event to the sink as a signed webhook.

@@ -2,11 +2,8 @@
 //! cost report (the seed scenario), phone number validation and the
 //! unsubscribe link's error pages.
 
-mod common;
-mod mock_providers;
-
-use common::*;
-use mock_providers::{Kind, MockProvider};
+use crate::common::*;
+use crate::mock_providers::{Kind, MockProvider};
 use serde_json::{json, Value};
 use std::time::Duration;
 

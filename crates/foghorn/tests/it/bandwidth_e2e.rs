@@ -3,13 +3,10 @@
 //! credentials, refused credentials tripping the provider's breaker, and
 //! the legacy API user that still starts with a warning.
 
-mod common;
-mod mock_providers;
-
+use crate::common::*;
+use crate::mock_providers::{bandwidth_token, Kind, MockProvider, Received, BANDWIDTH_TOKEN_PATH};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use common::*;
-use mock_providers::{bandwidth_token, Kind, MockProvider, Received, BANDWIDTH_TOKEN_PATH};
 use serde_json::{json, Value};
 use std::time::Duration;
 

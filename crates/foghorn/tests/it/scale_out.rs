@@ -1,9 +1,7 @@
 //! Three `serve --role worker` processes on one PostgreSQL database deliver
 //! 5,000 notifications with none missing and none twice.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 

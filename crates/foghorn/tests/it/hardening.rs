@@ -5,9 +5,7 @@
 //! used by every node at once; webhook steps are never silently dropped;
 //! receipts find their tenant by the message they name.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -210,13 +208,14 @@ async fn tenant_targets_on_private_networks_are_refused_and_never_dialled() {
 /// A name other than `localhost` that resolves to loopback only (the
 /// machine's own name usually does), if there is one.
 async fn loopback_name() -> Option<String> {
-    let mut buf = [0u8; 256];
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
+    // The kernel's own record of the name gethostname(2) answers.
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()?
+        .trim()
+        .to_string();
+    if name.is_empty() {
         return None;
     }
-    let end = buf.iter().position(|&c| c == 0)?;
-    let name = String::from_utf8(buf[..end].to_vec()).ok()?;
     let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 0))
         .await
         .ok()?

@@ -2,11 +2,8 @@
 //! PostgreSQL: an event, a Mailgun outage, failover to SendGrid, and
 //! SendGrid's signed Event Webhook reporting it delivered.
 
-mod common;
-mod mock_providers;
-
-use common::*;
-use mock_providers::{provider_table, Kind, MockProvider, SendGridKey};
+use crate::common::*;
+use crate::mock_providers::{provider_table, Kind, MockProvider, SendGridKey};
 use serde_json::{json, Value};
 
 /// The address SendGrid would call; the webhook's signature does not cover

@@ -1,6 +1,6 @@
 //! A loopback SMTP server for tests: speaks enough RFC 5321 for a real
 //! client (`lettre`), records every accepted message, and answers the
-//! reply codes tests need. Dev-only (`cfg(test)` or the `testkit` feature).
+//! reply codes tests need.
 //!
 //! Each accepted message is written to the sink's folder as `N.eml` (the
 //! DATA exactly as received, dot-unstuffed, CRLF line ends kept) and
