@@ -1,4 +1,4 @@
-//! A notification's life: the statuses of DESIGN.md §2.
+//! A notification's life: the statuses it moves through.
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §4). clap exits with 2 on misuse.
+//! The command line. clap exits with 2 on misuse.
 
 use crate::app::Role;
 use clap::{Args, Parser, Subcommand};

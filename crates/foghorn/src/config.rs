@@ -1,5 +1,5 @@
 //! Configuration: defaults, then `foghorn.toml`, then `FOGHORN_…` environment
-//! overrides (DESIGN.md §4). Secrets may be written `env:NAME` or `file:PATH`
+//! overrides. Secrets may be written `env:NAME` or `file:PATH`
 //! anywhere a string is expected, so no secret has to live in the file.
 //!
 //! The providers' own variable names (`MAILGUN_API_KEY`, …) are read too, as

@@ -1,4 +1,4 @@
-//! Provider callbacks (DESIGN.md §4, `POST /hooks/{provider}`): verified by
+//! Provider callbacks (`POST /hooks/{provider}`): verified by
 //! the provider's own scheme, then applied — delivery statuses, bounces and
 //! complaints (`status`), SMS keywords and incoming messages (`keywords`).
 //!

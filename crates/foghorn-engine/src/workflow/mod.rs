@@ -1,4 +1,4 @@
-//! Workflows: which notifications an event becomes (DESIGN.md §5).
+//! Workflows: which notifications an event becomes.
 //!
 //! A workflow document is TOML in `workflows/*.toml`, the same document as
 //! JSON through the API. Documents are compiled once (templates parsed,

@@ -1,4 +1,4 @@
-//! The HTTP API (DESIGN.md §4): one file per resource, auth and JSON
+//! The HTTP API: one file per resource, auth and JSON
 //! parsing in extractors so handlers read as the happy path, and every error
 //! mapped to problem+json in `problem`.
 
