@@ -69,6 +69,21 @@ impl FromStr for Channel {
     }
 }
 
+/// Rows keep the name; reading one back is fallible, as for any text.
+impl TryFrom<String> for Channel {
+    type Error = UnknownChannel;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// Compares with a stored or written name (`n.status == "sent"`).
+impl PartialEq<&str> for Channel {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,8 @@ pub mod money;
 pub mod provider_error;
 pub mod recipient;
 pub mod secret;
+#[cfg(feature = "sql")]
+mod sql;
 pub mod status;
 
 pub use channel::Channel;

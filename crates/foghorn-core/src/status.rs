@@ -71,6 +71,21 @@ impl FromStr for Status {
     }
 }
 
+/// Rows keep the name; reading one back is fallible, as for any text.
+impl TryFrom<String> for Status {
+    type Error = UnknownStatus;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// Compares with a stored or written name (`n.status == "sent"`).
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 
 use crate::crypto::Crypto;
 use crate::{on_db, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
-use foghorn_core::{normalise_address, Channel};
+use foghorn_core::{normalise_address, Channel, Status};
 use sqlx::QueryBuilder;
 use std::collections::{BTreeMap, HashMap};
 
@@ -40,10 +40,10 @@ pub struct NewNotification {
     pub id: String,
     pub workflow: String,
     pub step: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub subscriber_id: Option<String>,
     pub recipient: String,
-    pub status: String,
+    pub status: Status,
     pub status_reason: Option<String>,
     pub send_at: Option<i64>,
     /// When set, a job is queued for this time; suppressed notifications get none.
@@ -390,10 +390,10 @@ impl Store {
                         .push_bind(d.event_id.clone())
                         .push_bind(n.workflow.clone())
                         .push_bind(n.step)
-                        .push_bind(n.channel.clone())
+                        .push_bind(n.channel.as_str())
                         .push_bind(n.subscriber_id.clone())
                         .push_bind(self.crypto.seal("notifications.recipient", &n.recipient))
-                        .push_bind(n.status.clone())
+                        .push_bind(n.status.as_str())
                         .push_bind(n.status_reason.clone())
                         .push_bind(d.grouping_key.clone())
                         .push_bind(d.idempotency_key.clone())

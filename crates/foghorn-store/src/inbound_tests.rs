@@ -42,10 +42,10 @@ fn notification(channel: &str, subscriber: Option<&str>) -> NewNotification {
         id: ids::notification_id(),
         workflow: "document.uploaded".into(),
         step: 0,
-        channel: channel.into(),
+        channel: channel.parse().expect("a channel"),
         subscriber_id: subscriber.map(str::to_string),
         recipient: r#"{"address":{"kind":"email","value":"a@example.com"}}"#.into(),
-        status: "queued".into(),
+        status: Status::Queued,
         status_reason: None,
         send_at: None,
         run_at: Some(0),
@@ -406,7 +406,7 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
             .await
             .unwrap();
         let mut suppressed = notification("sms", Some("s1"));
-        suppressed.status = "suppressed".into();
+        suppressed.status = Status::Suppressed;
         suppressed.run_at = None;
         let batch = vec![
             notification("sms", Some("s1")),

@@ -249,4 +249,6 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod inbound_tests;
 #[cfg(test)]
+mod status_sql_tests;
+#[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Rows as stored. Plain data: the API layer turns them into its own shapes.
 
 use crate::crypto::{Crypto, CryptoError};
+use foghorn_core::{Channel, Status};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -24,11 +25,11 @@ pub struct NotificationRow {
     pub event_id: String,
     pub workflow: String,
     pub step: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub subscriber_id: Option<String>,
     /// JSON: the address and the recipient facts templates may use.
     pub recipient: String,
-    pub status: String,
+    pub status: Status,
     pub status_reason: Option<String>,
     pub grouping_key: Option<String>,
     pub idempotency_key: Option<String>,

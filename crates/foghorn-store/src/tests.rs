@@ -3,7 +3,7 @@
 
 use crate::testing::TestDb;
 use crate::*;
-use foghorn_core::ids;
+use foghorn_core::{ids, Channel, Status};
 
 async fn backends() -> Vec<(TestDb, Store)> {
     let mut out = Vec::new();
@@ -37,15 +37,14 @@ fn one_notification(run_at: Option<i64>) -> NewNotification {
         id: ids::notification_id(),
         workflow: "document.uploaded".into(),
         step: 0,
-        channel: "email".into(),
+        channel: Channel::Email,
         subscriber_id: None,
         recipient: r#"{"address":{"kind":"email","value":"a@example.com"}}"#.into(),
         status: if run_at.is_some() {
-            "queued"
+            Status::Queued
         } else {
-            "suppressed"
-        }
-        .into(),
+            Status::Suppressed
+        },
         status_reason: None,
         send_at: None,
         run_at,
@@ -405,7 +404,7 @@ async fn fallback_opens_a_notification_on_the_next_channel() {
             .unwrap();
         let job = store.claim_jobs("w", 0, 1_000, 10).await.unwrap().remove(0);
         let mut next = one_notification(Some(5));
-        next.channel = "sms".into();
+        next.channel = Channel::Sms;
         let o = Outcome {
             notification_id: job.notification.id.clone(),
             tenant_id: "default".into(),

@@ -11,10 +11,8 @@ pub struct Notification {
     pub id: String,
     pub event_id: String,
     pub workflow: String,
-    #[schema(value_type = Channel)]
-    pub channel: String,
-    #[schema(value_type = Status)]
-    pub status: String,
+    pub channel: Channel,
+    pub status: Status,
     pub status_reason: Option<String>,
     /// Subscriber id, for notifications to a person.
     pub recipient: Option<String>,

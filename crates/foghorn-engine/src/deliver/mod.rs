@@ -12,7 +12,7 @@ use crate::tenant_routing::TenantRoutes;
 use crate::workflow::Registry;
 use choose::{choose, Chosen};
 use classify::{classify, Circuit, Decision, Policy};
-use foghorn_core::{ids, Address, Channel, ProviderError, Receipt};
+use foghorn_core::{ids, Address, Channel, ProviderError, Receipt, Status};
 use foghorn_store::{Attempt, ClaimedJob, NewNotification, Outcome, OutcomeKind, Store};
 use prepare::{prepare, Prepared};
 use std::sync::Arc;
@@ -232,10 +232,10 @@ fn exhausted(job: &ClaimedJob, prepared: &Prepared, reason: String) -> Outcome {
                 id: ids::notification_id(),
                 workflow: n.workflow.clone(),
                 step: n.step,
-                channel: fb.as_str().into(),
+                channel: fb,
                 subscriber_id: n.subscriber_id.clone(),
                 recipient: facts.to_json(),
-                status: "queued".into(),
+                status: Status::Queued,
                 status_reason: Some(format!("fallback from {channel}")),
                 send_at: None,
                 run_at: Some(now_ms()),

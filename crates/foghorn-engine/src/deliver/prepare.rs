@@ -25,13 +25,7 @@ pub struct Prepared {
 
 pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepared, Outcome> {
     let n = &job.notification;
-    let Ok(channel) = n.channel.parse::<Channel>() else {
-        return Err(dead(
-            job,
-            "unknown_channel",
-            format!("unknown channel {}", n.channel),
-        ));
-    };
+    let channel = n.channel;
     let recipient = Recipient::parse(&n.recipient);
     let workflow = workflow(shared, job, recipient.workflow_version).await?;
     let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);

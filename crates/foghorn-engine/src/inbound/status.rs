@@ -103,7 +103,7 @@ pub fn effects(r: &Report<'_>, n: &NotificationRow, kind: &str) -> Vec<Effect> {
         DeliveryState::Unsubscribed => Some(("unsubscribed", "unsubscribe")),
         _ => None,
     };
-    let channel = n.channel.parse::<Channel>().ok();
+    let channel = Some(n.channel);
     if let (Some((why, what)), Some(channel)) = (suppress, channel) {
         if let Some(address) = address(r, n, channel) {
             let source = format!("{kind} {what}");
@@ -138,11 +138,11 @@ mod tests {
             event_id: "evt_1".into(),
             workflow: "w".into(),
             step: 0,
-            channel: "email".into(),
+            channel: Channel::Email,
             subscriber_id: None,
             recipient: serde_json::json!({"email": to, "address": {"kind": "email", "value": to}})
                 .to_string(),
-            status: "sent".into(),
+            status: foghorn_core::Status::Sent,
             status_reason: None,
             grouping_key: None,
             idempotency_key: None,
@@ -234,7 +234,7 @@ mod tests {
             ..report(DeliveryState::Undelivered)
         };
         let mut n = email("a@example.com");
-        n.channel = "sms".into();
+        n.channel = Channel::Sms;
         let e = effects(&r, &n, "twilio");
         assert!(e.contains(&Effect::Status {
             status: Status::Failed,
