@@ -91,7 +91,7 @@ pub struct SandboxMessageRow {
     pub id: String,
     pub tenant_id: String,
     pub notification_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub content: String,
     pub created_at: i64,
@@ -129,7 +129,7 @@ pub struct TimelineRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct SuppressionRow {
     pub tenant_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub address_hash: String,
     pub id: String,
     /// None when the entry came from an unsubscribe link (hash only).
@@ -146,7 +146,7 @@ pub struct SuppressionRow {
 pub struct ConsentRow {
     pub id: String,
     pub tenant_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub address_hash: Option<String>,
     pub address: Option<String>,
     pub subscriber_id: Option<String>,
@@ -171,7 +171,7 @@ pub struct ConsentRow {
 pub struct OptOutRow {
     pub tenant_id: String,
     pub subscriber_id: String,
-    pub channel: String,
+    pub channel: Channel,
     /// Empty for every category of the channel.
     pub category: String,
     pub source: String,

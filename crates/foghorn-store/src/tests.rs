@@ -842,7 +842,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         );
         let scopes = |rows: Vec<OptOutRow>| -> Vec<(String, String, String)> {
             rows.into_iter()
-                .map(|o| (o.channel, o.category, o.source))
+                .map(|o| (o.channel.to_string(), o.category, o.source))
                 .collect()
         };
         let opt_outs = store.opt_outs("default", "owner-42").await.unwrap();
@@ -985,7 +985,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             .await
             .unwrap()
             .into_iter()
-            .map(|o| (o.channel, o.category))
+            .map(|o| (o.channel.to_string(), o.category))
             .collect();
         assert_eq!(
             kept,
@@ -1005,7 +1005,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             .await
             .unwrap()
             .into_iter()
-            .map(|o| (o.channel, o.category, o.actor))
+            .map(|o| (o.channel.to_string(), o.category, o.actor))
             .collect();
         assert_eq!(
             now,

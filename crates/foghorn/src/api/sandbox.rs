@@ -16,8 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct SandboxMessage {
     pub id: String,
     pub notification_id: String,
-    #[schema(value_type = foghorn_core::Channel)]
-    pub channel: String,
+    pub channel: foghorn_core::Channel,
     /// Where it would have gone.
     pub to: String,
     /// The rendered message (subject, html, text or json).

@@ -87,13 +87,11 @@ fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
     let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
     let opt_outs: Vec<OptOut> = opt_outs
         .into_iter()
-        .filter_map(|o| {
-            Some(OptOut {
-                channel: o.channel.parse().ok()?,
-                category: Some(o.category).filter(|c| !c.is_empty()),
-                source: o.source,
-                created_at: rfc3339(o.created_at),
-            })
+        .map(|o| OptOut {
+            channel: o.channel,
+            category: Some(o.category).filter(|c| !c.is_empty()),
+            source: o.source,
+            created_at: rfc3339(o.created_at),
         })
         .collect();
     Subscriber {
@@ -239,7 +237,7 @@ pub struct Consents {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Consent {
     pub id: String,
-    pub channel: String,
+    pub channel: Channel,
     /// `opt_out` or `opt_in`.
     pub action: String,
     /// The one category concerned; null for the whole channel.

@@ -19,8 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suppression {
-    #[schema(value_type = Channel)]
-    pub channel: String,
+    pub channel: Channel,
     /// The address, masked (`o***@e***.com`, `+*********42`).
     pub address: String,
     /// `bounced`, `complained` or `unsubscribed`.
