@@ -8,66 +8,47 @@ use crate::{Address, Channel};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How to reach a person.
+/// How to reach a person: the one declaration that an inline recipient, a
+/// subscriber as the API takes and shows it, a subscriber row and a
+/// notification's recipient all flatten in, so a new field (a Slack user id,
+/// say) is added once. Strict when read from a request: a field that is not
+/// text is refused there; [`Recipient::parse`] is the lenient reader of
+/// stored rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sql", derive(sqlx::FromRow))]
 pub struct Contact {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
     pub email: Option<String>,
-    /// E.164.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
+    /// E.164, e.g. `+12025550142`, or a national number read with
+    /// `country`; stored in E.164.
     pub phone: Option<String>,
-    /// E.164; WhatsApp falls back to `phone`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
+    /// Like `phone`; WhatsApp sends fall back to `phone`.
     pub whatsapp: Option<String>,
-    /// BCP 47, picks the template's language.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
+    /// BCP 47, e.g. `en`, `fr-FR`; picks the template's language.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 35,
+            pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}([-_][A-Za-z0-9]{1,8})*$"
+        )
     )]
     pub locale: Option<String>,
-    /// IANA zone.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
+    /// IANA tz database zone, e.g. `Europe/Paris`.
+    #[cfg_attr(feature = "openapi", schema(example = "Europe/Paris"))]
     pub timezone: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
+    /// ISO 3166-1 alpha-2; reads national phone numbers.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z]{2}$"))]
     pub country: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "text"
-    )]
+    /// How the person is named in messages (`recipient.name`).
+    // Not a column of a subscriber row: it is kept in the row's data.
+    #[cfg_attr(feature = "sql", sqlx(default))]
     pub name: Option<String>,
 }
 
-/// A contact field as text; anything else (a subscriber's `name` taken from
-/// data that held a number) reads as absent rather than failing the row.
-fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        _ => None,
-    })
-}
+/// The contact fields, as the lenient reader of stored rows knows them.
+const CONTACT_FIELDS: [&str; 7] = [
+    "email", "phone", "whatsapp", "locale", "timezone", "country", "name",
+];
 
 impl Contact {
     /// The address `channel` reaches this person at, if they have one.
@@ -126,21 +107,32 @@ impl Recipient {
     /// The stored facts; a row that does not read (written by a future
     /// version, say) is a recipient with no facts, which the sender then
     /// refuses for want of an address rather than guessing.
+    /// A contact field that is not text (a `name` copied from data that
+    /// held a number, in rows of older versions) reads as absent rather
+    /// than failing the row.
     pub fn parse(text: &str) -> Recipient {
-        serde_json::from_str(text).unwrap_or_default()
+        let Ok(mut v) = serde_json::from_str::<Value>(text) else {
+            return Recipient::default();
+        };
+        if let Value::Object(m) = &mut v {
+            m.retain(|k, v| !CONTACT_FIELDS.contains(&k.as_str()) || v.is_string());
+        }
+        serde_json::from_value(v).unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 
-    /// What the templates see: the person, without the delivery facts.
+    /// What the templates see: the person, without the delivery facts. An
+    /// absent field is undefined, not null, so `default(...)` applies.
     pub fn template_view(&self) -> Value {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
             for k in ["address", "sender", "tenant_target", "workflow_version"] {
                 m.remove(k);
             }
+            m.retain(|_, v| !v.is_null());
         }
         v
     }
@@ -170,6 +162,25 @@ mod tests {
         assert_eq!(view["name"], "Ana");
         assert_eq!(view["data"]["boat"], "B");
         assert!(view.get("address").is_none() && view.get("sender").is_none());
+        assert!(view.get("phone").is_none(), "absent is undefined: {view}");
+    }
+
+    #[test]
+    fn a_contact_from_a_request_is_text_or_refused() {
+        let ok: Contact = serde_json::from_value(json!({"email": "a@example.com", "phone": null}))
+            .expect("text reads");
+        assert_eq!(
+            (ok.email.as_deref(), ok.phone.as_deref()),
+            (Some("a@example.com"), None)
+        );
+        assert!(serde_json::from_value::<Contact>(json!({"email": 5})).is_err());
+        // Every field is written, absent ones as null, so requests and
+        // answers keep the shape they had before the type.
+        let shown = serde_json::to_value(&ok).expect("serialises");
+        assert_eq!(
+            shown.as_object().map(|m| m.len()),
+            Some(CONTACT_FIELDS.len())
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! API, the CLI and the intake refuse the same values with the same words.
 //! Each error names the field, so an edge can point at it.
 
+use foghorn_core::Contact;
+
 /// A field that fails its check, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -112,6 +114,37 @@ pub fn locale(field: &str, l: &str) -> Result<(), FieldError> {
             "expected a BCP 47 language tag such as en or fr-FR",
         ))
     }
+}
+
+/// A person's contact fields checked, countries in capitals and phones in
+/// E.164, for an inline recipient (`at` = `to[3]`) and a subscriber (`at`
+/// empty) alike; errors name the field under `at`.
+pub fn contact(at: &str, mut c: Contact) -> Result<Contact, FieldError> {
+    let name = |f: &str| {
+        if at.is_empty() {
+            f.to_string()
+        } else {
+            format!("{at}.{f}")
+        }
+    };
+    if let Some(l) = &c.locale {
+        locale(&name("locale"), l)?;
+    }
+    if let Some(tz) = &c.timezone {
+        time_zone(&name("timezone"), tz)?;
+    }
+    if c.email.as_deref().is_some_and(|e| !valid_email(e)) {
+        return Err(FieldError::new(name("email"), "not a valid email address"));
+    }
+    if let Some(code) = &c.country {
+        c.country = Some(country_code(&name("country"), code)?);
+    }
+    let country = c.country.as_deref();
+    let phone_e164 = phone(&name("phone"), c.phone.take(), country)?;
+    let whatsapp = phone(&name("whatsapp"), c.whatsapp.take(), country)?;
+    c.phone = phone_e164;
+    c.whatsapp = whatsapp;
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::fields::{self, FieldError};
 use crate::plan::{Addressee, EventPlan, PlanError};
 use crate::workflow::Registry;
 use crate::{AcceptError, Acceptor};
-use foghorn_core::{ids, normalise_address, Channel};
+use foghorn_core::{ids, normalise_address, Channel, Contact};
 use foghorn_store::{AcceptResult, EventDraft, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -79,19 +79,33 @@ pub enum RecipientInput {
 /// A recipient given in full instead of by subscriber id.
 #[derive(Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct InlineRecipient {
     pub id: Option<String>,
-    pub email: Option<String>,
-    /// E.164, e.g. `+12025550142`; a national number needs `country`.
-    /// Stored normalised to E.164.
-    pub phone: Option<String>,
-    pub whatsapp: Option<String>,
-    pub locale: Option<String>,
-    pub timezone: Option<String>,
-    /// ISO 3166-1 alpha-2; reads national phone numbers.
-    pub country: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// Whatever else the object held, refused by [`recipients`] by name
+    /// (serde cannot deny unknown fields beside a flattened one).
+    #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub unknown: Unknown,
+}
+
+/// The fields of a request object that its type does not know.
+pub type Unknown = std::collections::BTreeMap<String, Value>;
+
+/// Refuses the first field `object` had that its type does not know.
+pub fn refuse_unknown(object: &str, unknown: &Unknown) -> Result<(), FieldError> {
+    match unknown.keys().next() {
+        Some(k) => Err(FieldError::new(
+            if object.is_empty() {
+                k.clone()
+            } else {
+                format!("{object}.{k}")
+            },
+            "unknown field",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What the writer answered: the JSON body of the event's notifications.
@@ -165,36 +179,26 @@ pub fn recipients(to: Vec<RecipientInput>) -> Result<Vec<Addressee>, FieldError>
         .collect()
 }
 
-fn inline(i: usize, mut r: InlineRecipient) -> Result<Addressee, FieldError> {
+fn inline(i: usize, r: InlineRecipient) -> Result<Addressee, FieldError> {
+    let at = format!("to[{i}]");
+    refuse_unknown(&at, &r.unknown)?;
     if let Some(id) = &r.id {
-        fields::plain_text(&format!("to[{i}].id"), id)?;
+        fields::plain_text(&format!("{at}.id"), id)?;
     }
-    if let Some(l) = &r.locale {
-        fields::locale(&format!("to[{i}].locale"), l)?;
-    }
-    if let Some(tz) = &r.timezone {
-        fields::time_zone(&format!("to[{i}].timezone"), tz)?;
-    }
-    if r.email.as_deref().is_some_and(|e| !fields::valid_email(e)) {
+    let contact = fields::contact(&at, r.contact)?;
+    if contact.email.is_none() && contact.phone.is_none() && contact.whatsapp.is_none() {
         return Err(FieldError::new(
-            format!("to[{i}].email"),
-            "not a valid email address",
-        ));
-    }
-    if let Some(c) = &r.country {
-        r.country = Some(fields::country_code(&format!("to[{i}].country"), c)?);
-    }
-    let country = r.country.clone();
-    r.phone = fields::phone(&format!("to[{i}].phone"), r.phone, country.as_deref())?;
-    r.whatsapp = fields::phone(&format!("to[{i}].whatsapp"), r.whatsapp, country.as_deref())?;
-    if r.email.is_none() && r.phone.is_none() && r.whatsapp.is_none() {
-        return Err(FieldError::new(
-            format!("to[{i}]"),
+            at,
             "an inline recipient needs an email, phone or whatsapp",
         ));
     }
+    let checked = InlineRecipient {
+        id: r.id,
+        contact,
+        unknown: Unknown::new(),
+    };
     Ok(Addressee::Inline(
-        serde_json::to_value(&r).unwrap_or(Value::Null),
+        serde_json::to_value(&checked).unwrap_or(Value::Null),
     ))
 }
 
@@ -406,16 +410,8 @@ mod tests {
         assert_eq!(e.field, "grouping_key");
         let e = recipients(vec![RecipientInput::Id("x".repeat(256))]).unwrap_err();
         assert_eq!(e.field, "to[0]");
-        let inline = InlineRecipient {
-            id: None,
-            email: None,
-            phone: Some("(202) 555-0142".into()),
-            whatsapp: None,
-            locale: None,
-            timezone: None,
-            country: Some("us".into()),
-            name: None,
-        };
+        let inline: InlineRecipient =
+            serde_json::from_value(json!({"phone": "(202) 555-0142", "country": "us"})).unwrap();
         let r = recipients(vec![RecipientInput::Inline(inline)]).unwrap();
         let Addressee::Inline(v) = &r[0] else {
             panic!("an inline recipient stays inline");
@@ -423,6 +419,13 @@ mod tests {
         assert_eq!(
             (v["phone"].as_str(), v["country"].as_str()),
             (Some("+12025550142"), Some("US"))
+        );
+        let odd: InlineRecipient =
+            serde_json::from_value(json!({"email": "a@example.com", "emial": "b"})).unwrap();
+        let e = recipients(vec![RecipientInput::Inline(odd)]).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("to[0].emial", "unknown field")
         );
     }
 }

@@ -65,13 +65,8 @@ fn subscriber_facts(s: &SubscriberRow) -> Recipient {
     Recipient {
         id: Some(s.external_id.clone()),
         contact: Contact {
-            email: s.email.clone(),
-            phone: s.phone.clone(),
-            whatsapp: s.whatsapp.clone(),
-            locale: s.locale.clone(),
-            timezone: s.timezone.clone(),
-            country: s.country.clone(),
             name: data.get("name").and_then(Value::as_str).map(str::to_string),
+            ..s.contact.clone()
         },
         data: Some(data),
         ..Recipient::default()

@@ -147,14 +147,15 @@ fn same_request(first: &Option<String>, repeat: &Option<String>) -> bool {
 
 /// Every address a subscriber may be sent to, normalised.
 fn subscriber_addresses(s: &SubscriberRow) -> impl Iterator<Item = String> + '_ {
+    let k = &s.contact;
     [
-        s.email
+        k.email
             .as_deref()
             .map(|e| normalise_address(Channel::Email, e)),
-        s.phone
+        k.phone
             .as_deref()
             .map(|p| normalise_address(Channel::Sms, p)),
-        s.whatsapp
+        k.whatsapp
             .as_deref()
             .map(|w| normalise_address(Channel::Whatsapp, w)),
     ]

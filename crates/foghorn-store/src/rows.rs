@@ -1,7 +1,7 @@
 //! Rows as stored. Plain data: the API layer turns them into its own shapes.
 
 use crate::crypto::{Crypto, CryptoError};
-use foghorn_core::{Channel, Status};
+use foghorn_core::{Channel, Contact, Status};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -61,12 +61,9 @@ pub struct AttemptRow {
 pub struct SubscriberRow {
     pub tenant_id: String,
     pub external_id: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub whatsapp: Option<String>,
-    pub locale: Option<String>,
-    pub timezone: Option<String>,
-    pub country: Option<String>,
+    /// The name is not a column: it is kept in `data`.
+    #[sqlx(flatten)]
+    pub contact: Contact,
     /// JSON object of free-form attributes.
     pub data: String,
     pub created_at: i64,
@@ -205,22 +202,27 @@ impl AttemptRow {
 
 impl SubscriberRow {
     pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
-        self.email = c.open_opt("subscribers.email", self.email.as_deref())?;
-        self.phone = c.open_opt("subscribers.phone", self.phone.as_deref())?;
-        self.whatsapp = c.open_opt("subscribers.whatsapp", self.whatsapp.as_deref())?;
+        let k = &mut self.contact;
+        k.email = c.open_opt("subscribers.email", k.email.as_deref())?;
+        k.phone = c.open_opt("subscribers.phone", k.phone.as_deref())?;
+        k.whatsapp = c.open_opt("subscribers.whatsapp", k.whatsapp.as_deref())?;
         self.data = c.open("subscribers.data", &self.data)?;
         Ok(self)
     }
 
     /// The row as stored: sealed fields, look-up hashes computed.
     pub(crate) fn sealed(&self, c: &Crypto) -> SubscriberRow {
+        let k = &self.contact;
         SubscriberRow {
-            email: c.seal_opt("subscribers.email", self.email.as_deref()),
-            phone: c.seal_opt("subscribers.phone", self.phone.as_deref()),
-            whatsapp: c.seal_opt("subscribers.whatsapp", self.whatsapp.as_deref()),
+            contact: Contact {
+                email: c.seal_opt("subscribers.email", k.email.as_deref()),
+                phone: c.seal_opt("subscribers.phone", k.phone.as_deref()),
+                whatsapp: c.seal_opt("subscribers.whatsapp", k.whatsapp.as_deref()),
+                ..k.clone()
+            },
             data: c.seal("subscribers.data", &self.data),
-            email_hash: self.email.as_deref().and_then(|e| c.lookup_hash(e)),
-            phone_hash: self.phone.as_deref().and_then(|p| c.lookup_hash(p)),
+            email_hash: k.email.as_deref().and_then(|e| c.lookup_hash(e)),
+            phone_hash: k.phone.as_deref().and_then(|p| c.lookup_hash(p)),
             ..self.clone()
         }
     }

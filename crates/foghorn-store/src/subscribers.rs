@@ -10,9 +10,9 @@ use foghorn_core::{ids, normalise_address, Channel};
 pub(crate) fn channel_address(s: &SubscriberRow, channel: &str) -> Option<String> {
     let c: Channel = channel.parse().ok()?;
     let raw = match c {
-        Channel::Email => s.email.as_deref(),
-        Channel::Sms | Channel::Voice => s.phone.as_deref(),
-        Channel::Whatsapp => s.whatsapp.as_deref().or(s.phone.as_deref()),
+        Channel::Email => s.contact.email.as_deref(),
+        Channel::Sms | Channel::Voice => s.contact.phone.as_deref(),
+        Channel::Whatsapp => s.contact.whatsapp.as_deref().or(s.contact.phone.as_deref()),
         _ => None,
     }?;
     Some(normalise_address(c, raw))
@@ -60,12 +60,12 @@ impl Store {
             )
             .bind(&s.tenant_id)
             .bind(&s.external_id)
-            .bind(&s.email)
-            .bind(&s.phone)
-            .bind(&s.whatsapp)
-            .bind(&s.locale)
-            .bind(&s.timezone)
-            .bind(&s.country)
+            .bind(&s.contact.email)
+            .bind(&s.contact.phone)
+            .bind(&s.contact.whatsapp)
+            .bind(&s.contact.locale)
+            .bind(&s.contact.timezone)
+            .bind(&s.contact.country)
             .bind(&s.data)
             .bind(s.created_at)
             .bind(s.updated_at)

@@ -3,7 +3,7 @@
 
 use crate::testing::TestDb;
 use crate::*;
-use foghorn_core::{ids, Channel, Status};
+use foghorn_core::{ids, Channel, Contact, Status};
 
 async fn backends() -> Vec<(TestDb, Store)> {
     let mut out = Vec::new();
@@ -73,7 +73,10 @@ fn subscriber(tenant: &str, id: &str) -> SubscriberRow {
     SubscriberRow {
         tenant_id: tenant.into(),
         external_id: id.into(),
-        email: Some(format!("{id}@example.com")),
+        contact: Contact {
+            email: Some(format!("{id}@example.com")),
+            ..Contact::default()
+        },
         data: "{}".into(),
         ..Default::default()
     }
@@ -555,14 +558,14 @@ async fn subscribers_are_upserted_read_and_deleted_per_tenant() {
             .await
             .unwrap());
         let mut changed = subscriber("default", "owner-1");
-        changed.phone = Some("+15005550006".into());
+        changed.contact.phone = Some("+15005550006".into());
         assert!(!store.put_subscriber(&changed, &audit()).await.unwrap());
         let got = store
             .subscriber("default", "owner-1")
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(got.phone.as_deref(), Some("+15005550006"));
+        assert_eq!(got.contact.phone.as_deref(), Some("+15005550006"));
         assert!(store.subscriber("t2", "owner-1").await.unwrap().is_none());
         assert!(!store
             .delete_subscriber("t2", "owner-1", &audit(), 1)

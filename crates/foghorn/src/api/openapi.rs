@@ -9,7 +9,7 @@ use super::{
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -145,6 +145,64 @@ fn complete(op: &mut Operation) {
     }
 }
 
+/// A type with a flattened part (the shared `Contact`) comes out of the
+/// derive as `allOf`; clients and code generators read one object better,
+/// so each becomes the object it is on the wire. `closed` are the request
+/// bodies that refuse unknown fields (which the derive cannot say beside a
+/// flattened part).
+fn merge_flattened(openapi: &mut utoipa::openapi::OpenApi, closed: &[&str]) {
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let parts = components.schemas.clone();
+    let mut used = std::collections::BTreeSet::new();
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::AllOf(all)) = schema else {
+            continue;
+        };
+        let mut merged = Object::new();
+        merged.schema_type = SchemaType::Type(Type::Object);
+        merged.description = all.description.clone();
+        for item in &all.items {
+            let part = match item {
+                RefOr::T(Schema::Object(o)) => Some(o),
+                RefOr::Ref(r) => r
+                    .ref_location
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|n| match parts.get(n) {
+                        Some(RefOr::T(Schema::Object(o))) => {
+                            used.insert(n.to_string());
+                            Some(o)
+                        }
+                        _ => None,
+                    }),
+                _ => None,
+            };
+            let Some(part) = part else {
+                // Not a plain object: leave the schema as the derive made it.
+                merged = Object::new();
+                break;
+            };
+            merged.properties.extend(part.properties.clone());
+            merged.required.extend(part.required.iter().cloned());
+        }
+        if merged.properties.is_empty() {
+            continue;
+        }
+        if closed.contains(&name.as_str()) {
+            merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+        *schema = RefOr::T(Schema::Object(merged));
+    }
+    // A part every user of which was merged is no longer a schema of its own.
+    let text = serde_json::to_string(&*openapi).unwrap_or_default();
+    if let Some(components) = openapi.components.as_mut() {
+        components.schemas.retain(|name, _| {
+            !used.contains(name) || text.contains(&format!("\"#/components/schemas/{name}\""))
+        });
+    }
+}
+
 /// Time zones are names of the tz database the server checks them against.
 fn time_zones(openapi: &mut utoipa::openapi::OpenApi) {
     let Some(components) = openapi.components.as_mut() else {
@@ -167,6 +225,7 @@ fn time_zones(openapi: &mut utoipa::openapi::OpenApi) {
 
 impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        merge_flattened(openapi, &["SubscriberInput", "InlineRecipient"]);
         time_zones(openapi);
         let mut ids = std::collections::HashSet::new();
         for item in openapi.paths.paths.values_mut() {

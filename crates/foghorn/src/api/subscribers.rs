@@ -10,8 +10,9 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use foghorn_core::Channel;
-use foghorn_engine::fields::{country_code, locale, phone as phone_field, time_zone, valid_email};
+use foghorn_core::{Channel, Contact};
+use foghorn_engine::fields;
+use foghorn_engine::intake::{refuse_unknown, Unknown};
 use foghorn_store::{OptOutRow, SubscriberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,26 +20,9 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SubscriberInput {
-    pub email: Option<String>,
-    /// E.164, or a national number read with `country`; stored in E.164.
-    pub phone: Option<String>,
-    /// Like `phone`; defaults to `phone` for WhatsApp sends.
-    pub whatsapp: Option<String>,
-    /// BCP 47, e.g. `en`, `fr-FR`.
-    #[schema(
-        max_length = 35,
-        pattern = r"^[A-Za-z][A-Za-z0-9]{0,7}([-_][A-Za-z0-9]{1,8})*$"
-    )]
-    pub locale: Option<String>,
-    /// IANA tz database zone, e.g. `Europe/Paris`.
-    #[schema(value_type = Option<String>, example = "Europe/Paris")]
-    pub timezone: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(pattern = r"^[A-Za-z]{2}$")]
-    pub country: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
     /// Channels the subscriber is opted out of entirely. Left out, the
     /// subscriber's opt-outs stay as they are (the person's own choices
     /// among them); given, it replaces the whole-channel opt-outs, and each
@@ -49,18 +33,16 @@ pub struct SubscriberInput {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: Unknown,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Subscriber {
     pub id: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub whatsapp: Option<String>,
-    pub locale: Option<String>,
-    pub timezone: Option<String>,
-    pub country: Option<String>,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
     /// Channels the subscriber is opted out of entirely.
     pub opt_out: Vec<Channel>,
     /// Every opt-out with its scope and origin, including those of a single
@@ -95,7 +77,10 @@ fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
         })
         .collect();
     Subscriber {
-        name: data.get("name").and_then(Value::as_str).map(String::from),
+        contact: Contact {
+            name: data.get("name").and_then(Value::as_str).map(String::from),
+            ..r.contact
+        },
         data: data
             .get("attributes")
             .cloned()
@@ -107,12 +92,6 @@ fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
             .collect(),
         opt_outs,
         id: r.external_id,
-        email: r.email,
-        phone: r.phone,
-        whatsapp: r.whatsapp,
-        locale: r.locale,
-        timezone: r.timezone,
-        country: r.country,
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
     }
@@ -142,21 +121,9 @@ pub async fn put(
 ) -> ApiResult<(StatusCode, Json<Subscriber>)> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
     valid_id(&external_id)?;
-    if let Some(l) = &input.locale {
-        locale("locale", l)?;
-    }
-    if let Some(tz) = &input.timezone {
-        time_zone("timezone", tz)?;
-    }
-    if input.email.as_deref().is_some_and(|e| !valid_email(e)) {
-        return Err(ApiError::validation("email", "not a valid email address"));
-    }
-    let country = match &input.country {
-        Some(c) => Some(country_code("country", c)?),
-        None => None,
-    };
-    let phone = phone_field("phone", input.phone, country.as_deref())?;
-    let whatsapp = phone_field("whatsapp", input.whatsapp, country.as_deref())?;
+    refuse_unknown("", &input.unknown)?;
+    let mut contact = fields::contact("", input.contact)?;
+    let name = contact.name.take();
     let attributes = match input.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v,
@@ -172,13 +139,8 @@ pub async fn put(
     let row = SubscriberRow {
         tenant_id: auth.tenant_id.clone(),
         external_id: external_id.clone(),
-        email: input.email,
-        phone,
-        whatsapp,
-        locale: input.locale,
-        timezone: input.timezone,
-        country,
-        data: serde_json::json!({"name": input.name, "attributes": attributes}).to_string(),
+        contact,
+        data: serde_json::json!({"name": name, "attributes": attributes}).to_string(),
         created_at: now,
         updated_at: now,
         email_hash: None,
