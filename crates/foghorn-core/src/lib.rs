@@ -15,6 +15,7 @@ pub mod secret;
 #[cfg(feature = "sql")]
 mod sql;
 pub mod status;
+pub mod tenant;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
@@ -24,3 +25,4 @@ pub use provider_error::{ErrorKind, ProviderError};
 pub use recipient::{Contact, Recipient};
 pub use secret::Secret;
 pub use status::Status;
+pub use tenant::TenantId;

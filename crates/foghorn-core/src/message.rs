@@ -1,6 +1,6 @@
 //! What a provider is asked to send, and what it answers on success.
 
-use crate::{Channel, Money};
+use crate::{Channel, Money, TenantId};
 use serde::{Deserialize, Serialize};
 
 /// Where one notification goes. Person channels carry an address; team
@@ -66,7 +66,7 @@ pub struct Rendered {
 pub struct Outbound {
     /// Stable across retries; providers that support idempotency keys get it.
     pub notification_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub event_id: String,
     pub event_name: String,
     pub channel: Channel,

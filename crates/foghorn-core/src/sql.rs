@@ -2,9 +2,10 @@
 //! back into the enum so a row carries `Channel` and `Status`, not text. An
 //! unknown name fails the read, as any malformed column does.
 
-use crate::{Channel, Status};
+use crate::{Channel, Status, TenantId};
+use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Decode, Type};
+use sqlx::{Database, Decode, Encode, Type};
 
 macro_rules! by_name {
     ($ty:ty) => {
@@ -34,3 +35,38 @@ macro_rules! by_name {
 
 by_name!(Channel);
 by_name!(Status);
+
+/// A tenant id is its text: read as a column, bound as a parameter.
+impl<DB: Database> Type<DB> for TenantId
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for TenantId
+where
+    String: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(TenantId::new(<String as Decode<'r, DB>>::decode(value)?))
+    }
+}
+
+impl<'q, DB: Database> Encode<'q, DB> for TenantId
+where
+    String: Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+    }
+}

@@ -8,6 +8,7 @@ use crate::fields::{self, FieldError};
 use crate::plan::{Addressee, EventPlan, PlanError};
 use crate::workflow::Registry;
 use crate::{AcceptError, Acceptor};
+use foghorn_core::TenantId;
 use foghorn_core::{ids, normalise_address, Channel, Contact};
 use foghorn_store::{AcceptResult, EventDraft, StoreError};
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ fn inline(i: usize, r: InlineRecipient) -> Result<Addressee, FieldError> {
 pub async fn accept(
     workflows: &Registry,
     acceptor: &Acceptor,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     req: EventRequest,
     header_key: Option<String>,
 ) -> Result<Accepted, IntakeError> {
@@ -287,7 +288,7 @@ pub async fn accept(
         ]))
     });
     let draft = EventDraft {
-        tenant_id: tenant_id.to_string(),
+        tenant_id: tenant_id.clone(),
         event_id: ids::event_id(),
         name: req.name,
         idempotency_key,

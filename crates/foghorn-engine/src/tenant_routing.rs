@@ -10,6 +10,7 @@
 use super::routing::{Routing, RoutingError, Slot};
 use crate::config::{ChannelConfig, Config, ProviderEntry};
 use foghorn_core::Channel;
+use foghorn_core::TenantId;
 use foghorn_store::{Store, TenantProviderRow};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -33,7 +34,7 @@ pub struct TenantRoutes {
     config: Config,
     global: Arc<Routing>,
     store: Store,
-    tenants: RwLock<HashMap<String, Entry>>,
+    tenants: RwLock<HashMap<TenantId, Entry>>,
 }
 
 /// A tenant's provider settings as a config entry (`kind` plus settings).
@@ -92,7 +93,7 @@ impl TenantRoutes {
     }
 
     /// The routing a tenant's sends use.
-    pub async fn for_tenant(&self, tenant: &str) -> Arc<Routing> {
+    pub async fn for_tenant(&self, tenant: &TenantId) -> Arc<Routing> {
         if let Ok(map) = self.tenants.read() {
             if let Some(e) = map.get(tenant) {
                 if e.checked.elapsed() < RECHECK {
@@ -129,14 +130,14 @@ impl TenantRoutes {
                 Err(e) => {
                     // Stored settings were validated on the way in; if they
                     // no longer build, keep sending on the shared routing.
-                    tracing::error!(tenant, error = %e, "a tenant's provider accounts do not build; using the shared ones");
+                    tracing::error!(tenant = %tenant, error = %e, "a tenant's provider accounts do not build; using the shared ones");
                     (self.global.clone(), HashMap::new())
                 }
             }
         };
         if let Ok(mut map) = self.tenants.write() {
             map.insert(
-                tenant.to_string(),
+                tenant.clone(),
                 Entry {
                     routing: routing.clone(),
                     version,
@@ -151,7 +152,10 @@ impl TenantRoutes {
     /// What a tenant's routing depends on: its provider accounts (count,
     /// last change) and whether its settings name SMS senders (with the
     /// settings' last change folded into the timestamp).
-    async fn version(&self, tenant: &str) -> Result<(i64, i64, bool), foghorn_store::StoreError> {
+    async fn version(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(i64, i64, bool), foghorn_store::StoreError> {
         let (count, changed) = self.store.tenant_providers_version(tenant).await?;
         let t = self.store.tenant(tenant).await?;
         let senders = t
@@ -162,13 +166,13 @@ impl TenantRoutes {
     }
 
     /// Drops a tenant's cached routing (after a change through this node).
-    pub fn invalidate(&self, tenant: &str) {
+    pub fn invalidate(&self, tenant: &TenantId) {
         if let Ok(mut map) = self.tenants.write() {
             map.remove(tenant);
         }
     }
 
-    fn cached(&self, tenant: &str) -> Option<Arc<Routing>> {
+    fn cached(&self, tenant: &TenantId) -> Option<Arc<Routing>> {
         self.tenants
             .read()
             .ok()?
@@ -178,7 +182,7 @@ impl TenantRoutes {
 
     async fn build(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         previous: &HashMap<String, (String, Arc<Slot>)>,
     ) -> Result<(Routing, HashMap<String, (String, Arc<Slot>)>), RoutingError> {
         let rows = self.store.tenant_providers(tenant).await?;

@@ -9,6 +9,7 @@
 
 use crate::crypto::Crypto;
 use crate::{on_db, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
+use foghorn_core::TenantId;
 use foghorn_core::{normalise_address, Channel, Status};
 use sqlx::QueryBuilder;
 use std::collections::{BTreeMap, HashMap};
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 /// An event ready to be written; ids and response are decided by the caller.
 #[derive(Debug, Clone)]
 pub struct EventDraft {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub event_id: String,
     pub name: String,
     pub idempotency_key: Option<String>,
@@ -69,7 +70,7 @@ pub enum AcceptResult<E> {
 }
 
 /// Subscribers found for a batch, by (tenant, external id).
-pub type SubscriberMap = HashMap<(String, String), SubscriberRow>;
+pub type SubscriberMap = HashMap<(TenantId, String), SubscriberRow>;
 
 /// How far back the daily SMS cap counts.
 pub const SMS_CAP_WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -80,32 +81,32 @@ pub const SMS_CAP_WINDOW_MS: i64 = 24 * 3600 * 1000;
 pub struct AcceptFacts {
     pub subscribers: SubscriberMap,
     /// (tenant, subscriber id) → that subscriber's opt-outs.
-    opt_outs: HashMap<(String, String), Vec<OptOutRow>>,
+    opt_outs: HashMap<(TenantId, String), Vec<OptOutRow>>,
     /// (tenant, channel, address hash) → reason.
-    suppressions: HashMap<(String, String, String), String>,
+    suppressions: HashMap<(TenantId, String, String), String>,
     /// (tenant, subscriber id) → SMS notifications in the cap window,
     /// including those planned earlier in this batch.
-    sms_counts: HashMap<(String, String), i64>,
+    sms_counts: HashMap<(TenantId, String), i64>,
     crypto: Crypto,
 }
 
 impl AcceptFacts {
-    pub fn subscriber(&self, tenant: &str, external_id: &str) -> Option<&SubscriberRow> {
+    pub fn subscriber(&self, tenant: &TenantId, external_id: &str) -> Option<&SubscriberRow> {
         self.subscribers
-            .get(&(tenant.to_string(), external_id.to_string()))
+            .get(&(tenant.clone(), external_id.to_string()))
     }
 
     /// The subscriber's opt-outs (whole channels and single categories).
-    pub fn opt_outs(&self, tenant: &str, external_id: &str) -> &[OptOutRow] {
+    pub fn opt_outs(&self, tenant: &TenantId, external_id: &str) -> &[OptOutRow] {
         self.opt_outs
-            .get(&(tenant.to_string(), external_id.to_string()))
+            .get(&(tenant.clone(), external_id.to_string()))
             .map_or(&[], Vec::as_slice)
     }
 
     /// Why `address` (normalised for `channel`) is suppressed, if it is.
     /// Hashes under every key of the ring match, so a rotation in progress
     /// does not lift anything.
-    pub fn suppression(&self, tenant: &str, channel: Channel, address: &str) -> Option<&str> {
+    pub fn suppression(&self, tenant: &TenantId, channel: Channel, address: &str) -> Option<&str> {
         if self.suppressions.is_empty() {
             return None;
         }
@@ -114,24 +115,24 @@ impl AcceptFacts {
             .into_iter()
             .find_map(|h| {
                 self.suppressions
-                    .get(&(tenant.to_string(), channel.as_str().to_string(), h))
+                    .get(&(tenant.clone(), channel.as_str().to_string(), h))
                     .map(String::as_str)
             })
     }
 
     /// SMS notifications the subscriber has had in the last 24 hours.
-    pub fn sms_count(&self, tenant: &str, subscriber: &str) -> i64 {
+    pub fn sms_count(&self, tenant: &TenantId, subscriber: &str) -> i64 {
         self.sms_counts
-            .get(&(tenant.to_string(), subscriber.to_string()))
+            .get(&(tenant.clone(), subscriber.to_string()))
             .copied()
             .unwrap_or(0)
     }
 
     /// Counts one more SMS planned for the subscriber.
-    pub fn count_sms(&mut self, tenant: &str, subscriber: &str) {
+    pub fn count_sms(&mut self, tenant: &TenantId, subscriber: &str) {
         *self
             .sms_counts
-            .entry((tenant.to_string(), subscriber.to_string()))
+            .entry((tenant.clone(), subscriber.to_string()))
             .or_default() += 1;
     }
 }
@@ -178,7 +179,7 @@ impl Store {
 
             // 1. Idempotency keys already stored, with their request's
             // fingerprint (None for events stored before fingerprints).
-            let mut seen: HashMap<(String, String), (String, Option<String>)> = HashMap::new();
+            let mut seen: HashMap<(TenantId, String), (String, Option<String>)> = HashMap::new();
             let keyed: Vec<&EventDraft> = drafts
                 .iter()
                 .filter(|d| d.idempotency_key.is_some())
@@ -195,7 +196,7 @@ impl Store {
                     sep.push_bind_unseparated(d.idempotency_key.clone());
                     sep.push_unseparated(")");
                 }
-                let rows: Vec<(String, String, String, Option<String>)> =
+                let rows: Vec<(TenantId, String, String, Option<String>)> =
                     q.build_query_as().fetch_all(&mut *tx).await?;
                 for (t, k, r, h) in rows {
                     seen.insert((t, k), (r, h));
@@ -214,7 +215,7 @@ impl Store {
             wanted.sort_unstable();
             wanted.dedup();
             let mut subscribers: SubscriberMap = HashMap::new();
-            let mut opt_outs: HashMap<(String, String), Vec<OptOutRow>> = HashMap::new();
+            let mut opt_outs: HashMap<(TenantId, String), Vec<OptOutRow>> = HashMap::new();
             for chunk in wanted.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("SELECT * FROM subscribers WHERE ");
                 let mut sep = q.separated(" OR ");
@@ -250,9 +251,9 @@ impl Store {
 
             // 3. Suppressions of every address the batch may use, and the
             // SMS counts of its subscribers, by tenant.
-            let mut by_tenant: BTreeMap<&str, (Vec<String>, Vec<&str>)> = BTreeMap::new();
+            let mut by_tenant: BTreeMap<&TenantId, (Vec<String>, Vec<&str>)> = BTreeMap::new();
             for d in drafts {
-                let (hashes, ids) = by_tenant.entry(d.tenant_id.as_str()).or_default();
+                let (hashes, ids) = by_tenant.entry(&d.tenant_id).or_default();
                 for a in &d.addresses {
                     hashes.extend(self.crypto.lookup_hashes(a));
                 }
@@ -275,7 +276,7 @@ impl Store {
                     let mut q = QueryBuilder::<DB>::new(
                         "SELECT channel, address_hash, reason FROM suppressions WHERE tenant_id = ",
                     );
-                    q.push_bind(tenant.to_string());
+                    q.push_bind(tenant.clone());
                     q.push(" AND address_hash IN (");
                     let mut sep = q.separated(", ");
                     for h in chunk {
@@ -285,7 +286,7 @@ impl Store {
                     let rows: Vec<(String, String, String)> =
                         q.build_query_as().fetch_all(&mut *tx).await?;
                     for (channel, hash, reason) in rows {
-                        suppressions.insert((tenant.to_string(), channel, hash), reason);
+                        suppressions.insert((tenant.clone(), channel, hash), reason);
                     }
                 }
                 ids.sort_unstable();
@@ -294,7 +295,7 @@ impl Store {
                     let mut q = QueryBuilder::<DB>::new(
                         "SELECT subscriber_id, COUNT(*) FROM notifications WHERE tenant_id = ",
                     );
-                    q.push_bind(tenant.to_string());
+                    q.push_bind(tenant.clone());
                     q.push(" AND channel = 'sms' AND status NOT IN ('suppressed', 'cancelled') AND created_at >= ");
                     q.push_bind(since);
                     q.push(" AND subscriber_id IN (");
@@ -305,7 +306,7 @@ impl Store {
                     q.push(") GROUP BY subscriber_id");
                     let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     for (id, n) in rows {
-                        sms_counts.insert((tenant.to_string(), id), n);
+                        sms_counts.insert((tenant.clone(), id), n);
                     }
                 }
             }
@@ -321,7 +322,7 @@ impl Store {
             // leader (the first with that key), answered once the leader's
             // fate is known: it may still lose a race with another node.
             let mut planned: Vec<(usize, Plan)> = Vec::with_capacity(drafts.len());
-            let mut leaders: HashMap<(String, String), usize> = HashMap::new();
+            let mut leaders: HashMap<(TenantId, String), usize> = HashMap::new();
             let mut followers: Vec<(usize, usize)> = Vec::new();
             for (i, d) in drafts.iter().enumerate() {
                 if let Some(k) = &d.idempotency_key {
@@ -472,7 +473,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn event(&self, tenant_id: &str, id: &str) -> Result<Option<crate::EventRow>> {
+    pub async fn event(&self, tenant_id: &TenantId, id: &str) -> Result<Option<crate::EventRow>> {
         let row = crate::on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, crate::EventRow>(
                 "SELECT * FROM events WHERE tenant_id = $1 AND id = $2",

@@ -6,6 +6,7 @@
 //! audit row commit together or not at all.
 
 use crate::{on_db, on_read, Result, Store};
+use foghorn_core::TenantId;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
@@ -44,7 +45,7 @@ impl Audit {
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct AuditRow {
     pub seq: i64,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub at: i64,
     pub actor: String,
     pub action: String,
@@ -58,7 +59,7 @@ pub struct AuditRow {
 struct Position<'a> {
     prev: &'a str,
     seq: i64,
-    tenant: &'a str,
+    tenant: &'a TenantId,
     at: i64,
 }
 
@@ -67,7 +68,7 @@ fn row_hash(p: &Position<'_>, a: &Audit) -> String {
     let parts: [&[u8]; 8] = [
         p.prev.as_bytes(),
         &p.seq.to_be_bytes(),
-        p.tenant.as_bytes(),
+        p.tenant.as_str().as_bytes(),
         &p.at.to_be_bytes(),
         a.actor.as_bytes(),
         a.action.as_bytes(),
@@ -85,7 +86,7 @@ fn row_hash(p: &Position<'_>, a: &Audit) -> String {
 /// so concurrent appenders queue instead of forking the chain.
 pub(crate) async fn append<DB>(
     tx: &mut sqlx::Transaction<'_, DB>,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     a: &Audit,
     now: i64,
 ) -> Result<()>
@@ -143,7 +144,7 @@ pub struct ChainBreak {
 
 impl Store {
     /// Records an action on its own (for actions with no other write).
-    pub async fn audit(&self, tenant_id: &str, a: &Audit, now: i64) -> Result<()> {
+    pub async fn audit(&self, tenant_id: &TenantId, a: &Audit, now: i64) -> Result<()> {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
             append::<DB>(&mut tx, tenant_id, a, now).await?;
@@ -155,7 +156,7 @@ impl Store {
     /// A tenant's audit rows, oldest first, after `after_seq`.
     pub async fn audit_rows(
         &self,
-        tenant_id: Option<&str>,
+        tenant_id: Option<&TenantId>,
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>> {

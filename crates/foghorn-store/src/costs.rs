@@ -2,6 +2,7 @@
 //! provider, channel and currency, for a span of send times.
 
 use crate::{on_read, Result, Store};
+use foghorn_core::TenantId;
 
 /// One provider's spend on one channel in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -18,7 +19,7 @@ impl Store {
     /// A tenant's costs of notifications sent in `[from_ms, to_ms)`.
     pub async fn cost_totals(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<CostRow>> {

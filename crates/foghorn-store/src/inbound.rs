@@ -11,6 +11,7 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, NotificationRow, Result, Store};
+use foghorn_core::TenantId;
 use foghorn_core::{ids, Channel, Status};
 
 /// One event of a verified callback.
@@ -108,7 +109,7 @@ pub struct SystemMessage {
 /// that verified it.
 #[derive(Debug, Clone, Copy)]
 pub struct InboundSource<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// The provider's kind (`twilio`), which scopes its event ids.
     pub kind: &'a str,
     /// The configured instance's name.
@@ -130,10 +131,10 @@ pub struct InboundSummary {
 impl Store {
     /// The tenant of the notification a report names, across tenants: our
     /// id first (unique everywhere), then the provider's message id.
-    pub async fn tenant_of_target(&self, t: &Target) -> Result<Option<String>> {
+    pub async fn tenant_of_target(&self, t: &Target) -> Result<Option<TenantId>> {
         if let Some(id) = &t.notification_id {
-            let found: Option<String> = on_read!(self, |pool, DB| {
-                sqlx::query_scalar::<DB, String>(
+            let found: Option<TenantId> = on_read!(self, |pool, DB| {
+                sqlx::query_scalar::<DB, TenantId>(
                     "SELECT tenant_id FROM notifications WHERE id = $1",
                 )
                 .bind(id)
@@ -148,7 +149,7 @@ impl Store {
             return Ok(None);
         };
         Ok(on_read!(self, |pool, DB| {
-            sqlx::query_scalar::<DB, String>(
+            sqlx::query_scalar::<DB, TenantId>(
                 "SELECT tenant_id FROM notifications WHERE provider_message_id = $1 ORDER BY id LIMIT 1",
             )
             .bind(pmid)
@@ -479,7 +480,7 @@ pub(crate) fn audit_target(channel: Channel, hash: &str) -> String {
 /// Deletes a tenant's suppression of an address given by its hashes.
 pub(crate) async fn delete_suppression<DB>(
     tx: &mut sqlx::Transaction<'_, DB>,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     channel: Channel,
     hashes: &[String],
 ) -> Result<u64>

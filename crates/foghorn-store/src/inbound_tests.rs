@@ -83,7 +83,7 @@ async fn sent_notification(store: &Store, tenant: &str, pmid: &str) -> String {
     id
 }
 
-fn src(tenant: &str) -> InboundSource<'_> {
+fn src(tenant: &TenantId) -> InboundSource<'_> {
     InboundSource {
         tenant_id: tenant,
         kind: "mailgun",
@@ -124,15 +124,26 @@ async fn reports_move_statuses_forward_once_and_stay_in_their_tenant() {
             let store = store.clone();
             async move {
                 store
-                    .apply_inbound(&src(tenant), &[item], now_ms(), move |_, n| {
-                        assert!(n.is_some());
-                        effects.clone()
-                    })
+                    .apply_inbound(
+                        &src(&TenantId::from(tenant)),
+                        &[item],
+                        now_ms(),
+                        move |_, n| {
+                            assert!(n.is_some());
+                            effects.clone()
+                        },
+                    )
                     .await
                     .unwrap()
             }
         };
-        let get = || async { store.notification("default", &id).await.unwrap().unwrap() };
+        let get = || async {
+            store
+                .notification(&TenantId::from("default"), &id)
+                .await
+                .unwrap()
+                .unwrap()
+        };
 
         let s = apply(
             about("pm-1", "e1"),
@@ -197,7 +208,10 @@ async fn reports_move_statuses_forward_once_and_stay_in_their_tenant() {
             (Some(8_100), Some("EUR"))
         );
 
-        let timeline = store.timeline("default", &id).await.unwrap();
+        let timeline = store
+            .timeline(&TenantId::from("default"), &id)
+            .await
+            .unwrap();
         assert_eq!(
             timeline.len(),
             5,
@@ -207,7 +221,11 @@ async fn reports_move_statuses_forward_once_and_stay_in_their_tenant() {
             timeline[0].detail.as_deref(),
             Some("owner@example.com said hello")
         );
-        assert!(store.timeline("t2", &id).await.unwrap().is_empty());
+        assert!(store
+            .timeline(&TenantId::from("t2"), &id)
+            .await
+            .unwrap()
+            .is_empty());
         let raw: Vec<(Option<String>,)> = on_db!(store, |pool, DB| {
             sqlx::query_as::<DB, (Option<String>,)>("SELECT detail FROM timeline")
                 .fetch_all(pool)
@@ -277,10 +295,15 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
             },
         ];
         let s = store
-            .apply_inbound(&src("default"), &[msg], now_ms(), |_, n| {
-                assert!(n.is_none());
-                effects.clone()
-            })
+            .apply_inbound(
+                &src(&TenantId::from("default")),
+                &[msg],
+                now_ms(),
+                |_, n| {
+                    assert!(n.is_none());
+                    effects.clone()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(s.applied, 1, "{b}");
@@ -301,7 +324,9 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
                         assert!(facts
                             .suppression(&d.tenant_id, Channel::Sms, email)
                             .is_none());
-                        assert!(facts.suppression("t2", Channel::Email, email).is_none());
+                        assert!(facts
+                            .suppression(&TenantId::from("t2"), Channel::Email, email)
+                            .is_none());
                         Ok::<_, String>(Plan {
                             notifications: vec![],
                             response: "{}".into(),
@@ -333,14 +358,17 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
             keys: vec![new_key],
         });
         check(true).await;
-        let page = store.suppressions("default", None, None, 10).await.unwrap();
+        let page = store
+            .suppressions(&TenantId::from("default"), None, None, 10)
+            .await
+            .unwrap();
         assert_eq!(page.items.len(), 2, "{b}");
         assert!(page
             .items
             .iter()
             .any(|s| s.address.as_deref() == Some(email) && s.reason == "bounced"));
         let ledger = store
-            .consent_history("default", Channel::Sms, sms)
+            .consent_history(&TenantId::from("default"), Channel::Sms, sms)
             .await
             .unwrap();
         assert_eq!(ledger.len(), 1, "{b}");
@@ -352,11 +380,23 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
         // Lifting one.
         let audit = Audit::new("test", "suppression.remove", "");
         assert!(store
-            .lift_suppression("default", Channel::Sms, sms, &audit, now_ms())
+            .lift_suppression(
+                &TenantId::from("default"),
+                Channel::Sms,
+                sms,
+                &audit,
+                now_ms()
+            )
             .await
             .unwrap());
         assert!(!store
-            .lift_suppression("default", Channel::Sms, sms, &audit, now_ms())
+            .lift_suppression(
+                &TenantId::from("default"),
+                Channel::Sms,
+                sms,
+                &audit,
+                now_ms()
+            )
             .await
             .unwrap());
         check(false).await;
@@ -377,7 +417,7 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
         };
         let s = store
             .apply_inbound(
-                &src("default"),
+                &src(&TenantId::from("default")),
                 &[InboundItem::default()],
                 now_ms(),
                 |_, _| vec![Effect::Send(reply.clone())],
@@ -416,7 +456,7 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
         ];
         store
             .accept_events(&[draft("default", &["s1"], &[])], |_, facts| {
-                assert_eq!(facts.sms_count("default", "s1"), 0);
+                assert_eq!(facts.sms_count(&TenantId::from("default"), "s1"), 0);
                 Ok::<_, String>(Plan {
                     notifications: batch.clone(),
                     response: "{}".into(),
@@ -431,8 +471,8 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
         let mut counts = Vec::new();
         store
             .accept_events(&drafts, |_, facts| {
-                counts.push(facts.sms_count("default", "s1"));
-                facts.count_sms("default", "s1");
+                counts.push(facts.sms_count(&TenantId::from("default"), "s1"));
+                facts.count_sms(&TenantId::from("default"), "s1");
                 Ok::<_, String>(Plan {
                     notifications: vec![],
                     response: "{}".into(),

@@ -2,12 +2,13 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, ApiKeyRow, Result, Store};
+use foghorn_core::TenantId;
 use sqlx::FromRow;
 
 /// A tenant (one per dealer). `settings` is JSON (help text, senders, …).
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct TenantRow {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub settings: String,
     pub created_at: i64,
@@ -54,7 +55,7 @@ impl Store {
         }))
     }
 
-    pub async fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyRow>> {
+    pub async fn api_keys(&self, tenant_id: &TenantId) -> Result<Vec<ApiKeyRow>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, ApiKeyRow>(
                 "SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
@@ -69,7 +70,7 @@ impl Store {
     pub async fn revoke_api_key(&self, id: &str, now: i64, audit: &Audit) -> Result<bool> {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
-            let tenant: Option<(String,)> = sqlx::query_as(
+            let tenant: Option<(TenantId,)> = sqlx::query_as(
                 "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING tenant_id",
             )
             .bind(now)
@@ -97,11 +98,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn tenant_exists(&self, tenant_id: &str) -> Result<bool> {
+    pub async fn tenant_exists(&self, tenant_id: &TenantId) -> Result<bool> {
         Ok(self.tenant(tenant_id).await?.is_some())
     }
 
-    pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRow>> {
+    pub async fn tenant(&self, tenant_id: &TenantId) -> Result<Option<TenantRow>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, TenantRow>(
                 "SELECT id, name, settings, created_at, updated_at FROM tenants WHERE id = $1",

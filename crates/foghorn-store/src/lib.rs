@@ -40,6 +40,7 @@ pub use accept::{
 pub use audit::{Audit, AuditRow, ChainBreak};
 pub use canary::Canary;
 pub use costs::CostRow;
+pub use foghorn_core::TenantId;
 pub use inbound::{
     progress, ConsentAction, Effect, InboundItem, InboundSource, InboundSummary, SystemMessage,
     Target, SEEN_RETENTION_MS, SOFT_BOUNCE,

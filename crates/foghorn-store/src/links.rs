@@ -2,11 +2,12 @@
 //! may carry a personal token) and the clicks on them, per notification.
 
 use crate::{on_db, on_read, Result, Store};
+use foghorn_core::TenantId;
 
 /// Where a code leads, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShortLink {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub notification_id: String,
     pub url: String,
 }
@@ -16,7 +17,7 @@ impl Store {
     /// (a retried send makes the same codes) is left as it is.
     pub async fn put_short_links(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         notification_id: &str,
         links: &[(String, String)],
         now: i64,
@@ -42,8 +43,8 @@ impl Store {
     }
 
     pub async fn short_link(&self, code: &str) -> Result<Option<ShortLink>> {
-        let row: Option<(String, String, String)> = on_read!(self, |pool, DB| {
-            sqlx::query_as::<DB, (String, String, String)>(
+        let row: Option<(TenantId, String, String)> = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, (TenantId, String, String)>(
                 "SELECT tenant_id, notification_id, url FROM short_links WHERE code = $1",
             )
             .bind(code)
@@ -79,7 +80,7 @@ impl Store {
     /// A notification's clicks as (code, time), oldest first.
     pub async fn clicks(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         notification_id: &str,
     ) -> Result<Vec<(String, i64)>> {
         Ok(on_read!(self, |pool, DB| {

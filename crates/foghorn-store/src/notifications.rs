@@ -1,6 +1,7 @@
 //! Reading notifications: one with its attempts, or a filtered page.
 
 use crate::{on_read, AttemptRow, NotificationRow, Result, Store, TimelineRow};
+use foghorn_core::TenantId;
 use sqlx::QueryBuilder;
 
 #[derive(Debug, Clone, Default)]
@@ -23,7 +24,11 @@ pub struct Page<T> {
 }
 
 impl Store {
-    pub async fn notification(&self, tenant_id: &str, id: &str) -> Result<Option<NotificationRow>> {
+    pub async fn notification(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+    ) -> Result<Option<NotificationRow>> {
         let row = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, NotificationRow>(
                 "SELECT * FROM notifications WHERE tenant_id = $1 AND id = $2",
@@ -38,7 +43,7 @@ impl Store {
 
     pub async fn attempts(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         notification_id: &str,
     ) -> Result<Vec<AttemptRow>> {
         let rows = on_read!(self, |pool, DB| {
@@ -59,7 +64,7 @@ impl Store {
     /// What providers reported about a notification, oldest first.
     pub async fn timeline(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         notification_id: &str,
     ) -> Result<Vec<TimelineRow>> {
         let rows = on_read!(self, |pool, DB| {
@@ -80,7 +85,7 @@ impl Store {
     /// Newest first; ids sort by creation time, so the id is the cursor.
     pub async fn list_notifications(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         f: &NotificationFilter,
     ) -> Result<Page<NotificationRow>> {
         let limit = f.limit.clamp(1, 1000);
@@ -121,7 +126,7 @@ impl Store {
     }
 
     /// Counts a tenant's notifications by status (tests, demo, reports).
-    pub async fn count_by_status(&self, tenant_id: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn count_by_status(&self, tenant_id: &TenantId) -> Result<Vec<(String, i64)>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, (String, i64)>(
                 "SELECT status, COUNT(*) FROM notifications WHERE tenant_id = $1 GROUP BY status ORDER BY status",
@@ -136,7 +141,7 @@ impl Store {
 impl Store {
     /// Rows a tenant has in the outbox tables: (events, notifications, jobs).
     /// Used to prove that rejected input wrote nothing.
-    pub async fn row_counts(&self, tenant_id: &str) -> Result<(i64, i64, i64)> {
+    pub async fn row_counts(&self, tenant_id: &TenantId) -> Result<(i64, i64, i64)> {
         let mut out = [0i64; 3];
         for (i, table) in ["events", "notifications", "jobs"].into_iter().enumerate() {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");

@@ -8,6 +8,7 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, NotificationRow, Result, Store, INSERT_CHUNK};
+use foghorn_core::TenantId;
 use sqlx::QueryBuilder;
 
 /// A claimed job with what the worker needs to render and send it.
@@ -57,7 +58,7 @@ pub enum OutcomeKind {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub notification_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// None when no provider was called.
     pub attempt: Option<Attempt>,
     pub kind: OutcomeKind,
@@ -374,7 +375,7 @@ impl Store {
     /// or by grouping key; returns the ids cancelled.
     pub async fn cancel(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         idempotency_key: Option<&str>,
         grouping_key: Option<&str>,
         now: i64,
@@ -421,7 +422,7 @@ impl Store {
     /// Returns false when the tenant has no such dead notification.
     pub async fn replay_dead(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         now: i64,
         audit: &Audit,

@@ -1,13 +1,14 @@
 //! Rows as stored. Plain data: the API layer turns them into its own shapes.
 
 use crate::crypto::{Crypto, CryptoError};
+use foghorn_core::TenantId;
 use foghorn_core::{Channel, Contact, Status};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ApiKeyRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub prefix: String,
     pub hash: String,
     /// Space-separated scopes.
@@ -21,7 +22,7 @@ pub struct ApiKeyRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct NotificationRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub event_id: String,
     pub workflow: String,
     pub step: i64,
@@ -47,7 +48,7 @@ pub struct NotificationRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct AttemptRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub notification_id: String,
     pub provider: String,
     pub outcome: String,
@@ -59,7 +60,7 @@ pub struct AttemptRow {
 
 #[derive(Debug, Clone, Default, FromRow)]
 pub struct SubscriberRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub external_id: String,
     /// The name is not a column: it is kept in `data`.
     #[sqlx(flatten)]
@@ -76,7 +77,7 @@ pub struct SubscriberRow {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct WorkflowRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     /// The workflow document as JSON.
     pub document: String,
@@ -86,7 +87,7 @@ pub struct WorkflowRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct SandboxMessageRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub notification_id: String,
     pub channel: Channel,
     pub recipient: String,
@@ -97,7 +98,7 @@ pub struct SandboxMessageRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct EventRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub idempotency_key: Option<String>,
     pub grouping_key: Option<String>,
@@ -110,7 +111,7 @@ pub struct EventRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct TimelineRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub notification_id: String,
     pub at: i64,
     /// `delivered`, `bounced`, `complained`, `opened`, `clicked`, …
@@ -125,7 +126,7 @@ pub struct TimelineRow {
 /// An address no notification of the channel may go to.
 #[derive(Debug, Clone, FromRow)]
 pub struct SuppressionRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub channel: Channel,
     pub address_hash: String,
     pub id: String,
@@ -142,7 +143,7 @@ pub struct SuppressionRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct ConsentRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub channel: Channel,
     pub address_hash: Option<String>,
     pub address: Option<String>,
@@ -166,7 +167,7 @@ pub struct ConsentRow {
 /// cannot undo it by leaving it out.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct OptOutRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub subscriber_id: String,
     pub channel: Channel,
     /// Empty for every category of the channel.

@@ -1,6 +1,7 @@
 //! The sandbox inbox: what the sandbox provider captured instead of sending.
 
 use crate::{on_read, Page, Result, SandboxMessageRow, Store};
+use foghorn_core::TenantId;
 use sqlx::QueryBuilder;
 
 impl Store {
@@ -8,7 +9,7 @@ impl Store {
     /// previous page's `next`.
     pub async fn sandbox_messages(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         before_id: Option<&str>,
         limit: i64,
     ) -> Result<Page<SandboxMessageRow>> {

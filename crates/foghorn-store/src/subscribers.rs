@@ -3,6 +3,7 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, ConsentRow, OptOutRow, Result, Store, SubscriberRow};
+use foghorn_core::TenantId;
 use foghorn_core::{ids, normalise_address, Channel};
 
 /// The address a subscriber has for `channel`, as the consent ledger keeps
@@ -153,7 +154,7 @@ impl Store {
 
     pub async fn subscriber(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         external_id: &str,
     ) -> Result<Option<SubscriberRow>> {
         let row = on_read!(self, |pool, DB| {
@@ -169,7 +170,11 @@ impl Store {
     }
 
     /// A subscriber's opt-outs, whole channels first.
-    pub async fn opt_outs(&self, tenant_id: &str, external_id: &str) -> Result<Vec<OptOutRow>> {
+    pub async fn opt_outs(
+        &self,
+        tenant_id: &TenantId,
+        external_id: &str,
+    ) -> Result<Vec<OptOutRow>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, OptOutRow>(
                 "SELECT * FROM opt_outs WHERE tenant_id = $1 AND subscriber_id = $2 ORDER BY category, channel",
@@ -186,7 +191,7 @@ impl Store {
     /// (an SMS STOP names the number, not the subscriber).
     pub async fn subscriber_consents(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         external_id: &str,
     ) -> Result<Vec<ConsentRow>> {
         let Some(s) = self.subscriber(tenant_id, external_id).await? else {
@@ -224,7 +229,7 @@ impl Store {
     /// Returns false when there was no such subscriber.
     pub async fn delete_subscriber(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         external_id: &str,
         audit: &Audit,
         now: i64,

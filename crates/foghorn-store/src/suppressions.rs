@@ -8,6 +8,7 @@ use crate::audit::{append, Audit};
 use crate::inbound::{audit_target, delete_suppression};
 use crate::{on_db, on_read, ConsentRow, Page, Result, Store, SuppressionRow};
 use foghorn_core::Channel;
+use foghorn_core::TenantId;
 use sqlx::QueryBuilder;
 
 impl Store {
@@ -15,7 +16,7 @@ impl Store {
     /// `before_id` is the previous page's last id.
     pub async fn suppressions(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         channel: Option<Channel>,
         before_id: Option<&str>,
         limit: i64,
@@ -49,7 +50,7 @@ impl Store {
     /// Why a normalised address is suppressed on `channel`, if it is.
     pub async fn suppression_reason(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         channel: Channel,
         address: &str,
     ) -> Result<Option<String>> {
@@ -78,7 +79,7 @@ impl Store {
     /// Lifts the suppression of a normalised address; false when there was none.
     pub async fn lift_suppression(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         channel: Channel,
         address: &str,
         audit: &Audit,
@@ -105,7 +106,7 @@ impl Store {
     /// The consent ledger of a normalised address, oldest first.
     pub async fn consent_history(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         channel: Channel,
         address: &str,
     ) -> Result<Vec<ConsentRow>> {

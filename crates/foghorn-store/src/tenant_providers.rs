@@ -3,11 +3,12 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, Result, Store};
+use foghorn_core::TenantId;
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct TenantProviderRow {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub kind: String,
     /// JSON object of the provider's settings (opened).
@@ -38,7 +39,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn tenant_providers(&self, tenant_id: &str) -> Result<Vec<TenantProviderRow>> {
+    pub async fn tenant_providers(&self, tenant_id: &TenantId) -> Result<Vec<TenantProviderRow>> {
         let rows = on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, TenantProviderRow>(
                 "SELECT * FROM tenant_providers WHERE tenant_id = $1 ORDER BY name",
@@ -56,7 +57,7 @@ impl Store {
     }
 
     /// When any tenant's providers last changed (cache invalidation).
-    pub async fn tenant_providers_version(&self, tenant_id: &str) -> Result<(i64, i64)> {
+    pub async fn tenant_providers_version(&self, tenant_id: &TenantId) -> Result<(i64, i64)> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, (i64, i64)>(
                 "SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM tenant_providers WHERE tenant_id = $1",
@@ -69,7 +70,7 @@ impl Store {
 
     pub async fn delete_tenant_provider(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
         audit: &Audit,
         now: i64,

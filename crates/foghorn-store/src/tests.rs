@@ -101,7 +101,10 @@ async fn migrations_apply_once() {
             "{}",
             store.backend_name()
         );
-        assert!(store.tenant_exists("default").await.unwrap());
+        assert!(store
+            .tenant_exists(&TenantId::from("default"))
+            .await
+            .unwrap());
     }
 }
 
@@ -202,7 +205,7 @@ async fn a_rejected_event_writes_nothing_and_spares_its_batch() {
         );
         assert!(
             store
-                .event("default", &bad.event_id)
+                .event(&TenantId::from("default"), &bad.event_id)
                 .await
                 .unwrap()
                 .is_none(),
@@ -279,12 +282,23 @@ async fn claims_lease_jobs_and_expired_leases_come_back() {
             1,
             "{b}"
         );
-        let n = store.notification("default", &id).await.unwrap().unwrap();
+        let n = store
+            .notification(&TenantId::from("default"), &id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(n.status, "sent");
         assert_eq!(n.provider_message_id.as_deref(), Some("pm-1"));
         assert_eq!(n.cost_micros, Some(500));
         assert_eq!(n.attempts, 1);
-        assert_eq!(store.attempts("default", &id).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .attempts(&TenantId::from("default"), &id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.queue_depth().await.unwrap(), 0, "{b}");
     }
 }
@@ -326,7 +340,7 @@ async fn retries_wait_for_their_time_and_dead_letters_replay() {
         );
         assert_eq!(
             store
-                .notification("default", &id)
+                .notification(&TenantId::from("default"), &id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -356,7 +370,7 @@ async fn retries_wait_for_their_time_and_dead_letters_replay() {
             .unwrap();
         let page = store
             .list_notifications(
-                "default",
+                &TenantId::from("default"),
                 &NotificationFilter {
                     status: Some("dead".into()),
                     limit: 10,
@@ -368,18 +382,18 @@ async fn retries_wait_for_their_time_and_dead_letters_replay() {
         assert_eq!(page.items.len(), 1, "{b}");
         assert!(
             !store
-                .replay_dead("other", &id, 70_000, &audit())
+                .replay_dead(&TenantId::from("other"), &id, 70_000, &audit())
                 .await
                 .unwrap(),
             "{b}: other tenant"
         );
         assert!(store
-            .replay_dead("default", &id, 70_000, &audit())
+            .replay_dead(&TenantId::from("default"), &id, 70_000, &audit())
             .await
             .unwrap());
         assert!(
             !store
-                .replay_dead("default", &id, 70_000, &audit())
+                .replay_dead(&TenantId::from("default"), &id, 70_000, &audit())
                 .await
                 .unwrap(),
             "{b}: only dead ones"
@@ -394,7 +408,14 @@ async fn retries_wait_for_their_time_and_dead_letters_replay() {
             (0, 0),
             "{b}: replay starts over"
         );
-        assert_eq!(store.attempts("default", &id).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .attempts(&TenantId::from("default"), &id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }
 
@@ -420,7 +441,7 @@ async fn fallback_opens_a_notification_on_the_next_channel() {
         store.record_outcomes("w", 10, &[o]).await.unwrap();
         assert_eq!(
             store
-                .notification("default", &job.notification.id)
+                .notification(&TenantId::from("default"), &job.notification.id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -428,7 +449,7 @@ async fn fallback_opens_a_notification_on_the_next_channel() {
             "failed"
         );
         let child = store
-            .notification("default", &next.id)
+            .notification(&TenantId::from("default"), &next.id)
             .await
             .unwrap()
             .unwrap();
@@ -460,7 +481,13 @@ async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
             .unwrap();
         assert_eq!(
             store
-                .cancel("default", Some("renewal-1"), None, 5, &audit())
+                .cancel(
+                    &TenantId::from("default"),
+                    Some("renewal-1"),
+                    None,
+                    5,
+                    &audit()
+                )
                 .await
                 .unwrap()
                 .len(),
@@ -469,7 +496,13 @@ async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
         );
         assert_eq!(
             store
-                .cancel("default", None, Some("warranty-9"), 5, &audit())
+                .cancel(
+                    &TenantId::from("default"),
+                    None,
+                    Some("warranty-9"),
+                    5,
+                    &audit()
+                )
                 .await
                 .unwrap()
                 .len(),
@@ -482,7 +515,7 @@ async fn cancelling_by_key_or_group_stops_pending_sends_of_that_tenant_only() {
             "{b}: t2's job remains"
         );
         assert_eq!(
-            store.count_by_status("t2").await.unwrap(),
+            store.count_by_status(&TenantId::from("t2")).await.unwrap(),
             vec![("queued".to_string(), 1)]
         );
     }
@@ -505,7 +538,10 @@ async fn listing_pages_by_cursor_and_stays_inside_the_tenant() {
         };
         let mut seen = Vec::new();
         loop {
-            let page = store.list_notifications("default", &f).await.unwrap();
+            let page = store
+                .list_notifications(&TenantId::from("default"), &f)
+                .await
+                .unwrap();
             seen.extend(page.items.iter().map(|n| n.id.clone()));
             match page.next {
                 Some(c) => f.before_id = Some(c),
@@ -519,7 +555,7 @@ async fn listing_pages_by_cursor_and_stays_inside_the_tenant() {
         assert_eq!(seen, sorted, "{b}: newest first");
         let t2 = store
             .list_notifications(
-                "t2",
+                &TenantId::from("t2"),
                 &NotificationFilter {
                     limit: 10,
                     ..Default::default()
@@ -529,7 +565,11 @@ async fn listing_pages_by_cursor_and_stays_inside_the_tenant() {
             .unwrap();
         assert_eq!(t2.items.len(), 1);
         assert!(
-            store.notification("t2", &seen[0]).await.unwrap().is_none(),
+            store
+                .notification(&TenantId::from("t2"), &seen[0])
+                .await
+                .unwrap()
+                .is_none(),
             "{b}: cross-tenant read"
         );
         let by_event = NotificationFilter {
@@ -539,7 +579,7 @@ async fn listing_pages_by_cursor_and_stays_inside_the_tenant() {
         };
         assert_eq!(
             store
-                .list_notifications("default", &by_event)
+                .list_notifications(&TenantId::from("default"), &by_event)
                 .await
                 .unwrap()
                 .items
@@ -561,22 +601,26 @@ async fn subscribers_are_upserted_read_and_deleted_per_tenant() {
         changed.contact.phone = Some("+15005550006".into());
         assert!(!store.put_subscriber(&changed, &audit()).await.unwrap());
         let got = store
-            .subscriber("default", "owner-1")
+            .subscriber(&TenantId::from("default"), "owner-1")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(got.contact.phone.as_deref(), Some("+15005550006"));
-        assert!(store.subscriber("t2", "owner-1").await.unwrap().is_none());
+        assert!(store
+            .subscriber(&TenantId::from("t2"), "owner-1")
+            .await
+            .unwrap()
+            .is_none());
         assert!(!store
-            .delete_subscriber("t2", "owner-1", &audit(), 1)
+            .delete_subscriber(&TenantId::from("t2"), "owner-1", &audit(), 1)
             .await
             .unwrap());
         assert!(store
-            .delete_subscriber("default", "owner-1", &audit(), 1)
+            .delete_subscriber(&TenantId::from("default"), "owner-1", &audit(), 1)
             .await
             .unwrap());
         assert!(store
-            .subscriber("default", "owner-1")
+            .subscriber(&TenantId::from("default"), "owner-1")
             .await
             .unwrap()
             .is_none());
@@ -637,14 +681,18 @@ async fn workflows_are_stored_per_tenant() {
             )
             .await
             .unwrap();
-        let got = store.workflows("default").await.unwrap();
+        let got = store.workflows(&TenantId::from("default")).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].document, r#"{"a":1}"#);
-        assert!(store.workflows("t2").await.unwrap().is_empty());
+        assert!(store
+            .workflows(&TenantId::from("t2"))
+            .await
+            .unwrap()
+            .is_empty());
         let name = got[0].name.clone();
         assert_eq!(
             store
-                .workflow("default", &name)
+                .workflow(&TenantId::from("default"), &name)
                 .await
                 .unwrap()
                 .unwrap()
@@ -655,19 +703,23 @@ async fn workflows_are_stored_per_tenant() {
         assert!(store.workflows_changed_since(3).await.unwrap().is_empty());
         // A deletion is a tombstone other nodes see as a change.
         assert!(store
-            .delete_workflow("default", &name, 5, &audit())
+            .delete_workflow(&TenantId::from("default"), &name, 5, &audit())
             .await
             .unwrap());
         assert!(!store
-            .delete_workflow("default", &name, 6, &audit())
+            .delete_workflow(&TenantId::from("default"), &name, 6, &audit())
             .await
             .unwrap());
-        assert!(store.workflows("default").await.unwrap().is_empty());
+        assert!(store
+            .workflows(&TenantId::from("default"))
+            .await
+            .unwrap()
+            .is_empty());
         assert!(store.all_workflows().await.unwrap().is_empty());
         let changed = store.workflows_changed_since(3).await.unwrap();
         assert_eq!((changed.len(), changed[0].document.as_str()), (1, ""));
         assert!(!store
-            .delete_workflow("t2", &name, 7, &audit())
+            .delete_workflow(&TenantId::from("t2"), &name, 7, &audit())
             .await
             .unwrap());
     }
@@ -680,7 +732,7 @@ async fn the_audit_chain_verifies_and_names_the_first_bad_row() {
         for i in 0..5 {
             store
                 .audit(
-                    "default",
+                    &TenantId::from("default"),
                     &Audit::new("test", "thing.done", format!("t{i}")),
                     i,
                 )
@@ -726,7 +778,7 @@ async fn audit_rows_detect_reordering_and_truncation() {
         for i in 0..4 {
             store
                 .audit(
-                    "default",
+                    &TenantId::from("default"),
                     &Audit::new("test", "thing.done", format!("t{i}")),
                     i,
                 )
@@ -788,7 +840,7 @@ async fn changes_and_their_audit_rows_commit_together() {
             .unwrap();
         store
             .delete_subscriber(
-                "default",
+                &TenantId::from("default"),
                 "a",
                 &Audit::new("key:k1", "subscriber.delete", "a"),
                 2,
@@ -797,14 +849,17 @@ async fn changes_and_their_audit_rows_commit_together() {
             .unwrap();
         assert!(!store
             .delete_subscriber(
-                "default",
+                &TenantId::from("default"),
                 "a",
                 &Audit::new("key:k1", "subscriber.delete", "a"),
                 3
             )
             .await
             .unwrap());
-        let rows = store.audit_rows(Some("default"), 0, 10).await.unwrap();
+        let rows = store
+            .audit_rows(Some(&TenantId::from("default")), 0, 10)
+            .await
+            .unwrap();
         let actions: Vec<_> = rows.iter().map(|r| r.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -812,7 +867,7 @@ async fn changes_and_their_audit_rows_commit_together() {
             "a no-op writes no audit row"
         );
         assert!(store
-            .audit_rows(Some("t2"), 0, 10)
+            .audit_rows(Some(&TenantId::from("t2")), 0, 10)
             .await
             .unwrap()
             .is_empty());
@@ -831,11 +886,27 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let target = UnsubscribeTarget::Subscriber("owner-42");
         let warranty = Some("warranty");
         let first = store
-            .unsubscribe("default", target, "email", warranty, "one-click", &a, 5)
+            .unsubscribe(
+                &TenantId::from("default"),
+                target,
+                "email",
+                warranty,
+                "one-click",
+                &a,
+                5,
+            )
             .await
             .unwrap();
         let again = store
-            .unsubscribe("default", target, "email", warranty, "one-click", &a, 6)
+            .unsubscribe(
+                &TenantId::from("default"),
+                target,
+                "email",
+                warranty,
+                "one-click",
+                &a,
+                6,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -848,7 +919,10 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .map(|o| (o.channel.to_string(), o.category, o.source))
                 .collect()
         };
-        let opt_outs = store.opt_outs("default", "owner-42").await.unwrap();
+        let opt_outs = store
+            .opt_outs(&TenantId::from("default"), "owner-42")
+            .await
+            .unwrap();
         assert_eq!(
             scopes(opt_outs),
             [("email".into(), "warranty".into(), "one-click".into())],
@@ -857,7 +931,15 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         // Everything, then the category again: already covered.
         assert_eq!(
             store
-                .unsubscribe("default", target, "email", None, "page", &a, 7)
+                .unsubscribe(
+                    &TenantId::from("default"),
+                    target,
+                    "email",
+                    None,
+                    "page",
+                    &a,
+                    7
+                )
                 .await
                 .unwrap(),
             Unsubscribed::Recorded,
@@ -866,7 +948,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         assert_eq!(
             store
                 .unsubscribe(
-                    "default",
+                    &TenantId::from("default"),
                     target,
                     "email",
                     Some("invoices"),
@@ -880,7 +962,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             "{be}"
         );
         let ledger = store
-            .subscriber_consents("default", "owner-42")
+            .subscriber_consents(&TenantId::from("default"), "owner-42")
             .await
             .unwrap();
         let got: Vec<_> = ledger
@@ -910,7 +992,15 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let gone = UnsubscribeTarget::Subscriber("nobody");
         assert_eq!(
             store
-                .unsubscribe("default", gone, "email", None, "page", &a, 7)
+                .unsubscribe(
+                    &TenantId::from("default"),
+                    gone,
+                    "email",
+                    None,
+                    "page",
+                    &a,
+                    7
+                )
                 .await
                 .unwrap(),
             Unsubscribed::NoSuchSubscriber
@@ -920,14 +1010,30 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let by_address = UnsubscribeTarget::Address(&hash);
         assert_eq!(
             store
-                .unsubscribe("default", by_address, "email", None, "page", &a, 8)
+                .unsubscribe(
+                    &TenantId::from("default"),
+                    by_address,
+                    "email",
+                    None,
+                    "page",
+                    &a,
+                    8
+                )
                 .await
                 .unwrap(),
             Unsubscribed::Recorded
         );
         assert_eq!(
             store
-                .unsubscribe("default", by_address, "email", None, "page", &a, 9)
+                .unsubscribe(
+                    &TenantId::from("default"),
+                    by_address,
+                    "email",
+                    None,
+                    "page",
+                    &a,
+                    9
+                )
                 .await
                 .unwrap(),
             Unsubscribed::Already
@@ -935,17 +1041,23 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let hashes = store.crypto().lookup_hashes("Walk-In@example.com");
         assert_eq!(
             store
-                .suppression("default", "email", &hashes)
+                .suppression(&TenantId::from("default"), "email", &hashes)
                 .await
                 .unwrap()
                 .as_deref(),
             Some("unsubscribed")
         );
         assert_eq!(
-            store.suppression("other", "email", &hashes).await.unwrap(),
+            store
+                .suppression(&TenantId::from("other"), "email", &hashes)
+                .await
+                .unwrap(),
             None
         );
-        let rows = store.audit_rows(Some("default"), 0, 100).await.unwrap();
+        let rows = store
+            .audit_rows(Some(&TenantId::from("default")), 0, 100)
+            .await
+            .unwrap();
         let unsubs = rows
             .iter()
             .filter(|r| r.actor == "recipient:one-click")
@@ -968,7 +1080,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
         let target = UnsubscribeTarget::Subscriber("owner-7");
         store
             .unsubscribe(
-                "default",
+                &TenantId::from("default"),
                 target,
                 "email",
                 Some("warranty"),
@@ -984,7 +1096,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             .await
             .unwrap();
         let kept: Vec<(String, String)> = store
-            .opt_outs("default", "owner-7")
+            .opt_outs(&TenantId::from("default"), "owner-7")
             .await
             .unwrap()
             .into_iter()
@@ -1004,7 +1116,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             .await
             .unwrap();
         let now: Vec<(String, String, String)> = store
-            .opt_outs("default", "owner-7")
+            .opt_outs(&TenantId::from("default"), "owner-7")
             .await
             .unwrap()
             .into_iter()
@@ -1023,7 +1135,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             "{be}"
         );
         let ledger = store
-            .subscriber_consents("default", "owner-7")
+            .subscriber_consents(&TenantId::from("default"), "owner-7")
             .await
             .unwrap();
         let mut api: Vec<(&str, &str, Option<&str>)> = ledger
@@ -1041,7 +1153,10 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             ],
             "{be}"
         );
-        let audit = store.audit_rows(Some("default"), 0, 100).await.unwrap();
+        let audit = store
+            .audit_rows(Some(&TenantId::from("default")), 0, 100)
+            .await
+            .unwrap();
         let consent: Vec<serde_json::Value> = audit
             .iter()
             .filter(|r| r.action == "subscriber.consent" && r.actor == "key:k1")
@@ -1057,11 +1172,11 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
         );
         // Deleting the person deletes their choices, not the ledger.
         store
-            .delete_subscriber("default", "owner-7", &key, 9)
+            .delete_subscriber(&TenantId::from("default"), "owner-7", &key, 9)
             .await
             .unwrap();
         assert!(store
-            .opt_outs("default", "owner-7")
+            .opt_outs(&TenantId::from("default"), "owner-7")
             .await
             .unwrap()
             .is_empty());
@@ -1076,12 +1191,12 @@ async fn short_links_are_sealed_and_count_their_clicks() {
             "https://navidocs.example/d/1?t=secret".to_string(),
         )];
         store
-            .put_short_links("default", "ntf_1", &links, 1)
+            .put_short_links(&TenantId::from("default"), "ntf_1", &links, 1)
             .await
             .unwrap();
         // A retried send stores the same code again: no error, no change.
         store
-            .put_short_links("default", "ntf_1", &links, 2)
+            .put_short_links(&TenantId::from("default"), "ntf_1", &links, 2)
             .await
             .unwrap();
         let link = store.short_link("code1").await.unwrap().unwrap();
@@ -1096,12 +1211,19 @@ async fn short_links_are_sealed_and_count_their_clicks() {
         assert!(!raw.contains("secret"), "sealed at rest");
         store.record_click(&link, "code1", 10).await.unwrap();
         store.record_click(&link, "code1", 11).await.unwrap();
-        let clicks = store.clicks("default", "ntf_1").await.unwrap();
+        let clicks = store
+            .clicks(&TenantId::from("default"), "ntf_1")
+            .await
+            .unwrap();
         assert_eq!(
             clicks,
             vec![("code1".to_string(), 10), ("code1".to_string(), 11)]
         );
-        assert!(store.clicks("other", "ntf_1").await.unwrap().is_empty());
+        assert!(store
+            .clicks(&TenantId::from("other"), "ntf_1")
+            .await
+            .unwrap()
+            .is_empty());
         assert!(store.short_link("nope").await.unwrap().is_none());
     }
 }

@@ -5,6 +5,7 @@
 use crate::audit::{append, Audit};
 use crate::subscribers::channel_address;
 use crate::{on_db, OptOutRow, Result, Store, SubscriberRow};
+use foghorn_core::TenantId;
 
 /// Who is unsubscribing.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn unsubscribe(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         target: UnsubscribeTarget<'_>,
         channel: &str,
         category: Option<&str>,
@@ -160,7 +161,7 @@ impl Store {
     /// messages, when it is suppressed for the tenant.
     pub async fn suppression(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         channel: &str,
         address_hashes: &[String],
     ) -> Result<Option<String>> {

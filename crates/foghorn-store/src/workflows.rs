@@ -3,6 +3,7 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, Result, Store, WorkflowRow};
+use foghorn_core::TenantId;
 
 impl Store {
     pub async fn put_workflow(&self, w: &WorkflowRow, audit: &Audit) -> Result<()> {
@@ -30,7 +31,7 @@ impl Store {
     /// nothing to delete.
     pub async fn delete_workflow(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
         at: i64,
         audit: &Audit,
@@ -57,7 +58,7 @@ impl Store {
     }
 
     /// One stored workflow (a tombstone has an empty document).
-    pub async fn workflow(&self, tenant_id: &str, name: &str) -> Result<Option<WorkflowRow>> {
+    pub async fn workflow(&self, tenant_id: &TenantId, name: &str) -> Result<Option<WorkflowRow>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, WorkflowRow>(
                 "SELECT * FROM workflows WHERE tenant_id = $1 AND name = $2",
@@ -82,7 +83,7 @@ impl Store {
         }))
     }
 
-    pub async fn workflows(&self, tenant_id: &str) -> Result<Vec<WorkflowRow>> {
+    pub async fn workflows(&self, tenant_id: &TenantId) -> Result<Vec<WorkflowRow>> {
         Ok(on_read!(self, |pool, DB| {
             sqlx::query_as::<DB, WorkflowRow>(
                 "SELECT * FROM workflows WHERE tenant_id = $1 AND document <> '' ORDER BY name",

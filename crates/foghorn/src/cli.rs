@@ -2,6 +2,7 @@
 
 use crate::app::Role;
 use clap::{Args, Parser, Subcommand};
+use foghorn_core::TenantId;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -99,7 +100,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub send_at: Option<String>,
     #[arg(long, default_value = "default")]
-    pub tenant: String,
+    pub tenant: TenantId,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,7 +165,7 @@ pub enum DlqCommand {
     /// Dead notifications, newest first.
     List {
         #[arg(long, default_value = "default")]
-        tenant: String,
+        tenant: TenantId,
         /// How many, 1 to 1000 (the API's bounds).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
@@ -180,6 +181,6 @@ pub enum DlqCommand {
         #[arg(long, conflicts_with = "id")]
         all: bool,
         #[arg(long, default_value = "default")]
-        tenant: String,
+        tenant: TenantId,
     },
 }

@@ -6,6 +6,7 @@ use crate::engine::Acceptor;
 use crate::keys::{new_key, Scope};
 use crate::views::rfc3339;
 use anyhow::{bail, Context};
+use foghorn_core::TenantId;
 use foghorn_engine::intake::{self, Accepted, EventRequest, RecipientInput};
 use foghorn_store::{Audit, NotificationFilter, TenantRow, OPERATOR_TENANT};
 use std::sync::Arc;
@@ -50,7 +51,7 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                 if scopes.len() > 1 {
                     bail!("an operator key has no other scope");
                 }
-                OPERATOR_TENANT.to_string()
+                TenantId::from(OPERATOR_TENANT)
             } else {
                 resolve_tenant(&store, &tenant).await?
             };
@@ -78,7 +79,7 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
             json,
         } => {
             let (tenant_id, owner) = if operator {
-                (OPERATOR_TENANT.to_string(), "operators".to_string())
+                (TenantId::from(OPERATOR_TENANT), "operators".to_string())
             } else {
                 let id = resolve_tenant(&store, &tenant).await?;
                 let owner = format!("tenant {id}");
@@ -139,9 +140,10 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// A tenant named by id or by name.
-async fn resolve_tenant(store: &foghorn_store::Store, tenant: &str) -> anyhow::Result<String> {
-    if store.tenant_exists(tenant).await? {
-        return Ok(tenant.to_string());
+async fn resolve_tenant(store: &foghorn_store::Store, tenant: &str) -> anyhow::Result<TenantId> {
+    let id = TenantId::from(tenant);
+    if store.tenant_exists(&id).await? {
+        return Ok(id);
     }
     match store
         .tenants()
@@ -186,6 +188,7 @@ pub async fn tenants(config: &Config, cmd: TenantsCommand) -> anyhow::Result<()>
                     "tenant id `{id}` must be 1-63 characters of a-z, 0-9, '-' or '_' (pass --id)"
                 );
             }
+            let id = TenantId::from(id);
             if store.tenant_exists(&id).await? {
                 bail!("tenant `{id}` exists already");
             }
@@ -197,7 +200,7 @@ pub async fn tenants(config: &Config, cmd: TenantsCommand) -> anyhow::Result<()>
                 updated_at: now,
             };
             store
-                .put_tenant(&row, &Audit::new("cli", "tenant.create", &id))
+                .put_tenant(&row, &Audit::new("cli", "tenant.create", id.as_str()))
                 .await?;
             println!("{id}");
         }

@@ -7,6 +7,7 @@ use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::keys::{new_key, Scope};
 use anyhow::Context;
+use foghorn_core::TenantId;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -26,7 +27,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         config.listen = "127.0.0.1:0".into();
     }
     let node = Node::start(&config, Role::All).await?;
-    let (secret, row) = new_key("default", &[Scope::Admin]);
+    let (secret, row) = new_key(&TenantId::default_tenant(), &[Scope::Admin]);
     node.store
         .insert_api_key(
             &row,

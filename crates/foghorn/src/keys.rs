@@ -5,6 +5,7 @@
 //! fast hash is right here: the input has ~190 bits of entropy, so there is
 //! nothing for a slow hash to protect, and every request pays for it.
 
+use foghorn_core::TenantId;
 use foghorn_store::ApiKeyRow;
 use sha2::{Digest, Sha256};
 
@@ -44,7 +45,7 @@ pub fn hash_key(secret: &str) -> String {
 }
 
 /// A new key: (secret to show once, row to store).
-pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
+pub fn new_key(tenant_id: &TenantId, scopes: &[Scope]) -> (String, ApiKeyRow) {
     use rand::distributions::{Alphanumeric, DistString};
     let secret = format!(
         "fh_{}",
@@ -52,7 +53,7 @@ pub fn new_key(tenant_id: &str, scopes: &[Scope]) -> (String, ApiKeyRow) {
     );
     let row = ApiKeyRow {
         id: foghorn_core::ids::api_key_id(),
-        tenant_id: tenant_id.to_string(),
+        tenant_id: tenant_id.clone(),
         prefix: secret[..7].to_string(),
         hash: hash_key(&secret),
         scopes: scopes

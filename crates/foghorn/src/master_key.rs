@@ -300,7 +300,7 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     write_ring(&path, &ring, false)?;
     store
         .audit(
-            "",
+            &foghorn_core::TenantId::default(),
             &foghorn_store::Audit::new("cli", "master_key.rotate", &current.id)
                 .with_detail(serde_json::json!({"retired": retired})),
             chrono::Utc::now().timestamp_millis(),

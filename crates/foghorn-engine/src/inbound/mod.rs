@@ -11,6 +11,7 @@ pub mod keywords;
 pub mod status;
 
 use crate::TenantRoutes;
+use foghorn_core::TenantId;
 use foghorn_core::{InboundError, InboundEvent, InboundRequest};
 use foghorn_store::{InboundItem, InboundSource, InboundSummary, Store, StoreError, Target};
 use std::sync::Arc;
@@ -62,20 +63,20 @@ impl Inbound {
     pub async fn receive(
         &self,
         kind: &str,
-        tenant: Option<&str>,
+        tenant: Option<&TenantId>,
         req: &InboundRequest<'_>,
     ) -> Result<Received, HookError> {
-        let named = tenant.unwrap_or(foghorn_store::DEFAULT_TENANT);
-        let (slot, events) = self.verify(named, kind, req).await?;
-        let mut groups: Vec<(String, Vec<InboundEvent>)> = Vec::new();
+        let named = tenant.cloned().unwrap_or_else(TenantId::default_tenant);
+        let (slot, events) = self.verify(&named, kind, req).await?;
+        let mut groups: Vec<(TenantId, Vec<InboundEvent>)> = Vec::new();
         for event in events {
             let owner = match (tenant, item(&event).target) {
                 (None, Some(target)) => self
                     .store
                     .tenant_of_target(&target)
                     .await?
-                    .unwrap_or_else(|| named.to_string()),
-                _ => named.to_string(),
+                    .unwrap_or_else(|| named.clone()),
+                _ => named.clone(),
             };
             match groups.iter_mut().find(|(t, _)| *t == owner) {
                 Some((_, list)) => list.push(event),
@@ -102,7 +103,7 @@ impl Inbound {
     async fn apply(
         &self,
         kind: &str,
-        tenant: &str,
+        tenant: &TenantId,
         slot: &crate::routing::Slot,
         events: &[InboundEvent],
     ) -> Result<Received, HookError> {
@@ -189,7 +190,7 @@ impl Inbound {
     /// signature (401), then "not set up for callbacks" (404).
     async fn verify(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: &str,
         req: &InboundRequest<'_>,
     ) -> Result<(Arc<crate::routing::Slot>, Vec<InboundEvent>), HookError> {

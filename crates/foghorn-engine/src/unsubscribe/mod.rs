@@ -5,6 +5,7 @@
 
 pub mod token;
 
+use foghorn_core::TenantId;
 use foghorn_store::crypto::Crypto;
 use std::time::Duration;
 use token::Claims;
@@ -21,7 +22,7 @@ pub struct Links {
 
 /// Who a message went to, as the link must name them.
 pub struct Recipient<'a> {
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
     pub subscriber: Option<&'a str>,
     pub email: &'a str,
     pub notification: &'a str,
@@ -75,7 +76,7 @@ impl Unsubscribe {
     /// neither a public URL nor a mailto address to offer.
     pub fn links(&self, r: &Recipient<'_>, now: i64) -> Option<Links> {
         let claims = Claims {
-            tenant: r.tenant.to_string(),
+            tenant: r.tenant.clone(),
             subscriber: r.subscriber.map(str::to_string),
             address_hash: self.crypto.lookup_hash(r.email),
             channel: "email".into(),
@@ -125,7 +126,7 @@ mod tests {
 
     fn recipient() -> Recipient<'static> {
         Recipient {
-            tenant: "default",
+            tenant: Box::leak(Box::new(TenantId::from("default"))),
             subscriber: Some("owner-42"),
             email: "Elena@Example.com",
             notification: "ntf_1",

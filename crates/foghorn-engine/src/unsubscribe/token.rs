@@ -9,6 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use foghorn_core::TenantId;
 use foghorn_store::crypto::Crypto;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +20,7 @@ const MAX_LEN: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     #[serde(rename = "t")]
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The stored subscriber's external id, when the message went to one.
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<String>,

@@ -4,6 +4,7 @@
 use super::render::part_names;
 use super::{Workflow, WorkflowError};
 use foghorn_core::Channel;
+use foghorn_core::TenantId;
 use minijinja::{AutoEscape, Environment};
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,7 +57,7 @@ pub struct Registry {
     /// Pack and file templates, shared by every workflow.
     base: Environment<'static>,
     global: HashMap<String, Arc<CompiledWorkflow>>,
-    tenants: RwLock<HashMap<(String, String), Arc<CompiledWorkflow>>>,
+    tenants: RwLock<HashMap<(TenantId, String), Arc<CompiledWorkflow>>>,
     /// How documents from tenants are compiled on this node.
     tenant_source: Source,
     /// Reads the operator's `env:`/`file:` references in its own workflow
@@ -229,9 +230,9 @@ impl Registry {
     }
 
     /// The workflow answering `name` for `tenant`.
-    pub fn get(&self, tenant: &str, name: &str) -> Option<Arc<CompiledWorkflow>> {
+    pub fn get(&self, tenant: &TenantId, name: &str) -> Option<Arc<CompiledWorkflow>> {
         if let Ok(t) = self.tenants.read() {
-            if let Some(w) = t.get(&(tenant.to_string(), name.to_string())) {
+            if let Some(w) = t.get(&(tenant.clone(), name.to_string())) {
                 return Some(w.clone());
             }
         }
@@ -239,9 +240,9 @@ impl Registry {
     }
 
     /// Installs a tenant's stored document (already validated by `compile`).
-    pub fn install(&self, tenant: &str, w: Arc<CompiledWorkflow>) -> Arc<CompiledWorkflow> {
+    pub fn install(&self, tenant: &TenantId, w: Arc<CompiledWorkflow>) -> Arc<CompiledWorkflow> {
         if let Ok(mut t) = self.tenants.write() {
-            let key = (tenant.to_string(), w.doc.name.clone());
+            let key = (tenant.clone(), w.doc.name.clone());
             // A newer version installed meanwhile (by the follower) wins.
             match t.get(&key) {
                 Some(old) if old.version > w.version => return old.clone(),
@@ -254,9 +255,9 @@ impl Registry {
     }
 
     /// Forgets a tenant's document (after its deletion through this node).
-    pub fn remove(&self, tenant: &str, name: &str) {
+    pub fn remove(&self, tenant: &TenantId, name: &str) {
         if let Ok(mut t) = self.tenants.write() {
-            t.remove(&(tenant.to_string(), name.to_string()));
+            t.remove(&(tenant.clone(), name.to_string()));
         }
     }
 
@@ -266,7 +267,7 @@ impl Registry {
     pub async fn get_or_load(
         &self,
         store: &foghorn_store::Store,
-        tenant: &str,
+        tenant: &TenantId,
         name: &str,
     ) -> Result<Option<Arc<CompiledWorkflow>>, String> {
         self.get_planned(store, tenant, name, None).await
@@ -278,7 +279,7 @@ impl Registry {
     pub async fn get_planned(
         &self,
         store: &foghorn_store::Store,
-        tenant: &str,
+        tenant: &TenantId,
         name: &str,
         planned: Option<i64>,
     ) -> Result<Option<Arc<CompiledWorkflow>>, String> {
@@ -339,7 +340,7 @@ impl Registry {
     }
 
     /// Every workflow a tenant sees, by name.
-    pub fn names(&self, tenant: &str) -> Vec<String> {
+    pub fn names(&self, tenant: &TenantId) -> Vec<String> {
         let mut names: Vec<String> = self.global.keys().cloned().collect();
         if let Ok(t) = self.tenants.read() {
             names.extend(

@@ -12,6 +12,7 @@ use crate::commands::valid_tenant_id;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use foghorn_core::TenantId;
 use foghorn_store::TenantRow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,7 +41,7 @@ pub struct Tenant {
 fn view(t: TenantRow) -> Tenant {
     Tenant {
         settings: serde_json::from_str(&t.settings).unwrap_or(Value::Null),
-        id: t.id,
+        id: t.id.to_string(),
         name: t.name,
         created_at: rfc3339(t.created_at),
         updated_at: rfc3339(t.updated_at),
@@ -86,12 +87,12 @@ pub async fn put_tenant(
     let now = chrono::Utc::now().timestamp_millis();
     let created_at = state
         .store
-        .tenant(&id)
+        .tenant(&TenantId::from(id.as_str()))
         .await?
         .map(|t| t.created_at)
         .unwrap_or(now);
     let row = TenantRow {
-        id: id.clone(),
+        id: TenantId::from(id.clone()),
         name: input.name,
         settings: settings.to_string(),
         created_at,
@@ -103,7 +104,7 @@ pub async fn put_tenant(
         .await?;
     let stored = state
         .store
-        .tenant(&id)
+        .tenant(&TenantId::from(id.as_str()))
         .await?
         .ok_or_else(|| ApiError::internal(&"tenant vanished after write"))?;
     Ok((
@@ -128,7 +129,7 @@ pub async fn get_tenant(
     auth.require(Scope::Operator)?;
     let t = state
         .store
-        .tenant(&id)
+        .tenant(&TenantId::from(id.as_str()))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no tenant `{id}`")))?;
     Ok(Json(view(t)))

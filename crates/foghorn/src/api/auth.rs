@@ -6,6 +6,7 @@ use super::problem::ApiError;
 use super::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use foghorn_core::TenantId;
 use foghorn_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,7 +17,7 @@ pub use crate::keys::{hash_key, new_key, Scope};
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub key_id: String,
     scopes: Vec<Scope>,
 }
@@ -178,12 +179,12 @@ mod tests {
         assert!(admin.require(Scope::Read).is_ok() && admin.require(Scope::EventsWrite).is_ok());
         assert!(admin.require(Scope::Operator).is_err());
         let op = Auth {
-            tenant_id: String::new(),
+            tenant_id: TenantId::default(),
             key_id: "k".into(),
             scopes: vec![Scope::Operator],
         };
         assert!(op.require(Scope::Read).is_err() && op.require(Scope::Operator).is_ok());
-        let (secret, row) = new_key("t", &[Scope::Read]);
+        let (secret, row) = new_key(&TenantId::from("t"), &[Scope::Read]);
         assert_eq!(row.hash, hash_key(&secret));
         assert!(!row.hash.contains(&secret[3..]));
     }

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use foghorn_core::InboundRequest;
+use foghorn_core::TenantId;
 use foghorn_providers::kinds::{self, Callbacks};
 use std::sync::Arc;
 
@@ -118,7 +119,8 @@ pub async fn receive(
     // The path is the caller's to choose: only kinds that call back label
     // metrics.
     let label = spec.map_or("other", |k| k.name);
-    let result = state.inbound.receive(&kind, tenant.as_deref(), &req).await;
+    let tenant = tenant.map(TenantId::from);
+    let result = state.inbound.receive(&kind, tenant.as_ref(), &req).await;
     let outcome = match &result {
         Ok(_) => "applied",
         Err(HookError::Unauthorized(_)) => "unauthorized",

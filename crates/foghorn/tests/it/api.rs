@@ -2,6 +2,7 @@
 //! subscribers, workflows, the OpenAPI document and what reaches the logs.
 
 use crate::common::*;
+use foghorn_core::TenantId;
 use foghorn_store::Store;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -10,7 +11,10 @@ async fn counts(env: &Env) -> (i64, i64, i64) {
     let store = Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
         .await
         .expect("connect");
-    let c = store.row_counts("default").await.expect("counts");
+    let c = store
+        .row_counts(&TenantId::from("default"))
+        .await
+        .expect("counts");
     store.close().await;
     c
 }

@@ -4,6 +4,7 @@
 //! key binds the request it was first used with.
 
 use crate::common::*;
+use foghorn_core::TenantId;
 use foghorn_store::Store;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -14,7 +15,10 @@ async fn counts(env: &Env) -> (i64, i64, i64) {
     let store = Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
         .await
         .expect("connect");
-    let c = store.row_counts("default").await.expect("counts");
+    let c = store
+        .row_counts(&TenantId::from("default"))
+        .await
+        .expect("counts");
     store.close().await;
     c
 }
@@ -311,7 +315,10 @@ async fn an_explicit_api_change_is_in_the_ledger_and_audit() {
         let store = Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
             .await
             .unwrap();
-        let audit = store.audit_rows(Some("default"), 0, 1000).await.unwrap();
+        let audit = store
+            .audit_rows(Some(&TenantId::from("default")), 0, 1000)
+            .await
+            .unwrap();
         let changes: Vec<(String, Value)> = audit
             .iter()
             .filter(|r| r.action == "subscriber.consent")

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use crate::mock_providers::{Kind, MockProvider};
+use foghorn_core::TenantId;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -311,7 +312,7 @@ async fn phone_numbers_are_validated_and_normalised_at_the_api() {
             foghorn_store::Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
                 .await
                 .unwrap();
-        let counts = store.row_counts("default").await.unwrap();
+        let counts = store.row_counts(&TenantId::from("default")).await.unwrap();
         store.close().await;
         counts
     };

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use crate::mock_providers::{provider_table, Kind, MockProvider, FROM};
+use foghorn_core::TenantId;
 use foghorn_testkit::smtp::SmtpSink;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -496,7 +497,10 @@ async fn smtp_mail_carries_a_working_one_click_unsubscribe() {
             foghorn_store::Store::connect(env.url(), foghorn_store::crypto::Crypto::ephemeral())
                 .await
                 .unwrap();
-        let rows = store.audit_rows(Some("default"), 0, 1000).await.unwrap();
+        let rows = store
+            .audit_rows(Some(&TenantId::from("default")), 0, 1000)
+            .await
+            .unwrap();
         let unsubs: Vec<_> = rows
             .iter()
             .filter(|r| r.action == "subscriber.unsubscribe")

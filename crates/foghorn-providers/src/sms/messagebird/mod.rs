@@ -85,7 +85,12 @@ impl MessageBird {
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
         let to = sms::msisdn(sms::recipient(msg)?);
         let body = sms::text(msg)?;
-        let report_url = sms::callback_url(self.public_url.as_deref(), KIND, &msg.tenant_id, None);
+        let report_url = sms::callback_url(
+            self.public_url.as_deref(),
+            KIND,
+            msg.tenant_id.as_str(),
+            None,
+        );
         let request = api::CreateMessage {
             originator: sms::msisdn(sms::sender(msg, &self.originator)),
             body,

@@ -118,7 +118,7 @@ impl Twilio {
         let callback = sms::callback_url(
             self.public_url.as_deref(),
             KIND,
-            &msg.tenant_id,
+            msg.tenant_id.as_str(),
             Some(&msg.notification_id),
         );
         let form = api::CreateMessage {

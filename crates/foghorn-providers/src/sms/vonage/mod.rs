@@ -124,8 +124,13 @@ impl Vonage {
         // long is left out (the dashboard's receipt URL then applies).
         let client_ref =
             Some(msg.notification_id.as_str()).filter(|r| r.len() <= api::MAX_CLIENT_REF);
-        let callback = sms::callback_url(self.public_url.as_deref(), KIND, &msg.tenant_id, None)
-            .filter(|url| url.len() <= api::MAX_CALLBACK);
+        let callback = sms::callback_url(
+            self.public_url.as_deref(),
+            KIND,
+            msg.tenant_id.as_str(),
+            None,
+        )
+        .filter(|url| url.len() <= api::MAX_CALLBACK);
         let form = api::SendSms {
             from,
             to,
