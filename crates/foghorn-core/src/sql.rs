@@ -1,6 +1,6 @@
-//! Channels and statuses as database rows hold them: their names, read
-//! back into the enum so a row carries `Channel` and `Status`, not text. An
-//! unknown name fails the read, as any malformed column does.
+//! Channels and statuses as database rows hold them: their names, bound as
+//! text and read back into the enum so a row carries `Channel` and `Status`,
+//! not text. An unknown name fails the read, as any malformed column does.
 
 use crate::{Channel, Status, TenantId};
 use sqlx::encode::IsNull;
@@ -28,6 +28,19 @@ macro_rules! by_name {
         {
             fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
                 Ok(<String as Decode<'r, DB>>::decode(value)?.parse::<$ty>()?)
+            }
+        }
+
+        impl<'q, DB: Database> Encode<'q, DB> for $ty
+        where
+            &'q str: Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                let name: &'q str = self.as_str();
+                <&'q str as Encode<'q, DB>>::encode_by_ref(&name, buf)
             }
         }
     };

@@ -104,9 +104,7 @@ impl Stored {
             return false;
         }
         let category = workflow.doc.category.as_deref();
-        self.opt_outs
-            .iter()
-            .any(|o| o.covers(channel.as_str(), category))
+        self.opt_outs.iter().any(|o| o.covers(channel, category))
     }
 }
 

@@ -179,7 +179,7 @@ pub struct OptOutRow {
 
 impl OptOutRow {
     /// Whether this opt-out stops a `channel` message of `category`.
-    pub fn covers(&self, channel: &str, category: Option<&str>) -> bool {
+    pub fn covers(&self, channel: Channel, category: Option<&str>) -> bool {
         self.channel == channel
             && (self.category.is_empty() || Some(self.category.as_str()) == category)
     }

@@ -8,8 +8,7 @@ use foghorn_core::{ids, normalise_address, Channel};
 
 /// The address a subscriber has for `channel`, as the consent ledger keeps
 /// it (normalised), when it has one.
-pub(crate) fn channel_address(s: &SubscriberRow, channel: &str) -> Option<String> {
-    let c: Channel = channel.parse().ok()?;
+pub(crate) fn channel_address(s: &SubscriberRow, c: Channel) -> Option<String> {
     let raw = match c {
         Channel::Email => s.contact.email.as_deref(),
         Channel::Sms | Channel::Voice => s.contact.phone.as_deref(),
@@ -36,7 +35,7 @@ impl Store {
     pub async fn put_subscriber_with(
         &self,
         plain: &SubscriberRow,
-        opt_out: Option<&[&str]>,
+        opt_out: Option<&[Channel]>,
         audit: &Audit,
     ) -> Result<bool> {
         let s = &plain.sealed(&self.crypto);
@@ -77,21 +76,21 @@ impl Store {
             append::<DB>(&mut tx, &s.tenant_id, audit, s.updated_at).await?;
             if let Some(wanted) = opt_out {
                 let now = s.updated_at;
-                let current: Vec<String> = sqlx::query_scalar(
+                let current: Vec<Channel> = sqlx::query_scalar(
                     "SELECT channel FROM opt_outs WHERE tenant_id = $1 AND subscriber_id = $2 AND category = ''",
                 )
                 .bind(&s.tenant_id)
                 .bind(&s.external_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                let added: Vec<&str> = wanted
+                let added: Vec<Channel> = wanted
                     .iter()
                     .copied()
-                    .filter(|c| !current.iter().any(|x| x == c))
+                    .filter(|c| !current.contains(c))
                     .collect();
-                let lifted: Vec<&str> = current
+                let lifted: Vec<Channel> = current
                     .iter()
-                    .map(String::as_str)
+                    .copied()
                     .filter(|c| !wanted.contains(c))
                     .collect();
                 for c in &added {
@@ -198,7 +197,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut hashes: Vec<String> = Vec::new();
-        for channel in ["email", "sms", "whatsapp"] {
+        for channel in [Channel::Email, Channel::Sms, Channel::Whatsapp] {
             if let Some(a) = channel_address(&s, channel) {
                 hashes.extend(self.crypto.lookup_hashes(&a));
             }
@@ -206,7 +205,7 @@ impl Store {
         let rows = on_read!(self, |pool, DB| {
             let mut q =
                 sqlx::QueryBuilder::<DB>::new("SELECT * FROM consent_ledger WHERE tenant_id = ");
-            q.push_bind(tenant_id.to_string());
+            q.push_bind(tenant_id.clone());
             q.push(" AND (subscriber_id = ")
                 .push_bind(external_id.to_string());
             if !hashes.is_empty() {

@@ -889,7 +889,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             .unsubscribe(
                 &TenantId::from("default"),
                 target,
-                "email",
+                Channel::Email,
                 warranty,
                 "one-click",
                 &a,
@@ -901,7 +901,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
             .unsubscribe(
                 &TenantId::from("default"),
                 target,
-                "email",
+                Channel::Email,
                 warranty,
                 "one-click",
                 &a,
@@ -934,7 +934,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .unsubscribe(
                     &TenantId::from("default"),
                     target,
-                    "email",
+                    Channel::Email,
                     None,
                     "page",
                     &a,
@@ -950,7 +950,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .unsubscribe(
                     &TenantId::from("default"),
                     target,
-                    "email",
+                    Channel::Email,
                     Some("invoices"),
                     "one-click",
                     &a,
@@ -995,7 +995,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .unsubscribe(
                     &TenantId::from("default"),
                     gone,
-                    "email",
+                    Channel::Email,
                     None,
                     "page",
                     &a,
@@ -1013,7 +1013,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .unsubscribe(
                     &TenantId::from("default"),
                     by_address,
-                    "email",
+                    Channel::Email,
                     None,
                     "page",
                     &a,
@@ -1028,7 +1028,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
                 .unsubscribe(
                     &TenantId::from("default"),
                     by_address,
-                    "email",
+                    Channel::Email,
                     None,
                     "page",
                     &a,
@@ -1041,7 +1041,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         let hashes = store.crypto().lookup_hashes("Walk-In@example.com");
         assert_eq!(
             store
-                .suppression(&TenantId::from("default"), "email", &hashes)
+                .suppression(&TenantId::from("default"), Channel::Email, &hashes)
                 .await
                 .unwrap()
                 .as_deref(),
@@ -1049,7 +1049,7 @@ async fn unsubscribes_are_recorded_once_with_their_audit_row() {
         );
         assert_eq!(
             store
-                .suppression(&TenantId::from("other"), "email", &hashes)
+                .suppression(&TenantId::from("other"), Channel::Email, &hashes)
                 .await
                 .unwrap(),
             None
@@ -1073,7 +1073,11 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
         let be = store.backend_name();
         let key = Audit::new("key:k1", "subscriber.put", "owner-7");
         store
-            .put_subscriber_with(&subscriber("default", "owner-7"), Some(&["sms"]), &key)
+            .put_subscriber_with(
+                &subscriber("default", "owner-7"),
+                Some(&[Channel::Sms]),
+                &key,
+            )
             .await
             .unwrap();
         let a = Audit::new("recipient:one-click", "subscriber.unsubscribe", "owner-7");
@@ -1082,7 +1086,7 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
             .unsubscribe(
                 &TenantId::from("default"),
                 target,
-                "email",
+                Channel::Email,
                 Some("warranty"),
                 "one-click",
                 &a,
@@ -1112,7 +1116,11 @@ async fn opt_outs_survive_a_profile_put_and_api_changes_are_ledgered() {
         );
         // An explicit list replaces the whole-channel opt-outs only.
         store
-            .put_subscriber_with(&subscriber("default", "owner-7"), Some(&["email"]), &key)
+            .put_subscriber_with(
+                &subscriber("default", "owner-7"),
+                Some(&[Channel::Email]),
+                &key,
+            )
             .await
             .unwrap();
         let now: Vec<(String, String, String)> = store

@@ -5,7 +5,7 @@
 use crate::audit::{append, Audit};
 use crate::subscribers::channel_address;
 use crate::{on_db, OptOutRow, Result, Store, SubscriberRow};
-use foghorn_core::TenantId;
+use foghorn_core::{Channel, TenantId};
 
 /// Who is unsubscribing.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,7 @@ impl Store {
         &self,
         tenant_id: &TenantId,
         target: UnsubscribeTarget<'_>,
-        channel: &str,
+        channel: Channel,
         category: Option<&str>,
         source: &str,
         audit: &Audit,
@@ -162,7 +162,7 @@ impl Store {
     pub async fn suppression(
         &self,
         tenant_id: &TenantId,
-        channel: &str,
+        channel: Channel,
         address_hashes: &[String],
     ) -> Result<Option<String>> {
         for hash in address_hashes {

@@ -79,7 +79,7 @@ impl Unsubscribe {
             tenant: r.tenant.clone(),
             subscriber: r.subscriber.map(str::to_string),
             address_hash: self.crypto.lookup_hash(r.email),
-            channel: "email".into(),
+            channel: foghorn_core::Channel::Email,
             category: r.category.map(str::to_string),
             notification: Some(r.notification.to_string()),
             expires: now + self.ttl.as_secs() as i64,

@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use foghorn_core::TenantId;
+use foghorn_core::{Channel, TenantId};
 use foghorn_store::crypto::Crypto;
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,7 @@ pub struct Claims {
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub address_hash: Option<String>,
     #[serde(rename = "c")]
-    pub channel: String,
+    pub channel: Channel,
     #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// The notification the link came in, for the audit trail.
@@ -85,7 +85,7 @@ mod tests {
             tenant: "default".into(),
             subscriber: Some("owner-42".into()),
             address_hash: Some("ab12".into()),
-            channel: "email".into(),
+            channel: Channel::Email,
             category: Some("warranty".into()),
             notification: Some("ntf_1".into()),
             expires,

@@ -130,8 +130,7 @@ pub async fn put(
         Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let opt_out: Option<Vec<&str>> = input.opt_out.as_ref().map(|list| {
-        let mut l: Vec<&str> = list.iter().map(|c| c.as_str()).collect();
+    let opt_out: Option<Vec<Channel>> = input.opt_out.map(|mut l| {
         l.sort_unstable();
         l.dedup();
         l

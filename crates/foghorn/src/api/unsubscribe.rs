@@ -19,6 +19,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use foghorn_core::Channel;
 use foghorn_store::{Audit, UnsubscribeTarget, Unsubscribed};
 use serde::Serialize;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use utoipa::ToSchema;
 pub struct UnsubscribeResult {
     /// Always `unsubscribed`.
     pub status: String,
-    pub channel: String,
+    pub channel: Channel,
     /// `category` (only the message's category) or `all` (the whole channel).
     pub scope: UnsubscribeScope,
     /// The category unsubscribed from, when the scope is one category.
@@ -40,7 +41,7 @@ pub struct UnsubscribeResult {
 /// What a link is for, as `GET` answers a client that asks for JSON.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkFacts {
-    pub channel: String,
+    pub channel: Channel,
     pub category: Option<String>,
     /// The choices the page offers.
     pub scopes: Vec<UnsubscribeScope>,
@@ -88,13 +89,13 @@ fn scopes(claims: &Claims) -> Vec<UnsubscribeScope> {
 /// What a click on `scope` does, in the words the page shows: the same
 /// sentence before the click and after it.
 fn effect(claims: &Claims, scope: UnsubscribeScope) -> String {
-    let channel = channel_noun(&claims.channel);
+    let channel = channel_noun(claims.channel);
     match (scope, &claims.category) {
         (UnsubscribeScope::Category, Some(c)) => format!(
             "You will no longer receive {} {channel}. Other {channel} from us are not affected.",
             escape(c)
         ),
-        _ if claims.subscriber.is_some() && claims.channel == "email" => format!(
+        _ if claims.subscriber.is_some() && claims.channel == Channel::Email => format!(
             "You will no longer receive any {channel} from us, except critical notices (such as safety recalls), which never carry an unsubscribe link."
         ),
         _ if claims.subscriber.is_some() => format!("You will no longer receive any {channel} from us."),
@@ -103,7 +104,7 @@ fn effect(claims: &Claims, scope: UnsubscribeScope) -> String {
 }
 
 fn button(claims: &Claims, scope: UnsubscribeScope) -> String {
-    let channel = channel_noun(&claims.channel);
+    let channel = channel_noun(claims.channel);
     match (scope, &claims.category) {
         (UnsubscribeScope::Category, Some(c)) => {
             format!("Unsubscribe from {} {channel}", escape(c))
@@ -209,7 +210,7 @@ pub async fn confirm(
     if json {
         return axum::Json(UnsubscribeResult {
             status: "unsubscribed".into(),
-            channel: claims.channel.clone(),
+            channel: claims.channel,
             scope,
             category: claims
                 .category
@@ -264,7 +265,7 @@ async fn record(
             .unsubscribe(
                 &claims.tenant,
                 target,
-                &claims.channel,
+                claims.channel,
                 category,
                 method,
                 &audit,
@@ -289,7 +290,7 @@ async fn record(
         .unsubscribe(
             &claims.tenant,
             UnsubscribeTarget::Address(hash),
-            &claims.channel,
+            claims.channel,
             None,
             method,
             &audit,
@@ -299,11 +300,11 @@ async fn record(
     Ok(outcome != Unsubscribed::Recorded)
 }
 
-fn channel_noun(channel: &str) -> &str {
+fn channel_noun(channel: Channel) -> &'static str {
     match channel {
-        "email" => "emails",
-        "sms" => "text messages",
-        other => other,
+        Channel::Email => "emails",
+        Channel::Sms => "text messages",
+        other => other.as_str(),
     }
 }
 
