@@ -7,15 +7,20 @@
 pub mod channel;
 pub mod ids;
 pub mod inbound;
+pub mod kind;
+pub mod mailbox;
 pub mod message;
 pub mod money;
+pub mod net_policy;
 pub mod provider_error;
 pub mod recipient;
 pub mod secret;
+pub mod segments;
 #[cfg(feature = "sql")]
 mod sql;
 pub mod status;
 pub mod tenant;
+pub mod transport;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
@@ -26,3 +31,4 @@ pub use recipient::{Contact, Recipient};
 pub use secret::Secret;
 pub use status::Status;
 pub use tenant::TenantId;
+pub use transport::Transport;

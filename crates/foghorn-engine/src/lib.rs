@@ -15,6 +15,7 @@
 
 pub mod accept;
 pub mod breaker;
+pub mod catalog;
 pub mod config;
 mod deliver;
 pub mod fields;
@@ -34,6 +35,7 @@ mod worker;
 pub mod workflow;
 
 pub use accept::{AcceptError, Acceptor};
+pub use catalog::{Catalog, CatalogError, Origin};
 pub use routing::Routing;
 pub use tenant_routing::TenantRoutes;
 pub use worker::{Worker, WorkerHandle};

@@ -54,7 +54,7 @@ impl OutboundSettings {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
-            pricing: PriceTable::new(&config.pricing),
+            pricing: PriceTable::new(&config.pricing, routing.kinds()),
             unsubscribe: Unsubscribe::new(
                 crypto,
                 config.public_url.as_deref(),

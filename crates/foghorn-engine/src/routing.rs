@@ -3,25 +3,23 @@
 //!
 //! Built once from config. A channel without `[channels.X].providers` uses
 //! every provider that serves it, in the default order of its kind
-//! (`foghorn_providers::kinds::failover_rank`);
+//! ([`Catalog::failover_rank`]);
 //! a channel with no configured provider falls back to the sandbox, so a
 //! fresh install delivers somewhere visible.
 
 use super::breaker::Breaker;
+use crate::catalog::{Catalog, CatalogError, Origin};
 use crate::config::Config;
 use crate::config::ProviderEntry;
-use foghorn_core::Channel;
-use foghorn_providers::http::{Clients, HttpOptions};
-use foghorn_providers::registry::Origin;
-use foghorn_providers::{Provider, ProviderConfig};
+use foghorn_core::kind::Spec;
+use foghorn_core::{Channel, Transport};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 pub struct Slot {
-    pub provider: Provider,
+    pub provider: Arc<dyn Transport>,
     pub breaker: Breaker,
     /// Pacing: a send waits for its turn instead of failing.
     pub limiter: Option<DefaultDirectRateLimiter>,
@@ -39,24 +37,10 @@ pub struct Routing {
     /// routing starts from these same slots, so an account's breaker,
     /// pacing and connection pool are one wherever the account is used.
     named: Named,
-    opts: HttpOptions,
-    clients: Clients,
+    catalog: Arc<dyn Catalog>,
 }
 
 type Named = HashMap<String, (Arc<Slot>, Option<Vec<Channel>>)>;
-
-/// The HTTP options every provider of a node is built with.
-pub fn http_options(config: &Config) -> HttpOptions {
-    HttpOptions {
-        allow_private_targets: config.security.allow_private_targets,
-        allow_private_targets_for_tenants: config.security.allow_private_targets_for_tenants,
-        timeout: config.delivery.send_timeout,
-        public_url: config
-            .public_url
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_string()),
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
@@ -64,23 +48,29 @@ pub enum RoutingError {
     Provider { name: String, message: String },
     #[error("channels.{channel}: provider `{provider}` cannot send {channel}")]
     Unsupported { channel: Channel, provider: String },
-    #[error(transparent)]
-    Build(#[from] foghorn_providers::BuildError),
+    #[error("{0}")]
+    Build(String),
     /// A tenant's accounts could not be read.
     #[error(transparent)]
     Store(#[from] foghorn_store::StoreError),
 }
 
 impl Routing {
-    pub fn from_config(config: &Config) -> Result<Routing, RoutingError> {
-        let opts = http_options(config);
-        let clients = Clients::new(&opts)?;
+    pub fn from_config(
+        config: &Config,
+        catalog: Arc<dyn Catalog>,
+    ) -> Result<Routing, RoutingError> {
         let mut named = Named::new();
         for (name, entry) in &config.providers {
-            let slot = Slot::build(name, entry, config, &opts, &clients, Origin::Operator)?;
+            let slot = Slot::build(name, entry, config, catalog.as_ref(), Origin::Operator)?;
             named.insert(name.clone(), (Arc::new(slot), entry.channels.clone()));
         }
-        Self::assemble(config, named, opts, clients)
+        Self::assemble(config, named, catalog)
+    }
+
+    /// Every provider kind's facts.
+    pub fn kinds(&self) -> &'static [&'static Spec] {
+        self.catalog.kinds()
     }
 
     /// A tenant's routing: this routing's instances, the same ones, plus the
@@ -95,7 +85,7 @@ impl Routing {
         for (name, slot, channels) in own {
             named.insert(name, (slot, channels));
         }
-        Self::assemble(config, named, self.opts.clone(), self.clients.clone())
+        Self::assemble(config, named, self.catalog.clone())
     }
 
     /// Builds one of a tenant's accounts with this node's clients, under the
@@ -106,31 +96,21 @@ impl Routing {
         entry: &ProviderEntry,
         config: &Config,
     ) -> Result<Slot, RoutingError> {
-        Slot::build(
-            name,
-            entry,
-            config,
-            &self.opts,
-            &self.clients,
-            Origin::Tenant,
-        )
+        Slot::build(name, entry, config, self.catalog.as_ref(), Origin::Tenant)
     }
 
     fn assemble(
         config: &Config,
         mut named: Named,
-        opts: HttpOptions,
-        clients: Clients,
+        catalog: Arc<dyn Catalog>,
     ) -> Result<Routing, RoutingError> {
         let breaker = || Breaker::new(config.breaker.failure_threshold, config.breaker.open_for);
         if !named.contains_key("sandbox") {
-            let provider = Provider::build(
-                "sandbox",
-                ProviderConfig::Sandbox(Default::default()),
-                &opts,
-                &clients,
-                Origin::Operator,
-            )?;
+            let mut settings = toml::Table::new();
+            settings.insert("kind".into(), toml::Value::String("sandbox".into()));
+            let provider = catalog
+                .build("sandbox", settings, Origin::Operator)
+                .map_err(|e| from_catalog("sandbox", e))?;
             named.insert(
                 "sandbox".into(),
                 (
@@ -176,10 +156,7 @@ impl Routing {
                         // the providers' table), then by name.
                         names.sort_by_key(|n| {
                             (
-                                foghorn_providers::kinds::failover_rank(
-                                    ch,
-                                    named[n.as_str()].0.provider.kind(),
-                                ),
+                                catalog.failover_rank(ch, named[n.as_str()].0.provider.kind()),
                                 *n,
                             )
                         });
@@ -231,8 +208,7 @@ impl Routing {
             sms_senders,
             all,
             named,
-            opts,
-            clients,
+            catalog,
         })
     }
 
@@ -278,8 +254,7 @@ impl Slot {
         name: &str,
         entry: &ProviderEntry,
         config: &Config,
-        opts: &HttpOptions,
-        clients: &Clients,
+        catalog: &dyn Catalog,
         origin: Origin,
     ) -> Result<Slot, RoutingError> {
         let mut table = entry.settings.clone();
@@ -287,13 +262,9 @@ impl Slot {
             "kind".into(),
             toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.to_string())),
         );
-        let pc = ProviderConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
-            RoutingError::Provider {
-                name: name.to_string(),
-                message: e.message().to_string(),
-            }
-        })?;
-        let provider = Provider::build(name, pc, opts, clients, origin)?;
+        let provider = catalog
+            .build(name, table, origin)
+            .map_err(|e| from_catalog(name, e))?;
         let limiter = match entry.rate_per_second {
             Some(r) if r > 0.0 => Some(limiter_for(r)),
             Some(_) => {
@@ -312,6 +283,16 @@ impl Slot {
     }
 }
 
+fn from_catalog(name: &str, e: CatalogError) -> RoutingError {
+    match e {
+        CatalogError::Settings(message) => RoutingError::Provider {
+            name: name.to_string(),
+            message,
+        },
+        CatalogError::Build(message) => RoutingError::Build(message),
+    }
+}
+
 fn limiter_for(per_second: f64) -> DefaultDirectRateLimiter {
     // Whole sends per second, at least one; a burst of one keeps pacing even.
     let n = NonZeroU32::new(per_second.round().max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
@@ -321,93 +302,6 @@ fn limiter_for(per_second: f64) -> DefaultDirectRateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(text: &str) -> Config {
-        Config::from_toml(text).expect("config")
-    }
-
-    #[test]
-    fn recipients_in_a_country_get_its_provider_order_and_sender() {
-        let c = config(
-            "[providers.a]\nkind = \"webhook\"\nurl = \"https://a.example/sms\"\n\
-             [providers.b]\nkind = \"webhook\"\nurl = \"https://b.example/sms\"\n\
-             [channels.sms]\nproviders = [\"a\", \"b\"]\n[channels.sms.countries]\nGB = [\"b\", \"a\"]\n\
-             [sms.senders]\nGB = \"NaviDocs\"\n",
-        );
-        let r = Routing::from_config(&c).unwrap();
-        let names = |s: &[Arc<Slot>]| {
-            s.iter()
-                .map(|x| x.provider.name().to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names(r.for_recipient(Channel::Sms, Some("GB"))), ["b", "a"]);
-        assert_eq!(names(r.for_recipient(Channel::Sms, Some("US"))), ["a", "b"]);
-        assert_eq!(names(r.for_recipient(Channel::Sms, None)), ["a", "b"]);
-        assert_eq!(r.sms_sender(Some("GB")), Some("NaviDocs"));
-        assert_eq!(r.sms_sender(Some("US")), None);
-    }
-
-    /// A tenant's routing holds the operator's instances themselves: a
-    /// breaker opened through one tenant is open for every tenant, and
-    /// pacing is one limit, not one per tenant.
-    #[test]
-    fn tenant_routings_share_the_operators_accounts() {
-        let c = config(
-            "[providers.relay]\nkind = \"webhook\"\nurl = \"https://relay.example/sms\"\nrate_per_second = 5\n\
-             [providers.mail]\nkind = \"webhook\"\nurl = \"https://mail.example/in\"\nchannels = [\"email\"]\n",
-        );
-        let global = Routing::from_config(&c).unwrap();
-        let own = ProviderEntry {
-            kind: Some("webhook".into()),
-            rate_per_second: None,
-            channels: Some(vec![Channel::Email]),
-            settings: toml::from_str("url = \"https://dealer.example/in\"").unwrap(),
-        };
-        let slot = Arc::new(global.tenant_slot("dealer", &own, &c).unwrap());
-        let mut derived = c.clone();
-        derived.channels.insert(
-            Channel::Email,
-            crate::config::ChannelConfig {
-                providers: vec!["dealer".into()],
-                countries: Default::default(),
-            },
-        );
-        let a = global
-            .with_accounts(
-                &derived,
-                [(
-                    "dealer".to_string(),
-                    slot.clone(),
-                    Some(vec![Channel::Email]),
-                )],
-            )
-            .unwrap();
-        let b = global
-            .with_accounts(
-                &derived,
-                [("dealer".to_string(), slot, Some(vec![Channel::Email]))],
-            )
-            .unwrap();
-        let sms = |r: &Routing| r.for_channel(Channel::Sms)[0].clone();
-        assert!(Arc::ptr_eq(&sms(&global), &sms(&a)) && Arc::ptr_eq(&sms(&a), &sms(&b)));
-        assert_eq!(a.for_channel(Channel::Email)[0].provider.name(), "dealer");
-        sms(&a).breaker.trip(std::time::Instant::now());
-        assert!(matches!(
-            sms(&b).breaker.admit(std::time::Instant::now()),
-            super::super::breaker::Admission::Rejected(_)
-        ));
-        // A tenant's account is built under the tenants' rule.
-        let private = ProviderEntry {
-            settings: toml::from_str("url = \"http://10.0.0.7/in\"").unwrap(),
-            ..own
-        };
-        let err = global
-            .tenant_slot("dealer", &private, &c)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("private"), "{err}");
-    }
 
     #[test]
     fn country_orders_must_name_configured_providers() {

@@ -7,7 +7,7 @@
 //! kept whole: the words before it are shortened instead, since a cut link
 //! is worse than no link. If even the link alone does not fit, it goes too.
 
-use foghorn_providers::sms::segments::{count, Encoding, SegmentInfo};
+use foghorn_core::segments::{count, Encoding, SegmentInfo};
 
 const ELLIPSIS: &str = "...";
 /// How far back from the cut to look for a space to cut at instead.

@@ -343,12 +343,6 @@ pub fn classify_transport(err: &reqwest::Error) -> ProviderError {
     }
 }
 
-impl From<GuardError> for ProviderError {
-    fn from(e: GuardError) -> Self {
-        ProviderError::permanent(format!("target refused as private or not allowed: {e}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

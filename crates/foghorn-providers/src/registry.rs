@@ -10,6 +10,7 @@ use crate::kinds::Spec;
 use crate::net_guard::{self, Family};
 use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::{sandbox, webhook};
+use foghorn_core::transport::BoxFuture;
 use foghorn_core::{
     Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
 };
@@ -214,6 +215,32 @@ impl Provider {
     /// HELP (see [`Spec::answers_keywords`]).
     pub fn replies_to_keywords(&self) -> bool {
         self.spec().answers_keywords
+    }
+}
+
+/// How the engine, which knows no provider, holds one.
+impl foghorn_core::Transport for Provider {
+    fn name(&self) -> &str {
+        Provider::name(self)
+    }
+
+    fn spec(&self) -> &'static Spec {
+        Provider::spec(self)
+    }
+
+    fn supports(&self, channel: Channel) -> bool {
+        Provider::supports(self, channel)
+    }
+
+    fn send<'a>(&'a self, msg: &'a Outbound) -> BoxFuture<'a, Result<Receipt, ProviderError>> {
+        Box::pin(Provider::send(self, msg))
+    }
+
+    fn inbound<'a>(
+        &'a self,
+        req: &'a InboundRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<InboundEvent>, InboundError>> {
+        Box::pin(Provider::inbound(self, req))
     }
 }
 

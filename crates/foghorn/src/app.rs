@@ -155,7 +155,10 @@ impl Node {
         crate::master_key::spawn_reloader(store.crypto().clone(), &source);
         let wake = Arc::new(Notify::new());
         let config = &with_default_webhook(config, store.crypto());
-        let routing = Arc::new(Routing::from_config(config).context("configuring providers")?);
+        let catalog =
+            crate::catalog::Providers::for_config(config).context("configuring providers")?;
+        let routing =
+            Arc::new(Routing::from_config(config, catalog).context("configuring providers")?);
         let routes = Arc::new(TenantRoutes::new(
             config.clone(),
             routing.clone(),

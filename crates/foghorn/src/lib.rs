@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -28,7 +28,13 @@ fn main() -> ExitCode {
     };
     // Building the providers once here makes a bad provider setting a
     // config error, reported before any database or key file is created.
-    let providers = runtime.block_on(async { engine::Routing::from_config(&config).map(drop) });
+    let providers = runtime.block_on(async {
+        let catalog =
+            foghorn::catalog::Providers::for_config(&config).map_err(|e| e.to_string())?;
+        engine::Routing::from_config(&config, catalog)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    });
     if let Err(e) = providers {
         eprintln!("foghorn: config error: {e}");
         return ExitCode::from(2);

@@ -119,7 +119,7 @@ impl Inbound {
         let provider = slot.provider.name().to_string();
         let ctx = keywords::Context {
             kind,
-            provider_replies: slot.provider.replies_to_keywords(),
+            provider_replies: slot.provider.spec().answers_keywords,
             settings: &settings,
             now,
         };

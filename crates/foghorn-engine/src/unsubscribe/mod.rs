@@ -114,7 +114,7 @@ pub fn mailto_address(configured: Option<&str>, senders: &[&str]) -> Option<Stri
         return Some(m.to_string());
     }
     senders.iter().find_map(|s| {
-        let m = foghorn_providers::email::Mailbox::parse(s).ok()?;
+        let m = foghorn_core::mailbox::Mailbox::parse(s).ok()?;
         let domain = m.domain();
         (!domain.is_empty()).then(|| format!("unsubscribe@{domain}"))
     })

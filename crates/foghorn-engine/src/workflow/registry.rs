@@ -386,16 +386,16 @@ fn step_target(
             }
         },
     };
-    let parsed = foghorn_providers::Url::parse(resolved.trim())
-        .map_err(|e| refused(format!("not a URL: {e}")))?;
+    let parsed =
+        url::Url::parse(resolved.trim()).map_err(|e| refused(format!("not a URL: {e}")))?;
     let allow_private = match source {
         // The operator's targets are judged when sending, by its own rule.
         Source::Operator => true,
         Source::Tenant { allow_private } => allow_private,
     };
-    foghorn_providers::net_guard::check_target(
+    foghorn_core::net_policy::check_target(
         &parsed,
-        foghorn_providers::net_guard::Family::Http,
+        foghorn_core::net_policy::Family::Http,
         allow_private,
     )
     .map_err(|e| refused(e.to_string()))?;

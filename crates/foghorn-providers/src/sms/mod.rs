@@ -10,7 +10,7 @@
 pub mod bandwidth;
 pub mod messagebird;
 pub mod plivo;
-pub mod segments;
+pub use foghorn_core::segments;
 pub mod twilio;
 pub mod vonage;
 

@@ -1,0 +1,34 @@
+//! A configured provider account as the engine sees it: something that
+//! sends a rendered message and reads that provider's callbacks. The
+//! providers implement it; the engine holds `Arc<dyn Transport>`, so it
+//! neither knows any provider nor depends on an HTTP client.
+
+use crate::kind::Spec;
+use crate::{
+    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+};
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future: the trait is used as `dyn`, and one allocation per send
+/// is nothing beside the provider's round trip.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Transport: std::fmt::Debug + Send + Sync {
+    /// The instance's name (`[providers.NAME]`).
+    fn name(&self) -> &str;
+    /// The kind's facts.
+    fn spec(&self) -> &'static Spec;
+    /// The kind (`twilio`), which names its callback path.
+    fn kind(&self) -> &'static str {
+        self.spec().name
+    }
+    fn supports(&self, channel: Channel) -> bool;
+    fn send<'a>(&'a self, msg: &'a Outbound) -> BoxFuture<'a, Result<Receipt, ProviderError>>;
+    /// Verifies a callback (delivery status, incoming message) by the
+    /// provider's own scheme and reads it into events.
+    fn inbound<'a>(
+        &'a self,
+        req: &'a InboundRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<InboundEvent>, InboundError>>;
+}
