@@ -1,5 +1,5 @@
-//! Email senders as configuration and the engine write them: `Name
-//! <address>` or a bare address, parsed once for every layer.
+//! Email senders as configuration and the engine write them,
+//! `Name <address>` or a bare address, parsed once for every layer.
 
 use std::fmt;
 
