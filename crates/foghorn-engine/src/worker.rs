@@ -42,8 +42,8 @@ impl WorkerHandle {
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
 
-/// How long the claimer and the recorder wait to batch work: short next to
-/// a provider call, long next to the commit it saves.
+/// How long the claimer waits to batch claims when few slots are free:
+/// short next to a provider call, long next to the transaction it saves.
 const GATHER: Duration = Duration::from_millis(2);
 
 /// An outcome with the worker slot it holds: the slot is freed only once the
@@ -164,22 +164,16 @@ async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Done>, 
     while let Some((first, p)) = rx.recv().await {
         batch.push(first);
         permits.push(p);
-        // Group commit for outcomes: wait briefly for the sends finishing
-        // alongside, so one fsync records many of them.
-        let until = tokio::time::Instant::now() + GATHER;
+        // Group commit without waiting: what finished while the last
+        // commit ran is recorded by the next one, so batches grow with the
+        // load and a lone outcome is written at once.
         while batch.len() < RECORD_BATCH {
             match rx.try_recv() {
                 Ok((o, p)) => {
                     batch.push(o);
                     permits.push(p);
                 }
-                Err(_) => match tokio::time::timeout_at(until, rx.recv()).await {
-                    Ok(Some((o, p))) => {
-                        batch.push(o);
-                        permits.push(p);
-                    }
-                    _ => break,
-                },
+                Err(_) => break,
             }
         }
         let mut tries = 0u32;

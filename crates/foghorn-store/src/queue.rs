@@ -8,7 +8,7 @@
 
 use crate::audit::{append, Audit};
 use crate::{on_db, on_read, NotificationRow, Result, Store, INSERT_CHUNK};
-use foghorn_core::TenantId;
+use foghorn_core::{Status, TenantId};
 use sqlx::QueryBuilder;
 
 /// A claimed job with what the worker needs to render and send it.
@@ -52,6 +52,145 @@ pub enum OutcomeKind {
     },
     /// The job could not be attempted (e.g. a template failed); no attempt row.
     Suppressed { reason: String },
+}
+
+/// Rows per batched statement: 7 values each stays well inside SQLite's
+/// 32,766 parameters and PostgreSQL's 65,535.
+const UPDATE_CHUNK: usize = 1_000;
+
+/// A sent notification's new facts.
+struct SentRow<'a> {
+    id: &'a str,
+    provider: Option<&'a str>,
+    provider_message_id: Option<&'a str>,
+    cost_micros: Option<i64>,
+    currency: Option<&'a str>,
+    tried: i64,
+    note: Option<&'a str>,
+}
+
+/// A notification's new status: queued again, dead, suppressed or failed
+/// over.
+struct StatusRow<'a> {
+    id: &'a str,
+    status: Status,
+    reason: Option<String>,
+    provider: Option<&'a str>,
+    tried: i64,
+}
+
+/// A job put back for a later attempt.
+struct RetryRow<'a> {
+    id: &'a str,
+    run_at: i64,
+    attempt: i64,
+    provider_idx: i64,
+}
+
+/// A batch of outcomes sorted into the few statements that record them.
+#[derive(Default)]
+struct Grouped<'a> {
+    sent: Vec<SentRow<'a>>,
+    captured: Vec<(&'a Outcome, &'a (String, String, String))>,
+    retried: Vec<RetryRow<'a>>,
+    status: Vec<StatusRow<'a>>,
+    fallbacks: Vec<(&'a Outcome, &'a crate::NewNotification)>,
+    finished: Vec<&'a str>,
+}
+
+impl<'a> Grouped<'a> {
+    /// One row per notification. The same one twice (this owner claimed
+    /// it again after its lease ran out) keeps the later outcome and counts
+    /// both attempts: a batched UPDATE applies one joined row per target.
+    fn of(applied: &[&'a Outcome]) -> Grouped<'a> {
+        let mut last: std::collections::HashMap<&str, (usize, i64)> = Default::default();
+        for (i, o) in applied.iter().enumerate() {
+            let e = last.entry(o.notification_id.as_str()).or_insert((i, 0));
+            e.0 = i;
+            e.1 += i64::from(o.attempt.is_some());
+        }
+        let mut g = Grouped::default();
+        for (i, o) in applied.iter().enumerate() {
+            let id = o.notification_id.as_str();
+            let Some(&(winner, tried)) = last.get(id) else {
+                continue;
+            };
+            if winner != i {
+                continue;
+            }
+            let provider = o.attempt.as_ref().map(|a| a.provider.as_str());
+            match &o.kind {
+                OutcomeKind::Sent {
+                    provider_message_id,
+                    cost_micros,
+                    currency,
+                    captured,
+                    note,
+                } => {
+                    g.sent.push(SentRow {
+                        id,
+                        provider,
+                        provider_message_id: provider_message_id.as_deref(),
+                        cost_micros: *cost_micros,
+                        currency: currency.as_deref(),
+                        tried,
+                        note: note.as_deref(),
+                    });
+                    if let Some(c) = captured {
+                        g.captured.push((o, c));
+                    }
+                    g.finished.push(id);
+                }
+                OutcomeKind::Retry {
+                    run_at,
+                    attempt,
+                    provider_idx,
+                } => {
+                    g.retried.push(RetryRow {
+                        id,
+                        run_at: *run_at,
+                        attempt: *attempt,
+                        provider_idx: *provider_idx,
+                    });
+                    // The reason names the outcome only; the provider's
+                    // words (which may quote an address) stay sealed in the
+                    // attempt row.
+                    let reason = o.attempt.as_ref().map(|a| match a.http_status {
+                        Some(code) => format!("retrying after {} (HTTP {code})", a.outcome),
+                        None => format!("retrying after {}", a.outcome),
+                    });
+                    g.status.push(StatusRow {
+                        id,
+                        status: Status::Queued,
+                        reason,
+                        provider,
+                        tried,
+                    });
+                }
+                OutcomeKind::Dead { reason }
+                | OutcomeKind::Suppressed { reason }
+                | OutcomeKind::Fallback { reason, .. } => {
+                    let status = match &o.kind {
+                        OutcomeKind::Dead { .. } => Status::Dead,
+                        OutcomeKind::Suppressed { .. } => Status::Suppressed,
+                        _ => Status::Failed,
+                    };
+                    g.status.push(StatusRow {
+                        id,
+                        status,
+                        reason: Some(reason.clone()),
+                        provider,
+                        tried,
+                    });
+                    if let OutcomeKind::Fallback { fallback, .. } = &o.kind {
+                        g.fallbacks.push((o, fallback));
+                    }
+                    g.finished.push(id);
+                }
+            }
+        }
+        g
+    }
 }
 
 /// The result of one delivery attempt, to be recorded.
@@ -221,124 +360,94 @@ impl Store {
                 q.build().execute(&mut *tx).await?;
             }
 
-            let mut finished: Vec<&str> = Vec::new();
-            for o in &applied {
-                let provider = o.attempt.as_ref().map(|a| a.provider.clone());
-                let tried = i64::from(o.attempt.is_some());
-                match &o.kind {
-                    OutcomeKind::Sent {
-                        provider_message_id,
-                        cost_micros,
-                        currency,
-                        captured,
-                        note,
-                    } => {
-                        // A provider's report may have overtaken this
-                        // record (a fast delivery receipt): keep it.
-                        sqlx::query(
-                            "UPDATE notifications SET
-                             status = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status ELSE 'sent' END,
-                             status_reason = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') THEN status_reason ELSE $8 END,
-                             provider = $1,
-                             provider_message_id = $2,
-                             cost_micros = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN cost_micros ELSE $3 END,
-                             currency = CASE WHEN status IN ('delivered', 'read', 'failed', 'bounced') AND cost_micros IS NOT NULL THEN currency ELSE $4 END,
-                             attempts = attempts + $5, updated_at = $6, sent_at = $6 WHERE id = $7",
-                        )
-                        .bind(&provider)
-                        .bind(provider_message_id)
-                        .bind(cost_micros)
-                        .bind(currency)
-                        .bind(tried)
-                        .bind(now)
-                        .bind(&o.notification_id)
-                        .bind(note)
-                        .execute(&mut *tx)
-                        .await?;
-                        if let Some((channel, recipient, content)) = captured {
-                            sqlx::query(
-                                "INSERT INTO sandbox_messages (id, tenant_id, notification_id, channel, recipient, content, created_at)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            )
-                            .bind(foghorn_core::ids::message_id())
-                            .bind(&o.tenant_id)
-                            .bind(&o.notification_id)
-                            .bind(channel)
-                            .bind(self.crypto.seal("sandbox_messages.recipient", recipient))
-                            .bind(self.crypto.seal("sandbox_messages.content", content))
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        finished.push(&o.notification_id);
-                    }
-                    OutcomeKind::Retry {
-                        run_at,
-                        attempt,
-                        provider_idx,
-                    } => {
-                        sqlx::query(
-                            "UPDATE jobs SET run_at = $1, attempt = $2, provider_idx = $3, lease_owner = NULL
-                             WHERE notification_id = $4",
-                        )
-                        .bind(run_at)
-                        .bind(attempt)
-                        .bind(provider_idx)
-                        .bind(&o.notification_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "UPDATE notifications SET status = 'queued', status_reason = $1, provider = COALESCE($2, provider),
-                             attempts = attempts + $3, updated_at = $4 WHERE id = $5",
-                        )
-                        // The reason names the outcome only; the provider's
-                        // words (which may quote an address) stay sealed in
-                        // the attempt row.
-                        .bind(o.attempt.as_ref().map(|a| match a.http_status {
-                            Some(code) => format!("retrying after {} (HTTP {code})", a.outcome),
-                            None => format!("retrying after {}", a.outcome),
-                        }))
-                        .bind(&provider)
-                        .bind(tried)
-                        .bind(now)
-                        .bind(&o.notification_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    OutcomeKind::Dead { reason }
-                    | OutcomeKind::Suppressed { reason }
-                    | OutcomeKind::Fallback { reason, .. } => {
-                        let status = match &o.kind {
-                            OutcomeKind::Dead { .. } => "dead",
-                            OutcomeKind::Suppressed { .. } => "suppressed",
-                            _ => "failed",
-                        };
-                        sqlx::query(
-                            "UPDATE notifications SET status = $1, status_reason = $2, provider = COALESCE($3, provider),
-                             attempts = attempts + $4, updated_at = $5 WHERE id = $6",
-                        )
-                        .bind(status)
-                        .bind(reason)
-                        .bind(&provider)
-                        .bind(tried)
-                        .bind(now)
-                        .bind(&o.notification_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        if let OutcomeKind::Fallback { fallback, .. } = &o.kind {
-                            let sealed = crate::NewNotification {
-                                recipient: self
-                                    .crypto
-                                    .seal("notifications.recipient", &fallback.recipient),
-                                ..(**fallback).clone()
-                            };
-                            insert_fallback::<DB>(&mut tx, &o.notification_id, &sealed, now)
-                                .await?;
-                        }
-                        finished.push(&o.notification_id);
-                    }
-                }
+            let batch = Grouped::of(&applied);
+            // One statement per kind of change, however many outcomes: a
+            // per-row UPDATE was a round trip each on PostgreSQL and a hop
+            // to the only writer each on SQLite.
+            for chunk in batch.sent.chunks(UPDATE_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "WITH v (nid, prov, pmid, cost, cur, tried, note) AS (",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id)
+                        .push_bind(r.provider)
+                        .push_bind(r.provider_message_id)
+                        .push_bind(r.cost_micros)
+                        .push_bind(r.currency)
+                        .push_bind(r.tried)
+                        .push_bind(r.note);
+                });
+                // A provider's report may have overtaken this record (a
+                // fast delivery receipt): keep it.
+                q.push(
+                    ") UPDATE notifications AS n SET
+                     status = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') THEN n.status ELSE 'sent' END,
+                     status_reason = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') THEN n.status_reason ELSE v.note END,
+                     provider = v.prov,
+                     provider_message_id = v.pmid,
+                     cost_micros = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') AND n.cost_micros IS NOT NULL THEN n.cost_micros ELSE v.cost END,
+                     currency = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') AND n.cost_micros IS NOT NULL THEN n.currency ELSE v.cur END,
+                     attempts = n.attempts + v.tried, updated_at = ",
+                );
+                q.push_bind(now).push(", sent_at = ").push_bind(now);
+                q.push(" FROM v WHERE n.id = v.nid");
+                q.build().execute(&mut *tx).await?;
             }
+            for chunk in batch.captured.chunks(UPDATE_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO sandbox_messages (id, tenant_id, notification_id, channel, recipient, content, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (o, (channel, recipient, content))| {
+                    b.push_bind(foghorn_core::ids::message_id())
+                        .push_bind(&o.tenant_id)
+                        .push_bind(o.notification_id.as_str())
+                        .push_bind(channel.as_str())
+                        .push_bind(self.crypto.seal("sandbox_messages.recipient", recipient))
+                        .push_bind(self.crypto.seal("sandbox_messages.content", content))
+                        .push_bind(now);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in batch.retried.chunks(UPDATE_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("WITH v (nid, run_at, attempt, pidx) AS (");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id)
+                        .push_bind(r.run_at)
+                        .push_bind(r.attempt)
+                        .push_bind(r.provider_idx);
+                });
+                q.push(
+                    ") UPDATE jobs AS j SET run_at = v.run_at, attempt = v.attempt, provider_idx = v.pidx,
+                     lease_owner = NULL FROM v WHERE j.notification_id = v.nid",
+                );
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in batch.status.chunks(UPDATE_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("WITH v (nid, st, why, prov, tried) AS (");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id)
+                        .push_bind(r.status)
+                        .push_bind(r.reason.as_deref())
+                        .push_bind(r.provider)
+                        .push_bind(r.tried);
+                });
+                q.push(
+                    ") UPDATE notifications AS n SET status = v.st, status_reason = v.why,
+                     provider = COALESCE(v.prov, n.provider), attempts = n.attempts + v.tried, updated_at = ",
+                );
+                q.push_bind(now).push(" FROM v WHERE n.id = v.nid");
+                q.build().execute(&mut *tx).await?;
+            }
+            for (o, fallback) in &batch.fallbacks {
+                let sealed = crate::NewNotification {
+                    recipient: self
+                        .crypto
+                        .seal("notifications.recipient", &fallback.recipient),
+                    ..(**fallback).clone()
+                };
+                insert_fallback::<DB>(&mut tx, &o.notification_id, &sealed, now).await?;
+            }
+            let finished = &batch.finished;
             for chunk in finished.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE notification_id IN (");
                 let mut sep = q.separated(", ");

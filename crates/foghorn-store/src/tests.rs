@@ -1235,3 +1235,180 @@ async fn short_links_are_sealed_and_count_their_clicks() {
         assert!(store.short_link("nope").await.unwrap().is_none());
     }
 }
+
+/// Outcomes are recorded a statement per kind, not per notification: a
+/// batch mixing every kind (and one notification twice) must leave each
+/// row as recording them one by one would.
+#[tokio::test]
+async fn a_mixed_batch_of_outcomes_records_each_one() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let drafts: Vec<_> = (0..6).map(|_| draft("default", None, &[])).collect();
+        store.accept_events(&drafts, simple_plan).await.unwrap();
+        let jobs = store.claim_jobs("w", 10_000, 30_000, 10).await.unwrap();
+        assert_eq!(jobs.len(), 6, "{b}");
+        let id = |i: usize| jobs[i].notification.id.clone();
+        let attempt = |outcome: &str, status: Option<i64>| Attempt {
+            id: ids::attempt_id(),
+            provider: "mail-a".into(),
+            outcome: outcome.into(),
+            http_status: status,
+            error: Some("the provider's words".into()),
+            latency_ms: 5,
+        };
+        let outcome = |i: usize, attempt: Option<Attempt>, kind: OutcomeKind| Outcome {
+            notification_id: id(i),
+            tenant_id: "default".into(),
+            attempt,
+            kind,
+        };
+        let sent = |pmid: &str, captured: Option<(String, String, String)>| OutcomeKind::Sent {
+            provider_message_id: Some(pmid.into()),
+            cost_micros: Some(700),
+            currency: Some("USD".into()),
+            captured,
+            note: Some("a note".into()),
+        };
+        let retry = OutcomeKind::Retry {
+            run_at: 70_000,
+            attempt: 2,
+            provider_idx: 1,
+        };
+        let capture = Some((
+            "email".to_string(),
+            "a@example.com".to_string(),
+            "{}".to_string(),
+        ));
+        let batch = vec![
+            outcome(0, Some(attempt("sent", Some(202))), sent("pm-0", capture)),
+            outcome(1, Some(attempt("sent", Some(200))), sent("pm-1", None)),
+            outcome(2, Some(attempt("transient", Some(503))), retry.clone()),
+            outcome(
+                3,
+                Some(attempt("permanent", Some(400))),
+                OutcomeKind::Dead {
+                    reason: "refused".into(),
+                },
+            ),
+            outcome(
+                4,
+                None,
+                OutcomeKind::Suppressed {
+                    reason: "no template".into(),
+                },
+            ),
+            // The same notification twice: the later outcome stands, both
+            // attempts count.
+            outcome(5, Some(attempt("transient", None)), retry),
+            outcome(5, Some(attempt("sent", Some(200))), sent("pm-5", None)),
+        ];
+        assert_eq!(
+            store.record_outcomes("w", 20_000, &batch).await.unwrap(),
+            7,
+            "{b}"
+        );
+        let row = |i: usize| {
+            let store = store.clone();
+            let id = id(i);
+            async move {
+                store
+                    .notification(&TenantId::from("default"), &id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let n0 = row(0).await;
+        assert_eq!(
+            (
+                n0.status,
+                n0.provider.as_deref(),
+                n0.provider_message_id.as_deref()
+            ),
+            (Status::Sent, Some("mail-a"), Some("pm-0")),
+            "{b}"
+        );
+        assert_eq!(
+            (
+                n0.cost_micros,
+                n0.currency.as_deref(),
+                n0.status_reason.as_deref(),
+                n0.attempts
+            ),
+            (Some(700), Some("USD"), Some("a note"), 1),
+            "{b}"
+        );
+        assert_eq!(n0.updated_at, 20_000, "{b}");
+        assert_eq!(
+            row(1).await.provider_message_id.as_deref(),
+            Some("pm-1"),
+            "{b}"
+        );
+        let n2 = row(2).await;
+        assert_eq!(
+            (n2.status, n2.status_reason.as_deref(), n2.attempts),
+            (
+                Status::Queued,
+                Some("retrying after transient (HTTP 503)"),
+                1
+            ),
+            "{b}"
+        );
+        let n3 = row(3).await;
+        assert_eq!(
+            (n3.status, n3.status_reason.as_deref()),
+            (Status::Dead, Some("refused")),
+            "{b}"
+        );
+        let n4 = row(4).await;
+        assert_eq!(
+            (
+                n4.status,
+                n4.status_reason.as_deref(),
+                n4.attempts,
+                n4.provider
+            ),
+            (Status::Suppressed, Some("no template"), 0, None),
+            "{b}"
+        );
+        let n5 = row(5).await;
+        assert_eq!(
+            (n5.status, n5.provider_message_id.as_deref(), n5.attempts),
+            (Status::Sent, Some("pm-5"), 2),
+            "{b}"
+        );
+        // Only the retried job is left, due at its new time with its next
+        // attempt and provider.
+        assert_eq!(store.queue_depth().await.unwrap(), 1, "{b}");
+        assert!(
+            store
+                .claim_jobs("w", 69_999, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
+        let again = store.claim_jobs("w", 70_000, 30_000, 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{b}");
+        assert_eq!(
+            (
+                again[0].notification.id.as_str(),
+                again[0].attempt,
+                again[0].provider_idx
+            ),
+            (id(2).as_str(), 2, 1),
+            "{b}"
+        );
+        let tried = store
+            .attempts(&TenantId::from("default"), &id(5))
+            .await
+            .unwrap();
+        assert_eq!(tried.len(), 2, "{b}");
+        let captured = store
+            .sandbox_messages(&TenantId::from("default"), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(captured.items.len(), 1, "{b}");
+        assert_eq!(captured.items[0].notification_id, id(0), "{b}");
+    }
+}
