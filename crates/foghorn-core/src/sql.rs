@@ -7,7 +7,8 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-macro_rules! by_name {
+/// The column type of a value stored as text.
+macro_rules! text_column {
     ($ty:ty) => {
         impl<DB: Database> Type<DB> for $ty
         where
@@ -21,6 +22,12 @@ macro_rules! by_name {
                 <String as Type<DB>>::compatible(ty)
             }
         }
+    };
+}
+
+macro_rules! by_name {
+    ($ty:ty) => {
+        text_column!($ty);
 
         impl<'r, DB: Database> Decode<'r, DB> for $ty
         where
@@ -49,19 +56,8 @@ macro_rules! by_name {
 by_name!(Channel);
 by_name!(Status);
 
-/// A tenant id is its text: read as a column, bound as a parameter.
-impl<DB: Database> Type<DB> for TenantId
-where
-    String: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as Type<DB>>::compatible(ty)
-    }
-}
+// A tenant id is its text: read as a column, bound as a parameter.
+text_column!(TenantId);
 
 impl<'r, DB: Database> Decode<'r, DB> for TenantId
 where
