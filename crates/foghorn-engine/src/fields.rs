@@ -116,17 +116,21 @@ pub fn locale(field: &str, l: &str) -> Result<(), FieldError> {
     }
 }
 
+/// The name of `field` inside the object at `at` (`to[3].email`); at the
+/// top level (`at` empty) the field's own name.
+pub fn under(at: &str, field: &str) -> String {
+    if at.is_empty() {
+        field.to_string()
+    } else {
+        format!("{at}.{field}")
+    }
+}
+
 /// A person's contact fields checked, countries in capitals and phones in
 /// E.164, for an inline recipient (`at` = `to[3]`) and a subscriber (`at`
 /// empty) alike; errors name the field under `at`.
 pub fn contact(at: &str, mut c: Contact) -> Result<Contact, FieldError> {
-    let name = |f: &str| {
-        if at.is_empty() {
-            f.to_string()
-        } else {
-            format!("{at}.{f}")
-        }
-    };
+    let name = |f: &str| under(at, f);
     if let Some(l) = &c.locale {
         locale(&name("locale"), l)?;
     }

@@ -97,14 +97,7 @@ pub type Unknown = std::collections::BTreeMap<String, Value>;
 /// Refuses the first field `object` had that its type does not know.
 pub fn refuse_unknown(object: &str, unknown: &Unknown) -> Result<(), FieldError> {
     match unknown.keys().next() {
-        Some(k) => Err(FieldError::new(
-            if object.is_empty() {
-                k.clone()
-            } else {
-                format!("{object}.{k}")
-            },
-            "unknown field",
-        )),
+        Some(k) => Err(FieldError::new(fields::under(object, k), "unknown field")),
         None => Ok(()),
     }
 }
@@ -184,7 +177,7 @@ fn inline(i: usize, r: InlineRecipient) -> Result<Addressee, FieldError> {
     let at = format!("to[{i}]");
     refuse_unknown(&at, &r.unknown)?;
     if let Some(id) = &r.id {
-        fields::plain_text(&format!("{at}.id"), id)?;
+        fields::plain_text(&fields::under(&at, "id"), id)?;
     }
     let contact = fields::contact(&at, r.contact)?;
     if contact.email.is_none() && contact.phone.is_none() && contact.whatsapp.is_none() {
