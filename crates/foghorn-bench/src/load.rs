@@ -37,8 +37,30 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> anyhow::Result<(u16, Bytes)> {
+        self.send(hyper::Method::POST, path, headers, body).await
+    }
+
+    /// PUTs `body` to `path`; returns the status and the answer.
+    pub async fn put(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<(u16, Bytes)> {
+        self.send(hyper::Method::PUT, path, headers, body).await
+    }
+
+    async fn send(
+        &mut self,
+        method: hyper::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<(u16, Bytes)> {
         self.sender.ready().await?;
-        let mut req = hyper::Request::post(path)
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
             .header("host", &self.host)
             .header("content-type", "application/json");
         for (k, v) in headers {

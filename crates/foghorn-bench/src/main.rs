@@ -6,8 +6,12 @@
 //! Figures (each per database): events accepted per second (durably
 //! committed before the 202; `--role api`, so no sending competes),
 //! end-to-end deliveries per second to a loopback webhook sink, POST → sink
-//! latency at a steady rate, peak RSS with 100,000 notifications queued, and
-//! start-up time to a healthy `/healthz` on a fresh SQLite file.
+//! latency at a steady rate, peak RSS with 100,000 notifications queued and
+//! the time one worker node takes to drain them, start-up time to a healthy
+//! `/healthz` on a fresh SQLite file, the accept rate of a whole node (API
+//! and workers on the same cores, events naming a stored subscriber, as the
+//! side-by-side kit's wrk script sends), and on PostgreSQL the drain rate of
+//! one, two and three worker nodes sharing the database.
 
 mod load;
 mod sink;
@@ -44,6 +48,9 @@ pub struct BenchArgs {
     /// Notifications queued for the memory phase.
     #[arg(long, default_value_t = 100_000)]
     pub queued: u64,
+    /// Worker nodes the PostgreSQL scale-out phase goes up to (0 skips it).
+    #[arg(long, default_value_t = 3)]
+    pub max_nodes: usize,
     /// PostgreSQL server to bench on as well (a fresh database is created
     /// there); defaults to FOGHORN_TEST_DATABASE_URL when set.
     #[arg(long)]
@@ -70,7 +77,32 @@ pub struct Report {
     pub latency_samples: usize,
     pub peak_rss_mib_queued: Option<f64>,
     pub peak_rss_mib_draining: Option<f64>,
+    /// Seconds one worker node took to deliver the queued notifications.
+    pub drain_seconds: Option<f64>,
+    /// Notifications that drain delivered per second.
+    pub drain_per_sec: Option<f64>,
     pub startup_ms: Option<f64>,
+    /// Events accepted per second by a node that also delivers them, each
+    /// naming a stored subscriber (the side-by-side kit's `event.lua`).
+    pub accepted_per_sec_whole_node: Option<f64>,
+    /// Drain rate of a queued backlog by 1, 2, … worker nodes on one
+    /// PostgreSQL database.
+    pub scale_out: Vec<ScalePoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScalePoint {
+    pub nodes: usize,
+    pub deliveries_per_sec: f64,
+}
+
+/// The side-by-side kit's `event.lua` body: one stored subscriber.
+fn subscriber_event_body() -> MakeBody {
+    Arc::new(|_| {
+        Bytes::from_static(
+            br#"{"name":"document.uploaded","to":["owner-42"],"data":{"boat":"Jeanneau 51","title":"Engine Warranty","url":"https://navidocs.boat/doc/123"}}"#,
+        )
+    })
 }
 
 fn event_body(name: &'static str) -> MakeBody {
@@ -257,19 +289,118 @@ async fn bench_foghorn(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     report.peak_rss_mib_draining = worker.peak_rss_mib();
+    let took = start.elapsed().as_secs_f64();
+    report.drain_seconds = Some(took);
+    report.drain_per_sec = Some(sink.total() as f64 / took);
     say(
         args.json,
         &format!(
             "  peak RSS with {queued} queued: {:.1} MiB (api node), {:.1} MiB (worker draining them in {:.1} s)",
             report.peak_rss_mib_queued.unwrap_or(0.0),
             report.peak_rss_mib_draining.unwrap_or(0.0),
-            start.elapsed().as_secs_f64()
+            took
         ),
     );
     worker.stop().await;
     api.stop().await;
     discard(pg, &url).await;
+
+    // 5. A whole node: accept while delivering, events naming a subscriber.
+    let (server, t, url) = fresh_server(kind, pg, dir.path(), "whole", "all").await?;
+    put_subscriber(&t, "owner-42").await?;
+    load::closed_loop(
+        &t,
+        args.clients,
+        Duration::from_secs(2),
+        subscriber_event_body(),
+    )
+    .await?;
+    let (ok, failed) = load::closed_loop(&t, args.clients, secs, subscriber_event_body()).await?;
+    let rate = ok as f64 / secs.as_secs_f64();
+    report.accepted_per_sec_whole_node = Some(rate);
+    say(
+        args.json,
+        &format!(
+            "  accepted by a whole node (subscriber events): {rate:.0} events/s ({failed} errors)"
+        ),
+    );
+    server.stop().await;
+    discard(pg, &url).await;
+
+    // 6. Scale-out: the same backlog drained by 1, 2, 3 worker nodes.
+    if kind == "postgres" {
+        for nodes in 1..=args.max_nodes {
+            let rate = scale_out(args, sink, dir.path(), pg, nodes).await?;
+            say(
+                args.json,
+                &format!("  {nodes} worker node(s) drain {rate:.0} /s"),
+            );
+            report.scale_out.push(ScalePoint {
+                nodes,
+                deliveries_per_sec: rate,
+            });
+        }
+    }
     Ok(report)
+}
+
+/// Queues a backlog with an api node, then starts `nodes` worker nodes at
+/// once and measures how fast they deliver it together.
+async fn scale_out(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    dir: &std::path::Path,
+    pg: Option<&str>,
+    nodes: usize,
+) -> anyhow::Result<f64> {
+    let (api, t, url) = fresh_server("postgres", pg, dir, &format!("scale{nodes}"), "api").await?;
+    let backlog = (args.queued / 2).max(1);
+    let queued =
+        load::post_count(&t, args.clients, backlog, event_body("bench.ping"), |_| {}).await?;
+    sink.reset();
+    let mut workers = Vec::new();
+    for _ in 0..nodes {
+        workers.push(target::foghorn(dir, &url, "worker").await?.0);
+    }
+    // Counted from the first arrival, so start-up order does not count.
+    let start = Instant::now();
+    while sink.total() == 0 && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let first = Instant::now();
+    while sink.total() < queued && first.elapsed() < Duration::from_secs(600) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = sink.total() as f64 / first.elapsed().as_secs_f64();
+    for w in workers {
+        w.stop().await;
+    }
+    api.stop().await;
+    discard(pg, &url).await;
+    Ok(rate)
+}
+
+/// Stores the subscriber the whole-node phase's events name.
+async fn put_subscriber(t: &Target, id: &str) -> anyhow::Result<()> {
+    let mut conn = load::Conn::open(&t.addr).await?;
+    let headers: Vec<(&str, &str)> = t
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body) = conn
+        .put(
+            &format!("/v1/subscribers/{id}"),
+            &headers,
+            Bytes::from_static(br#"{"email":"owner42@example.com","name":"Owner 42"}"#),
+        )
+        .await?;
+    anyhow::ensure!(
+        (200..300).contains(&status),
+        "creating subscriber {id}: HTTP {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(())
 }
 
 /// Drops a phase's PostgreSQL database once its servers have stopped, so a
@@ -456,6 +587,24 @@ fn print_table(reports: &[Report]) {
             opt(r.peak_rss_mib_draining),
             opt(r.startup_ms)
         );
+    }
+    println!();
+    for r in reports.iter().filter(|r| r.system.starts_with("foghorn")) {
+        println!(
+            "{}: drain of the queued backlog by one worker node {} s ({} /s); whole node accepts {} events/s",
+            r.system,
+            opt(r.drain_seconds),
+            opt(r.drain_per_sec),
+            opt(r.accepted_per_sec_whole_node)
+        );
+        if !r.scale_out.is_empty() {
+            let curve: Vec<String> = r
+                .scale_out
+                .iter()
+                .map(|p| format!("{} node(s) {:.0} /s", p.nodes, p.deliveries_per_sec))
+                .collect();
+            println!("{}: scale-out drain: {}", r.system, curve.join(", "));
+        }
     }
     if let Some(seed) = reports.iter().find(|r| r.system.starts_with("seed")) {
         println!();

@@ -91,6 +91,11 @@ pub fn prepare_dir(dir: &Path, sink_url: &str, extra_config: &str) -> anyhow::Re
         dir.join("workflows/bench.ping.toml"),
         format!("name = \"bench.ping\"\n[[steps]]\nchannel = \"webhook\"\nurl = \"{sink_url}\"\n"),
     )?;
+    // The side-by-side kit's event: it names a subscriber.
+    std::fs::write(
+        dir.join("workflows/document.uploaded.toml"),
+        format!("name = \"document.uploaded\"\n[[steps]]\nchannel = \"webhook\"\nurl = \"{sink_url}\"\n"),
+    )?;
     std::fs::write(
         dir.join("foghorn.toml"),
         format!(

@@ -1,6 +1,6 @@
-//! The worker pool of one node: a claimer that takes due jobs in batches
-//! while there is room, a task per send, and a recorder that writes the
-//! outcomes in batches. Claim and record are separate short transactions;
+//! The worker pool of one node: a claimer that takes due jobs in batches a
+//! little ahead of the free slots, a task per send, and a recorder that
+//! writes the outcomes in batches. Claim and record are separate short transactions;
 //! no transaction is open while a provider is called.
 
 use super::deliver::{deliver, now_ms, Shared};
@@ -8,9 +8,10 @@ use super::outbound::OutboundSettings;
 use super::tenant_routing::TenantRoutes;
 use crate::config::DeliveryConfig;
 use crate::workflow::Registry;
-use foghorn_store::{Outcome, OutcomeKind, Store};
+use foghorn_store::{ClaimedJob, Outcome, OutcomeKind, Store};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -41,10 +42,6 @@ impl WorkerHandle {
 
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
-
-/// How long the claimer waits to batch claims when few slots are free:
-/// short next to a provider call, long next to the transaction it saves.
-const GATHER: Duration = Duration::from_millis(2);
 
 /// An outcome with the worker slot it holds: the slot is freed only once the
 /// outcome is committed, so the jobs a crash can repeat are at most the
@@ -91,71 +88,131 @@ async fn claim_loop(
 ) {
     let slots = Arc::new(Semaphore::new(w.cfg.workers));
     let lease_ms = w.cfg.lease.as_millis() as i64;
+    let fresh_for = w.cfg.lease.saturating_sub(w.cfg.send_timeout) / 2;
+    // Claims run ahead of the free slots, so a slot that frees finds its
+    // next job already claimed and a claim serves a whole batch, not the
+    // few slots that happened to be free. What waits here is bounded:
+    // claimed jobs that are not sending are never more than one batch
+    // beyond the slots.
+    let refill_below = w.cfg.workers.max(2) / 2;
+    let mut ready: VecDeque<(Instant, ClaimedJob)> = VecDeque::new();
     let mut failures = 0u32;
     loop {
         if *stop.borrow() {
             break;
         }
-        // Wait for room before claiming, so claimed jobs never sit waiting
-        // for a slot while their lease runs.
-        let first = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.changed() => break,
-        };
-        // Claim in batches: with few slots free, give in-flight sends a
-        // moment to finish so one claim transaction serves many jobs.
-        if slots.available_permits() + 1 < (w.cfg.workers / 4).max(1) {
-            tokio::time::sleep(GATHER).await;
+        dispatch(
+            &mut ready, &slots, &shared, &tx, fresh_for, &w.store, &owner,
+        )
+        .await;
+        if ready.len() < refill_below {
+            let in_flight = w.cfg.workers - slots.available_permits();
+            let room = (w.cfg.workers + w.cfg.claim_batch)
+                .saturating_sub(ready.len() + in_flight)
+                .min(w.cfg.claim_batch);
+            if room > 0 {
+                match w
+                    .store
+                    .claim_jobs(&owner, now_ms(), lease_ms, room as i64)
+                    .await
+                {
+                    Ok(jobs) if !jobs.is_empty() => {
+                        failures = 0;
+                        metrics::histogram!("foghorn_claim_batch_size").record(jobs.len() as f64);
+                        let at = Instant::now();
+                        ready.extend(jobs.into_iter().map(|j| (at, j)));
+                        continue;
+                    }
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(error = %e, "claiming jobs failed");
+                        let pause = Duration::from_millis(100 * u64::from(failures.min(50)));
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = stop.changed() => break,
+                        }
+                        continue;
+                    }
+                }
+            }
         }
-        let room = (slots.available_permits() + 1).min(w.cfg.claim_batch);
-        let jobs = match w
-            .store
-            .claim_jobs(&owner, now_ms(), lease_ms, room as i64)
-            .await
-        {
-            Ok(j) => {
-                failures = 0;
-                j
-            }
-            Err(e) => {
-                failures += 1;
-                tracing::warn!(error = %e, "claiming jobs failed");
-                drop(first);
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(failures.min(50)))).await;
-                continue;
-            }
-        };
-        if jobs.is_empty() {
-            drop(first);
+        if ready.is_empty() {
+            // Nothing claimed and nothing due: wait to be told, or look
+            // again after the poll interval. A slot freeing is no reason
+            // to look again when the last claim found nothing.
             tokio::select! {
                 _ = w.wake.notified() => {}
                 _ = tokio::time::sleep(w.cfg.poll_interval) => {}
                 _ = stop.changed() => break,
             }
-            continue;
-        }
-        metrics::histogram!("foghorn_claim_batch_size").record(jobs.len() as f64);
-        let mut permit = Some(first);
-        for job in jobs {
-            let p = match permit.take() {
-                Some(p) => p,
-                None => match slots.clone().acquire_owned().await {
-                    Ok(p) => p,
+        } else {
+            // Jobs wait for a slot; a freed slot sends the next one.
+            tokio::select! {
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => drop(p),
                     Err(_) => break,
                 },
-            };
-            let (shared, tx) = (shared.clone(), tx.clone());
-            if job.claims > 1 {
-                metrics::counter!("foghorn_jobs_reclaimed_total").increment(1);
+                _ = w.wake.notified() => {}
+                _ = stop.changed() => break,
             }
-            tokio::spawn(async move {
-                let o = deliver(&shared, &job).await;
-                let _ = tx.send((o, p)).await;
-            });
         }
     }
+    // Claimed jobs that never started go back to the queue now rather than
+    // when their lease ends, for another node or the next start.
+    release(&w.store, &owner, ready.into_iter().map(|(_, j)| j)).await;
     // Let in-flight sends finish (they hold every permit until recorded).
     let _ = slots.acquire_many(w.cfg.workers as u32).await;
+}
+
+/// Starts a send for each claimed job while slots are free. A job that
+/// waited so long that its lease could end before its send does goes back
+/// instead: sending it would risk a second node sending it too.
+async fn dispatch(
+    ready: &mut VecDeque<(Instant, ClaimedJob)>,
+    slots: &Arc<Semaphore>,
+    shared: &Arc<Shared>,
+    tx: &mpsc::Sender<Done>,
+    fresh_for: Duration,
+    store: &Store,
+    owner: &str,
+) {
+    let mut stale = Vec::new();
+    while let Some((claimed, _)) = ready.front() {
+        if claimed.elapsed() > fresh_for {
+            if let Some((_, job)) = ready.pop_front() {
+                stale.push(job);
+            }
+            continue;
+        }
+        let Ok(p) = slots.clone().try_acquire_owned() else {
+            break;
+        };
+        let Some((_, job)) = ready.pop_front() else {
+            break;
+        };
+        if job.claims > 1 {
+            metrics::counter!("foghorn_jobs_reclaimed_total").increment(1);
+        }
+        let (shared, tx) = (shared.clone(), tx.clone());
+        tokio::spawn(async move {
+            let o = deliver(&shared, &job).await;
+            let _ = tx.send((o, p)).await;
+        });
+    }
+    release(store, owner, stale.into_iter()).await;
+}
+
+/// Gives claimed jobs back to the queue, due now.
+async fn release(store: &Store, owner: &str, jobs: impl Iterator<Item = ClaimedJob>) {
+    let ids: Vec<String> = jobs.map(|j| j.notification.id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = store.release_jobs(owner, &ids, now_ms()).await {
+        // Their lease still ends; they run then.
+        tracing::warn!(error = %e, jobs = ids.len(), "could not give claimed jobs back; they run when their lease ends");
+    }
 }
 
 async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Done>, wake: Arc<Notify>) {

@@ -191,6 +191,27 @@ impl<'a> Grouped<'a> {
         }
         g
     }
+
+    /// The part of the batch whose jobs this owner still held.
+    fn keep(self, held: &std::collections::HashSet<String>) -> Grouped<'a> {
+        let has = |id: &str| held.contains(id);
+        Grouped {
+            sent: self.sent.into_iter().filter(|r| has(r.id)).collect(),
+            captured: self
+                .captured
+                .into_iter()
+                .filter(|(o, _)| has(&o.notification_id))
+                .collect(),
+            retried: self.retried.into_iter().filter(|r| has(r.id)).collect(),
+            status: self.status.into_iter().filter(|r| has(r.id)).collect(),
+            fallbacks: self
+                .fallbacks
+                .into_iter()
+                .filter(|(o, _)| has(&o.notification_id))
+                .collect(),
+            finished: self.finished.into_iter().filter(|id| has(id)).collect(),
+        }
+    }
 }
 
 /// The result of one delivery attempt, to be recorded.
@@ -299,6 +320,47 @@ impl Store {
         })
     }
 
+    /// Gives claimed jobs that were never started back to the queue, due
+    /// at `now`, and their notifications back to `queued`. Only jobs this
+    /// `owner` still holds are touched; their claim is not counted, as no
+    /// attempt was made.
+    pub async fn release_jobs(&self, owner: &str, ids: &[String], now: i64) -> Result<usize> {
+        let mut released = 0;
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_with(BEGIN).await?;
+            for chunk in ids.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("UPDATE jobs SET run_at = ");
+                q.push_bind(now);
+                q.push(", lease_owner = NULL, claims = claims - 1 WHERE lease_owner = ");
+                q.push_bind(owner);
+                q.push(" AND notification_id IN (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.as_str());
+                }
+                q.push(") RETURNING notification_id");
+                let back: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                if back.is_empty() {
+                    continue;
+                }
+                released += back.len();
+                let mut q = QueryBuilder::<DB>::new(
+                    "UPDATE notifications SET status = 'queued', updated_at = ",
+                );
+                q.push_bind(now);
+                q.push(" WHERE status = 'sending' AND id IN (");
+                let mut sep = q.separated(", ");
+                for (id,) in &back {
+                    sep.push_bind(id.as_str());
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(released)
+    }
+
     /// Records a batch of outcomes in one transaction. Outcomes whose lease
     /// `owner` no longer holds are skipped (another worker owns the job now);
     /// returns how many were applied.
@@ -311,32 +373,57 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(0);
         }
+        // One row per notification (the later outcome wins), so each job
+        // row is changed once and says whether this owner still holds it.
+        let all: Vec<&Outcome> = outcomes.iter().collect();
+        let grouped = Grouped::of(&all);
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
-            // Which of these jobs does this owner still hold?
-            let mut held = std::collections::HashSet::new();
-            for chunk in outcomes.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "SELECT notification_id FROM jobs WHERE lease_owner = ",
-                );
-                q.push_bind(owner.to_string());
+            // The job rows first: deleting a finished job and moving a
+            // retried one both happen only under this owner's lease, and
+            // what they touch is what this owner still held. The rows stay
+            // locked until the commit, so no claim can take them between
+            // the check and the write.
+            let mut held: std::collections::HashSet<String> = Default::default();
+            for chunk in grouped.finished.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE lease_owner = ");
+                q.push_bind(owner);
                 q.push(" AND notification_id IN (");
                 let mut sep = q.separated(", ");
-                for o in chunk {
-                    sep.push_bind(o.notification_id.clone());
+                for id in chunk {
+                    sep.push_bind(*id);
                 }
-                q.push(")");
+                q.push(") RETURNING notification_id");
                 let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 held.extend(ids.into_iter().map(|(id,)| id));
+            }
+            for chunk in grouped.retried.chunks(UPDATE_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("WITH v (nid, run_at, attempt, pidx) AS (");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id)
+                        .push_bind(r.run_at)
+                        .push_bind(r.attempt)
+                        .push_bind(r.provider_idx);
+                });
+                q.push(
+                    ") UPDATE jobs AS j SET run_at = v.run_at, attempt = v.attempt, provider_idx = v.pidx,
+                     lease_owner = NULL FROM v WHERE j.notification_id = v.nid AND j.lease_owner = ",
+                );
+                q.push_bind(owner);
+                // Unqualified: SQLite's RETURNING does not take the alias.
+                q.push(" RETURNING notification_id");
+                let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                held.extend(ids.into_iter().map(|(id,)| id));
+            }
+            if held.is_empty() {
+                tx.commit().await?;
+                return Ok(0);
             }
             let applied: Vec<&Outcome> = outcomes
                 .iter()
                 .filter(|o| held.contains(&o.notification_id))
                 .collect();
-            if applied.is_empty() {
-                tx.commit().await?;
-                return Ok(0);
-            }
+            let batch = grouped.keep(&held);
 
             let attempts: Vec<(&Outcome, &Attempt)> = applied
                 .iter()
@@ -360,7 +447,6 @@ impl Store {
                 q.build().execute(&mut *tx).await?;
             }
 
-            let batch = Grouped::of(&applied);
             // One statement per kind of change, however many outcomes: a
             // per-row UPDATE was a round trip each on PostgreSQL and a hop
             // to the only writer each on SQLite.
@@ -408,20 +494,6 @@ impl Store {
                 });
                 q.build().execute(&mut *tx).await?;
             }
-            for chunk in batch.retried.chunks(UPDATE_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new("WITH v (nid, run_at, attempt, pidx) AS (");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.id)
-                        .push_bind(r.run_at)
-                        .push_bind(r.attempt)
-                        .push_bind(r.provider_idx);
-                });
-                q.push(
-                    ") UPDATE jobs AS j SET run_at = v.run_at, attempt = v.attempt, provider_idx = v.pidx,
-                     lease_owner = NULL FROM v WHERE j.notification_id = v.nid",
-                );
-                q.build().execute(&mut *tx).await?;
-            }
             for chunk in batch.status.chunks(UPDATE_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("WITH v (nid, st, why, prov, tried) AS (");
                 q.push_values(chunk, |mut b, r| {
@@ -446,16 +518,6 @@ impl Store {
                     ..(**fallback).clone()
                 };
                 insert_fallback::<DB>(&mut tx, &o.notification_id, &sealed, now).await?;
-            }
-            let finished = &batch.finished;
-            for chunk in finished.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE notification_id IN (");
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(id.to_string());
-                }
-                q.push(")");
-                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(applied.len())

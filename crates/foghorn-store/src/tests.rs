@@ -304,6 +304,69 @@ async fn claims_lease_jobs_and_expired_leases_come_back() {
 }
 
 #[tokio::test]
+async fn released_jobs_are_due_again_at_once_and_their_claim_is_not_counted() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        store
+            .accept_events(
+                &[draft("default", None, &[]), draft("default", None, &[])],
+                simple_plan,
+            )
+            .await
+            .unwrap();
+        let jobs = store.claim_jobs("w1", 10_000, 30_000, 10).await.unwrap();
+        assert_eq!(jobs.len(), 2, "{b}");
+        let ids: Vec<String> = jobs.iter().map(|j| j.notification.id.clone()).collect();
+        // Another owner cannot give back what it does not hold.
+        assert_eq!(
+            store.release_jobs("w2", &ids, 11_000).await.unwrap(),
+            0,
+            "{b}"
+        );
+        assert!(
+            store
+                .claim_jobs("w2", 11_000, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}: still leased to w1"
+        );
+        assert_eq!(
+            store.release_jobs("w1", &ids[..1], 11_000).await.unwrap(),
+            1,
+            "{b}"
+        );
+        let n = store
+            .notification(&TenantId::from("default"), &ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.status, "queued", "{b}");
+        // Due at once, long before w1's lease would have ended, and claimed
+        // as a first claim: no attempt was made.
+        let again = store.claim_jobs("w2", 11_001, 30_000, 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{b}");
+        assert_eq!(again[0].notification.id, ids[0], "{b}");
+        assert_eq!(again[0].claims, 1, "{b}");
+        // w1's outcome for the job it gave back is not applied.
+        let dead = Outcome {
+            notification_id: ids[0].clone(),
+            tenant_id: "default".into(),
+            attempt: None,
+            kind: OutcomeKind::Dead {
+                reason: "late".into(),
+            },
+        };
+        assert_eq!(
+            store.record_outcomes("w1", 12_000, &[dead]).await.unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(store.queue_depth().await.unwrap(), 2, "{b}");
+    }
+}
+
+#[tokio::test]
 async fn retries_wait_for_their_time_and_dead_letters_replay() {
     for (_db, store) in backends().await {
         let b = store.backend_name();

@@ -68,6 +68,47 @@ async fn a_killed_server_loses_nothing_and_repeats_only_in_flight_jobs() {
     }
 }
 
+/// A node that stops gives back the jobs it had claimed ahead of its free
+/// slots: the next node sends them at once, not when their lease would have
+/// ended, and nothing is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopping_node_gives_back_the_jobs_it_claimed_but_did_not_start() {
+    const EVENTS: usize = 40;
+    for env in envs().await {
+        let sink = Sink::start().await;
+        sink.set_delay(200);
+        webhook_provider(&env, "");
+        hook_workflow(&env, "hook.ping", &format!("{}/hook", sink.url));
+        let key = env.key("admin").await;
+        // Two slots, a batch of 50 and a lease far longer than the test.
+        let settings = [
+            ("FOGHORN_DELIVERY__WORKERS", "2"),
+            ("FOGHORN_DELIVERY__CLAIM_BATCH", "50"),
+            ("FOGHORN_DELIVERY__LEASE", "10m"),
+        ];
+        let server = Server::start(&env, "all", &settings).await;
+        let api = Api::new(&server.base, &key);
+        let answers = post_many(&api, EVENTS, 8, ping).await;
+        assert!(answers.iter().all(|(s, _)| *s == 202));
+        sink.wait_for(1, Duration::from_secs(30)).await;
+        assert_eq!(server.stop().await, 0, "{}: a clean stop", env.backend());
+        let (before, _) = sink.counts();
+        assert!(
+            before < EVENTS,
+            "{}: the stop came too late to prove anything",
+            env.backend()
+        );
+        sink.set_delay(0);
+        let server = Server::start(&env, "all", &settings).await;
+        // Well inside the ten-minute lease.
+        sink.wait_for(EVENTS, Duration::from_secs(60)).await;
+        let (distinct, total) = sink.counts();
+        assert_eq!(distinct, EVENTS, "{}", env.backend());
+        assert_eq!(total, EVENTS, "{}: nothing sent twice", env.backend());
+        server.stop().await;
+    }
+}
+
 /// The sink answers 503 for a while, then recovers: retries deliver everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_outage_is_ridden_out_by_retries() {
