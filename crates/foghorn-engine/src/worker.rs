@@ -29,19 +29,24 @@ pub struct Worker {
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
     claimer: JoinHandle<()>,
-    recorder: JoinHandle<()>,
+    recorders: Vec<JoinHandle<()>>,
 }
 
 impl WorkerHandle {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.claimer.await;
-        let _ = self.recorder.await;
+        for r in self.recorders {
+            let _ = r.await;
+        }
     }
 }
 
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
+
+/// Recorders writing at once on PostgreSQL.
+const RECORDERS_PG: usize = 4;
 
 /// An outcome with the worker slot it holds: the slot is freed only once the
 /// outcome is committed, so the jobs a crash can repeat are at most the
@@ -64,17 +69,25 @@ impl Worker {
             outbound: self.outbound.clone(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
-        let recorder = tokio::spawn(record_loop(
-            self.store.clone(),
-            owner.clone(),
-            rx,
-            self.wake.clone(),
-        ));
+        // SQLite admits one writer; on PostgreSQL a few recorders overlap
+        // their commits, so an outcome waits for less than a whole commit
+        // behind the one in progress.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let recorders = (0..if self.store.is_postgres() { RECORDERS_PG } else { 1 })
+            .map(|_| {
+                tokio::spawn(record_loop(
+                    self.store.clone(),
+                    owner.clone(),
+                    rx.clone(),
+                    self.wake.clone(),
+                ))
+            })
+            .collect();
         let claimer = tokio::spawn(claim_loop(self, owner, shared, tx, stop_rx));
         WorkerHandle {
             stop,
             claimer,
-            recorder,
+            recorders,
         }
     }
 }
@@ -215,22 +228,33 @@ async fn release(store: &Store, owner: &str, jobs: impl Iterator<Item = ClaimedJ
     }
 }
 
-async fn record_loop(store: Store, owner: String, mut rx: mpsc::Receiver<Done>, wake: Arc<Notify>) {
+async fn record_loop(
+    store: Store,
+    owner: String,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Done>>>,
+    wake: Arc<Notify>,
+) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     let mut permits = Vec::with_capacity(RECORD_BATCH);
-    while let Some((first, p)) = rx.recv().await {
-        batch.push(first);
-        permits.push(p);
-        // Group commit without waiting: what finished while the last
-        // commit ran is recorded by the next one, so batches grow with the
-        // load and a lone outcome is written at once.
-        while batch.len() < RECORD_BATCH {
-            match rx.try_recv() {
-                Ok((o, p)) => {
-                    batch.push(o);
-                    permits.push(p);
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            let Some((first, p)) = rx.recv().await else {
+                return;
+            };
+            batch.push(first);
+            permits.push(p);
+            // Group commit without waiting: what finished while the last
+            // commit ran is recorded by the next one, so batches grow with
+            // the load and a lone outcome is written at once.
+            while batch.len() < RECORD_BATCH {
+                match rx.try_recv() {
+                    Ok((o, p)) => {
+                        batch.push(o);
+                        permits.push(p);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
         let mut tries = 0u32;
