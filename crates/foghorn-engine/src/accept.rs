@@ -7,7 +7,8 @@
 //! workers (and, on PostgreSQL, other nodes through NOTIFY).
 
 use super::plan::{plan, EventPlan, Limits, PlanError};
-use foghorn_store::{AcceptResult, EventDraft, Store, StoreError};
+use super::worker::Handoff;
+use foghorn_store::{AcceptResult, EventDraft, LeaseFresh, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
@@ -39,13 +40,21 @@ pub struct Acceptor {
 impl Acceptor {
     /// Starts the writers: one on SQLite (one writer is all it admits), a few
     /// on PostgreSQL, where parallel batches overlap their commits.
-    pub fn spawn(store: Store, wake: Arc<Notify>, limits: Limits) -> Acceptor {
+    /// With a `handoff`, jobs due now go straight to this node's worker
+    /// while it has room (see [`Handoff`]).
+    pub fn spawn(
+        store: Store,
+        wake: Arc<Notify>,
+        limits: Limits,
+        handoff: Option<Arc<Handoff>>,
+    ) -> Acceptor {
         let (tx, rx) = mpsc::channel::<Submission>(16_384);
         let rx = Arc::new(Mutex::new(rx));
         let writers = if store.is_postgres() { 4 } else { 1 };
         for _ in 0..writers {
-            let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
-            tokio::spawn(async move { writer(store, wake, rx, limits).await });
+            let (store, wake, rx, handoff) =
+                (store.clone(), wake.clone(), rx.clone(), handoff.clone());
+            tokio::spawn(async move { writer(store, wake, rx, limits, handoff).await });
         }
         Acceptor { tx, store }
     }
@@ -71,6 +80,7 @@ async fn writer(
     wake: Arc<Notify>,
     rx: Arc<Mutex<mpsc::Receiver<Submission>>>,
     limits: Limits,
+    handoff: Option<Arc<Handoff>>,
 ) {
     loop {
         let mut batch = Vec::new();
@@ -92,18 +102,40 @@ async fn writer(
             .iter()
             .map(|s| (s.draft.event_id.as_str(), &s.plan))
             .collect();
+        // Places reserved in the worker's hand-off, one per job taken; sent
+        // only once the transaction has committed.
+        let mut places = Vec::new();
+        let mut take = || match handoff.as_deref().and_then(Handoff::reserve) {
+            Some(p) => {
+                places.push(p);
+                true
+            }
+            None => false,
+        };
+        let lease = handoff.as_deref().map(|h| LeaseFresh {
+            owner: h.owner(),
+            lease_ms: h.lease_ms(),
+            take: &mut take,
+        });
         let result = store
-            .accept_events(&drafts, |d, facts| match plans.get(d.event_id.as_str()) {
-                Some(p) => plan(d, p, facts, &limits),
-                None => Err(PlanError::UnknownSubscriber {
-                    index: 0,
-                    id: String::new(),
-                }),
-            })
+            .accept_events_leasing(
+                &drafts,
+                |d, facts| match plans.get(d.event_id.as_str()) {
+                    Some(p) => plan(d, p, facts, &limits),
+                    None => Err(PlanError::UnknownSubscriber {
+                        index: 0,
+                        id: String::new(),
+                    }),
+                },
+                lease,
+            )
             .await;
         drop(plans);
         match result {
-            Ok(results) => {
+            Ok((results, fresh)) => {
+                for (place, job) in places.into_iter().zip(fresh) {
+                    place.send(job);
+                }
                 let created = results
                     .iter()
                     .any(|r| matches!(r, AcceptResult::Created(_)));

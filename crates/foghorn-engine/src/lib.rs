@@ -38,4 +38,4 @@ pub use accept::{AcceptError, Acceptor};
 pub use catalog::{Catalog, CatalogError, Origin};
 pub use routing::Routing;
 pub use tenant_routing::TenantRoutes;
-pub use worker::{Worker, WorkerHandle};
+pub use worker::{FreshJobs, Handoff, Worker, WorkerHandle};

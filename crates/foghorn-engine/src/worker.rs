@@ -10,12 +10,15 @@ use crate::config::DeliveryConfig;
 use crate::workflow::Registry;
 use foghorn_store::{ClaimedJob, Outcome, OutcomeKind, Store};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 pub struct Worker {
+    /// Fresh jobs the accept path of the same node leases to this worker.
+    pub fresh: Option<FreshJobs>,
     pub store: Store,
     pub routes: Arc<TenantRoutes>,
     pub workflows: Arc<Registry>,
@@ -23,6 +26,63 @@ pub struct Worker {
     pub outbound: Arc<OutboundSettings>,
     /// Notified after new jobs are committed.
     pub wake: Arc<Notify>,
+}
+
+/// The accept path's side of the hand-off: on a node that both accepts and
+/// sends, a job due now is leased to the local worker in the accept
+/// transaction and passed over in memory, so it is sent without a claim
+/// transaction or a wake-up. Only while the worker has caught up with the
+/// queue (its last claim found fewer due jobs than it asked for): a fresh
+/// job never overtakes older due ones.
+pub struct Handoff {
+    owner: String,
+    lease_ms: i64,
+    tx: mpsc::Sender<ClaimedJob>,
+    caught_up: AtomicBool,
+}
+
+impl Handoff {
+    /// The hand-off and the worker's end of it; holds at most one claim
+    /// batch of jobs the worker has not yet taken.
+    pub fn new(cfg: &DeliveryConfig) -> (Arc<Handoff>, FreshJobs) {
+        let (tx, rx) = mpsc::channel(cfg.claim_batch.max(1));
+        let handoff = Arc::new(Handoff {
+            owner: new_owner(),
+            lease_ms: cfg.lease.as_millis() as i64,
+            tx,
+            caught_up: AtomicBool::new(false),
+        });
+        (handoff.clone(), FreshJobs { handoff, rx })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn lease_ms(&self) -> i64 {
+        self.lease_ms
+    }
+
+    /// A place for one fresh job, if the worker has room and has caught up.
+    pub fn reserve(&self) -> Option<mpsc::Permit<'_, ClaimedJob>> {
+        if !self.caught_up.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.tx.try_reserve().ok()
+    }
+}
+
+/// The worker's side of the [`Handoff`].
+pub struct FreshJobs {
+    handoff: Arc<Handoff>,
+    rx: mpsc::Receiver<ClaimedJob>,
+}
+
+fn new_owner() -> String {
+    format!(
+        "node-{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 /// Stops the worker: in-flight sends finish and are recorded first.
@@ -55,10 +115,10 @@ type Done = (Outcome, OwnedSemaphorePermit);
 
 impl Worker {
     pub fn spawn(self) -> WorkerHandle {
-        let owner = format!(
-            "node-{}",
-            ulid::Ulid::new().to_string().to_ascii_lowercase()
-        );
+        let owner = self
+            .fresh
+            .as_ref()
+            .map_or_else(new_owner, |f| f.handoff.owner.clone());
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel::<Done>(self.cfg.workers.max(1));
         let shared = Arc::new(Shared {
@@ -73,7 +133,11 @@ impl Worker {
         // their commits, so an outcome waits for less than a whole commit
         // behind the one in progress.
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let recorders = (0..if self.store.is_postgres() { RECORDERS_PG } else { 1 })
+        let recorders = (0..if self.store.is_postgres() {
+            RECORDERS_PG
+        } else {
+            1
+        })
             .map(|_| {
                 tokio::spawn(record_loop(
                     self.store.clone(),
@@ -93,7 +157,7 @@ impl Worker {
 }
 
 async fn claim_loop(
-    w: Worker,
+    mut w: Worker,
     owner: String,
     shared: Arc<Shared>,
     tx: mpsc::Sender<Done>,
@@ -110,9 +174,15 @@ async fn claim_loop(
     let refill_below = w.cfg.workers.max(2) / 2;
     let mut ready: VecDeque<(Instant, ClaimedJob)> = VecDeque::new();
     let mut failures = 0u32;
+    let mut fresh = w.fresh.take();
     loop {
         if *stop.borrow() {
             break;
+        }
+        if let Some(f) = fresh.as_mut() {
+            while let Ok(job) = f.rx.try_recv() {
+                ready.push_back((Instant::now(), job));
+            }
         }
         dispatch(
             &mut ready, &slots, &shared, &tx, fresh_for, &w.store, &owner,
@@ -131,14 +201,19 @@ async fn claim_loop(
                 {
                     Ok(jobs) if !jobs.is_empty() => {
                         failures = 0;
+                        set_caught_up(&fresh, jobs.len() < room);
                         metrics::histogram!("foghorn_claim_batch_size").record(jobs.len() as f64);
                         let at = Instant::now();
                         ready.extend(jobs.into_iter().map(|j| (at, j)));
                         continue;
                     }
-                    Ok(_) => failures = 0,
+                    Ok(_) => {
+                        failures = 0;
+                        set_caught_up(&fresh, true);
+                    }
                     Err(e) => {
                         failures += 1;
+                        set_caught_up(&fresh, false);
                         tracing::warn!(error = %e, "claiming jobs failed");
                         let pause = Duration::from_millis(100 * u64::from(failures.min(50)));
                         tokio::select! {
@@ -155,6 +230,7 @@ async fn claim_loop(
             // again after the poll interval. A slot freeing is no reason
             // to look again when the last claim found nothing.
             tokio::select! {
+                Some(job) = next_fresh(&mut fresh) => ready.push_back((Instant::now(), job)),
                 _ = w.wake.notified() => {}
                 _ = tokio::time::sleep(w.cfg.poll_interval) => {}
                 _ = stop.changed() => break,
@@ -172,10 +248,34 @@ async fn claim_loop(
         }
     }
     // Claimed jobs that never started go back to the queue now rather than
-    // when their lease ends, for another node or the next start.
+    // when their lease ends, for another node or the next start; so do
+    // fresh ones handed over meanwhile.
+    if let Some(mut f) = fresh {
+        f.handoff.caught_up.store(false, Ordering::Relaxed);
+        f.rx.close();
+        while let Some(job) = f.rx.recv().await {
+            ready.push_back((Instant::now(), job));
+        }
+    }
     release(&w.store, &owner, ready.into_iter().map(|(_, j)| j)).await;
     // Let in-flight sends finish (they hold every permit until recorded).
     let _ = slots.acquire_many(w.cfg.workers as u32).await;
+}
+
+/// Lets the accept path hand fresh jobs over only while the queue holds no
+/// older due ones.
+fn set_caught_up(fresh: &Option<FreshJobs>, caught_up: bool) {
+    if let Some(f) = fresh {
+        f.handoff.caught_up.store(caught_up, Ordering::Relaxed);
+    }
+}
+
+/// The next fresh job handed over; never ready without a hand-off.
+async fn next_fresh(fresh: &mut Option<FreshJobs>) -> Option<ClaimedJob> {
+    match fresh {
+        Some(f) => f.rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Starts a send for each claimed job while slots are free. A job that

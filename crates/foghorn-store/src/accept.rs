@@ -69,6 +69,19 @@ pub enum AcceptResult<E> {
     Rejected(E),
 }
 
+/// Fresh jobs leased to this node's worker inside the accept transaction,
+/// so they are sent without waiting for a claim: the job row is written
+/// already leased (`lease_owner`, `run_at` at the lease's end, one claim)
+/// and its notification as `sending`. If the node dies the lease ends and
+/// any node claims them, as with a claimed job.
+pub struct LeaseFresh<'a> {
+    pub owner: &'a str,
+    pub lease_ms: i64,
+    /// Asked once per job due now; true takes it (the caller has room for
+    /// it once the transaction commits).
+    pub take: &'a mut (dyn FnMut() -> bool + Send),
+}
+
 /// Subscribers found for a batch, by (tenant, external id).
 pub type SubscriberMap = HashMap<(TenantId, String), SubscriberRow>;
 
@@ -164,6 +177,40 @@ fn subscriber_addresses(s: &SubscriberRow) -> impl Iterator<Item = String> + '_ 
     .flatten()
 }
 
+/// A job leased at accept, as a claim would have returned it.
+fn fresh_job(d: &EventDraft, n: &NewNotification, now: i64) -> crate::ClaimedJob {
+    crate::ClaimedJob {
+        notification: crate::NotificationRow {
+            id: n.id.clone(),
+            tenant_id: d.tenant_id.clone(),
+            event_id: d.event_id.clone(),
+            workflow: n.workflow.clone(),
+            step: n.step,
+            channel: n.channel,
+            subscriber_id: n.subscriber_id.clone(),
+            recipient: n.recipient.clone(),
+            status: Status::Sending,
+            status_reason: n.status_reason.clone(),
+            grouping_key: d.grouping_key.clone(),
+            idempotency_key: d.idempotency_key.clone(),
+            provider: None,
+            provider_message_id: None,
+            cost_micros: None,
+            currency: None,
+            attempts: 0,
+            parent_id: None,
+            send_at: n.send_at,
+            created_at: d.created_at,
+            updated_at: now,
+        },
+        event_name: d.name.clone(),
+        event_data: d.data.clone(),
+        attempt: 0,
+        provider_idx: 0,
+        claims: 1,
+    }
+}
+
 impl Store {
     /// Writes a batch of events in one transaction. `plan` turns each event
     /// (and the subscribers it names) into notifications, or rejects it; a
@@ -171,8 +218,21 @@ impl Store {
     pub async fn accept_events<E>(
         &self,
         drafts: &[EventDraft],
-        mut plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
+        plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
     ) -> Result<Vec<AcceptResult<E>>> {
+        Ok(self.accept_events_leasing(drafts, plan, None).await?.0)
+    }
+
+    /// [`Store::accept_events`], leasing the jobs `lease` takes to its
+    /// owner in the same transaction; returns them ready to send, in the
+    /// order they were taken.
+    pub async fn accept_events_leasing<E>(
+        &self,
+        drafts: &[EventDraft],
+        mut plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
+        mut lease: Option<LeaseFresh<'_>>,
+    ) -> Result<(Vec<AcceptResult<E>>, Vec<crate::ClaimedJob>)> {
+        let leased: Vec<crate::ClaimedJob>;
         let mut results: Vec<Option<AcceptResult<E>>> = (0..drafts.len()).map(|_| None).collect();
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
@@ -381,12 +441,29 @@ impl Store {
                 .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))
                 .flat_map(|(i, p)| p.notifications.iter().map(move |n| (&drafts[*i], n)))
                 .collect();
+            // Which of the jobs due now go straight to this node's worker.
+            let now = crate::migrations::now_ms();
+            let taken: Vec<bool> = rows
+                .iter()
+                .map(|(_, n)| match (&mut lease, n.run_at) {
+                    (Some(l), Some(run_at)) if run_at <= now && n.status == Status::Queued => {
+                        (l.take)()
+                    }
+                    _ => false,
+                })
+                .collect();
+            let rows: Vec<(&EventDraft, &NewNotification, bool)> = rows
+                .into_iter()
+                .zip(taken)
+                .map(|((d, n), t)| (d, n, t))
+                .collect();
             for chunk in rows.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
                     "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id,
                      recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at) ",
                 );
-                q.push_values(chunk, |mut b, (d, n)| {
+                q.push_values(chunk, |mut b, (d, n, taken)| {
+                    let status = if *taken { Status::Sending } else { n.status };
                     b.push_bind(n.id.clone())
                         .push_bind(d.tenant_id.clone())
                         .push_bind(d.event_id.clone())
@@ -395,7 +472,7 @@ impl Store {
                         .push_bind(n.channel.as_str())
                         .push_bind(n.subscriber_id.clone())
                         .push_bind(self.crypto.seal("notifications.recipient", &n.recipient))
-                        .push_bind(n.status.as_str())
+                        .push_bind(status.as_str())
                         .push_bind(n.status_reason.clone())
                         .push_bind(d.grouping_key.clone())
                         .push_bind(d.idempotency_key.clone())
@@ -405,23 +482,32 @@ impl Store {
                 });
                 q.build().execute(&mut *tx).await?;
             }
-            let jobs: Vec<(&EventDraft, &NewNotification, i64)> = rows
+            let jobs: Vec<(&EventDraft, &NewNotification, i64, bool)> = rows
                 .iter()
-                .filter_map(|(d, n)| n.run_at.map(|t| (*d, *n, t)))
+                .filter_map(|(d, n, taken)| n.run_at.map(|t| (*d, *n, t, *taken)))
                 .collect();
+            let owner = lease.as_ref().map(|l| l.owner);
+            let lease_end = now + lease.as_ref().map_or(0, |l| l.lease_ms);
             for chunk in jobs.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at) ",
+                    "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at, lease_owner, claims) ",
                 );
-                q.push_values(chunk, |mut b, (d, n, run_at)| {
+                q.push_values(chunk, |mut b, (d, n, run_at, taken)| {
                     b.push_bind(n.id.clone())
                         .push_bind(d.tenant_id.clone())
-                        .push_bind(*run_at)
-                        .push_bind(d.created_at);
+                        .push_bind(if *taken { lease_end } else { *run_at })
+                        .push_bind(d.created_at)
+                        .push_bind(if *taken { owner } else { None })
+                        .push_bind(i64::from(*taken));
                 });
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            leased = rows
+                .iter()
+                .filter(|(_, _, taken)| *taken)
+                .map(|(d, n, _)| fresh_job(d, n, now))
+                .collect();
 
             // Whose request holds each leader's key now, with its answer:
             // the leader's own, or the one that beat it from another node.
@@ -465,12 +551,13 @@ impl Store {
                 });
             }
         });
-        results
+        let results = results
             .into_iter()
             .map(|r| {
                 r.ok_or_else(|| crate::StoreError::Corrupt("an event was left unanswered".into()))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((results, leased))
     }
 
     pub async fn event(&self, tenant_id: &TenantId, id: &str) -> Result<Option<crate::EventRow>> {

@@ -303,6 +303,124 @@ async fn claims_lease_jobs_and_expired_leases_come_back() {
     }
 }
 
+/// Plans one notification per event: due now, or scheduled when the
+/// event's name says so.
+fn due_or_later_plan(d: &EventDraft, _: &mut AcceptFacts) -> Result<Plan, String> {
+    let later = d.name == "later";
+    let mut n = one_notification(Some(if later { i64::MAX / 2 } else { 0 }));
+    if later {
+        n.status = Status::Scheduled;
+    }
+    Ok(Plan {
+        notifications: vec![n],
+        response: "{}".into(),
+    })
+}
+
+#[tokio::test]
+async fn fresh_jobs_leased_at_accept_are_held_by_their_owner_alone() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let mut later = draft("default", None, &[]);
+        later.name = "later".into();
+        let drafts = [
+            draft("default", None, &[]),
+            draft("default", None, &[]),
+            later,
+        ];
+        // Room for one: the first due job is taken, the second is queued,
+        // the scheduled one is never offered.
+        let mut offered = 0;
+        let mut take = || {
+            offered += 1;
+            offered == 1
+        };
+        let (results, fresh) = store
+            .accept_events_leasing(
+                &drafts,
+                due_or_later_plan,
+                Some(LeaseFresh {
+                    owner: "w1",
+                    lease_ms: 600_000,
+                    take: &mut take,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(offered, 2, "{b}: only jobs due now are offered");
+        assert!(results
+            .iter()
+            .all(|r| matches!(r, AcceptResult::Created(_))));
+        assert_eq!(fresh.len(), 1, "{b}");
+        let job = &fresh[0];
+        assert_eq!(job.notification.event_id, drafts[0].event_id, "{b}");
+        assert_eq!(job.notification.status, "sending", "{b}");
+        assert_eq!(job.event_data, drafts[0].data, "{b}: opened, not sealed");
+        assert!(job.notification.recipient.contains("a@example.com"), "{b}");
+        assert_eq!((job.attempt, job.provider_idx, job.claims), (0, 0, 1));
+        let stored = store
+            .notification(&TenantId::from("default"), &job.notification.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, "sending", "{b}");
+        // Another worker claims only the job that was not taken.
+        let now = crate::migrations::now_ms();
+        let claimed = store.claim_jobs("w2", now, 30_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{b}");
+        assert_eq!(claimed[0].notification.event_id, drafts[1].event_id, "{b}");
+        // The lease is w1's: w2 cannot record it, w1 can.
+        let done = |id: &str| Outcome {
+            notification_id: id.into(),
+            tenant_id: "default".into(),
+            attempt: None,
+            kind: OutcomeKind::Suppressed {
+                reason: "test".into(),
+            },
+        };
+        let id = job.notification.id.clone();
+        assert_eq!(
+            store
+                .record_outcomes("w2", now, &[done(&id)])
+                .await
+                .unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .record_outcomes("w1", now, &[done(&id)])
+                .await
+                .unwrap(),
+            1,
+            "{b}"
+        );
+        // When the lease ends unrecorded (the node died), any worker claims it.
+        let mut take_all = || true;
+        let (_, fresh) = store
+            .accept_events_leasing(
+                &[draft("default", None, &[])],
+                due_or_later_plan,
+                Some(LeaseFresh {
+                    owner: "w1",
+                    lease_ms: 1_000,
+                    take: &mut take_all,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(fresh.len(), 1, "{b}");
+        let later = crate::migrations::now_ms() + 5_000;
+        let again = store.claim_jobs("w3", later, 30_000, 10).await.unwrap();
+        assert!(
+            again
+                .iter()
+                .any(|j| j.notification.id == fresh[0].notification.id && j.claims == 2),
+            "{b}: the lapsed lease is claimed again"
+        );
+    }
+}
+
 #[tokio::test]
 async fn released_jobs_are_due_again_at_once_and_their_claim_is_not_counted() {
     for (_db, store) in backends().await {

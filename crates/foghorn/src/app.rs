@@ -4,7 +4,7 @@
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::engine::outbound::OutboundSettings;
-use crate::engine::{Acceptor, Routing, TenantRoutes, Worker};
+use crate::engine::{Acceptor, Handoff, Routing, TenantRoutes, Worker};
 use crate::workflow::Registry;
 use anyhow::Context;
 use foghorn_core::Channel;
@@ -167,8 +167,15 @@ impl Node {
         let limits = crate::engine::plan::Limits {
             sms_daily_cap: config.delivery.sms_daily_cap,
         };
-        let acceptor =
-            (role != Role::Worker).then(|| Acceptor::spawn(store.clone(), wake.clone(), limits));
+        // A node that accepts and sends hands its fresh jobs straight over.
+        let (handoff, fresh) = if role == Role::All {
+            let (h, f) = Handoff::new(&config.delivery);
+            (Some(h), Some(f))
+        } else {
+            (None, None)
+        };
+        let acceptor = (role != Role::Worker)
+            .then(|| Acceptor::spawn(store.clone(), wake.clone(), limits, handoff));
         let outbound = Arc::new(OutboundSettings::from_config(
             config,
             store.crypto().clone(),
@@ -176,6 +183,7 @@ impl Node {
         ));
         let worker = (role != Role::Api).then(|| {
             Worker {
+                fresh,
                 store: store.clone(),
                 routes: routes.clone(),
                 workflows: workflows.clone(),

@@ -346,7 +346,12 @@ pub async fn send(config: &Config, args: SendArgs) -> anyhow::Result<()> {
     let limits = crate::engine::plan::Limits {
         sms_daily_cap: config.delivery.sms_daily_cap,
     };
-    let acceptor = Acceptor::spawn(store.clone(), Arc::new(tokio::sync::Notify::new()), limits);
+    let acceptor = Acceptor::spawn(
+        store.clone(),
+        Arc::new(tokio::sync::Notify::new()),
+        limits,
+        None,
+    );
     let result = intake::accept(&workflows, &acceptor, &args.tenant, req, None).await;
     store.close().await;
     let (body, repeat) = match result? {
