@@ -105,6 +105,10 @@ impl WorkerHandle {
 /// Outcomes recorded per transaction at most.
 const RECORD_BATCH: usize = 512;
 
+/// Least time between outcome commits on SQLite. An outcome waits at most
+/// this long (its slot with it), which is short next to a provider call.
+const SQLITE_RECORD_EVERY: Duration = Duration::from_millis(5);
+
 /// Recorders writing at once on PostgreSQL.
 const RECORDERS_PG: usize = 4;
 
@@ -336,6 +340,12 @@ async fn record_loop(
 ) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     let mut permits = Vec::with_capacity(RECORD_BATCH);
+    let linger = if store.is_postgres() {
+        Duration::ZERO
+    } else {
+        SQLITE_RECORD_EVERY
+    };
+    let mut last = Instant::now() - linger;
     loop {
         {
             let mut rx = rx.lock().await;
@@ -344,9 +354,14 @@ async fn record_loop(
             };
             batch.push(first);
             permits.push(p);
-            // Group commit without waiting: what finished while the last
-            // commit ran is recorded by the next one, so batches grow with
-            // the load and a lone outcome is written at once.
+            // On SQLite each commit is an fsync on the one writer the
+            // accept path also waits for: commits no closer together than
+            // the linger leave it free for the events being accepted.
+            if let Some(wait) = linger.checked_sub(last.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+            // Group commit: what finished while the last commit ran is
+            // recorded by the next one, so batches grow with the load.
             while batch.len() < RECORD_BATCH {
                 match rx.try_recv() {
                     Ok((o, p)) => {
@@ -357,6 +372,7 @@ async fn record_loop(
                 }
             }
         }
+        last = Instant::now();
         let mut tries = 0u32;
         loop {
             match store.record_outcomes(&owner, now_ms(), &batch).await {

@@ -7,11 +7,6 @@ use clap::Parser;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// mimalloc's per-thread free lists suit a server whose requests allocate
-/// and free small buffers on whichever runtime thread polls them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut config = match config::load(cli.config.as_deref()) {
