@@ -1,7 +1,8 @@
 //! The worker pool of one node: a claimer that takes due jobs in batches a
-//! little ahead of the free slots, a task per send, and a recorder that
-//! writes the outcomes in batches. Claim and record are separate short transactions;
-//! no transaction is open while a provider is called.
+//! little ahead of the free slots (and, on a node that also accepts, fresh
+//! jobs handed over by the accept path), a task per send, and recorders that
+//! write the outcomes in batches. Claim and record are separate short
+//! transactions; no transaction is open while a provider is called.
 
 use super::deliver::{deliver, now_ms, Shared};
 use super::outbound::OutboundSettings;
@@ -345,7 +346,9 @@ async fn record_loop(
     } else {
         SQLITE_RECORD_EVERY
     };
-    let mut last = Instant::now() - linger;
+    let mut last = Instant::now()
+        .checked_sub(linger)
+        .unwrap_or_else(Instant::now);
     loop {
         {
             let mut rx = rx.lock().await;
