@@ -337,12 +337,8 @@ impl Store {
                         "SELECT channel, address_hash, reason FROM suppressions WHERE tenant_id = ",
                     );
                     q.push_bind(tenant.clone());
-                    q.push(" AND address_hash IN (");
-                    let mut sep = q.separated(", ");
-                    for h in chunk {
-                        sep.push_bind(h.clone());
-                    }
-                    q.push(")");
+                    q.push(" AND address_hash IN ");
+                    crate::push_list(&mut q, chunk.iter());
                     let rows: Vec<(String, String, String)> =
                         q.build_query_as().fetch_all(&mut *tx).await?;
                     for (channel, hash, reason) in rows {
@@ -358,12 +354,9 @@ impl Store {
                     q.push_bind(tenant.clone());
                     q.push(" AND channel = 'sms' AND status NOT IN ('suppressed', 'cancelled') AND created_at >= ");
                     q.push_bind(since);
-                    q.push(" AND subscriber_id IN (");
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.to_string());
-                    }
-                    q.push(") GROUP BY subscriber_id");
+                    q.push(" AND subscriber_id IN ");
+                    crate::push_list(&mut q, chunk.iter().copied());
+                    q.push(" GROUP BY subscriber_id");
                     let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     for (id, n) in rows {
                         sms_counts.insert((tenant.clone(), id), n);

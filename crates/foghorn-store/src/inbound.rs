@@ -327,12 +327,8 @@ impl Store {
                             );
                             q.push_bind(src.tenant_id.to_string());
                             q.push(" AND channel = ").push_bind(channel.as_str());
-                            q.push(" AND address_hash IN (");
-                            let mut sep = q.separated(", ");
-                            for h in &hashes {
-                                sep.push_bind(h.clone());
-                            }
-                            q.push(")");
+                            q.push(" AND address_hash IN ");
+                            crate::push_list(&mut q, hashes.iter());
                             let (present,): (i64,) = q.build_query_as().fetch_one(&mut *tx).await?;
                             if present > 0 {
                                 continue;

@@ -57,7 +57,7 @@ pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgPool, QueryBuilder, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -142,6 +142,22 @@ macro_rules! on_read {
 }
 pub(crate) use on_db;
 pub(crate) use on_read;
+
+/// Appends `(v1, v2, …)`, each value bound: the list an `IN` takes.
+pub(crate) fn push_list<'a, DB, T>(
+    q: &mut QueryBuilder<'a, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("(");
+    let mut sep = q.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    q.push(")");
+}
 
 /// Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bind parameters for the widest table.

@@ -191,27 +191,6 @@ impl<'a> Grouped<'a> {
         }
         g
     }
-
-    /// The part of the batch whose jobs this owner still held.
-    fn keep(self, held: &std::collections::HashSet<String>) -> Grouped<'a> {
-        let has = |id: &str| held.contains(id);
-        Grouped {
-            sent: self.sent.into_iter().filter(|r| has(r.id)).collect(),
-            captured: self
-                .captured
-                .into_iter()
-                .filter(|(o, _)| has(&o.notification_id))
-                .collect(),
-            retried: self.retried.into_iter().filter(|r| has(r.id)).collect(),
-            status: self.status.into_iter().filter(|r| has(r.id)).collect(),
-            fallbacks: self
-                .fallbacks
-                .into_iter()
-                .filter(|(o, _)| has(&o.notification_id))
-                .collect(),
-            finished: self.finished.into_iter().filter(|id| has(id)).collect(),
-        }
-    }
 }
 
 /// The result of one delivery attempt, to be recorded.
@@ -274,23 +253,15 @@ impl Store {
                 "UPDATE notifications SET status = 'sending', updated_at = ",
             );
             q.push_bind(now);
-            q.push(" WHERE status IN ('queued', 'scheduled') AND id IN (");
-            let mut sep = q.separated(", ");
-            for (id, ..) in &claimed {
-                sep.push_bind(id.clone());
-            }
-            q.push(")");
+            q.push(" WHERE status IN ('queued', 'scheduled') AND id IN ");
+            crate::push_list(&mut q, claimed.iter().map(|(id, ..)| id.as_str()));
             q.build().execute(&mut *tx).await?;
 
             let mut q = QueryBuilder::<DB>::new(
                 "SELECT n.*, e.name AS event_name, e.data AS event_data FROM notifications n
-                 JOIN events e ON e.id = n.event_id WHERE n.id IN (",
+                 JOIN events e ON e.id = n.event_id WHERE n.id IN ",
             );
-            let mut sep = q.separated(", ");
-            for (id, ..) in &claimed {
-                sep.push_bind(id.clone());
-            }
-            q.push(")");
+            crate::push_list(&mut q, claimed.iter().map(|(id, ..)| id.as_str()));
             let rows = q.build().fetch_all(&mut *tx).await?;
             tx.commit().await?;
 
@@ -333,12 +304,9 @@ impl Store {
                 q.push_bind(now);
                 q.push(", lease_owner = NULL, claims = claims - 1 WHERE lease_owner = ");
                 q.push_bind(owner);
-                q.push(" AND notification_id IN (");
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(id.as_str());
-                }
-                q.push(") RETURNING notification_id");
+                q.push(" AND notification_id IN ");
+                crate::push_list(&mut q, chunk.iter().map(String::as_str));
+                q.push(" RETURNING notification_id");
                 let back: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 if back.is_empty() {
                     continue;
@@ -348,12 +316,8 @@ impl Store {
                     "UPDATE notifications SET status = 'queued', updated_at = ",
                 );
                 q.push_bind(now);
-                q.push(" WHERE status = 'sending' AND id IN (");
-                let mut sep = q.separated(", ");
-                for (id,) in &back {
-                    sep.push_bind(id.as_str());
-                }
-                q.push(")");
+                q.push(" WHERE status = 'sending' AND id IN ");
+                crate::push_list(&mut q, back.iter().map(|(id,)| id.as_str()));
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -376,7 +340,7 @@ impl Store {
         // One row per notification (the later outcome wins), so each job
         // row is changed once and says whether this owner still holds it.
         let all: Vec<&Outcome> = outcomes.iter().collect();
-        let grouped = Grouped::of(&all);
+        let mut batch = Grouped::of(&all);
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
             // The job rows first: deleting a finished job and moving a
@@ -385,19 +349,16 @@ impl Store {
             // locked until the commit, so no claim can take them between
             // the check and the write.
             let mut held: std::collections::HashSet<String> = Default::default();
-            for chunk in grouped.finished.chunks(INSERT_CHUNK) {
+            for chunk in batch.finished.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE lease_owner = ");
                 q.push_bind(owner);
-                q.push(" AND notification_id IN (");
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
-                q.push(") RETURNING notification_id");
+                q.push(" AND notification_id IN ");
+                crate::push_list(&mut q, chunk.iter().copied());
+                q.push(" RETURNING notification_id");
                 let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 held.extend(ids.into_iter().map(|(id,)| id));
             }
-            for chunk in grouped.retried.chunks(UPDATE_CHUNK) {
+            for chunk in batch.retried.chunks(UPDATE_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("WITH v (nid, run_at, attempt, pidx) AS (");
                 q.push_values(chunk, |mut b, r| {
                     b.push_bind(r.id)
@@ -423,7 +384,12 @@ impl Store {
                 .iter()
                 .filter(|o| held.contains(&o.notification_id))
                 .collect();
-            let batch = grouped.keep(&held);
+            // The notifications' changes, for the jobs this owner held.
+            let has = |id: &str| held.contains(id);
+            batch.sent.retain(|r| has(r.id));
+            batch.captured.retain(|(o, _)| has(&o.notification_id));
+            batch.status.retain(|r| has(r.id));
+            batch.fallbacks.retain(|(o, _)| has(&o.notification_id));
 
             let attempts: Vec<(&Outcome, &Attempt)> = applied
                 .iter()
@@ -569,12 +535,8 @@ impl Store {
             for chunk in ids.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE tenant_id = ");
                 q.push_bind(tenant_id.to_string());
-                q.push(" AND notification_id IN (");
-                let mut sep = q.separated(", ");
-                for (id,) in chunk {
-                    sep.push_bind(id.clone());
-                }
-                q.push(")");
+                q.push(" AND notification_id IN ");
+                crate::push_list(&mut q, chunk.iter().map(|(id,)| id.as_str()));
                 q.build().execute(&mut *tx).await?;
             }
             if !ids.is_empty() {

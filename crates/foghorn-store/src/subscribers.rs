@@ -209,12 +209,8 @@ impl Store {
             q.push(" AND (subscriber_id = ")
                 .push_bind(external_id.to_string());
             if !hashes.is_empty() {
-                q.push(" OR address_hash IN (");
-                let mut sep = q.separated(", ");
-                for h in &hashes {
-                    sep.push_bind(h.clone());
-                }
-                q.push(")");
+                q.push(" OR address_hash IN ");
+                crate::push_list(&mut q, hashes.iter());
             }
             q.push(") ORDER BY at, id");
             q.build_query_as::<ConsentRow>().fetch_all(pool).await?

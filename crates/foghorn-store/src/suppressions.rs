@@ -64,12 +64,9 @@ impl Store {
             q.push_bind(tenant_id.to_string());
             q.push(" AND channel = ")
                 .push_bind(channel.as_str().to_string());
-            q.push(" AND address_hash IN (");
-            let mut sep = q.separated(", ");
-            for h in &hashes {
-                sep.push_bind(h.clone());
-            }
-            q.push(") LIMIT 1");
+            q.push(" AND address_hash IN ");
+            crate::push_list(&mut q, hashes.iter());
+            q.push(" LIMIT 1");
             q.build_query_scalar::<String>()
                 .fetch_optional(pool)
                 .await?
@@ -119,12 +116,9 @@ impl Store {
             q.push_bind(tenant_id.to_string());
             q.push(" AND channel = ")
                 .push_bind(channel.as_str().to_string());
-            q.push(" AND address_hash IN (");
-            let mut sep = q.separated(", ");
-            for h in &hashes {
-                sep.push_bind(h.clone());
-            }
-            q.push(") ORDER BY at, id");
+            q.push(" AND address_hash IN ");
+            crate::push_list(&mut q, hashes.iter());
+            q.push(" ORDER BY at, id");
             q.build_query_as::<ConsentRow>().fetch_all(pool).await?
         });
         Ok(rows
