@@ -8,7 +8,7 @@
 
 use super::plan::{plan, EventPlan, Limits, PlanError};
 use super::worker::Handoff;
-use foghorn_store::{AcceptResult, EventDraft, LeaseFresh, Store, StoreError};
+use foghorn_store::{AcceptResult, Accepted, EventDraft, LeaseFresh, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
@@ -132,13 +132,14 @@ async fn writer(
             .await;
         drop(plans);
         match result {
-            Ok((results, fresh)) => {
+            Ok(Accepted {
+                results,
+                fresh,
+                queued,
+            }) => {
                 for (place, job) in places.into_iter().zip(fresh) {
                     place.send(job);
                 }
-                let created = results
-                    .iter()
-                    .any(|r| matches!(r, AcceptResult::Created(_)));
                 metrics::counter!("foghorn_events_accepted_total").increment(
                     results
                         .iter()
@@ -149,7 +150,9 @@ async fn writer(
                 for (s, r) in batch.into_iter().zip(results) {
                     let _ = s.reply.send(Ok(r));
                 }
-                if created {
+                // Jobs handed over need no claim: wake the workers (here
+                // and on other nodes) only for those left in the queue.
+                if queued > 0 {
                     wake.notify_one();
                     if let Err(e) = store.notify_workers().await {
                         tracing::warn!(error = %e, "could not notify other nodes of new jobs");

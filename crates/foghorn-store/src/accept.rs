@@ -82,6 +82,15 @@ pub struct LeaseFresh<'a> {
     pub take: &'a mut (dyn FnMut() -> bool + Send),
 }
 
+/// What a batch wrote: each event's answer, the jobs leased to the caller,
+/// and how many jobs wait for a claim (so a caller that took them all
+/// need wake no one).
+pub struct Accepted<E> {
+    pub results: Vec<AcceptResult<E>>,
+    pub fresh: Vec<crate::ClaimedJob>,
+    pub queued: usize,
+}
+
 /// Subscribers found for a batch, by (tenant, external id).
 pub type SubscriberMap = HashMap<(TenantId, String), SubscriberRow>;
 
@@ -220,7 +229,10 @@ impl Store {
         drafts: &[EventDraft],
         plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
     ) -> Result<Vec<AcceptResult<E>>> {
-        Ok(self.accept_events_leasing(drafts, plan, None).await?.0)
+        Ok(self
+            .accept_events_leasing(drafts, plan, None)
+            .await?
+            .results)
     }
 
     /// [`Store::accept_events`], leasing the jobs `lease` takes to its
@@ -231,8 +243,9 @@ impl Store {
         drafts: &[EventDraft],
         mut plan: impl FnMut(&EventDraft, &mut AcceptFacts) -> Result<Plan, E>,
         mut lease: Option<LeaseFresh<'_>>,
-    ) -> Result<(Vec<AcceptResult<E>>, Vec<crate::ClaimedJob>)> {
+    ) -> Result<Accepted<E>> {
         let leased: Vec<crate::ClaimedJob>;
+        let queued: usize;
         let mut results: Vec<Option<AcceptResult<E>>> = (0..drafts.len()).map(|_| None).collect();
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
@@ -496,6 +509,7 @@ impl Store {
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            queued = jobs.iter().filter(|(.., taken)| !taken).count();
             leased = rows
                 .iter()
                 .filter(|(_, _, taken)| *taken)
@@ -550,7 +564,11 @@ impl Store {
                 r.ok_or_else(|| crate::StoreError::Corrupt("an event was left unanswered".into()))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((results, leased))
+        Ok(Accepted {
+            results,
+            fresh: leased,
+            queued,
+        })
     }
 
     pub async fn event(&self, tenant_id: &TenantId, id: &str) -> Result<Option<crate::EventRow>> {

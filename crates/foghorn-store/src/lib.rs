@@ -35,8 +35,8 @@ mod wake;
 mod workflows;
 
 pub use accept::{
-    AcceptFacts, AcceptResult, EventDraft, LeaseFresh, NewNotification, Plan, SubscriberMap,
-    SMS_CAP_WINDOW_MS,
+    AcceptFacts, AcceptResult, Accepted, EventDraft, LeaseFresh, NewNotification, Plan,
+    SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use audit::{Audit, AuditRow, ChainBreak};
 pub use canary::Canary;

@@ -335,7 +335,11 @@ async fn fresh_jobs_leased_at_accept_are_held_by_their_owner_alone() {
             offered += 1;
             offered == 1
         };
-        let (results, fresh) = store
+        let Accepted {
+            results,
+            fresh,
+            queued,
+        } = store
             .accept_events_leasing(
                 &drafts,
                 due_or_later_plan,
@@ -348,6 +352,10 @@ async fn fresh_jobs_leased_at_accept_are_held_by_their_owner_alone() {
             .await
             .unwrap();
         assert_eq!(offered, 2, "{b}: only jobs due now are offered");
+        assert_eq!(
+            queued, 2,
+            "{b}: the refused and the scheduled job wait for a claim"
+        );
         assert!(results
             .iter()
             .all(|r| matches!(r, AcceptResult::Created(_))));
@@ -397,7 +405,7 @@ async fn fresh_jobs_leased_at_accept_are_held_by_their_owner_alone() {
         );
         // When the lease ends unrecorded (the node died), any worker claims it.
         let mut take_all = || true;
-        let (_, fresh) = store
+        let Accepted { fresh, .. } = store
             .accept_events_leasing(
                 &[draft("default", None, &[])],
                 due_or_later_plan,
