@@ -5,6 +5,7 @@
 //! storage layer can share it without reaching into each other.
 
 pub mod channel;
+pub mod clock;
 pub mod ids;
 pub mod inbound;
 pub mod kind;
@@ -12,6 +13,7 @@ pub mod mailbox;
 pub mod message;
 pub mod money;
 pub mod net_policy;
+pub mod policy;
 pub mod provider_error;
 pub mod recipient;
 pub mod secret;

@@ -53,6 +53,18 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Prices per provider (by name, else by kind); see `engine::pricing`.
     pub pricing: BTreeMap<String, PriceEntry>,
+    pub dev: DevConfig,
+}
+
+/// Rehearsal aids, off in production.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevConfig {
+    /// Lets an operator key move this node's clock forward
+    /// (`POST /v1/admin/clock`), to see quiet hours end and reminders come
+    /// due without waiting. Never on a node that serves real people: the
+    /// queue and every time-based rule follow the moved clock.
+    pub clock: bool,
 }
 
 impl Default for Config {
@@ -73,6 +85,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             pricing: BTreeMap::new(),
+            dev: DevConfig::default(),
         }
     }
 }

@@ -255,7 +255,7 @@ pub async fn accept(
         )
         .into());
     }
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let send_at = req
         .send_at
         .map(|t| t.timestamp_millis())

@@ -24,6 +24,7 @@ pub mod intake;
 pub mod outbound;
 pub mod phone;
 pub mod plan;
+pub mod preferences;
 pub mod pricing;
 pub mod retry;
 pub mod routing;

@@ -3,9 +3,13 @@
 //! before they reach the queue — opted out, on the tenant's suppression list
 //! (bounced, complained, unsubscribed), or over the daily SMS cap.
 
+use crate::preferences::{quiet_until, Verdict, Wishes, CRITICAL_BYPASS, QUIET_HOURS};
 use crate::workflow::CompiledWorkflow;
+use foghorn_core::policy::{QuietHours, TenantPolicy};
 use foghorn_core::{ids, normalise_address, Address, Channel, Contact, Recipient, Status};
-use foghorn_store::{AcceptFacts, EventDraft, NewNotification, OptOutRow, Plan, SubscriberRow};
+use foghorn_store::{
+    AcceptFacts, EventDraft, NewNotification, OptInRow, OptOutRow, Plan, SubscriberRow,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -39,7 +43,9 @@ pub struct EventPlan {
     /// When an unscheduled notification's job is due (now, or earlier for
     /// priority events).
     pub run_at: i64,
-    /// A critical event (or workflow): bypasses the daily SMS cap.
+    /// A critical event (or workflow): bypasses preferences, quiet hours
+    /// and the daily SMS cap (never an address's suppression: a STOP or a
+    /// bounce).
     pub critical: bool,
 }
 
@@ -84,27 +90,29 @@ struct Stored {
     id: String,
     /// Whole channels and single categories the subscriber opted out of.
     opt_outs: Vec<OptOutRow>,
+    opt_ins: Vec<OptInRow>,
+    /// The subscriber's own quiet hours: None follows the tenant's.
+    quiet_hours: Option<QuietHours>,
+    has_own_quiet_hours: bool,
 }
 
 impl Stored {
-    fn of(s: &SubscriberRow, opt_outs: &[OptOutRow]) -> Stored {
+    fn of(s: &SubscriberRow, opt_outs: &[OptOutRow], opt_ins: &[OptInRow]) -> Stored {
         Stored {
             id: s.external_id.clone(),
             opt_outs: opt_outs.to_vec(),
+            opt_ins: opt_ins.to_vec(),
+            quiet_hours: s.quiet_hours.as_deref().and_then(|q| q.parse().ok()),
+            has_own_quiet_hours: s.quiet_hours.is_some(),
         }
     }
+}
 
-    /// Whether the subscriber's opt-outs stop a `channel` step of this
-    /// workflow. Email of a critical workflow carries no unsubscribe link
-    /// (see `deliver`), and an email unsubscribe covers the mail that
-    /// offers one: critical email still goes. Other channels have no such
-    /// exemption.
-    fn opted_out(&self, channel: Channel, workflow: &CompiledWorkflow) -> bool {
-        if channel == Channel::Email && workflow.doc.critical {
-            return false;
-        }
-        let category = workflow.doc.category.as_deref();
-        self.opt_outs.iter().any(|o| o.covers(channel, category))
+/// The quiet hours a person keeps: their own, else the tenant's.
+fn quiet_hours(row: Option<&Stored>, policy: &TenantPolicy) -> Option<QuietHours> {
+    match row {
+        Some(r) if r.has_own_quiet_hours => r.quiet_hours,
+        _ => policy.quiet_hours,
     }
 }
 
@@ -166,7 +174,11 @@ pub fn plan(
                     }
                 })?;
                 let opt_outs = facts.opt_outs(&draft.tenant_id, id);
-                people.push((Some(Stored::of(row, opt_outs)), subscriber_facts(row)));
+                let opt_ins = facts.opt_ins(&draft.tenant_id, id);
+                people.push((
+                    Some(Stored::of(row, opt_outs, opt_ins)),
+                    subscriber_facts(row),
+                ));
             }
             Addressee::Inline(v) => people.push((None, inline_facts(v))),
         }
@@ -175,6 +187,8 @@ pub fn plan(
         Some(t) => (Status::Scheduled, t),
         None => (Status::Queued, p.run_at),
     };
+    let policy = facts.policy(&draft.tenant_id).clone();
+    let category = p.workflow.doc.category.as_deref();
     let mut out = Vec::new();
     let mut answer = Vec::new();
     for &i in &p.steps {
@@ -182,12 +196,14 @@ pub fn plan(
         let mut push = |subscriber_id: Option<String>,
                         mut facts: Recipient,
                         status: Status,
-                        reason: Option<String>| {
+                        reason: Option<String>,
+                        held_until: Option<i64>| {
             // The version planned with, so a worker holding an older copy
             // of a tenant's workflow knows to read the newer one.
             if p.workflow.version > 0 {
                 facts.workflow_version = Some(p.workflow.version);
             }
+            facts.critical = p.critical;
             let id = ids::notification_id();
             answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
             out.push(NewNotification {
@@ -199,8 +215,12 @@ pub fn plan(
                 recipient: facts.to_json(),
                 status,
                 status_reason: reason,
-                send_at: p.send_at,
-                run_at: (status == live_status).then_some(run_at),
+                send_at: held_until.or(p.send_at),
+                run_at: if held_until.is_some() {
+                    held_until
+                } else {
+                    (status == live_status).then_some(run_at)
+                },
             });
         };
         if step.is_team() {
@@ -212,6 +232,7 @@ pub fn plan(
                     Recipient::default(),
                     Status::Suppressed,
                     Some(format!("no destination: the step's url `{url}` is not set")),
+                    None,
                 ),
                 // Without a url of its own the channel's provider has a
                 // fixed one (SLACK_WEBHOOK_URL, a relay's `url`).
@@ -219,6 +240,7 @@ pub fn plan(
                     None,
                     Recipient::destination(Address::Url(target.unwrap_or_default().to_string())),
                     live_status,
+                    None,
                     None,
                 ),
             }
@@ -237,20 +259,28 @@ pub fn plan(
                     person,
                     Status::Suppressed,
                     Some(format!("no {} address", step.channel)),
+                    None,
                 );
                 continue;
             };
-            if row
-                .as_ref()
-                .is_some_and(|r| r.opted_out(step.channel, &p.workflow))
-            {
-                push(sid, person, Status::Suppressed, Some("unsubscribed".into()));
-                continue;
+            let wishes = Wishes {
+                opt_outs: row.as_ref().map_or(&[], |r| r.opt_outs.as_slice()),
+                opt_ins: row.as_ref().map_or(&[], |r| r.opt_ins.as_slice()),
+                categories: &policy.categories,
+            };
+            let mut reason = None;
+            match wishes.verdict(step.channel, category, p.critical) {
+                Verdict::Send => {}
+                Verdict::Bypassed => reason = Some(CRITICAL_BYPASS.to_string()),
+                Verdict::Refused(why) => {
+                    push(sid, person, Status::Suppressed, Some(why.into()), None);
+                    continue;
+                }
             }
             let key = normalise_address(step.channel, addr.as_str());
             if let Some(reason) = facts.suppression(&draft.tenant_id, step.channel, &key) {
                 let reason = reason.to_string();
-                push(sid, person, Status::Suppressed, Some(reason));
+                push(sid, person, Status::Suppressed, Some(reason), None);
                 continue;
             }
             // The cap counts stored subscribers' SMS (inline recipients
@@ -268,11 +298,38 @@ pub fn plan(
                 _ => false,
             };
             if capped {
-                push(sid, person, Status::Suppressed, Some(DAILY_CAP.into()));
+                push(
+                    sid,
+                    person,
+                    Status::Suppressed,
+                    Some(DAILY_CAP.into()),
+                    None,
+                );
                 continue;
             }
             person.address = Some(addr);
-            push(sid, person, live_status, None)
+            // Held to the end of the person's quiet hours, in their zone.
+            let held = match (p.critical, quiet_hours(row.as_ref(), &policy)) {
+                (false, Some(q)) => {
+                    let zone = person
+                        .contact
+                        .timezone
+                        .as_deref()
+                        .or(policy.timezone.as_deref());
+                    quiet_until(run_at.max(p.run_at), q, zone)
+                }
+                _ => None,
+            };
+            match held {
+                Some(until) => push(
+                    sid,
+                    person,
+                    Status::Scheduled,
+                    Some(QUIET_HOURS.into()),
+                    Some(until),
+                ),
+                None => push(sid, person, live_status, reason, None),
+            }
         }
     }
     Ok(Plan {

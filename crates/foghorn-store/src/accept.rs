@@ -8,7 +8,8 @@
 //! the same transaction, so a repeat can never make a second set of rows.
 
 use crate::crypto::Crypto;
-use crate::{on_db, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
+use crate::{on_db, OptInRow, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
+use foghorn_core::policy::TenantPolicy;
 use foghorn_core::TenantId;
 use foghorn_core::{normalise_address, Channel, Status};
 use sqlx::QueryBuilder;
@@ -104,6 +105,10 @@ pub struct AcceptFacts {
     pub subscribers: SubscriberMap,
     /// (tenant, subscriber id) → that subscriber's opt-outs.
     opt_outs: HashMap<(TenantId, String), Vec<OptOutRow>>,
+    /// (tenant, subscriber id) → that subscriber's opt-ins.
+    opt_ins: HashMap<(TenantId, String), Vec<OptInRow>>,
+    /// The policies of the tenants that wrote one.
+    policies: HashMap<TenantId, TenantPolicy>,
     /// (tenant, channel, address hash) → reason.
     suppressions: HashMap<(TenantId, String, String), String>,
     /// (tenant, subscriber id) → SMS notifications in the cap window,
@@ -123,6 +128,21 @@ impl AcceptFacts {
         self.opt_outs
             .get(&(tenant.clone(), external_id.to_string()))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The subscriber's opt-ins (categories off by default, SMS marketing).
+    pub fn opt_ins(&self, tenant: &TenantId, external_id: &str) -> &[OptInRow] {
+        self.opt_ins
+            .get(&(tenant.clone(), external_id.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The tenant's policy (empty when it never wrote one).
+    pub fn policy(&self, tenant: &TenantId) -> &TenantPolicy {
+        static EMPTY: std::sync::OnceLock<TenantPolicy> = std::sync::OnceLock::new();
+        self.policies
+            .get(tenant)
+            .unwrap_or_else(|| EMPTY.get_or_init(TenantPolicy::default))
     }
 
     /// Why `address` (normalised for `channel`) is suppressed, if it is.
@@ -289,6 +309,7 @@ impl Store {
             wanted.dedup();
             let mut subscribers: SubscriberMap = HashMap::new();
             let mut opt_outs: HashMap<(TenantId, String), Vec<OptOutRow>> = HashMap::new();
+            let mut opt_ins: HashMap<(TenantId, String), Vec<OptInRow>> = HashMap::new();
             for chunk in wanted.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("SELECT * FROM subscribers WHERE ");
                 let mut sep = q.separated(" OR ");
@@ -320,6 +341,38 @@ impl Store {
                         .or_default()
                         .push(r);
                 }
+                let mut q = QueryBuilder::<DB>::new("SELECT * FROM opt_ins WHERE ");
+                let mut sep = q.separated(" OR ");
+                for (t, s) in chunk {
+                    sep.push("(tenant_id = ");
+                    sep.push_bind_unseparated(t.to_string());
+                    sep.push_unseparated(" AND subscriber_id = ");
+                    sep.push_bind_unseparated(s.to_string());
+                    sep.push_unseparated(")");
+                }
+                let rows: Vec<OptInRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for r in rows {
+                    opt_ins
+                        .entry((r.tenant_id.clone(), r.subscriber_id.clone()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+
+            // The policies of the batch's tenants (a handful at most).
+            let mut tenants: Vec<&TenantId> = drafts.iter().map(|d| &d.tenant_id).collect();
+            tenants.sort_unstable();
+            tenants.dedup();
+            let mut policies = HashMap::new();
+            for chunk in tenants.chunks(INSERT_CHUNK) {
+                let mut q =
+                    QueryBuilder::<DB>::new("SELECT * FROM tenant_policies WHERE tenant_id IN ");
+                crate::push_list(&mut q, chunk.iter().map(|t| t.to_string()));
+                let rows: Vec<crate::people::PolicyRow> =
+                    q.build_query_as().fetch_all(&mut *tx).await?;
+                for r in rows {
+                    policies.insert(r.tenant_id.clone(), r.parse());
+                }
             }
 
             // 3. Suppressions of every address the batch may use, and the
@@ -341,7 +394,7 @@ impl Store {
             }
             let mut suppressions = HashMap::new();
             let mut sms_counts = HashMap::new();
-            let since = crate::migrations::now_ms() - SMS_CAP_WINDOW_MS;
+            let since = foghorn_core::clock::now_ms() - SMS_CAP_WINDOW_MS;
             for (tenant, (mut hashes, mut ids)) in by_tenant {
                 hashes.sort_unstable();
                 hashes.dedup();
@@ -379,6 +432,8 @@ impl Store {
             let mut facts = AcceptFacts {
                 subscribers,
                 opt_outs,
+                opt_ins,
+                policies,
                 suppressions,
                 sms_counts,
                 crypto: self.crypto.clone(),
@@ -448,7 +503,7 @@ impl Store {
                 .flat_map(|(i, p)| p.notifications.iter().map(move |n| (&drafts[*i], n)))
                 .collect();
             // Which of the jobs due now go straight to this node's worker.
-            let now = crate::migrations::now_ms();
+            let now = foghorn_core::clock::now_ms();
             let taken: Vec<bool> = rows
                 .iter()
                 .map(|(_, n)| match (&mut lease, n.run_at) {

@@ -15,11 +15,13 @@ mod audit;
 mod canary;
 mod costs;
 pub mod crypto;
+mod gdpr;
 mod inbound;
 mod keys;
 mod links;
 mod migrations;
 mod notifications;
+mod people;
 mod queue;
 mod reseal;
 mod rows;
@@ -42,6 +44,7 @@ pub use audit::{Audit, AuditRow, ChainBreak};
 pub use canary::Canary;
 pub use costs::CostRow;
 pub use foghorn_core::TenantId;
+pub use gdpr::{Erased, PersonalData};
 pub use inbound::{
     progress, ConsentAction, Effect, InboundItem, InboundSource, InboundSummary, SystemMessage,
     Target, SEEN_RETENTION_MS, SOFT_BOUNCE,
@@ -49,6 +52,7 @@ pub use inbound::{
 pub use keys::{TenantRow, DEFAULT_TENANT, OPERATOR_TENANT};
 pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
+pub use people::{Choice, Choices, PolicyPart, PreferenceChange};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use rows::*;
 pub use tenant_providers::TenantProviderRow;

@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "opt_outs",
         sql: include_str!("../migrations/0007_opt_outs.sql"),
     },
+    Migration {
+        version: 8,
+        name: "people",
+        sql: include_str!("../migrations/0008_people.sql"),
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

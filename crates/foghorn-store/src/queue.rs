@@ -434,7 +434,8 @@ impl Store {
                 q.push(
                     ") UPDATE notifications AS n SET
                      status = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') THEN n.status ELSE 'sent' END,
-                     status_reason = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') THEN n.status_reason ELSE v.note END,
+                     status_reason = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') THEN n.status_reason
+                       WHEN v.note IS NULL AND n.status_reason = 'critical: preferences bypassed' THEN n.status_reason ELSE v.note END,
                      provider = v.prov,
                      provider_message_id = v.pmid,
                      cost_micros = CASE WHEN n.status IN ('delivered', 'read', 'failed', 'bounced') AND n.cost_micros IS NOT NULL THEN n.cost_micros ELSE v.cost END,

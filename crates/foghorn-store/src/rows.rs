@@ -73,6 +73,10 @@ pub struct SubscriberRow {
     /// without decrypting.
     pub email_hash: Option<String>,
     pub phone_hash: Option<String>,
+    /// The subscriber's own quiet hours (`21:00-08:00`, `""` for none);
+    /// None follows the tenant's. Set through the preferences only.
+    #[sqlx(default)]
+    pub quiet_hours: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -159,6 +163,9 @@ pub struct ConsentRow {
     /// Who made the change, as the audit trail names them (`key:<id>`,
     /// `recipient:one-click`); None for provider reports.
     pub actor: Option<String>,
+    /// The words the person agreed to, for an opt-in that showed some.
+    #[sqlx(default)]
+    pub consent_text: Option<String>,
     pub at: i64,
 }
 
@@ -174,6 +181,20 @@ pub struct OptOutRow {
     pub category: String,
     pub source: String,
     pub actor: String,
+    pub created_at: i64,
+}
+
+/// A subscriber's yes to a category on a channel: needed where the
+/// category is off by default, and for SMS marketing.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct OptInRow {
+    pub tenant_id: TenantId,
+    pub subscriber_id: String,
+    pub channel: Channel,
+    pub category: String,
+    pub source: String,
+    pub actor: String,
+    pub consent_text: Option<String>,
     pub created_at: i64,
 }
 

@@ -221,7 +221,8 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Returns false when there was no such subscriber.
+    /// Erases the subscriber (see [`Store::erase_subscriber`]); false when
+    /// there was no such subscriber.
     pub async fn delete_subscriber(
         &self,
         tenant_id: &TenantId,
@@ -229,28 +230,9 @@ impl Store {
         audit: &Audit,
         now: i64,
     ) -> Result<bool> {
-        on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_with(BEGIN).await?;
-            let n =
-                sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND external_id = $2")
-                    .bind(tenant_id)
-                    .bind(external_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if n == 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            // The ledger keeps the history; the choices go with the person.
-            sqlx::query("DELETE FROM opt_outs WHERE tenant_id = $1 AND subscriber_id = $2")
-                .bind(tenant_id)
-                .bind(external_id)
-                .execute(&mut *tx)
-                .await?;
-            append::<DB>(&mut tx, tenant_id, audit, now).await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+        Ok(self
+            .erase_subscriber(tenant_id, external_id, audit, now)
+            .await?
+            .is_some())
     }
 }

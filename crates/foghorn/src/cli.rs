@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A person's data: export it, or erase it (GDPR, CCPA).
+    Subscribers {
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
     /// The dead-letter queue.
     Dlq {
         #[command(subcommand)]
@@ -155,6 +160,27 @@ pub enum TenantsCommand {
 pub enum AuditCommand {
     /// Walk the hash chain; name the first bad row.
     Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Print everything held about a subscriber as JSON.
+    Export {
+        /// The subscriber's id (the application's own).
+        id: String,
+        #[arg(long, default_value = "default")]
+        tenant: TenantId,
+    },
+    /// Erase a subscriber's personal data everywhere it is kept; their
+    /// opt-outs stay, as suppressions of the addresses' keyed hashes.
+    Erase {
+        id: String,
+        #[arg(long, default_value = "default")]
+        tenant: TenantId,
+        /// Print what was erased as JSON.
         #[arg(long)]
         json: bool,
     },

@@ -1,6 +1,8 @@
 //! The short CLI commands: migrate, keys, dlq, send.
 
-use crate::cli::{AuditCommand, BenchArgs, DlqCommand, KeysCommand, SendArgs, TenantsCommand};
+use crate::cli::{
+    AuditCommand, BenchArgs, DlqCommand, KeysCommand, SendArgs, SubscribersCommand, TenantsCommand,
+};
 use crate::config::Config;
 use crate::engine::Acceptor;
 use crate::keys::{new_key, Scope};
@@ -39,7 +41,7 @@ pub async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
         return crate::master_key::rotate(config).await;
     }
     let (store, _) = crate::app::open(config).await?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     match cmd {
         KeysCommand::Create {
             scopes,
@@ -179,7 +181,7 @@ pub fn valid_tenant_id(id: &str) -> bool {
 
 pub async fn tenants(config: &Config, cmd: TenantsCommand) -> anyhow::Result<()> {
     let (store, _) = crate::app::open(config).await?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     match cmd {
         TenantsCommand::Create { name, id } => {
             let id = id.unwrap_or_else(|| slug(&name));
@@ -246,9 +248,44 @@ pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
+pub async fn subscribers(config: &Config, cmd: SubscribersCommand) -> anyhow::Result<()> {
+    let (store, _) = crate::app::open(config).await?;
+    match cmd {
+        SubscribersCommand::Export { id, tenant } => {
+            let policy = store.tenant_policy(&tenant).await?;
+            let Some(data) = store.personal_data(&tenant, &id).await? else {
+                bail!("no subscriber `{id}` in tenant `{tenant}`");
+            };
+            let doc = crate::gdpr::export(&tenant, data, &policy);
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        SubscribersCommand::Erase { id, tenant, json } => {
+            let audit = Audit::new("cli", "subscriber.erase", &id);
+            let now = foghorn_core::clock::now_ms();
+            let Some(erased) = store.erase_subscriber(&tenant, &id, &audit, now).await? else {
+                bail!("no subscriber `{id}` in tenant `{tenant}`");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&erased)?);
+            } else {
+                println!(
+                    "erased subscriber {id}: {} notifications without recipient ({} pending cancelled), {} captured messages deleted, {} consent addresses removed, {} opt-outs kept as suppressions",
+                    erased.notifications,
+                    erased.cancelled,
+                    erased.sandbox_messages,
+                    erased.consent_addresses,
+                    erased.kept_suppressions
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
 pub async fn dlq(config: &Config, cmd: DlqCommand) -> anyhow::Result<()> {
     let (store, _) = crate::app::open(config).await?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     match cmd {
         DlqCommand::List {
             tenant,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod gdpr;
 pub mod keys;
 pub mod master_key;
 pub mod telemetry;

@@ -28,7 +28,7 @@ pub(crate) struct Shared {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    foghorn_core::clock::now_ms()
 }
 
 fn outcome(job: &ClaimedJob, attempt: Option<Attempt>, kind: OutcomeKind) -> Outcome {

@@ -4,6 +4,7 @@
 //! prepared ends here as an outcome.
 
 use super::{dead, now_ms, outcome, Shared};
+use crate::preferences::{Verdict, Wishes};
 use crate::workflow::{CompiledWorkflow, EventFacts, RenderContext};
 use crate::{short_links, sms_text, unsubscribe};
 use foghorn_core::{normalise_address, Address, Channel, Outbound, Recipient};
@@ -38,6 +39,9 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         ));
     };
     if let Some(o) = suppressed_since(shared, job, channel, &to).await {
+        return Err(o);
+    }
+    if let Some(o) = unwanted_since(shared, job, &workflow, recipient.critical).await {
         return Err(o);
     }
     // Every email of a workflow that is not critical can be unsubscribed from.
@@ -202,5 +206,53 @@ async fn suppressed_since(
             tracing::warn!(error = %e, "reading the suppression list failed; the send waits");
             Some(soon(job))
         }
+    }
+}
+
+/// A preference changed after the notification was planned (a no to its
+/// category, a whole channel given up, a category turned off by default)
+/// stops it here; critical workflows still go, as they did when planned.
+/// When the choices cannot be read, the send waits.
+async fn unwanted_since(
+    shared: &Shared,
+    job: &ClaimedJob,
+    workflow: &CompiledWorkflow,
+    critical: bool,
+) -> Option<Outcome> {
+    let n = &job.notification;
+    let subscriber = n.subscriber_id.as_deref()?;
+    if n.channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
+        return None;
+    }
+    let read = async {
+        let choices = shared.store.choices(&n.tenant_id, subscriber).await?;
+        let policy = shared.store.tenant_policy(&n.tenant_id).await?;
+        Ok::<_, foghorn_store::StoreError>((choices, policy))
+    };
+    let (choices, policy) = match read.await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the preferences failed; the send waits");
+            return Some(soon(job));
+        }
+    };
+    let wishes = Wishes {
+        opt_outs: &choices.opt_outs,
+        opt_ins: &choices.opt_ins,
+        categories: &policy.categories,
+    };
+    match wishes.verdict(
+        n.channel,
+        workflow.doc.category.as_deref(),
+        critical || workflow.doc.critical,
+    ) {
+        Verdict::Refused(reason) => Some(outcome(
+            job,
+            None,
+            OutcomeKind::Suppressed {
+                reason: reason.to_string(),
+            },
+        )),
+        Verdict::Send | Verdict::Bypassed => None,
     }
 }

@@ -115,7 +115,7 @@ impl Inbound {
         let settings: serde_json::Value =
             serde_json::from_str(&tenant_row.settings).unwrap_or_default();
         let items: Vec<InboundItem> = events.iter().map(item).collect();
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = foghorn_core::clock::now_ms();
         let provider = slot.provider.name().to_string();
         let ctx = keywords::Context {
             kind,
@@ -223,8 +223,7 @@ impl Inbound {
     pub fn spawn_pruner(store: Store) {
         tokio::spawn(async move {
             loop {
-                let before =
-                    chrono::Utc::now().timestamp_millis() - foghorn_store::SEEN_RETENTION_MS;
+                let before = foghorn_core::clock::now_ms() - foghorn_store::SEEN_RETENTION_MS;
                 match store.prune_inbound_seen(before).await {
                     Ok(n) if n > 0 => tracing::debug!(pruned = n, "forgot old callback ids"),
                     Ok(_) => {}

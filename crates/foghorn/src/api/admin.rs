@@ -84,7 +84,7 @@ pub async fn put_tenant(
             state.config.security.allow_private_targets_for_tenants,
         )?;
     }
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let created_at = state
         .store
         .tenant(&TenantId::from(id.as_str()))
@@ -133,4 +133,37 @@ pub async fn get_tenant(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no tenant `{id}`")))?;
     Ok(Json(view(t)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockMove {
+    /// Forward by this many milliseconds.
+    pub advance_ms: Option<i64>,
+    /// Or to this instant (RFC 3339).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Moves this node's clock forward (operator keys, `dev.clock` only), then
+/// wakes the workers so jobs that became due go at once.
+pub async fn move_clock(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(input): ApiJson<ClockMove>,
+) -> ApiResult<Json<Value>> {
+    auth.require(Scope::Operator)?;
+    let moved = match (input.advance_ms, input.to) {
+        (Some(ms), None) => foghorn_core::clock::advance_ms(ms),
+        (None, Some(at)) => foghorn_core::clock::set_ms(at.timestamp_millis()),
+        _ => {
+            return Err(ApiError::validation(
+                "advance_ms",
+                "give either advance_ms or to",
+            ))
+        }
+    };
+    let now = moved.map_err(|e| ApiError::validation("to", e.to_string()))?;
+    tracing::warn!(now = %rfc3339(now), "the clock was moved");
+    state.wake.notify_one();
+    Ok(Json(serde_json::json!({ "now": rfc3339(now) })))
 }

@@ -145,7 +145,7 @@ pub async fn cancel(
     }
     check_key("idempotency_key", &req.idempotency_key)?;
     check_key("grouping_key", &req.grouping_key)?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let ids = state
         .store
         .cancel(

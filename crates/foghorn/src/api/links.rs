@@ -37,7 +37,7 @@ pub async fn follow(
         return ApiError::not_found("no such link").into_response();
     };
     // A lost click must not cost the person their page.
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     if let Err(e) = state.store.record_click(&link, &code, now).await {
         tracing::warn!(error = %e, "recording a link click failed");
     }

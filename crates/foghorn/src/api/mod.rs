@@ -13,6 +13,7 @@ pub mod json;
 pub mod links;
 pub mod notifications;
 pub mod openapi;
+pub mod preferences;
 pub mod preview;
 pub mod problem;
 pub mod providers;
@@ -67,7 +68,13 @@ pub struct AppState {
 }
 
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
-    Router::new()
+    // A rehearsal aid, not part of the API: absent unless `dev.clock`.
+    let clock = if state.config.dev.clock {
+        Router::new().route("/v1/admin/clock", post(admin::move_clock))
+    } else {
+        Router::new()
+    };
+    clock
         .route("/v1/events", post(events::post_event))
         .route("/v1/cancellations", post(events::cancel))
         .route("/v1/notifications", get(notifications::list))
@@ -83,6 +90,22 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route(
             "/v1/subscribers/{external_id}/consents",
             get(subscribers::consents),
+        )
+        .route(
+            "/v1/subscribers/{external_id}/export",
+            get(subscribers::export),
+        )
+        .route(
+            "/v1/subscribers/{external_id}/preferences",
+            get(preferences::get).put(preferences::put),
+        )
+        .route(
+            "/v1/preferences/categories",
+            get(preferences::get_categories).put(preferences::put_categories),
+        )
+        .route(
+            "/v1/preferences/quiet-hours",
+            get(preferences::get_quiet_hours).put(preferences::put_quiet_hours),
         )
         .route("/v1/workflows", get(workflows::list))
         .route(

@@ -191,7 +191,7 @@ pub async fn replay(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Replayed>)> {
     auth.require(Scope::Admin)?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     if !state
         .store
         .replay_dead(&auth.tenant_id, &id, now, &auth.audit("dlq.replay", &id))

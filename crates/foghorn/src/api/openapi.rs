@@ -3,8 +3,8 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    admin, events, health, hooks, links, notifications, preview, problem, providers, reports,
-    sandbox, subscribers, suppressions, unsubscribe, workflows,
+    admin, events, health, hooks, links, notifications, preferences, preview, problem, providers,
+    reports, sandbox, subscribers, suppressions, unsubscribe, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -260,7 +260,10 @@ impl Modify for CommonAnswers {
     paths(
         events::post_event, events::cancel,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
-        subscribers::put, subscribers::get, subscribers::delete, subscribers::consents,
+        subscribers::put, subscribers::get, subscribers::delete, subscribers::consents, subscribers::export,
+        preferences::get, preferences::put,
+        preferences::get_categories, preferences::put_categories,
+        preferences::get_quiet_hours, preferences::put_quiet_hours,
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
         reports::costs,
         unsubscribe::page, unsubscribe::confirm, links::follow,
@@ -280,6 +283,7 @@ impl Modify for CommonAnswers {
         (name = "notifications", description = "What was sent, to whom, through which provider, at what cost"),
         (name = "dlq", description = "Notifications every provider and fallback failed"),
         (name = "subscribers", description = "The people notifications go to"),
+        (name = "preferences", description = "The tenant's categories and default quiet hours"),
         (name = "workflows", description = "What an event becomes: steps, channels, templates"),
         (name = "providers", description = "Provider accounts a tenant brings"),
         (name = "suppressions", description = "Addresses that must not be sent to"),

@@ -148,7 +148,7 @@ pub async fn put(
         }
     };
     refuse_references(&Value::Object(settings.clone()), "settings")?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let row = TenantProviderRow {
         tenant_id: auth.tenant_id.clone(),
         name: name.clone(),
@@ -218,7 +218,7 @@ pub async fn delete(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::Admin)?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     if !state
         .store
         .delete_tenant_provider(

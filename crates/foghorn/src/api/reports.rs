@@ -114,7 +114,7 @@ pub async fn costs(
     auth.require(Scope::Read)?;
     let month = q
         .month
-        .unwrap_or_else(|| Utc::now().format("%Y-%m").to_string());
+        .unwrap_or_else(|| foghorn_core::clock::now().format("%Y-%m").to_string());
     let (from, to) = month_span(&month)
         .ok_or_else(|| ApiError::validation("month", "expected a month such as 2026-05"))?;
     let rows = state.store.cost_totals(&auth.tenant_id, from, to).await?;

@@ -13,7 +13,7 @@ use axum::Json;
 use foghorn_core::{Channel, Contact};
 use foghorn_engine::fields;
 use foghorn_engine::intake::{refuse_unknown, Unknown};
-use foghorn_store::{OptOutRow, SubscriberRow};
+use foghorn_store::{ConsentRow, OptOutRow, SubscriberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ pub struct OptOut {
     pub created_at: String,
 }
 
-fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
+pub(crate) fn view(r: SubscriberRow, opt_outs: Vec<OptOutRow>) -> Subscriber {
     let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
     let opt_outs: Vec<OptOut> = opt_outs
         .into_iter()
@@ -129,7 +129,7 @@ pub async fn put(
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err(ApiError::validation("data", "must be a JSON object")),
     };
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let opt_out: Option<Vec<Channel>> = input.opt_out.map(|mut l| {
         l.sort_unstable();
         l.dedup();
@@ -144,6 +144,7 @@ pub async fn put(
         updated_at: now,
         email_hash: None,
         phone_hash: None,
+        quiet_hours: None,
     };
     let created = state
         .store
@@ -209,7 +210,23 @@ pub struct Consent {
     pub keyword: Option<String>,
     /// `key:<id>`, `recipient:one-click`, …; null for provider reports.
     pub actor: Option<String>,
+    /// The words the person agreed to, for an opt-in that showed some.
+    pub consent_text: Option<String>,
     pub at: String,
+}
+
+pub(crate) fn consent_view(c: ConsentRow) -> Consent {
+    Consent {
+        id: c.id,
+        channel: c.channel,
+        action: c.action,
+        category: c.category,
+        source: c.source,
+        keyword: c.keyword,
+        actor: c.actor,
+        consent_text: c.consent_text,
+        at: rfc3339(c.at),
+    }
 }
 
 /// A subscriber's consent ledger
@@ -241,23 +258,45 @@ pub async fn consents(
         .subscriber_consents(&auth.tenant_id, &external_id)
         .await?;
     Ok(Json(Consents {
-        items: rows
-            .into_iter()
-            .map(|c| Consent {
-                id: c.id,
-                channel: c.channel,
-                action: c.action,
-                category: c.category,
-                source: c.source,
-                keyword: c.keyword,
-                actor: c.actor,
-                at: rfc3339(c.at),
-            })
-            .collect(),
+        items: rows.into_iter().map(consent_view).collect(),
     }))
 }
 
-/// Delete a subscriber
+/// Everything Foghorn holds about a subscriber
+///
+/// The profile, preferences, opt-ins, the consent ledger, suppressions of
+/// the person's addresses, and every notification with its attempts,
+/// provider reports, clicks and, where the sandbox kept it, the message as
+/// rendered (GDPR art. 15, CCPA right to know).
+#[utoipa::path(get, path = "/v1/subscribers/{external_id}/export", tag = "subscribers",
+    params(("external_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["admin"])))]
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    ApiPath(external_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require(Scope::Admin)?;
+    let policy = state.store.tenant_policy(&auth.tenant_id).await?;
+    let data = state
+        .store
+        .personal_data(&auth.tenant_id, &external_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no subscriber `{external_id}`")))?;
+    Ok(Json(crate::gdpr::export(&auth.tenant_id, data, &policy)))
+}
+
+/// Erase a subscriber
+///
+/// Removes the person's data everywhere Foghorn keeps it: the profile,
+/// the recipients of past notifications, the messages the sandbox
+/// captured, the addresses in the consent ledger and on the suppression
+/// list. What remains is what the law needs: each opt-out becomes a
+/// suppression of the address's keyed hash, so a later import is not
+/// messaged, and the notifications keep their status and cost without a
+/// recipient. Pending notifications are cancelled. An audit row records
+/// the erasure.
 #[utoipa::path(delete, path = "/v1/subscribers/{external_id}", tag = "subscribers",
     params(("external_id" = String, Path)),
     responses((status = 204), (status = 404, body = super::problem::Problem, content_type = "application/problem+json")),
@@ -268,8 +307,8 @@ pub async fn delete(
     ApiPath(external_id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     auth.require_any(Scope::EventsWrite, Scope::Admin)?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let audit = auth.audit("subscriber.delete", &external_id);
+    let now = foghorn_core::clock::now_ms();
+    let audit = auth.audit("subscriber.erase", &external_id);
     if state
         .store
         .delete_subscriber(&auth.tenant_id, &external_id, &audit, now)

@@ -147,7 +147,7 @@ pub async fn delete(
     auth.require(Scope::Admin)?;
     let ch = channel(&ch, "channel")?;
     let address = normalise_address(ch, &address);
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let audit = auth.audit("suppression.remove", "");
     if !state
         .store

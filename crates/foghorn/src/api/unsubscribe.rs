@@ -58,7 +58,7 @@ pub enum UnsubscribeScope {
 }
 
 fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
+    foghorn_core::clock::now_ms() / 1000
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -243,7 +243,7 @@ async fn record(
     scope: UnsubscribeScope,
     method: &str,
 ) -> Result<bool, ApiError> {
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     let category = match scope {
         UnsubscribeScope::Category => claims.category.as_deref(),
         UnsubscribeScope::All => None,

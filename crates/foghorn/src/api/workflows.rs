@@ -60,7 +60,7 @@ pub async fn delete(
 ) -> ApiResult<axum::http::StatusCode> {
     auth.require(Scope::Admin)?;
     let audit = auth.audit("workflow.delete", &name);
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     if !state
         .store
         .delete_workflow(&auth.tenant_id, &name, now, &audit)
@@ -109,7 +109,7 @@ pub async fn put(
         .workflows
         .compile(doc, state.workflows.tenant_source())
         .map_err(workflow_problem)?;
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = foghorn_core::clock::now_ms();
     compiled.version = now;
     let compiled = Arc::new(compiled);
     let sample = super::preview::sample_data(&name).unwrap_or_else(|| serde_json::json!({}));

@@ -605,3 +605,10 @@ pub async fn put_subscriber(api: &Api, id: &str, body: Value) {
     let (s, v) = api.put(&format!("/v1/subscribers/{id}"), body).await;
     assert!(s == 200 || s == 201, "{v}");
 }
+
+/// Sandbox messages of the tenant (the default provider without credentials).
+pub async fn inbox(api: &Api) -> Vec<Value> {
+    let (s, v) = api.get("/v1/sandbox/messages?limit=1000").await;
+    assert_eq!(s, 200, "{v}");
+    v["items"].as_array().cloned().unwrap_or_default()
+}

@@ -451,13 +451,6 @@ async fn an_idempotency_key_reused_with_another_body_is_409() {
     }
 }
 
-/// Sandbox messages of the tenant (the default provider without credentials).
-async fn inbox(api: &Api) -> Vec<Value> {
-    let (s, v) = api.get("/v1/sandbox/messages?limit=1000").await;
-    assert_eq!(s, 200, "{v}");
-    v["items"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn duplicate_recipients_are_one_recipient() {
     for env in envs().await {

@@ -1,0 +1,48 @@
+//! The time Foghorn plans by: the system clock, shifted by an offset that
+//! only a server started with `dev.clock = true` lets an operator move.
+//!
+//! Quiet hours, reminders and budgets depend on the wall clock; tests and
+//! rehearsals need to be at 21:30 in New York now, and then at 08:00 the
+//! next morning, without waiting. Signature windows and the HTTP layer keep
+//! the real clock: a provider signs with its own time.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Milliseconds since the Unix epoch, as Foghorn sees them.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis() + OFFSET_MS.load(Ordering::Relaxed)
+}
+
+/// The current instant as a UTC date-time.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_else(chrono::Utc::now)
+}
+
+/// Moves the clock so that it reads `at_ms` now. The clock never runs
+/// backwards for the queue's sake: a request to go back is refused.
+pub fn set_ms(at_ms: i64) -> Result<i64, ClockError> {
+    let real = chrono::Utc::now().timestamp_millis();
+    let offset = at_ms - real;
+    if offset < OFFSET_MS.load(Ordering::Relaxed) {
+        return Err(ClockError::Backwards);
+    }
+    OFFSET_MS.store(offset, Ordering::Relaxed);
+    Ok(now_ms())
+}
+
+/// Moves the clock forward by `ms`.
+pub fn advance_ms(ms: i64) -> Result<i64, ClockError> {
+    if ms < 0 {
+        return Err(ClockError::Backwards);
+    }
+    OFFSET_MS.fetch_add(ms, Ordering::Relaxed);
+    Ok(now_ms())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    #[error("the clock only moves forward")]
+    Backwards,
+}
