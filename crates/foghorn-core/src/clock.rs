@@ -20,6 +20,14 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_else(chrono::Utc::now)
 }
 
+/// `YYYY-MM` (UTC) of an instant in epoch milliseconds: the month a send's
+/// cost counts in, as the cost report groups them.
+pub fn month_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
 /// Moves the clock so that it reads `at_ms` now. The clock never runs
 /// backwards for the queue's sake: a request to go back is refused.
 pub fn set_ms(at_ms: i64) -> Result<i64, ClockError> {

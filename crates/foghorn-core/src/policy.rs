@@ -121,13 +121,52 @@ mod hhmm {
     }
 }
 
+/// A sum of money as the API writes it: exact decimal text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Amount {
+    /// Decimal text, e.g. `250.00`.
+    #[cfg_attr(feature = "openapi", schema(example = "250.00"))]
+    pub amount: String,
+    /// ISO 4217, e.g. `USD`.
+    #[cfg_attr(feature = "openapi", schema(example = "USD"))]
+    pub currency: String,
+}
+
+impl Amount {
+    /// Millionths, when the text is a non-negative decimal.
+    pub fn micros(&self) -> Option<i64> {
+        crate::Money::parse_amount(&self.amount).filter(|m| *m >= 0)
+    }
+}
+
+/// What a tenant may spend per calendar month (UTC), in total and per
+/// channel, and where the alerts go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Budgets {
+    /// `total`, or a channel name (`sms`, `email`, …).
+    #[serde(default)]
+    pub monthly: BTreeMap<String, Amount>,
+    /// The tenant's team destination for the 80% and 100% alerts (a
+    /// webhook receiving JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_url: Option<String>,
+}
+
+/// The share of a budget at which the tenant is warned.
+pub const BUDGET_WARNING_PERCENT: i64 = 80;
+
 /// A tenant's policy as stored: categories, default quiet hours, default
-/// time zone.
+/// time zone, budgets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantPolicy {
     pub categories: Categories,
     pub quiet_hours: Option<QuietHours>,
     pub timezone: Option<String>,
+    pub budgets: Budgets,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 
 pub mod accept;
 pub mod breaker;
+pub mod budget;
 pub mod catalog;
 pub mod config;
 mod deliver;
@@ -24,6 +25,7 @@ pub mod intake;
 pub mod outbound;
 pub mod phone;
 pub mod plan;
+pub mod policy_cache;
 pub mod preferences;
 pub mod pricing;
 pub mod retry;

@@ -132,6 +132,7 @@ impl Worker {
             workflows: self.workflows.clone(),
             cfg: self.cfg.clone(),
             outbound: self.outbound.clone(),
+            policies: Default::default(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
         // SQLite admits one writer; on PostgreSQL a few recorders overlap

@@ -302,6 +302,46 @@ impl Store {
                         }
                         Effect::Cost { micros, currency } => {
                             let Some(n) = &row else { continue };
+                            // The month's spend moves from the list price to
+                            // the reported one; a send not yet recorded is
+                            // counted when it is, at the price kept here.
+                            let sent: Option<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+                                "SELECT sent_at, cost_micros, currency FROM notifications WHERE id = $1",
+                            )
+                            .bind(&n.id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let Some((Some(sent_at), old, old_currency)) = sent {
+                                let month = foghorn_core::clock::month_of(sent_at);
+                                let tenant = n.tenant_id.to_string();
+                                let channel = n.channel.as_str().to_string();
+                                if let (Some(old), Some(cur)) = (old, old_currency) {
+                                    sqlx::query(
+                                        "UPDATE spend_monthly SET micros = micros - $1, sends = sends - 1
+                                         WHERE tenant_id = $2 AND month = $3 AND channel = $4 AND currency = $5",
+                                    )
+                                    .bind(old)
+                                    .bind(tenant.clone())
+                                    .bind(month.clone())
+                                    .bind(channel.clone())
+                                    .bind(cur)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                }
+                                sqlx::query(
+                                    "INSERT INTO spend_monthly (tenant_id, month, channel, currency, micros, sends)
+                                     VALUES ($1, $2, $3, $4, $5, 1)
+                                     ON CONFLICT (tenant_id, month, channel, currency) DO UPDATE SET
+                                     micros = spend_monthly.micros + excluded.micros, sends = spend_monthly.sends + 1",
+                                )
+                                .bind(tenant)
+                                .bind(month)
+                                .bind(channel)
+                                .bind(currency.clone())
+                                .bind(micros)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
                             sqlx::query(
                                 "UPDATE notifications SET cost_micros = $1, currency = $2, updated_at = $3 WHERE id = $4",
                             )
@@ -405,45 +445,13 @@ impl Store {
                             .await?;
                         }
                         Effect::Send(m) => {
-                            let event_id = ids::event_id();
-                            let id = ids::notification_id();
-                            let response = serde_json::json!({
-                                "event_id": event_id,
-                                "notifications": [{"id": id, "channel": m.channel, "status": "queued"}],
-                            })
-                            .to_string();
-                            sqlx::query(
-                                "INSERT INTO events (id, tenant_id, name, data, response, created_at)
-                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                            let id = insert_system_message::<DB>(
+                                &mut tx,
+                                &self.crypto,
+                                src.tenant_id,
+                                &m,
+                                now,
                             )
-                            .bind(&event_id)
-                            .bind(src.tenant_id)
-                            .bind(&m.event_name)
-                            .bind(self.crypto.seal("events.data", &m.data))
-                            .bind(response)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            sqlx::query(
-                                "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, recipient,
-                                   status, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, 'queued', $7, $7)",
-                            )
-                            .bind(&id)
-                            .bind(src.tenant_id)
-                            .bind(&event_id)
-                            .bind(&m.workflow)
-                            .bind(m.channel.as_str())
-                            .bind(self.crypto.seal("notifications.recipient", &m.recipient))
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            sqlx::query(
-                                "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at) VALUES ($1, $2, $3, $3)",
-                            )
-                            .bind(&id)
-                            .bind(src.tenant_id)
-                            .bind(now)
-                            .execute(&mut *tx)
                             .await?;
                             summary.queued.push(id);
                         }
@@ -503,4 +511,64 @@ where
     }
     let removed = q.fetch_all(&mut **tx).await?;
     Ok(removed.len() as u64)
+}
+
+/// Queues one of Foghorn's own messages: an event, its one notification
+/// and the job, in the caller's transaction.
+pub(crate) async fn insert_system_message<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    crypto: &crate::crypto::Crypto,
+    tenant_id: &TenantId,
+    m: &SystemMessage,
+    now: i64,
+) -> Result<String>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let tenant = tenant_id.to_string();
+    let event_id = ids::event_id();
+    let id = ids::notification_id();
+    let response = serde_json::json!({
+        "event_id": event_id,
+        "notifications": [{"id": id, "channel": m.channel, "status": "queued"}],
+    })
+    .to_string();
+    sqlx::query(
+        "INSERT INTO events (id, tenant_id, name, data, response, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(event_id.clone())
+    .bind(tenant.clone())
+    .bind(m.event_name.clone())
+    .bind(crypto.seal("events.data", &m.data))
+    .bind(response)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, recipient,
+           status, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, 'queued', $7, $7)",
+    )
+    .bind(id.clone())
+    .bind(tenant.clone())
+    .bind(event_id)
+    .bind(m.workflow.clone())
+    .bind(m.channel.as_str().to_string())
+    .bind(crypto.seal("notifications.recipient", &m.recipient))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(id.clone())
+    .bind(tenant)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
 }

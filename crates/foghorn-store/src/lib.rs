@@ -12,6 +12,7 @@
 
 mod accept;
 mod audit;
+mod budgets;
 mod canary;
 mod costs;
 pub mod crypto;
@@ -41,6 +42,7 @@ pub use accept::{
     SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use audit::{Audit, AuditRow, ChainBreak};
+pub use budgets::SpendRow;
 pub use canary::Canary;
 pub use costs::CostRow;
 pub use foghorn_core::TenantId;

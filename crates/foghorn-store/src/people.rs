@@ -6,7 +6,7 @@
 use crate::audit::{append, Audit};
 use crate::subscribers::channel_address;
 use crate::{on_db, on_read, OptInRow, OptOutRow, Result, Store, SubscriberRow};
-use foghorn_core::policy::{Categories, QuietHours, TenantPolicy};
+use foghorn_core::policy::{Budgets, Categories, QuietHours, TenantPolicy};
 use foghorn_core::{ids, Channel, TenantId};
 
 /// One choice: `channel` messages of `category` are wanted or not.
@@ -44,6 +44,7 @@ pub(crate) struct PolicyRow {
     categories: String,
     quiet_hours: Option<String>,
     timezone: Option<String>,
+    budgets: Option<String>,
 }
 
 impl PolicyRow {
@@ -54,6 +55,10 @@ impl PolicyRow {
             categories: serde_json::from_str(&self.categories).unwrap_or_default(),
             quiet_hours: self.quiet_hours.and_then(|q| q.parse().ok()),
             timezone: self.timezone,
+            budgets: self
+                .budgets
+                .and_then(|b| serde_json::from_str(&b).ok())
+                .unwrap_or_default(),
         }
     }
 }
@@ -65,6 +70,7 @@ pub enum PolicyPart<'a> {
         quiet_hours: Option<QuietHours>,
         timezone: Option<&'a str>,
     },
+    Budgets(&'a Budgets),
 }
 
 impl Store {
@@ -117,6 +123,16 @@ impl Store {
                     )
                     .bind(quiet_hours.map(|q| q.to_string()))
                     .bind(timezone)
+                    .bind(now)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                PolicyPart::Budgets(b) => {
+                    sqlx::query(
+                        "UPDATE tenant_policies SET budgets = $1, updated_at = $2 WHERE tenant_id = $3",
+                    )
+                    .bind(serde_json::to_string(b).unwrap_or_else(|_| "{}".into()))
                     .bind(now)
                     .bind(tenant_id)
                     .execute(&mut *tx)

@@ -445,6 +445,30 @@ impl Store {
                 q.push_bind(now).push(", sent_at = ").push_bind(now);
                 q.push(" FROM v WHERE n.id = v.nid");
                 q.build().execute(&mut *tx).await?;
+                // The month's spend, from the costs just kept: one upsert
+                // per tenant, channel and currency of the batch.
+                let costed: Vec<&str> = chunk
+                    .iter()
+                    .filter(|r| r.cost_micros.is_some())
+                    .map(|r| r.id)
+                    .collect();
+                if !costed.is_empty() {
+                    let mut q = QueryBuilder::<DB>::new(
+                        "INSERT INTO spend_monthly (tenant_id, month, channel, currency, micros, sends) SELECT tenant_id, ",
+                    );
+                    q.push_bind(foghorn_core::clock::month_of(now));
+                    q.push(
+                        ", channel, currency, CAST(SUM(cost_micros) AS BIGINT), COUNT(*) FROM notifications
+                         WHERE cost_micros IS NOT NULL AND currency IS NOT NULL AND id IN ",
+                    );
+                    crate::push_list(&mut q, costed.iter().copied());
+                    q.push(
+                        " GROUP BY tenant_id, channel, currency
+                         ON CONFLICT (tenant_id, month, channel, currency) DO UPDATE SET
+                         micros = spend_monthly.micros + excluded.micros, sends = spend_monthly.sends + excluded.sends",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                }
             }
             for chunk in batch.captured.chunks(UPDATE_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(

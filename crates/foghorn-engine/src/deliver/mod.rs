@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub workflows: Arc<Registry>,
     pub cfg: DeliveryConfig,
     pub outbound: Arc<OutboundSettings>,
+    /// Categories and budgets, read at most once a second per tenant.
+    pub policies: crate::policy_cache::PolicyCache,
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -4,6 +4,7 @@
 //! prepared ends here as an outcome.
 
 use super::{dead, now_ms, outcome, Shared};
+use crate::budget::{self, Budgeted};
 use crate::preferences::{Verdict, Wishes};
 use crate::workflow::{CompiledWorkflow, EventFacts, RenderContext};
 use crate::{short_links, sms_text, unsubscribe};
@@ -41,7 +42,11 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
     if let Some(o) = suppressed_since(shared, job, channel, &to).await {
         return Err(o);
     }
-    if let Some(o) = unwanted_since(shared, job, &workflow, recipient.critical).await {
+    let critical = recipient.critical || workflow.doc.critical;
+    if let Some(o) = unwanted_since(shared, job, &workflow, critical).await {
+        return Err(o);
+    }
+    if let Some(o) = over_budget(shared, job, critical).await {
         return Err(o);
     }
     // Every email of a workflow that is not critical can be unsubscribed from.
@@ -226,7 +231,7 @@ async fn unwanted_since(
     }
     let read = async {
         let choices = shared.store.choices(&n.tenant_id, subscriber).await?;
-        let policy = shared.store.tenant_policy(&n.tenant_id).await?;
+        let policy = shared.policies.get(&shared.store, &n.tenant_id).await?;
         Ok::<_, foghorn_store::StoreError>((choices, policy))
     };
     let (choices, policy) = match read.await {
@@ -254,5 +259,38 @@ async fn unwanted_since(
             },
         )),
         Verdict::Send | Verdict::Bypassed => None,
+    }
+}
+
+/// A tenant whose monthly budget is spent sends only what is critical;
+/// crossing 80% or 100% alerts its team once. Team channels cost nothing
+/// and Foghorn's own messages must go. When the spend cannot be read, the
+/// send waits: a budget is a promise about money.
+async fn over_budget(shared: &Shared, job: &ClaimedJob, critical: bool) -> Option<Outcome> {
+    let n = &job.notification;
+    if n.channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
+        return None;
+    }
+    let checked = async {
+        let policy = shared.policies.get(&shared.store, &n.tenant_id).await?;
+        if policy.budgets.monthly.is_empty() {
+            return Ok(Budgeted::Within);
+        }
+        budget::check(&shared.store, &n.tenant_id, &policy.budgets, n.channel).await
+    };
+    match checked.await {
+        Ok(Budgeted::Within) => None,
+        Ok(Budgeted::Exhausted(_)) if critical => None,
+        Ok(Budgeted::Exhausted(_)) => Some(outcome(
+            job,
+            None,
+            OutcomeKind::Suppressed {
+                reason: budget::BUDGET.to_string(),
+            },
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the budget failed; the send waits");
+            Some(soon(job))
+        }
     }
 }

@@ -14,6 +14,10 @@ pub const SMS_REPLY: &str = "system.sms_reply";
 /// The event name is the webhook's `type`.
 pub const SMS_RECEIVED: &str = "sms.received";
 
+/// A budget's 80% or 100% mark, to the tenant's `alert_url`. The
+/// webhook's `type` is `budget.threshold`.
+pub const BUDGET_ALERT: &str = "system.budget_alert";
+
 /// Names no application event may use.
 pub fn is_system(name: &str) -> bool {
     name.starts_with("system.")
@@ -51,6 +55,17 @@ pub(super) fn documents() -> Vec<Workflow> {
                     .into(),
             ),
             critical: false,
+            steps: vec![step(Channel::Webhook, None)],
+        },
+        Workflow {
+            name: BUDGET_ALERT.into(),
+            category: Some("system".into()),
+            description: Some(
+                "Tells the tenant's team destination (budget `alert_url`) that a monthly budget reached 80% or 100%"
+                    .into(),
+            ),
+            // It must reach the team even when the budget is spent.
+            critical: true,
             steps: vec![step(Channel::Webhook, None)],
         },
     ]

@@ -3,8 +3,8 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    admin, events, health, hooks, links, notifications, preferences, preview, problem, providers,
-    reports, sandbox, subscribers, suppressions, unsubscribe, workflows,
+    admin, budgets, events, health, hooks, links, notifications, preferences, preview, problem,
+    providers, reports, sandbox, subscribers, suppressions, unsubscribe, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -265,7 +265,7 @@ impl Modify for CommonAnswers {
         preferences::get_categories, preferences::put_categories,
         preferences::get_quiet_hours, preferences::put_quiet_hours,
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
-        reports::costs,
+        reports::costs, budgets::get, budgets::put,
         unsubscribe::page, unsubscribe::confirm, links::follow,
         sandbox::messages,
         providers::put,

@@ -418,6 +418,28 @@ async fn bad_preferences_are_refused_and_change_nothing() {
             )
             .await;
         assert_eq!(s, 404, "{b}");
+        // Alerts never go to the server's own network or files.
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://169.254.169.254/latest/meta-data",
+            "file:///etc/passwd",
+            "env:HOME",
+        ] {
+            let (s, v) = api
+                .put("/v1/budgets", json!({"monthly": {"total": {"amount": "5", "currency": "USD"}}, "alert_url": url}))
+                .await;
+            assert_eq!(
+                (s, &v["field"]),
+                (422, &json!("alert_url")),
+                "{b}: {url}: {v}"
+            );
+        }
+        let (_, v) = api.get("/v1/budgets").await;
+        assert_eq!(
+            v["budgets"]["monthly"],
+            json!({}),
+            "{b}: nothing was kept: {v}"
+        );
         let (_, v) = api.get("/v1/preferences/quiet-hours").await;
         assert_eq!(v["timezone"], Value::Null, "{b}: {v}");
         let (_, v) = api.get("/v1/subscribers/owner-1/consents").await;
@@ -431,6 +453,115 @@ async fn bad_preferences_are_refused_and_change_nothing() {
             .post("/v1/admin/clock", json!({"to": "2001-01-01T00:00:00Z"}))
             .await;
         assert_eq!(s, 422, "{b}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_budget_alerts_once_at_80_percent_and_stops_what_can_wait_at_100() {
+    for env in envs().await {
+        let b = env.backend();
+        webhook_provider(&env, "[pricing.sandbox]\nemail = \"0.30\"\n");
+        workflows(&env);
+        let key = env.key("admin").await;
+        let sink = Sink::start().await;
+        let server = Server::start(
+            &env,
+            "all",
+            &[(
+                "FOGHORN_SECURITY__ALLOW_PRIVATE_TARGETS_FOR_TENANTS",
+                "true",
+            )],
+        )
+        .await;
+        let api = Api::new(&server.base, &key);
+        put_subscriber(&api, "owner-1", json!({"email": "owner1@example.com"})).await;
+        let (s, v) = api
+            .put(
+                "/v1/budgets",
+                json!({"monthly": {"total": {"amount": "1.00", "currency": "USD"}},
+                       "alert_url": format!("{}/budget", sink.url)}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
+        assert_eq!(v["usage"][0]["state"], "ok", "{b}: {v}");
+        let alerts = || {
+            sink.requests()
+                .into_iter()
+                .filter(|r| r.0 == "/budget")
+                .map(|r| serde_json::from_str::<Value>(&r.3).unwrap())
+                .collect::<Vec<_>>()
+        };
+        // 0.30 a message: three make 0.90, past 80%.
+        for _ in 0..3 {
+            let ns = event(&api, "invoice.due", "owner-1", json!({})).await;
+            wait_status(&api, on(&ns, "email").0, "sent").await;
+        }
+        assert!(alerts().is_empty(), "{b}: no send has seen 80% yet");
+        let (_, v) = api.get("/v1/budgets").await;
+        assert_eq!(
+            (&v["usage"][0]["spent"], &v["usage"][0]["state"]),
+            (&json!("0.9"), &json!("warning")),
+            "{b}: {v}"
+        );
+        // The fourth sees 90%: the alert goes once, the send too (1.20).
+        let ns = event(&api, "invoice.due", "owner-1", json!({})).await;
+        wait_status(&api, on(&ns, "email").0, "sent").await;
+        sink.wait_for(1, std::time::Duration::from_secs(20)).await;
+        let got = alerts();
+        assert_eq!(got.len(), 1, "{b}: {got:?}");
+        assert!(
+            got[0].to_string().contains("budget.threshold"),
+            "{b}: {got:?}"
+        );
+        assert!(
+            got[0].to_string().contains("\"percent\":80"),
+            "{b}: {got:?}"
+        );
+        // Spent: what can wait is suppressed, and the 100% alert goes once.
+        for _ in 0..2 {
+            let ns = event(&api, "invoice.due", "owner-1", json!({})).await;
+            let n = wait_status(&api, on(&ns, "email").0, "suppressed").await;
+            assert_eq!(n["status_reason"], "budget", "{b}: {n}");
+        }
+        // A recall still goes.
+        let recall = event(&api, "recall.issued", "owner-1", json!({})).await;
+        wait_status(&api, on(&recall, "email").0, "sent").await;
+        sink.wait_for(2, std::time::Duration::from_secs(20)).await;
+        let got = alerts();
+        let percents: Vec<String> = got
+            .iter()
+            .map(|a| {
+                let t = a.to_string();
+                if t.contains("\"percent\":100") {
+                    "100"
+                } else {
+                    "80"
+                }
+                .to_string()
+            })
+            .collect();
+        assert_eq!(percents, vec!["80", "100"], "{b}: each once: {got:?}");
+        let (_, v) = api.get("/v1/budgets").await;
+        assert_eq!(v["usage"][0]["state"], "exhausted", "{b}: {v}");
+        // The cost report agrees with the budget's count.
+        let (_, costs) = api.get("/v1/reports/costs").await;
+        assert!(
+            costs.to_string().contains("1.5"),
+            "{b}: five sends at 0.30: {costs}"
+        );
+        // A budget that is no amount is refused.
+        let (s, v) = api
+            .put(
+                "/v1/budgets",
+                json!({"monthly": {"sms": {"amount": "-1", "currency": "usd"}}}),
+            )
+            .await;
+        assert_eq!(
+            (s, &v["field"]),
+            (422, &json!("monthly.sms.amount")),
+            "{b}: {v}"
+        );
         server.stop().await;
     }
 }
