@@ -53,7 +53,55 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Prices per provider (by name, else by kind); see `engine::pricing`.
     pub pricing: BTreeMap<String, PriceEntry>,
+    pub retention: RetentionConfig,
     pub dev: DevConfig,
+}
+
+/// `[retention]`: how long each kind of kept data lives; a kind left out
+/// is kept. The notifications themselves (status, provider, cost, times)
+/// stay, and so do the monthly spend totals: the cost and delivery reports
+/// read those, so they stay right however much detail has gone.
+///
+/// ```toml
+/// [retention]
+/// sandbox = "30d"     # captured messages: the rendered content
+/// attempts = "90d"    # each provider call, with its error text
+/// receipts = "90d"    # provider reports after the send (timeline)
+/// clicks = "90d"      # short-link clicks
+/// inbound = "30d"     # forwarded inbound messages (event data)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    #[serde(with = "duration_opt")]
+    pub sandbox: Option<Duration>,
+    #[serde(with = "duration_opt")]
+    pub attempts: Option<Duration>,
+    #[serde(with = "duration_opt")]
+    pub receipts: Option<Duration>,
+    #[serde(with = "duration_opt")]
+    pub clicks: Option<Duration>,
+    #[serde(with = "duration_opt")]
+    pub inbound: Option<Duration>,
+    /// How often a node sweeps.
+    #[serde(with = "duration_text")]
+    pub every: Duration,
+    /// Rows per statement: small enough that no sweep holds a lock long.
+    pub batch: usize,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            sandbox: None,
+            attempts: None,
+            receipts: None,
+            clicks: None,
+            inbound: None,
+            every: Duration::from_secs(3600),
+            batch: 1_000,
+        }
+    }
 }
 
 /// Rehearsal aids, off in production.
@@ -85,6 +133,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             pricing: BTreeMap::new(),
+            retention: RetentionConfig::default(),
             dev: DevConfig::default(),
         }
     }
@@ -373,6 +422,13 @@ impl Config {
                 format!("`{}`: expected text or json", self.log.format),
             ));
         }
+        let r = &self.retention;
+        if !(1..=100_000).contains(&r.batch) {
+            return Err(bad("retention.batch", "must be 1 to 100000 rows".into()));
+        }
+        if r.every < Duration::from_secs(1) {
+            return Err(bad("retention.every", "must be at least 1s".into()));
+        }
         let d = &self.delivery;
         if d.workers == 0 || d.claim_batch == 0 || d.max_attempts == 0 {
             return Err(bad(
@@ -540,6 +596,18 @@ mod duration_text {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         super::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod duration_opt {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
     }
 }
 

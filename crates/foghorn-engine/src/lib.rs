@@ -28,6 +28,7 @@ pub mod plan;
 pub mod policy_cache;
 pub mod preferences;
 pub mod pricing;
+pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod short_links;

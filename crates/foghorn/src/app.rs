@@ -220,6 +220,7 @@ impl Node {
             outbound,
         });
         crate::inbound::Inbound::spawn_pruner(store.clone());
+        foghorn_engine::retention::spawn(store.clone(), config.retention.clone());
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

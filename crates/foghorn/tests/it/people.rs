@@ -565,3 +565,69 @@ async fn a_budget_alerts_once_at_80_percent_and_stops_what_can_wait_at_100() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retention_removes_expired_detail_in_batches_and_the_cost_report_stays() {
+    for env in envs().await {
+        let b = env.backend();
+        webhook_provider(
+            &env,
+            "[pricing.sandbox]\nemail = \"0.30\"\n\
+             [retention]\nsandbox = \"1d\"\nattempts = \"1d\"\nreceipts = \"1d\"\nevery = \"1s\"\nbatch = 2\n",
+        );
+        let (server, api, ops) = start(&env).await;
+        let mut sent = Vec::new();
+        for _ in 0..5 {
+            let ns = event(&api, "invoice.due", "owner-1", json!({})).await;
+            let id = on(&ns, "email").0.to_string();
+            wait_status(&api, &id, "sent").await;
+            sent.push(id);
+        }
+        let month = chrono::Utc::now().format("%Y-%m").to_string();
+        let report = format!("/v1/reports/costs?month={month}");
+        let (s, before) = api.get(&report).await;
+        assert_eq!(s, 200, "{b}: {before}");
+        assert!(before.to_string().contains("1.5"), "{b}: {before}");
+        assert_eq!(inbox(&api).await.len(), 5, "{b}");
+        assert_eq!(
+            notification(&api, &sent[0]).await["attempts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let (s, _) = ops
+            .post("/v1/admin/clock", json!({"advance_ms": 2 * 86_400_000}))
+            .await;
+        assert_eq!(s, 200);
+        let start = std::time::Instant::now();
+        loop {
+            let left = inbox(&api).await.len();
+            let attempts = notification(&api, &sent[4]).await["attempts"]
+                .as_array()
+                .map_or(0, Vec::len);
+            if left == 0 && attempts == 0 {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "{b}: {left} captured messages and {attempts} attempts left"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (_, after) = api.get(&report).await;
+        assert_eq!(after, before, "{b}: the cost report outlives the detail");
+        let n = notification(&api, &sent[0]).await;
+        assert_eq!(
+            n["status"], "sent",
+            "{b}: the notification itself stays: {n}"
+        );
+        let logs = server.logs();
+        assert!(
+            logs.contains("retention removed expired rows") && logs.contains("batches=3"),
+            "{b}: five rows went two at a time: {logs}"
+        );
+        server.stop().await;
+    }
+}
