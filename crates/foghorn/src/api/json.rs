@@ -56,6 +56,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )));
     }
     refuse_nul(bytes)?;
+    // Every body is an object; serde would read a struct from an array
+    // too (`[null, null]` as a struct of two optional fields).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::validation(
+            "body",
+            "expected an object, not an array",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -281,6 +289,20 @@ mod tests {
             400
         );
         assert_eq!(nesting_depth(br#"{"a": "[[[[", "b": [1]}"#), 2);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Optional {
+        a: Option<u32>,
+        b: Option<u32>,
+    }
+
+    #[test]
+    fn an_array_is_no_object_even_where_serde_would_take_it() {
+        let e = parse::<Optional>(b" [null, null]").unwrap_err();
+        assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("body")));
+        assert!(parse::<Optional>(br#"{"a": 1}"#).is_ok());
     }
 
     #[test]
