@@ -10,9 +10,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
 
+/// The furthest the clock may be moved: a century.
+const MAX_OFFSET_MS: i64 = 100 * 366 * 86_400_000;
+
 /// Milliseconds since the Unix epoch, as Foghorn sees them.
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis() + OFFSET_MS.load(Ordering::Relaxed)
+    chrono::Utc::now()
+        .timestamp_millis()
+        .saturating_add(OFFSET_MS.load(Ordering::Relaxed))
 }
 
 /// The current instant as a UTC date-time.
@@ -32,9 +37,12 @@ pub fn month_of(ms: i64) -> String {
 /// backwards for the queue's sake: a request to go back is refused.
 pub fn set_ms(at_ms: i64) -> Result<i64, ClockError> {
     let real = chrono::Utc::now().timestamp_millis();
-    let offset = at_ms - real;
+    let offset = at_ms.saturating_sub(real);
     if offset < OFFSET_MS.load(Ordering::Relaxed) {
         return Err(ClockError::Backwards);
+    }
+    if offset > MAX_OFFSET_MS {
+        return Err(ClockError::TooFar);
     }
     OFFSET_MS.store(offset, Ordering::Relaxed);
     Ok(now_ms())
@@ -45,7 +53,11 @@ pub fn advance_ms(ms: i64) -> Result<i64, ClockError> {
     if ms < 0 {
         return Err(ClockError::Backwards);
     }
-    OFFSET_MS.fetch_add(ms, Ordering::Relaxed);
+    let offset = OFFSET_MS.load(Ordering::Relaxed).saturating_add(ms);
+    if offset > MAX_OFFSET_MS {
+        return Err(ClockError::TooFar);
+    }
+    OFFSET_MS.store(offset, Ordering::Relaxed);
     Ok(now_ms())
 }
 
@@ -53,4 +65,23 @@ pub fn advance_ms(ms: i64) -> Result<i64, ClockError> {
 pub enum ClockError {
     #[error("the clock only moves forward")]
     Backwards,
+    #[error("the clock moves at most a century ahead")]
+    TooFar,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_forward_only_and_not_past_a_century() {
+        let before = now_ms();
+        assert_eq!(advance_ms(i64::MAX), Err(ClockError::TooFar));
+        assert_eq!(advance_ms(-1), Err(ClockError::Backwards));
+        assert_eq!(set_ms(0), Err(ClockError::Backwards));
+        assert!(now_ms() - before < 60_000, "a refused move changes nothing");
+        let moved = advance_ms(3_600_000).unwrap();
+        assert!(moved - before >= 3_600_000);
+        assert_eq!(month_of(0), "1970-01");
+    }
 }

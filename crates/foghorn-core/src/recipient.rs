@@ -93,9 +93,8 @@ pub struct Recipient {
     /// with, so a node holding an older copy knows to read the newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_version: Option<i64>,
-    /// Planned as critical (the workflow, or an event sent with critical
-    /// priority): preferences and quiet hours do not hold it at send time
-    /// either.
+    /// Planned by a critical workflow: preferences do not hold it at send
+    /// time either, even if the workflow has changed since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub critical: bool,
 }

@@ -8,6 +8,8 @@ use foghorn_core::policy::{Budgets, BUDGET_WARNING_PERCENT};
 use foghorn_core::{clock, Address, Channel, Money, Recipient, TenantId};
 use foghorn_store::{SpendRow, Store, StoreError, SystemMessage};
 use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 /// Status reason of a send stopped by a budget.
 pub const BUDGET: &str = "budget";
@@ -63,10 +65,29 @@ fn alert(
     })
 }
 
+/// The alerts this node knows are claimed, so a spent budget costs each
+/// later send a read, not a write.
+#[derive(Default)]
+pub struct Claimed(Mutex<HashSet<(TenantId, String, String, i64)>>);
+
+impl Claimed {
+    fn knows(&self, key: &(TenantId, String, String, i64)) -> bool {
+        self.0.lock().is_ok_and(|s| s.contains(key))
+    }
+
+    fn learn(&self, key: (TenantId, String, String, i64)) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(key);
+        }
+    }
+}
+
 /// Checks a `channel` send of `tenant` against its budgets, sending each
-/// alert that became due.
+/// alert that became due. Without an `alert_url` there is no one to tell:
+/// nothing is claimed, so a URL set later in the month still hears of it.
 pub async fn check(
     store: &Store,
+    claimed: &Claimed,
     tenant: &TenantId,
     budgets: &Budgets,
     channel: Channel,
@@ -87,15 +108,23 @@ pub async fn check(
     for (scope, budget, currency) in scopes {
         let used = spent(&rows, scope, currency);
         for level in [BUDGET_WARNING_PERCENT, 100] {
-            if used.saturating_mul(100) >= budget.saturating_mul(level) {
-                let message = alert(budgets, scope, level, &month, used, budget, currency);
-                if store
-                    .claim_budget_alert(tenant, &month, scope, level, message.as_ref(), now)
-                    .await?
-                {
-                    tracing::warn!(tenant = %tenant, scope, percent = level, "budget threshold reached");
-                }
+            if used.saturating_mul(100) < budget.saturating_mul(level) {
+                continue;
             }
+            let key = (tenant.clone(), month.clone(), scope.to_string(), level);
+            let Some(message) = alert(budgets, scope, level, &month, used, budget, currency) else {
+                continue;
+            };
+            if claimed.knows(&key) {
+                continue;
+            }
+            if store
+                .claim_budget_alert(tenant, &month, scope, level, Some(&message), now)
+                .await?
+            {
+                tracing::warn!(tenant = %tenant, scope, percent = level, "budget threshold reached");
+            }
+            claimed.learn(key);
         }
         if used >= budget && verdict == Budgeted::Within {
             verdict = Budgeted::Exhausted(scope.to_string());

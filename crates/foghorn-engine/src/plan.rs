@@ -43,9 +43,10 @@ pub struct EventPlan {
     /// When an unscheduled notification's job is due (now, or earlier for
     /// priority events).
     pub run_at: i64,
-    /// A critical event (or workflow): bypasses preferences, quiet hours
-    /// and the daily SMS cap (never an address's suppression: a STOP or a
-    /// bounce).
+    /// A critical event (or workflow): bypasses the daily SMS cap. Only a
+    /// critical workflow (the tenant's admin decides) bypasses preferences
+    /// and quiet hours; an event's priority does not, and nothing bypasses
+    /// an address's suppression (a STOP, a bounce).
     pub critical: bool,
 }
 
@@ -203,7 +204,7 @@ pub fn plan(
             if p.workflow.version > 0 {
                 facts.workflow_version = Some(p.workflow.version);
             }
-            facts.critical = p.critical;
+            facts.critical = p.workflow.doc.critical;
             let id = ids::notification_id();
             answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
             out.push(NewNotification {
@@ -269,7 +270,7 @@ pub fn plan(
                 categories: &policy.categories,
             };
             let mut reason = None;
-            match wishes.verdict(step.channel, category, p.critical) {
+            match wishes.verdict(step.channel, category, p.workflow.doc.critical) {
                 Verdict::Send => {}
                 Verdict::Bypassed => reason = Some(CRITICAL_BYPASS.to_string()),
                 Verdict::Refused(why) => {
@@ -308,15 +309,17 @@ pub fn plan(
                 continue;
             }
             person.address = Some(addr);
-            // Held to the end of the person's quiet hours, in their zone.
-            let held = match (p.critical, quiet_hours(row.as_ref(), &policy)) {
+            // Held to the end of the person's quiet hours, in their zone,
+            // judged at when it is due: now, or its send_at (a priority
+            // event's earlier run_at only orders the queue).
+            let held = match (p.workflow.doc.critical, quiet_hours(row.as_ref(), &policy)) {
                 (false, Some(q)) => {
                     let zone = person
                         .contact
                         .timezone
                         .as_deref()
                         .or(policy.timezone.as_deref());
-                    quiet_until(run_at.max(p.run_at), q, zone)
+                    quiet_until(p.send_at.unwrap_or(draft.created_at), q, zone)
                 }
                 _ => None,
             };

@@ -35,16 +35,29 @@ pub struct Wishes<'a> {
 }
 
 impl Wishes<'_> {
-    /// The verdict for a `channel` message of `category`.
+    /// The verdict for a `channel` message of `category`. A critical
+    /// workflow goes against the person's no, never against a missing
+    /// opt-in for marketing: that one is the law's, not a preference.
     pub fn verdict(&self, channel: Channel, category: Option<&str>, critical: bool) -> Verdict {
+        let marketing = category
+            .and_then(|c| self.categories.get(c))
+            .is_some_and(|c| c.marketing);
         match (self.refusal(channel, category), critical) {
             (None, _) => Verdict::Send,
+            (Some(NO_CONSENT), true) if marketing => Verdict::Refused(NO_CONSENT),
             (Some(_), true) => Verdict::Bypassed,
             (Some(why), false) => Verdict::Refused(why),
         }
     }
 
     fn refusal(&self, channel: Channel, category: Option<&str>) -> Option<&'static str> {
+        // The person's no to the whole channel, and when they said it.
+        let channel_no = self
+            .opt_outs
+            .iter()
+            .filter(|o| o.channel == channel && o.category.is_empty())
+            .map(|o| o.created_at)
+            .max();
         if let Some(cat) = category {
             if self
                 .opt_outs
@@ -53,19 +66,21 @@ impl Wishes<'_> {
             {
                 return Some(UNSUBSCRIBED);
             }
-            if self
+            // A yes to the category counts unless the channel was given
+            // up after it ("unsubscribe from all" covers what came before).
+            let yes = self
                 .opt_ins
                 .iter()
-                .any(|o| o.channel == channel && o.category == cat)
-            {
-                return None;
+                .filter(|o| o.channel == channel && o.category == cat)
+                .map(|o| o.created_at)
+                .max();
+            match (yes, channel_no) {
+                (Some(y), Some(n)) if n > y => return Some(UNSUBSCRIBED),
+                (Some(_), _) => return None,
+                (None, _) => {}
             }
         }
-        if self
-            .opt_outs
-            .iter()
-            .any(|o| o.channel == channel && o.category.is_empty())
-        {
+        if channel_no.is_some() {
             return Some(UNSUBSCRIBED);
         }
         // A category the tenant never declared is on for everyone.
@@ -250,5 +265,41 @@ mod tests {
             Refused(NO_CONSENT)
         );
         assert_eq!(nobody.verdict(Channel::Sms, None, false), Send);
+        // Critical does not make up for a missing marketing opt-in.
+        assert_eq!(
+            nobody.verdict(Channel::Sms, Some("marketing"), true),
+            Refused(NO_CONSENT)
+        );
+    }
+
+    #[test]
+    fn a_later_no_to_the_whole_channel_covers_an_earlier_yes() {
+        let cats = Categories::new();
+        let mut all_email = out(Channel::Email, "");
+        all_email.created_at = 20;
+        let mut news = yes(Channel::Email, "news");
+        news.created_at = 10;
+        let outs = [all_email.clone()];
+        let ins = [news.clone()];
+        let w = Wishes {
+            opt_outs: &outs,
+            opt_ins: &ins,
+            categories: &cats,
+        };
+        assert_eq!(
+            w.verdict(Channel::Email, Some("news"), false),
+            Verdict::Refused(UNSUBSCRIBED)
+        );
+        news.created_at = 30;
+        let ins = [news];
+        let w = Wishes {
+            opt_outs: &outs,
+            opt_ins: &ins,
+            categories: &cats,
+        };
+        assert_eq!(
+            w.verdict(Channel::Email, Some("news"), false),
+            Verdict::Send
+        );
     }
 }

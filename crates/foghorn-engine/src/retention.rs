@@ -26,8 +26,19 @@ fn cutoff(age: Duration) -> i64 {
     clock::now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Where the inbound sweep goes on from: event ids grow with time, so
+/// the messages already emptied are not read again.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    inbound: String,
+}
+
 /// One pass over every kind; returns the rows removed per kind.
-pub async fn sweep(store: &Store, cfg: &RetentionConfig) -> Vec<(&'static str, u64, u64)> {
+pub async fn sweep(
+    store: &Store,
+    cfg: &RetentionConfig,
+    cursor: &mut Cursor,
+) -> Vec<(&'static str, u64, u64)> {
     let batch = cfg.batch as i64;
     let mut done = Vec::new();
     for kind in Kept::ALL {
@@ -54,11 +65,11 @@ pub async fn sweep(store: &Store, cfg: &RetentionConfig) -> Vec<(&'static str, u
     }
     if let Some(age) = cfg.inbound {
         let before = cutoff(age);
-        let (mut after, mut removed, mut batches) = (String::new(), 0u64, 0u64);
+        let (mut removed, mut batches) = (0u64, 0u64);
         loop {
-            match store.prune_inbound(before, &after, batch).await {
+            match store.prune_inbound(before, &cursor.inbound, batch).await {
                 Ok(Some((last, n))) => {
-                    after = last;
+                    cursor.inbound = last;
                     removed += n;
                     batches += 1;
                 }
@@ -89,9 +100,10 @@ pub fn spawn(store: Store, cfg: RetentionConfig) {
         return;
     }
     tokio::spawn(async move {
+        let mut cursor = Cursor::default();
         loop {
             tokio::time::sleep(cfg.every).await;
-            sweep(&store, &cfg).await;
+            sweep(&store, &cfg, &mut cursor).await;
         }
     });
 }

@@ -133,6 +133,7 @@ impl Worker {
             cfg: self.cfg.clone(),
             outbound: self.outbound.clone(),
             policies: Default::default(),
+            alerts: Default::default(),
         });
         self.store.spawn_wake_listener(self.wake.clone());
         // SQLite admits one writer; on PostgreSQL a few recorders overlap

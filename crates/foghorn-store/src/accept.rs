@@ -320,6 +320,11 @@ impl Store {
                     sep.push_bind_unseparated(s.to_string());
                     sep.push_unseparated(")");
                 }
+                // An erasure waits for this batch to commit, then finds
+                // its notifications (SQLite's one writer orders them anyway).
+                if matches!(self.backend, crate::Backend::Postgres(_)) {
+                    q.push(" FOR SHARE");
+                }
                 let rows: Vec<SubscriberRow> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for r in rows {
                     let r = r.open(&self.crypto)?;
@@ -371,7 +376,7 @@ impl Store {
                 let rows: Vec<crate::people::PolicyRow> =
                     q.build_query_as().fetch_all(&mut *tx).await?;
                 for r in rows {
-                    policies.insert(r.tenant_id.clone(), r.parse());
+                    policies.insert(r.tenant_id.clone(), r.parse()?);
                 }
             }
 

@@ -78,6 +78,38 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Of `hashes`, those another subscriber of the tenant still has.
+    async fn addresses_held_by_others(
+        &self,
+        tenant_id: &TenantId,
+        external_id: &str,
+        hashes: &[String],
+    ) -> Result<Vec<String>> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(Option<String>, Option<String>)> = on_read!(self, |pool, DB| {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT email_hash, phone_hash FROM subscribers WHERE tenant_id = ",
+            );
+            q.push_bind(tenant_id.clone());
+            q.push(" AND external_id <> ")
+                .push_bind(external_id.to_string());
+            q.push(" AND (email_hash IN ");
+            crate::push_list(&mut q, hashes.iter());
+            q.push(" OR phone_hash IN ");
+            crate::push_list(&mut q, hashes.iter());
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .flat_map(|(e, p)| [e, p])
+            .flatten()
+            .filter(|h| hashes.contains(h))
+            .collect())
+    }
+
     /// Everything about a subscriber; None when there is no such subscriber.
     pub async fn personal_data(
         &self,
@@ -196,6 +228,12 @@ impl Store {
         }
         hashes.sort_unstable();
         hashes.dedup();
+        // An address another subscriber still has (a household's phone)
+        // keeps its place in the ledger and the suppression list.
+        let shared = self
+            .addresses_held_by_others(tenant_id, external_id, &hashes)
+            .await?;
+        hashes.retain(|h| !shared.contains(h));
         let bare = self.crypto.seal(
             "notifications.recipient",
             &serde_json::json!({ "id": external_id }).to_string(),
@@ -222,7 +260,10 @@ impl Store {
             .bind(external_id)
             .fetch_all(&mut *tx)
             .await?;
-            for o in &opt_outs {
+            // A no to one category stays with the person alone: as a
+            // suppression it would silence the whole channel, for anyone
+            // sharing the address too.
+            for o in opt_outs.iter().filter(|o| o.category.is_empty()) {
                 for (channel, address) in reachable.iter().filter(|(c, _)| *c == o.channel) {
                     let Some(hash) = self.crypto.lookup_hash(address) else {
                         continue;
@@ -278,6 +319,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // Events of the person with no other person among their
+            // recipients (team destinations are no person).
+            const ALONE: &str = "(SELECT e.event_id FROM notifications e WHERE e.tenant_id = $1 AND e.subscriber_id = $2
+                AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.tenant_id = $1 AND o.event_id = e.event_id
+                  AND o.channel NOT IN ('slack', 'discord', 'webhook')
+                  AND (o.subscriber_id IS NULL OR o.subscriber_id <> $2)))";
             const OF_PERSON: &str =
                 "(SELECT id FROM notifications WHERE tenant_id = $1 AND subscriber_id = $2)";
             sqlx::query(&format!(
@@ -302,13 +349,29 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            // The data of events that were about this person alone.
-            sqlx::query(
-                "UPDATE events SET data = $3 WHERE tenant_id = $1 AND id IN
-                   (SELECT event_id FROM notifications WHERE tenant_id = $1 AND subscriber_id = $2)
-                 AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.tenant_id = $1 AND o.event_id = events.id
-                   AND (o.subscriber_id IS NULL OR o.subscriber_id <> $2))"
-            )
+            // The short links of the person's messages (their URLs may
+            // carry the person's own tokens).
+            sqlx::query(&format!(
+                "DELETE FROM short_links WHERE tenant_id = $1 AND notification_id IN {OF_PERSON}"
+            ))
+            .bind(tenant_id)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+            // Events about this person alone (team copies aside): what the
+            // team copies captured of them, and their data.
+            sqlx::query(&format!(
+                "DELETE FROM sandbox_messages WHERE tenant_id = $1 AND notification_id IN
+                   (SELECT t.id FROM notifications t WHERE t.tenant_id = $1 AND t.subscriber_id IS NULL
+                      AND t.event_id IN {ALONE})"
+            ))
+            .bind(tenant_id)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE events SET data = $3 WHERE tenant_id = $1 AND id IN {ALONE}"
+            ))
             .bind(tenant_id)
             .bind(external_id)
             .bind(self.crypto.seal("events.data", "{}"))
@@ -322,8 +385,9 @@ impl Store {
             q.push(" AND (subscriber_id = ")
                 .push_bind(external_id.to_string());
             if !hashes.is_empty() {
-                q.push(" OR address_hash IN ");
+                q.push(" OR (subscriber_id IS NULL AND address_hash IN ");
                 crate::push_list(&mut q, hashes.iter());
+                q.push(")");
             }
             q.push(")");
             erased.consent_addresses = q.build().execute(&mut *tx).await?.rows_affected();

@@ -35,6 +35,8 @@ pub struct PreferenceChange {
 pub struct Choices {
     pub opt_outs: Vec<OptOutRow>,
     pub opt_ins: Vec<OptInRow>,
+    /// Whether the subscriber is still stored (not erased).
+    pub exists: bool,
 }
 
 /// A tenant policy row.
@@ -48,18 +50,27 @@ pub(crate) struct PolicyRow {
 }
 
 impl PolicyRow {
-    /// A policy written by this code always parses; a hand-edited one that
-    /// does not is read as empty rather than stopping every send.
-    pub(crate) fn parse(self) -> TenantPolicy {
-        TenantPolicy {
-            categories: serde_json::from_str(&self.categories).unwrap_or_default(),
-            quiet_hours: self.quiet_hours.and_then(|q| q.parse().ok()),
-            timezone: self.timezone,
-            budgets: self
-                .budgets
-                .and_then(|b| serde_json::from_str(&b).ok())
-                .unwrap_or_default(),
-        }
+    /// A policy that does not read (hand-edited, or written by a newer
+    /// version) is an error, not an empty policy: read as empty it would
+    /// turn every off-by-default category on. Sends wait and accepts are
+    /// refused until it reads.
+    pub(crate) fn parse(self) -> Result<TenantPolicy> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            crate::StoreError::Corrupt(format!("tenant {}: policy {what}: {e}", self.tenant_id))
+        };
+        Ok(TenantPolicy {
+            categories: serde_json::from_str(&self.categories)
+                .map_err(|e| bad("categories", &e))?,
+            quiet_hours: match &self.quiet_hours {
+                Some(q) => Some(q.parse().map_err(|e: String| bad("quiet_hours", &e))?),
+                None => None,
+            },
+            budgets: match &self.budgets {
+                Some(b) => serde_json::from_str(b).map_err(|e| bad("budgets", &e))?,
+                None => Default::default(),
+            },
+            timezone: self.timezone.clone(),
+        })
     }
 }
 
@@ -82,7 +93,9 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(PolicyRow::parse).unwrap_or_default())
+        row.map(PolicyRow::parse)
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     /// Replaces one part of a tenant's policy, leaving the other.
@@ -158,12 +171,55 @@ impl Store {
         }))
     }
 
-    /// The subscriber's choices as a send reads them, just before it goes.
+    /// The subscriber's choices as a send reads them, just before it goes,
+    /// and whether the subscriber still exists: one statement, as it is
+    /// paid on every send to a subscriber.
     pub async fn choices(&self, tenant_id: &TenantId, external_id: &str) -> Result<Choices> {
-        Ok(Choices {
-            opt_outs: self.opt_outs(tenant_id, external_id).await?,
-            opt_ins: self.opt_ins(tenant_id, external_id).await?,
-        })
+        type Row = (String, Channel, String, String, String, Option<String>, i64);
+        let rows: Vec<Row> = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, Row>(
+                "SELECT 'out', channel, category, source, actor, CAST(NULL AS TEXT), created_at FROM opt_outs
+                   WHERE tenant_id = $1 AND subscriber_id = $2
+                 UNION ALL
+                 SELECT 'in', channel, category, source, actor, consent_text, created_at FROM opt_ins
+                   WHERE tenant_id = $1 AND subscriber_id = $2
+                 UNION ALL
+                 SELECT 'who', 'email', '', '', '', CAST(NULL AS TEXT), 0 FROM subscribers
+                   WHERE tenant_id = $1 AND external_id = $2",
+            )
+            .bind(tenant_id)
+            .bind(external_id)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut out = Choices::default();
+        for (kind, channel, category, source, actor, consent_text, created_at) in rows {
+            if kind == "who" {
+                out.exists = true;
+            } else if kind == "in" {
+                out.opt_ins.push(OptInRow {
+                    tenant_id: tenant_id.clone(),
+                    subscriber_id: external_id.to_string(),
+                    channel,
+                    category,
+                    source,
+                    actor,
+                    consent_text,
+                    created_at,
+                });
+            } else {
+                out.opt_outs.push(OptOutRow {
+                    tenant_id: tenant_id.clone(),
+                    subscriber_id: external_id.to_string(),
+                    channel,
+                    category,
+                    source,
+                    actor,
+                    created_at,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Applies a preference update to an existing subscriber; false when

@@ -447,11 +447,8 @@ impl Store {
                 q.build().execute(&mut *tx).await?;
                 // The month's spend, from the costs just kept: one upsert
                 // per tenant, channel and currency of the batch.
-                let costed: Vec<&str> = chunk
-                    .iter()
-                    .filter(|r| r.cost_micros.is_some())
-                    .map(|r| r.id)
-                    .collect();
+                // A cost a provider reported before this record counts too.
+                let costed: Vec<&str> = chunk.iter().map(|r| r.id).collect();
                 if !costed.is_empty() {
                     let mut q = QueryBuilder::<DB>::new(
                         "INSERT INTO spend_monthly (tenant_id, month, channel, currency, micros, sends) SELECT tenant_id, ",

@@ -29,6 +29,7 @@ pub fn export(tenant: &TenantId, data: PersonalData, policy: &TenantPolicy) -> V
     let choices = Choices {
         opt_outs: opt_outs.clone(),
         opt_ins: opt_ins.clone(),
+        exists: true,
     };
     let preferences = summary(
         &choices,

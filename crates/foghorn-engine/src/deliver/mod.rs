@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub outbound: Arc<OutboundSettings>,
     /// Categories and budgets, read at most once a second per tenant.
     pub policies: crate::policy_cache::PolicyCache,
+    /// Budget alerts already claimed, by this node or another.
+    pub alerts: crate::budget::Claimed,
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -43,7 +43,7 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         return Err(o);
     }
     let critical = recipient.critical || workflow.doc.critical;
-    if let Some(o) = unwanted_since(shared, job, &workflow, critical).await {
+    if let Some(o) = unwanted_since(shared, job, &workflow, &recipient, critical).await {
         return Err(o);
     }
     if let Some(o) = over_budget(shared, job, critical).await {
@@ -222,6 +222,7 @@ async fn unwanted_since(
     shared: &Shared,
     job: &ClaimedJob,
     workflow: &CompiledWorkflow,
+    recipient: &Recipient,
     critical: bool,
 ) -> Option<Outcome> {
     let n = &job.notification;
@@ -241,6 +242,17 @@ async fn unwanted_since(
             return Some(soon(job));
         }
     };
+    // Planned for a stored subscriber (their data came along) who has been
+    // erased since: there is no one to send to.
+    if recipient.data.is_some() && !choices.exists {
+        return Some(outcome(
+            job,
+            None,
+            OutcomeKind::Suppressed {
+                reason: "subscriber erased".into(),
+            },
+        ));
+    }
     let wishes = Wishes {
         opt_outs: &choices.opt_outs,
         opt_ins: &choices.opt_ins,
@@ -276,7 +288,14 @@ async fn over_budget(shared: &Shared, job: &ClaimedJob, critical: bool) -> Optio
         if policy.budgets.monthly.is_empty() {
             return Ok(Budgeted::Within);
         }
-        budget::check(&shared.store, &n.tenant_id, &policy.budgets, n.channel).await
+        budget::check(
+            &shared.store,
+            &shared.alerts,
+            &n.tenant_id,
+            &policy.budgets,
+            n.channel,
+        )
+        .await
     };
     match checked.await {
         Ok(Budgeted::Within) => None,

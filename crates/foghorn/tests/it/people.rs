@@ -228,6 +228,23 @@ async fn a_category_opt_out_suppresses_that_category_only() {
             "suppressed",
             "{b}: the whole channel is given up"
         );
+        // An event's priority is no critical workflow: it orders the queue,
+        // it does not override the person.
+        let urgent = event(
+            &api,
+            "warranty.expiring",
+            "owner-1",
+            json!({"priority": "critical"}),
+        )
+        .await;
+        assert_eq!(on(&urgent, "sms").1, "suppressed", "{b}");
+        // A later no to the whole channel covers an earlier yes to a category.
+        let offer = event(&api, "offer.sent", "owner-1", json!({})).await;
+        assert_eq!(
+            on(&offer, "email").1,
+            "suppressed",
+            "{b}: marketing email went with all email"
+        );
         server.stop().await;
     }
 }
