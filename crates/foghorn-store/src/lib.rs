@@ -55,7 +55,7 @@ pub use inbound::{
 pub use keys::{TenantRow, DEFAULT_TENANT, OPERATOR_TENANT};
 pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
-pub use people::{Choice, Choices, PolicyPart, PreferenceChange};
+pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;

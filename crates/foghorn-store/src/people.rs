@@ -39,6 +39,15 @@ pub struct Choices {
     pub exists: bool,
 }
 
+/// What a send checks just before it goes.
+#[derive(Debug, Clone, Default)]
+pub struct SendChecks {
+    /// Why the address is suppressed on the channel, if it is.
+    pub suppression: Option<String>,
+    /// The subscriber's choices, when the send is to a subscriber.
+    pub choices: Option<Choices>,
+}
+
 /// A tenant policy row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct PolicyRow {
@@ -171,52 +180,102 @@ impl Store {
         }))
     }
 
-    /// The subscriber's choices as a send reads them, just before it goes,
-    /// and whether the subscriber still exists: one statement, as it is
-    /// paid on every send to a subscriber.
+    /// The subscriber's choices, and whether the subscriber still exists.
     pub async fn choices(&self, tenant_id: &TenantId, external_id: &str) -> Result<Choices> {
-        type Row = (String, Channel, String, String, String, Option<String>, i64);
-        let rows: Vec<Row> = on_read!(self, |pool, DB| {
-            sqlx::query_as::<DB, Row>(
-                "SELECT 'out', channel, category, source, actor, CAST(NULL AS TEXT), created_at FROM opt_outs
-                   WHERE tenant_id = $1 AND subscriber_id = $2
-                 UNION ALL
-                 SELECT 'in', channel, category, source, actor, consent_text, created_at FROM opt_ins
-                   WHERE tenant_id = $1 AND subscriber_id = $2
-                 UNION ALL
-                 SELECT 'who', 'email', '', '', '', CAST(NULL AS TEXT), 0 FROM subscribers
-                   WHERE tenant_id = $1 AND external_id = $2",
-            )
-            .bind(tenant_id)
-            .bind(external_id)
-            .fetch_all(pool)
+        Ok(self
+            .send_checks(tenant_id, None, Some(external_id))
             .await?
+            .choices
+            .unwrap_or_default())
+    }
+
+    /// What a send must know just before it goes, in one statement (it is
+    /// paid on every send): whether its address is suppressed on its
+    /// channel, and the subscriber's choices.
+    pub async fn send_checks(
+        &self,
+        tenant_id: &TenantId,
+        address: Option<(Channel, &str)>,
+        subscriber: Option<&str>,
+    ) -> Result<SendChecks> {
+        let hashes = address
+            .map(|(_, a)| self.crypto.lookup_hashes(a))
+            .unwrap_or_default();
+        let mut out = SendChecks {
+            suppression: None,
+            choices: subscriber.map(|_| Choices::default()),
+        };
+        let ask_suppression = !hashes.is_empty();
+        if !ask_suppression && subscriber.is_none() {
+            return Ok(out);
+        }
+        type Row = (String, String, String, String, String, Option<String>, i64);
+        let rows: Vec<Row> = on_read!(self, |pool, DB| {
+            let mut q = sqlx::QueryBuilder::<DB>::new("");
+            let mut parts = 0;
+            if let (Some((channel, _)), true) = (address, ask_suppression) {
+                q.push(
+                    "SELECT 'sup', channel, reason, '', '', CAST(NULL AS TEXT), CAST(0 AS BIGINT) FROM suppressions WHERE tenant_id = ",
+                );
+                q.push_bind(tenant_id.to_string());
+                q.push(" AND channel = ")
+                    .push_bind(channel.as_str().to_string());
+                q.push(" AND address_hash IN ");
+                crate::push_list(&mut q, hashes.iter());
+                parts += 1;
+            }
+            if let Some(id) = subscriber {
+                for (kind, table, text) in [
+                    ("out", "opt_outs", "CAST(NULL AS TEXT)"),
+                    ("in", "opt_ins", "consent_text"),
+                ] {
+                    if parts > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    q.push(format!(
+                        "SELECT '{kind}', channel, category, source, actor, {text}, created_at FROM {table} WHERE tenant_id = "
+                    ));
+                    q.push_bind(tenant_id.to_string());
+                    q.push(" AND subscriber_id = ").push_bind(id.to_string());
+                    parts += 1;
+                }
+                q.push(
+                    " UNION ALL SELECT 'who', '', '', '', '', CAST(NULL AS TEXT), CAST(0 AS BIGINT) FROM subscribers WHERE tenant_id = ",
+                );
+                q.push_bind(tenant_id.to_string());
+                q.push(" AND external_id = ").push_bind(id.to_string());
+            }
+            q.build_query_as::<Row>().fetch_all(pool).await?
         });
-        let mut out = Choices::default();
         for (kind, channel, category, source, actor, consent_text, created_at) in rows {
-            if kind == "who" {
-                out.exists = true;
-            } else if kind == "in" {
-                out.opt_ins.push(OptInRow {
+            let parsed = || {
+                channel
+                    .parse::<Channel>()
+                    .map_err(|_| crate::StoreError::Corrupt(format!("channel `{channel}`")))
+            };
+            match (kind.as_str(), out.choices.as_mut()) {
+                ("sup", _) => out.suppression = Some(category),
+                ("who", Some(c)) => c.exists = true,
+                ("in", Some(c)) => c.opt_ins.push(OptInRow {
                     tenant_id: tenant_id.clone(),
-                    subscriber_id: external_id.to_string(),
-                    channel,
+                    subscriber_id: subscriber.unwrap_or_default().to_string(),
+                    channel: parsed()?,
                     category,
                     source,
                     actor,
                     consent_text,
                     created_at,
-                });
-            } else {
-                out.opt_outs.push(OptOutRow {
+                }),
+                ("out", Some(c)) => c.opt_outs.push(OptOutRow {
                     tenant_id: tenant_id.clone(),
-                    subscriber_id: external_id.to_string(),
-                    channel,
+                    subscriber_id: subscriber.unwrap_or_default().to_string(),
+                    channel: parsed()?,
                     category,
                     source,
                     actor,
                     created_at,
-                });
+                }),
+                _ => {}
             }
         }
         Ok(out)

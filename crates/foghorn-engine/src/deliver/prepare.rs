@@ -39,11 +39,8 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
             "the notification has no address".into(),
         ));
     };
-    if let Some(o) = suppressed_since(shared, job, channel, &to).await {
-        return Err(o);
-    }
     let critical = recipient.critical || workflow.doc.critical;
-    if let Some(o) = unwanted_since(shared, job, &workflow, &recipient, critical).await {
+    if let Some(o) = unwanted_since(shared, job, &to, &workflow, &recipient, critical).await {
         return Err(o);
     }
     if let Some(o) = over_budget(shared, job, critical).await {
@@ -184,92 +181,65 @@ fn soon(job: &ClaimedJob) -> Outcome {
     )
 }
 
-/// An address suppressed after the notification was planned (a STOP, a
-/// hard bounce arriving while it waited) is not sent to, nor is a fallback
-/// to a suppressed address. Foghorn's own replies (the confirmation of a
-/// STOP) are exempt. When the list cannot be read, the send waits: sending
-/// to an opted-out number is the worse mistake.
-async fn suppressed_since(
-    shared: &Shared,
-    job: &ClaimedJob,
-    channel: Channel,
-    to: &Address,
-) -> Option<Outcome> {
-    let n = &job.notification;
-    if channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
-        return None;
-    }
-    let address = normalise_address(channel, to.as_str());
-    match shared
-        .store
-        .suppression_reason(&n.tenant_id, channel, &address)
-        .await
-    {
-        Ok(None) => None,
-        Ok(Some(reason)) => Some(outcome(job, None, OutcomeKind::Suppressed { reason })),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading the suppression list failed; the send waits");
-            Some(soon(job))
-        }
-    }
-}
-
-/// A preference changed after the notification was planned (a no to its
-/// category, a whole channel given up, a category turned off by default)
-/// stops it here; critical workflows still go, as they did when planned.
-/// When the choices cannot be read, the send waits.
+/// What changed since the notification was planned stops it here: its
+/// address suppressed (a STOP, a hard bounce arriving while it waited; a
+/// fallback to a suppressed address too), or a preference (a no to its
+/// category, a whole channel given up, a category turned off by default,
+/// the subscriber erased). Critical workflows go against preferences as
+/// they did when planned, never against a suppression. Foghorn's own
+/// messages and team destinations are exempt. When these cannot be read,
+/// the send waits: sending to someone who said no is the worse mistake.
 async fn unwanted_since(
     shared: &Shared,
     job: &ClaimedJob,
+    to: &Address,
     workflow: &CompiledWorkflow,
     recipient: &Recipient,
     critical: bool,
 ) -> Option<Outcome> {
     let n = &job.notification;
-    let subscriber = n.subscriber_id.as_deref()?;
     if n.channel.is_team_destination() || crate::workflow::is_system(&n.workflow) {
         return None;
     }
+    let suppressed = |reason: String| Some(outcome(job, None, OutcomeKind::Suppressed { reason }));
+    let address = normalise_address(n.channel, to.as_str());
+    let subscriber = n.subscriber_id.as_deref();
     let read = async {
-        let choices = shared.store.choices(&n.tenant_id, subscriber).await?;
-        let policy = shared.policies.get(&shared.store, &n.tenant_id).await?;
-        Ok::<_, foghorn_store::StoreError>((choices, policy))
+        let checks = shared
+            .store
+            .send_checks(&n.tenant_id, Some((n.channel, &address)), subscriber)
+            .await?;
+        let policy = match checks.choices {
+            Some(_) => Some(shared.policies.get(&shared.store, &n.tenant_id).await?),
+            None => None,
+        };
+        Ok::<_, foghorn_store::StoreError>((checks, policy))
     };
-    let (choices, policy) = match read.await {
+    let (checks, policy) = match read.await {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!(error = %e, "reading the preferences failed; the send waits");
+            tracing::warn!(error = %e, "reading the suppressions and preferences failed; the send waits");
             return Some(soon(job));
         }
+    };
+    if let Some(reason) = checks.suppression {
+        return suppressed(reason);
+    }
+    let (Some(choices), Some(policy)) = (checks.choices, policy) else {
+        return None;
     };
     // Planned for a stored subscriber (their data came along) who has been
     // erased since: there is no one to send to.
     if recipient.data.is_some() && !choices.exists {
-        return Some(outcome(
-            job,
-            None,
-            OutcomeKind::Suppressed {
-                reason: "subscriber erased".into(),
-            },
-        ));
+        return suppressed("subscriber erased".into());
     }
     let wishes = Wishes {
         opt_outs: &choices.opt_outs,
         opt_ins: &choices.opt_ins,
         categories: &policy.categories,
     };
-    match wishes.verdict(
-        n.channel,
-        workflow.doc.category.as_deref(),
-        critical || workflow.doc.critical,
-    ) {
-        Verdict::Refused(reason) => Some(outcome(
-            job,
-            None,
-            OutcomeKind::Suppressed {
-                reason: reason.to_string(),
-            },
-        )),
+    match wishes.verdict(n.channel, workflow.doc.category.as_deref(), critical) {
+        Verdict::Refused(reason) => suppressed(reason.to_string()),
         Verdict::Send | Verdict::Bypassed => None,
     }
 }
