@@ -30,6 +30,11 @@ pub struct Spec {
     /// Whether the provider itself answers STOP, START and HELP, so a
     /// confirmation from Foghorn would reach the person twice.
     pub answers_keywords: bool,
+    /// Messages to one destination (a chat channel, a webhook) at most
+    /// once per this many milliseconds, as the provider documents it
+    /// (Slack: about one a second); 0 paces nothing. The queue keeps to it
+    /// instead of letting the provider refuse.
+    pub pace_per_destination_ms: u32,
 }
 
 /// A built-in list price in US dollars (micro-units), used when the

@@ -21,6 +21,7 @@ pub mod segments;
 #[cfg(feature = "sql")]
 mod sql;
 pub mod status;
+pub mod team;
 pub mod tenant;
 pub mod transport;
 
@@ -32,5 +33,6 @@ pub use provider_error::{ErrorKind, ProviderError};
 pub use recipient::{Contact, Recipient};
 pub use secret::Secret;
 pub use status::Status;
+pub use team::{Answer, Card, Interaction, Reply, Severity};
 pub use tenant::TenantId;
 pub use transport::Transport;

@@ -4,19 +4,23 @@ use crate::{Channel, Money, TenantId};
 use serde::{Deserialize, Serialize};
 
 /// Where one notification goes. Person channels carry an address; team
-/// channels (webhook, Slack, Discord) carry the destination URL.
+/// channels carry the destination URL (a webhook) or the chat channel a
+/// bot posts to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
 pub enum Address {
     Email(String),
     Phone(String),
     Url(String),
+    /// A chat channel id reached through the app's bot (Slack `C0123456789`,
+    /// a Discord channel id).
+    Channel(String),
 }
 
 impl Address {
     pub fn as_str(&self) -> &str {
         match self {
-            Address::Email(s) | Address::Phone(s) | Address::Url(s) => s,
+            Address::Email(s) | Address::Phone(s) | Address::Url(s) | Address::Channel(s) => s,
         }
     }
 }
@@ -59,6 +63,9 @@ pub struct Rendered {
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json: Option<serde_json::Value>,
+    /// Team channels: the message as a card, drawn by the app's provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<crate::team::Card>,
 }
 
 /// One send request handed to a provider.
@@ -84,6 +91,10 @@ pub struct Outbound {
     /// reaching it obeys the tenants' private-target rule, not the
     /// operator's.
     pub tenant_target: bool,
+    /// Team channels: the thread earlier messages about the same entity
+    /// started on this destination (Slack's `thread_ts`, a Discord thread
+    /// id).
+    pub thread: Option<String>,
 }
 
 /// A provider's acceptance of a message.
@@ -96,6 +107,9 @@ pub struct Receipt {
     /// Set by the sandbox: the message as it would have gone out, kept for
     /// the sandbox inbox.
     pub captured: Option<Rendered>,
+    /// Team channels: the thread this message can start, for the next
+    /// message about the same entity (Slack: the message's `ts`).
+    pub thread: Option<String>,
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 
 use crate::kind::Spec;
 use crate::{
-    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+    Answer, Channel, InboundError, InboundEvent, InboundRequest, Interaction, Outbound,
+    ProviderError, Receipt, Reply,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -31,4 +32,30 @@ pub trait Transport: std::fmt::Debug + Send + Sync {
         &'a self,
         req: &'a InboundRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<InboundEvent>, InboundError>>;
+
+    /// Verifies and reads a team app's interaction (a button, a slash
+    /// command) by the app's own scheme. Kinds that are no team app answer
+    /// `NotConfigured`.
+    fn interaction(&self, req: &InboundRequest<'_>) -> Result<Interaction, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "provider `{}` receives no interactions",
+            self.name()
+        )))
+    }
+    /// The HTTP answer to an interaction, in the app's words.
+    fn reply(&self, interaction: &Interaction, answer: &Answer) -> Reply {
+        let _ = (interaction, answer);
+        Reply::empty()
+    }
+    /// What the answer changes beyond the reply (Slack: `chat.update` of
+    /// the acknowledged message).
+    fn follow_up<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let _ = (interaction, answer);
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -33,6 +33,7 @@ pub mod retry;
 pub mod routing;
 pub mod short_links;
 pub mod sms_text;
+pub mod team;
 pub mod tenant_routing;
 pub mod unsubscribe;
 mod worker;

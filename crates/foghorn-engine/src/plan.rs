@@ -225,6 +225,16 @@ pub fn plan(
             });
         };
         if step.is_team() {
+            if let Some(channel) = &step.destination {
+                push(
+                    None,
+                    Recipient::destination(Address::Channel(channel.clone())),
+                    live_status,
+                    None,
+                    None,
+                );
+                continue;
+            }
             match (&step.url, p.workflow.target(i)) {
                 // A step's url whose reference is unset: said on the
                 // notification rather than captured as if sent.

@@ -134,6 +134,11 @@ impl Worker {
             outbound: self.outbound.clone(),
             policies: Default::default(),
             alerts: Default::default(),
+            // A send's lane wait and its provider call stay inside its lease,
+            // with the time it may wait to be dispatched.
+            lanes: crate::deliver::lanes::Lanes::new(
+                self.cfg.lease.saturating_sub(self.cfg.send_timeout) / 2,
+            ),
         });
         self.store.spawn_wake_listener(self.wake.clone());
         // SQLite admits one writer; on PostgreSQL a few recorders overlap

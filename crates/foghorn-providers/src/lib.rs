@@ -14,6 +14,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod signature;
 pub mod sms;
+pub mod team;
 pub mod webhook;
 
 pub use registry::{BuildError, Provider, ProviderConfig};

@@ -9,10 +9,12 @@ use crate::http::{Clients, HttpOptions};
 use crate::kinds::Spec;
 use crate::net_guard::{self, Family};
 use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
+use crate::team::{discord, slack};
 use crate::{sandbox, webhook};
 use foghorn_core::transport::BoxFuture;
 use foghorn_core::{
-    Channel, InboundError, InboundEvent, InboundRequest, Outbound, ProviderError, Receipt,
+    Answer, Channel, InboundError, InboundEvent, InboundRequest, Interaction, Outbound,
+    ProviderError, Receipt, Reply,
 };
 use serde::Deserialize;
 
@@ -50,6 +52,30 @@ pub trait ProviderKind: Sized {
     /// skip it.
     fn targets(config: &Self::Config) -> Vec<Target<'_>>;
     fn build(name: &str, config: Self::Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError>;
+
+    /// Team apps read their interactions (see [`foghorn_core::Transport::interaction`]);
+    /// other kinds receive none.
+    fn interaction(&self, req: &InboundRequest<'_>) -> Result<Interaction, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "{} receives no interactions",
+            Self::SPEC.name
+        )))
+    }
+
+    fn reply(&self, interaction: &Interaction, answer: &Answer) -> Reply {
+        let _ = (interaction, answer);
+        Reply::empty()
+    }
+
+    fn follow_up<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let _ = (interaction, answer);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A configuration's `base_url` override, the one target most HTTP
@@ -138,6 +164,28 @@ macro_rules! providers {
                     $(Provider::$variant(p) => p.inbound(req),)+
                 }
             }
+
+            pub fn interaction(&self, req: &InboundRequest<'_>) -> Result<Interaction, InboundError> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::interaction(p, req),)+
+                }
+            }
+
+            pub fn reply(&self, interaction: &Interaction, answer: &Answer) -> Reply {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::reply(p, interaction, answer),)+
+                }
+            }
+
+            pub fn follow_up<'a>(
+                &'a self,
+                interaction: &'a Interaction,
+                answer: &'a Answer,
+            ) -> BoxFuture<'a, Result<(), ProviderError>> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::follow_up(p, interaction, answer),)+
+                }
+            }
         }
     };
 }
@@ -145,6 +193,8 @@ macro_rules! providers {
 providers! {
     Sandbox => sandbox::Sandbox,
     Webhook => webhook::Webhook,
+    Slack => slack::Slack,
+    Discord => discord::Discord,
     Twilio => twilio::Twilio,
     Vonage => vonage::Vonage,
     MessageBird => messagebird::MessageBird,
@@ -241,6 +291,22 @@ impl foghorn_core::Transport for Provider {
         req: &'a InboundRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<InboundEvent>, InboundError>> {
         Box::pin(Provider::inbound(self, req))
+    }
+
+    fn interaction(&self, req: &InboundRequest<'_>) -> Result<Interaction, InboundError> {
+        Provider::interaction(self, req)
+    }
+
+    fn reply(&self, interaction: &Interaction, answer: &Answer) -> Reply {
+        Provider::reply(self, interaction, answer)
+    }
+
+    fn follow_up<'a>(
+        &'a self,
+        interaction: &'a Interaction,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Provider::follow_up(self, interaction, answer)
     }
 }
 

@@ -14,6 +14,7 @@ mod accept;
 mod audit;
 mod budgets;
 mod canary;
+mod catalog;
 mod costs;
 pub mod crypto;
 mod gdpr;
@@ -31,6 +32,7 @@ mod sandbox;
 pub mod scratch;
 mod subscribers;
 mod suppressions;
+mod team;
 mod tenant_providers;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -59,6 +61,7 @@ pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;
+pub use team::Acknowledgement;
 pub use tenant_providers::TenantProviderRow;
 pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 

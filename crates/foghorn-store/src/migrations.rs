@@ -8,6 +8,9 @@ struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    /// What one backend needs beyond the shared SQL (full-text search).
+    sqlite: &'static str,
+    postgres: &'static str,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -15,41 +18,64 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "init",
         sql: include_str!("../migrations/0001_init.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 2,
         name: "security",
         sql: include_str!("../migrations/0002_security.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 3,
         name: "inbound",
         sql: include_str!("../migrations/0003_inbound.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 4,
         name: "outbound",
         sql: include_str!("../migrations/0004_outbound.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 5,
         name: "hardening",
         sql: include_str!("../migrations/0005_hardening.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 6,
         name: "idempotency",
         sql: include_str!("../migrations/0006_idempotency.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 7,
         name: "opt_outs",
         sql: include_str!("../migrations/0007_opt_outs.sql"),
+        sqlite: "",
+        postgres: "",
     },
     Migration {
         version: 8,
         name: "people",
         sql: include_str!("../migrations/0008_people.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 9,
+        name: "team",
+        sql: include_str!("../migrations/0009_team.sql"),
+        sqlite: include_str!("../migrations/0009_team.sqlite.sql"),
+        postgres: include_str!("../migrations/0009_team.postgres.sql"),
     },
 ];
 
@@ -105,7 +131,11 @@ impl Store {
                     tx.rollback().await?;
                     false
                 } else {
-                    for stmt in statements(m.sql) {
+                    let dialect = match &self.backend {
+                        crate::Backend::Sqlite { .. } => m.sqlite,
+                        crate::Backend::Postgres(_) => m.postgres,
+                    };
+                    for stmt in statements(m.sql).chain(statements(dialect)) {
                         sqlx::query(&stmt)
                             .execute(&mut *tx)
                             .await

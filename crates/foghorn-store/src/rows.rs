@@ -43,6 +43,14 @@ pub struct NotificationRow {
     pub send_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who acknowledged it (sealed), when and how (a Slack or Discord
+    /// button); separate from the status.
+    #[sqlx(default)]
+    pub acknowledged_at: Option<i64>,
+    #[sqlx(default)]
+    pub acknowledged_by: Option<String>,
+    #[sqlx(default)]
+    pub acknowledged_via: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -211,6 +219,10 @@ impl OptOutRow {
 impl NotificationRow {
     pub(crate) fn open(mut self, c: &Crypto) -> Result<Self, CryptoError> {
         self.recipient = c.open("notifications.recipient", &self.recipient)?;
+        self.acknowledged_by = c.open_opt(
+            "notifications.acknowledged_by",
+            self.acknowledged_by.as_deref(),
+        )?;
         Ok(self)
     }
 }

@@ -208,6 +208,10 @@ impl Node {
                 routes: routes.clone(),
                 wake: wake.clone(),
             }),
+            team: Arc::new(foghorn_engine::team::Team {
+                store: store.clone(),
+                routes: routes.clone(),
+            }),
             public_url: config
                 .public_url
                 .as_ref()

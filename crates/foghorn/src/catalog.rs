@@ -25,6 +25,31 @@ impl Providers {
     }
 }
 
+impl Providers {
+    /// One operator account, as its own type (for commands that speak to
+    /// one kind, like registering Discord's slash commands).
+    pub fn provider(
+        &self,
+        name: &str,
+        entry: &foghorn_engine::config::ProviderEntry,
+    ) -> anyhow::Result<Provider> {
+        let mut table = entry.settings.clone();
+        table.insert(
+            "kind".into(),
+            toml::Value::String(entry.kind.clone().unwrap_or_else(|| name.to_string())),
+        );
+        let config = ProviderConfig::deserialize(toml::Value::Table(table))
+            .map_err(|e| anyhow::anyhow!("provider `{name}`: {}", e.message()))?;
+        Ok(Provider::build(
+            name,
+            config,
+            &self.opts,
+            &self.clients,
+            registry::Origin::Operator,
+        )?)
+    }
+}
+
 /// The HTTP options every provider of a node is built with.
 fn http_options(config: &Config) -> HttpOptions {
     HttpOptions {

@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SubscribersCommand,
     },
+    /// The Discord application: its slash commands.
+    Discord {
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
     /// The dead-letter queue.
     Dlq {
         #[command(subcommand)]
@@ -183,6 +188,21 @@ pub enum SubscribersCommand {
         /// Print what was erased as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Register `/find query:` and `/boat-status boat:` with the application
+    /// (DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN), replacing its commands.
+    RegisterCommands {
+        /// A server id: register there only (takes effect at once); without
+        /// it the commands are global.
+        #[arg(long)]
+        guild: Option<String>,
+        /// The `[providers.NAME]` account to use when there are several.
+        #[arg(long)]
+        provider: Option<String>,
     },
 }
 

@@ -1,7 +1,8 @@
 //! The short CLI commands: migrate, keys, dlq, send.
 
 use crate::cli::{
-    AuditCommand, BenchArgs, DlqCommand, KeysCommand, SendArgs, SubscribersCommand, TenantsCommand,
+    AuditCommand, BenchArgs, DiscordCommand, DlqCommand, KeysCommand, SendArgs, SubscribersCommand,
+    TenantsCommand,
 };
 use crate::config::Config;
 use crate::engine::Acceptor;
@@ -246,6 +247,43 @@ pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<()> {
             bail!("audit trail broken at row {}: {}", b.seq, b.reason)
         }
     }
+}
+
+pub async fn discord(config: &Config, cmd: DiscordCommand) -> anyhow::Result<()> {
+    let DiscordCommand::RegisterCommands { guild, provider } = cmd;
+    let accounts: Vec<_> = config
+        .providers
+        .iter()
+        .filter(|(name, e)| e.kind.as_deref().unwrap_or(name) == "discord")
+        .filter(|(name, _)| provider.as_deref().is_none_or(|p| p == name.as_str()))
+        .collect();
+    let (name, entry) = match accounts.as_slice() {
+        [one] => *one,
+        [] => bail!(
+            "no Discord account is configured (set DISCORD_BOT_TOKEN and DISCORD_APPLICATION_ID)"
+        ),
+        _ => bail!("several Discord accounts are configured; name one with --provider"),
+    };
+    let built = crate::catalog::Providers::for_config(config)?.provider(name, entry)?;
+    let foghorn_providers::Provider::Discord(discord) = built else {
+        bail!("provider `{name}` is not a Discord account");
+    };
+    let registered = discord
+        .register_commands(guild.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the commands failed: {e}"))?;
+    let names: Vec<&str> = registered
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    match &guild {
+        Some(g) => println!("registered /{} in server {g}", names.join(", /")),
+        None => println!(
+            "registered /{} globally (may take up to an hour to appear)",
+            names.join(", /")
+        ),
+    }
+    Ok(())
 }
 
 pub async fn subscribers(config: &Config, cmd: SubscribersCommand) -> anyhow::Result<()> {

@@ -85,6 +85,7 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
         Command::Send(args) => commands::send(&config, args).await,
         Command::Keys { command } => commands::keys(&config, command).await,
         Command::Dlq { command } => commands::dlq(&config, command).await,
+        Command::Discord { command } => commands::discord(&config, command).await,
         Command::Subscribers { command } => commands::subscribers(&config, command).await,
         Command::Tenants { command } => commands::tenants(&config, command).await,
         Command::Audit { command } => commands::audit(&config, command).await,

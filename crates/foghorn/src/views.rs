@@ -7,6 +7,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct Acknowledged {
+    pub at: String,
+    /// The app's user: `slack:U0123ABC (ana)`.
+    pub by: String,
+    /// `slack`, `discord`; `… dismiss` for a Dismiss button.
+    pub via: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {
     pub id: String,
     pub event_id: String,
@@ -25,6 +34,10 @@ pub struct Notification {
     pub send_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Who acknowledged it and how (a Slack or Discord button), when
+    /// someone did; separate from the status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledged>,
     /// Present on single reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<AttemptView>>,
@@ -113,6 +126,11 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
         send_at: n.send_at.map(rfc3339),
         created_at: rfc3339(n.created_at),
         updated_at: rfc3339(n.updated_at),
+        acknowledged: n.acknowledged_at.map(|at| Acknowledged {
+            at: rfc3339(at),
+            by: n.acknowledged_by.unwrap_or_default(),
+            via: n.acknowledged_via.unwrap_or_default(),
+        }),
         attempts: attempts.map(|v| {
             v.into_iter()
                 .map(|a| AttemptView {

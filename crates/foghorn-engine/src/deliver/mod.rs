@@ -4,6 +4,7 @@
 
 mod choose;
 pub mod classify;
+pub(crate) mod lanes;
 mod prepare;
 
 use crate::config::DeliveryConfig;
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     pub policies: crate::policy_cache::PolicyCache,
     /// Budget alerts already claimed, by this node or another.
     pub alerts: crate::budget::Claimed,
+    /// Destinations whose provider paces them, one send at a time.
+    pub lanes: lanes::Lanes,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -52,6 +55,12 @@ fn dead(job: &ClaimedJob, class: &'static str, reason: String) -> Outcome {
 
 /// Delivers one claimed job; never fails (every failure is an outcome).
 pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
+    // A paced destination's lane is taken first, so its sends keep the
+    // order they were dispatched in.
+    let turn = match pace(shared, job).await {
+        Ok(turn) => turn,
+        Err(o) => return o,
+    };
     let mut prepared = match prepare(shared, job).await {
         Ok(p) => p,
         Err(o) => return o,
@@ -77,6 +86,17 @@ pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
         ))),
     };
     let latency = started.elapsed();
+    // The entity's thread is kept before the lane lets the next message
+    // about it go.
+    if let Ok(receipt) = &result {
+        remember_thread(shared, job, &prepared, receipt).await;
+    }
+    if let Some(turn) = turn {
+        turn.finish(match &result {
+            Err(ProviderError::RateLimited { retry_after, .. }) => *retry_after,
+            _ => None,
+        });
+    }
     let outcome_label = match &result {
         Ok(_) => "sent",
         Err(e) => e.kind(),
@@ -110,6 +130,67 @@ pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
                 failed(shared, job, &prepared, &chosen, &err),
             )
         }
+    }
+}
+
+/// The lane of a team destination whose first provider paces it; a job
+/// whose turn is far off goes back to the queue for then.
+async fn pace(shared: &Shared, job: &ClaimedJob) -> Result<Option<lanes::Turn>, Outcome> {
+    let n = &job.notification;
+    if !matches!(n.channel, Channel::Slack | Channel::Discord) {
+        return Ok(None);
+    }
+    let routing = shared.routes.for_tenant(&n.tenant_id).await;
+    let pace = routing
+        .for_recipient(n.channel, None)
+        .get(job.provider_idx.max(0) as usize)
+        .map_or(0, |slot| slot.provider.spec().pace_per_destination_ms);
+    if pace == 0 {
+        return Ok(None);
+    }
+    let Some(to) = foghorn_core::Recipient::parse(&n.recipient).address else {
+        return Ok(None);
+    };
+    let key = format!("{}\u{1f}{}", n.tenant_id, to.as_str());
+    match shared
+        .lanes
+        .enter(&key, std::time::Duration::from_millis(u64::from(pace)))
+        .await
+    {
+        Ok(turn) => Ok(Some(turn)),
+        Err(wait) => Err(outcome(
+            job,
+            None,
+            OutcomeKind::Retry {
+                run_at: now_ms() + wait.as_millis() as i64,
+                attempt: job.attempt,
+                provider_idx: job.provider_idx,
+            },
+        )),
+    }
+}
+
+/// The first message about an entity on a chat channel started a thread:
+/// later ones reply in it. Losing it only means the next message starts
+/// another, so a failure here is logged, not retried.
+async fn remember_thread(
+    shared: &Shared,
+    job: &ClaimedJob,
+    prepared: &Prepared,
+    receipt: &Receipt,
+) {
+    let n = &job.notification;
+    let (Some(thread), Some(key), Address::Channel(destination)) =
+        (&receipt.thread, n.grouping_key.as_deref(), &prepared.msg.to)
+    else {
+        return;
+    };
+    if let Err(e) = shared
+        .store
+        .put_team_thread(&n.tenant_id, destination, key, thread, now_ms())
+        .await
+    {
+        tracing::warn!(error = %e, notification_id = %n.id, "keeping the entity's thread failed");
     }
 }
 

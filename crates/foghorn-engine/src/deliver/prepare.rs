@@ -107,6 +107,10 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         segments = fitted.info.segments;
         content.text = Some(fitted.text);
     }
+    let thread = match thread(shared, job, &to).await {
+        Ok(t) => t,
+        Err(o) => return Err(o),
+    };
     let msg = Outbound {
         notification_id: n.id.clone(),
         tenant_id: n.tenant_id.clone(),
@@ -126,6 +130,7 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         // Replies go out from the number the person wrote to.
         from: recipient.sender.clone(),
         tenant_target: workflow.from_tenant() || recipient.tenant_target,
+        thread,
     };
     Ok(Prepared {
         msg,
@@ -166,6 +171,31 @@ async fn workflow(
         provider_idx: job.provider_idx,
     };
     Err(outcome(job, None, retry))
+}
+
+/// The thread the notification's entity (its grouping key) has on a
+/// chat channel already: later messages reply in it. Only a bot posts in
+/// threads; a webhook message starts none.
+async fn thread(
+    shared: &Shared,
+    job: &ClaimedJob,
+    to: &Address,
+) -> Result<Option<String>, Outcome> {
+    let n = &job.notification;
+    let (Address::Channel(destination), Some(key)) = (to, n.grouping_key.as_deref()) else {
+        return Ok(None);
+    };
+    match shared
+        .store
+        .team_thread(&n.tenant_id, destination, key)
+        .await
+    {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the entity's thread failed; trying again shortly");
+            Err(soon(job))
+        }
+    }
 }
 
 /// The same job again in a second, nothing spent.

@@ -155,6 +155,9 @@ mod tests {
             send_at: None,
             created_at: 0,
             updated_at: 0,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            acknowledged_via: None,
         }
     }
 

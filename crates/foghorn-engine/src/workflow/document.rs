@@ -40,6 +40,23 @@ pub struct Step {
     /// instead of to the event's subscribers. `env:NAME` is resolved at load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Slack and Discord: a channel id (`C0123456789`, a Discord channel's
+    /// digits) the app's bot posts to, in threads per grouping key, instead
+    /// of a webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9]{1,80}$"))]
+    pub destination: Option<String>,
+    /// Slack and Discord: who the message pings, and only them: a Discord
+    /// role `<@&ID>` or user `<@ID>`, a Slack user group
+    /// `<!subteam^ID>`, user `<@U…>`, or `<!here>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention: Option<String>,
+    /// Slack and Discord: the colour and mark of the card.
+    #[serde(default, skip_serializing_if = "is_info")]
+    pub severity: foghorn_core::Severity,
+    /// Slack and Discord: Acknowledge and Dismiss buttons on the message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledge: bool,
     /// Inline templates, for workflows managed entirely through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -59,6 +76,30 @@ pub struct Step {
     /// links that record a click before redirecting.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub short_links: bool,
+}
+
+fn is_info(s: &foghorn_core::Severity) -> bool {
+    *s == foghorn_core::Severity::Info
+}
+
+/// A mention a step may make: one person, one group, or `<!here>`; never
+/// everyone in a server or workspace.
+pub fn valid_mention(m: &str) -> bool {
+    let inner = |s: &str, prefix: &str| {
+        s.strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(|id| {
+                !id.is_empty() && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+    };
+    !m.is_empty()
+        && m.split_whitespace().count() <= 5
+        && m.split_whitespace().all(|part| {
+            part == "<!here>"
+                || inner(part, "<@&")
+                || inner(part, "<@")
+                || inner(part, "<!subteam^")
+        })
 }
 
 impl Step {

@@ -5,6 +5,7 @@
 //! conditions checked) into a [`CompiledWorkflow`], so a bad template is an
 //! error when the workflow is saved, not when a message is due.
 
+pub mod card;
 mod document;
 mod pack;
 mod registry;

@@ -193,6 +193,37 @@ impl Registry {
                         source,
                     })?;
             }
+            let step_error = |message: &str| WorkflowError::Step {
+                step: i,
+                channel: s.channel.to_string(),
+                message: message.to_string(),
+            };
+            let chat = matches!(s.channel, Channel::Slack | Channel::Discord);
+            if let Some(d) = &s.destination {
+                if !chat {
+                    return Err(step_error("destination is for slack and discord steps"));
+                }
+                if d.is_empty() || d.len() > 80 || !d.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(step_error(
+                        "destination must be a channel id (letters and digits)",
+                    ));
+                }
+                if s.url.is_some() {
+                    return Err(step_error("a step has a url or a destination, not both"));
+                }
+            }
+            if let Some(m) = &s.mention {
+                if !chat || !super::document::valid_mention(m) {
+                    return Err(step_error(
+                        "mention must be <@&ROLE>, <@USER>, <!subteam^GROUP> or <!here>, on a slack or discord step",
+                    ));
+                }
+            }
+            if (s.acknowledge || s.severity != foghorn_core::Severity::Info) && !chat {
+                return Err(step_error(
+                    "acknowledge and severity are for slack and discord steps",
+                ));
+            }
             if s.max_segments == Some(0) {
                 return Err(WorkflowError::Step {
                     step: i,

@@ -334,6 +334,28 @@ impl CompiledWorkflow {
         if step >= self.doc.steps.len() {
             return Err(RenderError::NoStep(step));
         }
+        // Slack's mrkdwn reads `<…>` as mentions and links: event data
+        // and the recipient's fields are escaped before they reach it.
+        let escaped;
+        let ctx = if channel == Channel::Slack {
+            escaped = (
+                super::card::escape_strings(ctx.data),
+                super::card::escape_strings(ctx.recipient),
+            );
+            &RenderContext {
+                event: EventFacts {
+                    id: ctx.event.id,
+                    name: ctx.event.name,
+                },
+                data: &escaped.0,
+                recipient: &escaped.1,
+                notification_id: ctx.notification_id,
+                locale: ctx.locale,
+                unsubscribe_url: ctx.unsubscribe_url,
+            }
+        } else {
+            ctx
+        };
         let mut out = Rendered::default();
         for (part, _) in part_names(channel) {
             let Some(name) = self.localized_template_name(step, channel, part, ctx.locale) else {
@@ -378,6 +400,14 @@ impl CompiledWorkflow {
             Channel::Webhook => {}
             _ if out.text.is_none() => {
                 return Err(RenderError::Missing(format!("{channel} text")));
+            }
+            Channel::Slack | Channel::Discord => {
+                let card = super::card::parse(
+                    out.text.as_deref().unwrap_or_default(),
+                    self.doc.steps.get(step),
+                );
+                out.text = Some(card.fallback_text());
+                out.card = Some(card);
             }
             _ => {}
         }

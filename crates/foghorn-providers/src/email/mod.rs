@@ -66,7 +66,7 @@ impl<'a> EmailParts<'a> {
     ) -> Result<Self, ProviderError> {
         let to = match &msg.to {
             Address::Email(addr) => addr.as_str(),
-            Address::Phone(_) | Address::Url(_) => {
+            Address::Phone(_) | Address::Url(_) | Address::Channel(_) => {
                 return Err(ProviderError::permanent(
                     "email providers deliver only to email addresses",
                 ))
@@ -243,6 +243,7 @@ mod tests {
                 .collect(),
             from: None,
             tenant_target: false,
+            thread: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub fn message() -> Outbound {
         channel: Channel::Email,
         to: Address::Email("ana@example.com".into()),
         content: Rendered {
+            card: None,
             subject: Some("Ana, a document was shared with you".into()),
             html: Some("<p>Open <b>Q3 report</b></p>".into()),
             text: Some("Open Q3 report".into()),
@@ -51,5 +52,6 @@ pub fn message() -> Outbound {
         ],
         from: None,
         tenant_target: false,
+        thread: None,
     }
 }

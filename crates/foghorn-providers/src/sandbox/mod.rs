@@ -47,6 +47,7 @@ impl Sandbox {
             captured: Some(msg.content.clone()),
             cost: None,
             http_status: None,
+            thread: None,
         })
     }
 }
@@ -64,6 +65,7 @@ impl ProviderKind for Sandbox {
         sender: None,
         callbacks: Callbacks::None,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(_config: &Config) -> Vec<Target<'_>> {
@@ -106,6 +108,7 @@ mod tests {
             headers: vec![],
             from: None,
             tenant_target: false,
+            thread: None,
         };
         let receipt = sandbox.send(&msg).await.unwrap();
         assert!(receipt.provider_message_id.unwrap().starts_with("msg_"));

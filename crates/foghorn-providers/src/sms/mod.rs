@@ -48,7 +48,7 @@ pub(crate) fn recipient(msg: &Outbound) -> Result<&str, ProviderError> {
         Address::Phone(number) => Err(ProviderError::permanent(format!(
             "`{number}` is not an E.164 phone number (+ and up to 15 digits)"
         ))),
-        Address::Email(_) | Address::Url(_) => Err(ProviderError::permanent(
+        Address::Email(_) | Address::Url(_) | Address::Channel(_) => Err(ProviderError::permanent(
             "SMS can only be sent to a phone number",
         )),
     }

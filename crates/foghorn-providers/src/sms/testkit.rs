@@ -42,5 +42,6 @@ pub fn sms(to: &str, text: &str) -> Outbound {
         headers: vec![],
         from: None,
         tenant_target: false,
+        thread: None,
     }
 }

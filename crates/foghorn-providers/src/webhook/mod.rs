@@ -192,10 +192,12 @@ impl Webhook {
         match &msg.to {
             Address::Url(text) => Url::parse(text)
                 .map_err(|e| ProviderError::permanent(format!("invalid target URL: {e}"))),
-            Address::Email(_) | Address::Phone(_) => Err(ProviderError::permanent(format!(
-                "webhook provider `{}` has no fixed url and the recipient is not a URL",
-                self.name
-            ))),
+            Address::Email(_) | Address::Phone(_) | Address::Channel(_) => {
+                Err(ProviderError::permanent(format!(
+                    "webhook provider `{}` has no fixed url and the recipient is not a URL",
+                    self.name
+                )))
+            }
         }
     }
 }
@@ -229,6 +231,7 @@ impl ProviderKind for Webhook {
         sender: None,
         callbacks: Callbacks::None,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

@@ -64,6 +64,7 @@ fn msg(to: Address, json: Option<serde_json::Value>) -> Outbound {
         headers: vec![],
         from: None,
         tenant_target: false,
+        thread: None,
     }
 }
 

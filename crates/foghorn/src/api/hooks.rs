@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 /// The tenant a callback names (`?tenant=ID`); without one, each report
 /// finds the tenant of the notification it is about.
-fn tenant_of(uri: &Uri) -> Option<String> {
+pub(super) fn tenant_of(uri: &Uri) -> Option<String> {
     let params = foghorn_providers::signature::query_params(&uri.to_string());
     foghorn_providers::signature::non_empty(&params, "tenant").map(str::to_string)
 }
 
 /// The URL the provider called, as it signed it.
-fn called_url(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> String {
+pub(super) fn called_url(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> String {
     let base = match public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         // Without a configured public URL, the Host the provider reached.
@@ -41,6 +41,19 @@ fn called_url(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> Strin
         Some(q) => format!("{base}{}?{q}", uri.path()),
         None => format!("{base}{}", uri.path()),
     }
+}
+
+/// The request's headers as the providers' verifiers read them.
+pub(super) fn lowered_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 impl From<HookError> for ApiError {
@@ -97,15 +110,7 @@ pub async fn receive(
         )));
     }
     let url = called_url(state.public_url.as_deref(), &headers, &uri);
-    let lowered: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().ok()?.to_string(),
-            ))
-        })
-        .collect();
+    let lowered = lowered_headers(&headers);
     let req = InboundRequest {
         method: method.as_str(),
         url: &url,

@@ -5,11 +5,13 @@
 pub mod admin;
 pub mod auth;
 pub mod budgets;
+pub mod catalog;
 pub mod docs;
 pub mod events;
 pub mod extract;
 pub mod health;
 pub mod hooks;
+pub mod interactions;
 pub mod json;
 pub mod links;
 pub mod notifications;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub config: crate::config::Config,
     /// Verifies and applies provider callbacks.
     pub inbound: Arc<crate::inbound::Inbound>,
+    /// Answers what people do in Slack and Discord.
+    pub team: Arc<foghorn_engine::team::Team>,
     /// Callback signatures cover this URL (no trailing slash).
     pub public_url: Option<String>,
     /// Largest accepted request body (callbacks read theirs whole).
@@ -133,6 +137,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             "/hooks/{provider}",
             post(hooks::receive).get(hooks::receive),
         )
+        .route("/interactions/{app}", post(interactions::receive))
+        .route("/v1/catalog/search", get(catalog::search))
         .route(
             "/v1/admin/tenants/{id}",
             put(admin::put_tenant).get(admin::get_tenant),

@@ -3,8 +3,9 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    admin, budgets, events, health, hooks, links, notifications, preferences, preview, problem,
-    providers, reports, sandbox, subscribers, suppressions, unsubscribe, workflows,
+    admin, budgets, catalog, events, health, hooks, interactions, links, notifications,
+    preferences, preview, problem, providers, reports, sandbox, subscribers, suppressions,
+    unsubscribe, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -273,7 +274,7 @@ impl Modify for CommonAnswers {
         providers::get,
         providers::delete,
         suppressions::list, suppressions::delete,
-        hooks::receive,
+        hooks::receive, interactions::receive, catalog::search,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -292,7 +293,8 @@ impl Modify for CommonAnswers {
         (name = "admin", description = "Tenants (operator keys)"),
         (name = "unsubscribe", description = "The recipient's side of an unsubscribe link"),
         (name = "links", description = "Short links in text messages"),
-        (name = "hooks", description = "Provider callbacks"),
+        (name = "hooks", description = "Provider callbacks and chat apps' interactions"),
+        (name = "catalog", description = "The document catalog kept from events"),
         (name = "operations", description = "Health and metrics"),
     ),
     modifiers(&BearerAuth, &CommonAnswers),

@@ -268,9 +268,27 @@ impl Api {
     /// Waits until `n` notifications have `status` (the sink sees a send a
     /// moment before the outcome is recorded).
     pub async fn wait_for_status(&self, status: &str, n: usize, limit: Duration) -> Vec<Value> {
+        self.wait_for_query(&format!("&status={status}"), n, limit)
+            .await
+    }
+
+    /// Like [`Api::wait_for_status`], on one channel only.
+    pub async fn wait_for_channel_status(
+        &self,
+        channel: &str,
+        status: &str,
+        n: usize,
+        limit: Duration,
+    ) -> Vec<Value> {
+        self.wait_for_query(&format!("&status={status}&channel={channel}"), n, limit)
+            .await
+    }
+
+    async fn wait_for_query(&self, query: &str, n: usize, limit: Duration) -> Vec<Value> {
+        let status = query;
         let start = Instant::now();
         loop {
-            let got = self.all_notifications(&format!("&status={status}")).await;
+            let got = self.all_notifications(query).await;
             if got.len() >= n {
                 return got;
             }

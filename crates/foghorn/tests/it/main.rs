@@ -23,3 +23,4 @@ mod people;
 mod scale_out;
 mod security;
 mod sms_e2e;
+mod team;

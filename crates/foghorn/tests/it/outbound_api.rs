@@ -44,7 +44,13 @@ async fn preview_renders_steps_without_sending() {
         .await;
     assert_eq!(s, 200, "{v}");
     let steps = v["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 2);
+    // Email, SMS (14 days or fewer left), and the team's Slack card.
+    assert_eq!(steps.len(), 3, "{v}");
+    let slack = steps[2].to_string();
+    assert!(
+        slack.contains("Warranty ending: Engine Warranty"),
+        "{slack}"
+    );
     let email = &steps[0];
     assert_eq!(email["channel"], "email");
     assert_eq!(

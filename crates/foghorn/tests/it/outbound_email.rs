@@ -175,7 +175,7 @@ async fn a_mailgun_outage_fails_over_to_sendgrid() {
                 .await;
             assert_eq!(s, 202, "{v}");
         }
-        let sent = api.wait_for_status("sent", N, WAIT).await;
+        let sent = api.wait_for_channel_status("email", "sent", N, WAIT).await;
         let accepted = sendgrid.wait_accepted(N, WAIT).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
@@ -253,7 +253,7 @@ async fn mailgun_configured_by_its_own_env_vars_sends() {
         .post("/v1/events", json!({"name": "warranty.expiring", "to": [{"email": "elena@example.com"}], "data": warranty(30)}))
         .await;
     assert_eq!(s, 202, "{v}");
-    let sent = api.wait_for_status("sent", 1, WAIT).await;
+    let sent = api.wait_for_channel_status("email", "sent", 1, WAIT).await;
     let got = mock.wait_accepted(1, WAIT).await;
     assert_eq!(got[0].path, "/v3/mg.navidocs.example/messages");
     let auth = got[0].headers["authorization"]

@@ -295,6 +295,7 @@ impl ProviderKind for SendGrid {
         }),
         callbacks: Callbacks::Json,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

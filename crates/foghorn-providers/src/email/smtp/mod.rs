@@ -429,6 +429,7 @@ impl ProviderKind for Smtp {
         // SMTP servers report nothing back: bounces arrive as mail.
         callbacks: Callbacks::None,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

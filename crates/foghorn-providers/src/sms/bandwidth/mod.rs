@@ -241,6 +241,7 @@ impl Bandwidth {
             cost: None,
             http_status: Some(answer.status.as_u16()),
             captured: None,
+            thread: None,
         })
     }
 
@@ -398,6 +399,7 @@ impl ProviderKind for Bandwidth {
         }),
         callbacks: Callbacks::Json,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

@@ -95,6 +95,7 @@ async fn sends_the_documented_requests() {
             cost: None,
             http_status: Some(202),
             captured: None,
+            thread: None,
         }
     );
     let seen = log.lock().unwrap().clone();

@@ -128,6 +128,7 @@ impl MessageBird {
             cost: None,
             http_status: Some(answer.status.as_u16()),
             captured: None,
+            thread: None,
         })
     }
 
@@ -208,6 +209,7 @@ impl ProviderKind for MessageBird {
         }),
         callbacks: Callbacks::Json,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

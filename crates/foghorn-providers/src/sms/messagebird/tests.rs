@@ -71,6 +71,7 @@ async fn sends_the_documented_request() {
             cost: None,
             http_status: Some(201),
             captured: None,
+            thread: None,
         }
     );
     let req = log.lock().unwrap()[0].clone();

@@ -164,6 +164,7 @@ impl Twilio {
             cost,
             http_status: Some(answer.status.as_u16()),
             captured: None,
+            thread: None,
         })
     }
 
@@ -237,6 +238,7 @@ impl ProviderKind for Twilio {
         // Twilio answers STOP, START and HELP itself on long codes (its
         // Advanced Opt-Out, on by default).
         answers_keywords: true,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

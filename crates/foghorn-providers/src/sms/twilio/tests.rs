@@ -66,6 +66,7 @@ async fn sends_the_documented_request() {
             cost: None,
             http_status: Some(201),
             captured: None,
+            thread: None,
         }
     );
     let seen = log.lock().unwrap();

@@ -179,6 +179,7 @@ impl Vonage {
             cost: self.cost(&parsed.messages),
             http_status: Some(answer.status.as_u16()),
             captured: None,
+            thread: None,
         })
     }
 
@@ -246,6 +247,7 @@ impl ProviderKind for Vonage {
         }),
         callbacks: Callbacks::Json,
         answers_keywords: false,
+        pace_per_destination_ms: 0,
     };
 
     fn targets(config: &Config) -> Vec<Target<'_>> {

@@ -63,6 +63,7 @@ async fn sends_the_documented_request_and_reads_the_price() {
             cost: Some(Money::new(33_300, "EUR")),
             http_status: Some(200),
             captured: None,
+            thread: None,
         }
     );
     let seen = log.lock().unwrap();

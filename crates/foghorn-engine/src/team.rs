@@ -1,0 +1,262 @@
+//! What people in Slack and Discord ask of Foghorn: acknowledging or
+//! dismissing an alert with a button, `/find` and `/boat-status` answered
+//! from the document catalog, which the tenant's events keep.
+//!
+//! An interaction is verified against every account of the app's kind the
+//! tenant routes through (its own, else the operator's) before anything
+//! is read; the answer uses only that tenant's data.
+
+use crate::inbound::HookError;
+use crate::TenantRoutes;
+use foghorn_core::team::{Answer, ButtonAction, CatalogHit, Command, Interaction, Reply};
+use foghorn_core::{InboundError, InboundRequest, TenantId};
+use foghorn_store::{EventDraft, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The apps give 3 s for the first answer; what takes longer is deferred
+/// and followed up.
+pub const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
+
+pub struct Team {
+    pub store: Store,
+    pub routes: Arc<TenantRoutes>,
+}
+
+impl Team {
+    /// Verifies and answers one interaction of app `kind` for `tenant`.
+    pub async fn receive(
+        &self,
+        kind: &str,
+        tenant: &TenantId,
+        req: &InboundRequest<'_>,
+    ) -> Result<Reply, HookError> {
+        let routing = self.routes.for_tenant(tenant).await;
+        let mut refusal: Option<InboundError> = None;
+        let mut verified = None;
+        for slot in routing.of_kind(kind) {
+            match slot.provider.interaction(req) {
+                Ok(i) => {
+                    verified = Some((slot, i));
+                    break;
+                }
+                Err(e) => {
+                    let rank = |e: &InboundError| match e {
+                        InboundError::Malformed(_) => 3,
+                        InboundError::Unauthorized(_) => 2,
+                        InboundError::NotConfigured(_) => 1,
+                    };
+                    if refusal.as_ref().is_none_or(|r| rank(&e) > rank(r)) {
+                        refusal = Some(e);
+                    }
+                }
+            }
+        }
+        let Some((slot, interaction)) = verified else {
+            return Err(match refusal {
+                Some(InboundError::Malformed(m)) => HookError::Malformed(m),
+                Some(InboundError::Unauthorized(m)) => HookError::Unauthorized(m),
+                Some(InboundError::NotConfigured(_)) | None => {
+                    HookError::NoProvider(kind.to_string())
+                }
+            });
+        };
+        if self.store.tenant(tenant).await?.is_none() {
+            return Err(HookError::NoTenant(tenant.to_string()));
+        }
+        metrics::counter!("foghorn_interactions_total", "kind" => slot.provider.kind(), "what" => what(&interaction)).increment(1);
+        let answering = answer(
+            self.store.clone(),
+            tenant.clone(),
+            kind.to_string(),
+            interaction.clone(),
+        );
+        let mut answering = Box::pin(answering);
+        let answer = match tokio::time::timeout(ANSWER_WITHIN, &mut answering).await {
+            Ok(a) => a?,
+            Err(_) => {
+                // Too slow for the first reply: say it is coming, and send
+                // it through the interaction's follow-up when ready.
+                let provider = slot.provider.clone();
+                let later = interaction.clone();
+                tokio::spawn(async move {
+                    match answering.await {
+                        Ok(a) => {
+                            if let Err(e) = provider.follow_up(&later, &a).await {
+                                tracing::warn!(error = %e, "the deferred answer could not be sent");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "a deferred answer failed"),
+                    }
+                });
+                return Ok(slot.provider.reply(&interaction, &Answer::Deferred));
+            }
+        };
+        let reply = slot.provider.reply(&interaction, &answer);
+        if matches!(interaction, Interaction::Button { .. }) {
+            // The clicked message is redrawn after the reply (Slack's
+            // chat.update), which must not wait for it.
+            let provider = slot.provider.clone();
+            tokio::spawn(async move {
+                if let Err(e) = provider.follow_up(&interaction, &answer).await {
+                    tracing::warn!(error = %e, "updating the acknowledged message failed");
+                }
+            });
+        }
+        Ok(reply)
+    }
+}
+
+fn what(i: &Interaction) -> &'static str {
+    match i {
+        Interaction::Ping => "ping",
+        Interaction::Button { .. } => "button",
+        Interaction::Command { .. } => "command",
+        Interaction::Other(_) => "other",
+    }
+}
+
+async fn answer(
+    store: Store,
+    tenant: TenantId,
+    kind: String,
+    interaction: Interaction,
+) -> Result<Answer, StoreError> {
+    let now = foghorn_core::clock::now_ms();
+    Ok(match interaction {
+        Interaction::Ping => Answer::Pong,
+        Interaction::Button {
+            action,
+            notification_id,
+            actor,
+            ..
+        } => {
+            let via = match action {
+                ButtonAction::Dismiss => format!("{kind} dismiss"),
+                _ => kind.clone(),
+            };
+            match action {
+                ButtonAction::Renew => Answer::Notice(
+                    "Renewals are arranged in NaviDocs; this alert stays open.".into(),
+                ),
+                _ => match store
+                    .acknowledge(&tenant, &notification_id, &actor.label(&kind), &via, now)
+                    .await?
+                {
+                    None => Answer::Notice("That alert is not known here.".into()),
+                    Some(a) if action == ButtonAction::Dismiss && a.first => Answer::Dismissed {
+                        by: a.by,
+                        at_ms: a.at,
+                    },
+                    Some(a) => Answer::Acknowledged {
+                        by: a.by,
+                        at_ms: a.at,
+                        first: a.first,
+                    },
+                },
+            }
+        }
+        Interaction::Command {
+            command: Command::Find(query),
+            ..
+        } => {
+            if query.trim().is_empty() {
+                Answer::Notice("Say what to look for, e.g. `/find warranty`.".into())
+            } else {
+                let hits = store.search_catalog(&tenant, &query).await?;
+                Answer::Found { query, hits }
+            }
+        }
+        Interaction::Command {
+            command: Command::BoatStatus(boat),
+            ..
+        } => {
+            if boat.trim().is_empty() {
+                Answer::Notice("Name the boat, e.g. `/boat-status Sea Breeze`.".into())
+            } else {
+                let today = chrono::DateTime::from_timestamp_millis(now)
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                let (documents, expiring) = store.boat_documents(&tenant, &boat, &today).await?;
+                let open_alerts = store.open_alerts(&tenant, &boat).await?;
+                Answer::BoatStatus {
+                    boat,
+                    documents,
+                    expiring,
+                    open_alerts,
+                }
+            }
+        }
+        Interaction::Other(what) => {
+            tracing::debug!(%what, "an interaction Foghorn has nothing to do with");
+            Answer::Notice("Nothing to do here.".into())
+        }
+    })
+}
+
+/// Longest catalog text kept per field.
+const CATALOG_TEXT_MAX: usize = 500;
+
+/// What an event says about a document, when its data names a boat and a
+/// title (`document.uploaded` and friends): the id is `document_id`, else
+/// the event's grouping key, else the event itself.
+pub fn catalog_entry(draft: &EventDraft) -> Option<CatalogHit> {
+    // Most events are not about documents: skip the parse for them.
+    if !draft.data.contains("\"boat\"") || !draft.data.contains("\"title\"") {
+        return None;
+    }
+    let data: serde_json::Value = serde_json::from_str(&draft.data).ok()?;
+    let text = |key: &str| {
+        data.get(key)
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.trim().to_string()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(CATALOG_TEXT_MAX).collect::<String>())
+    };
+    let boat = text("boat")?;
+    let title = text("title")?;
+    let document_id = text("document_id")
+        .or_else(|| draft.grouping_key.clone())
+        .unwrap_or_else(|| draft.event_id.clone());
+    let link = text("url")
+        .or_else(|| text("link"))
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    let expires_on = text("expires_on")
+        .filter(|d| d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
+    let kind = text("kind")
+        .or_else(|| text("doc_type"))
+        .or_else(|| draft.name.split('.').next().map(str::to_string));
+    Some(CatalogHit {
+        document_id,
+        boat,
+        title,
+        kind,
+        link,
+        expires_on,
+        updated_at: draft.created_at,
+    })
+}
+
+/// Keeps the catalog entries of a batch of accepted events, off the
+/// accept path: the catalog is derived, so a failure is logged.
+pub fn record_catalog(store: &Store, drafts: &[(&EventDraft, bool)]) {
+    let entries: Vec<(TenantId, String, CatalogHit)> = drafts
+        .iter()
+        .filter(|(_, created)| *created)
+        .filter_map(|(d, _)| Some((d.tenant_id.clone(), d.event_id.clone(), catalog_entry(d)?)))
+        .collect();
+    if entries.is_empty() {
+        return;
+    }
+    let store = store.clone();
+    tokio::spawn(async move {
+        for (tenant, event, entry) in entries {
+            if let Err(e) = store.put_catalog(&tenant, &entry, &event).await {
+                tracing::warn!(error = %e, "keeping a catalog entry failed");
+            }
+        }
+    });
+}

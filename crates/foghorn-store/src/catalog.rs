@@ -1,0 +1,307 @@
+//! The document catalog: what the tenant's events said about each
+//! document (boat, title, kind, link, expiry), the latest per id, with a
+//! full-text index per backend — FTS5 on SQLite (a table kept in the same
+//! transaction), a generated `tsvector` with GIN on PostgreSQL.
+//!
+//! A title can name a person ("Elena Fischer's survey"), so the text is
+//! sealed like every other personal field, and the index holds a blind
+//! index instead of words: keyed hashes of each word's prefixes (3 to 20
+//! characters), so `warr` finds "Warranty" and the database file holds
+//! neither. A query is hashed the same way.
+
+use crate::{on_db, on_read, Backend, Result, Store};
+use foghorn_core::team::{CatalogHit, OpenAlert};
+use foghorn_core::TenantId;
+
+/// Words of a query at most, and results at most.
+const MAX_TERMS: usize = 8;
+/// Prefix lengths indexed: from 3 characters (shorter words whole) to 20.
+const MIN_PREFIX: usize = 3;
+const MAX_PREFIX: usize = 20;
+pub const MAX_HITS: i64 = 25;
+
+/// The words of a search, letters and digits only: nothing a user types
+/// can reach FTS5's or `tsquery`'s own syntax.
+fn terms(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(MAX_TERMS)
+        .collect()
+}
+
+/// The blind-index token of one (prefix of a) word.
+fn token(crypto: &crate::crypto::Crypto, word: &str) -> Option<String> {
+    let hash = crypto.lookup_hash(&format!("catalog-word:{word}"))?;
+    Some(format!("w{}", &hash[..hash.len().min(20)]))
+}
+
+/// The tokens of every prefix of every word of `texts`.
+fn index_words(crypto: &crate::crypto::Crypto, texts: &[&str]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for text in texts {
+        for word in terms_all(text) {
+            let chars: Vec<char> = word.chars().take(MAX_PREFIX).collect();
+            for len in chars.len().min(MIN_PREFIX)..=chars.len() {
+                let prefix: String = chars[..len].iter().collect();
+                if let Some(t) = token(crypto, &prefix) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out.join(" ")
+}
+
+/// The token a query word is looked up by: its prefix as indexed.
+fn query_token(crypto: &crate::crypto::Crypto, word: &str) -> Option<String> {
+    let prefix: String = word.chars().take(MAX_PREFIX).collect();
+    token(crypto, &prefix)
+}
+
+fn terms_all(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// How a boat's name is found: case and spacing do not matter.
+fn boat_key(crypto: &crate::crypto::Crypto, boat: &str) -> String {
+    let name: Vec<String> = terms_all(boat).collect();
+    crypto
+        .lookup_hash(&format!("catalog-boat:{}", name.join(" ")))
+        .unwrap_or_default()
+}
+
+type HitRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn hit(
+    crypto: &crate::crypto::Crypto,
+    (document_id, boat, title, kind, link, expires_on, updated_at): HitRow,
+) -> Result<CatalogHit> {
+    Ok(CatalogHit {
+        document_id,
+        boat: crypto.open("catalog_documents.boat", &boat)?,
+        title: crypto.open("catalog_documents.title", &title)?,
+        kind: crypto.open_opt("catalog_documents.kind", kind.as_deref())?,
+        link: crypto.open_opt("catalog_documents.link", link.as_deref())?,
+        expires_on,
+        updated_at,
+    })
+}
+
+fn hits(crypto: &crate::crypto::Crypto, rows: Vec<HitRow>) -> Result<Vec<CatalogHit>> {
+    rows.into_iter().map(|r| hit(crypto, r)).collect()
+}
+
+const HIT_COLUMNS: &str =
+    "d.document_id, d.boat, d.title, d.kind, d.link, d.expires_on, d.updated_at";
+
+impl Store {
+    /// Keeps the newest facts about a document.
+    pub async fn put_catalog(
+        &self,
+        tenant_id: &TenantId,
+        doc: &CatalogHit,
+        event_id: &str,
+    ) -> Result<()> {
+        let c = &self.crypto;
+        let words = index_words(
+            c,
+            &[
+                &doc.title,
+                &doc.boat,
+                doc.kind.as_deref().unwrap_or_default(),
+            ],
+        );
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_with(BEGIN).await?;
+            let changed = sqlx::query(
+                "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
+                   title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
+                   words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
+                 WHERE catalog_documents.updated_at <= excluded.updated_at",
+            )
+            .bind(tenant_id)
+            .bind(&doc.document_id)
+            .bind(c.seal("catalog_documents.boat", &doc.boat))
+            .bind(boat_key(c, &doc.boat))
+            .bind(c.seal("catalog_documents.title", &doc.title))
+            .bind(c.seal_opt("catalog_documents.kind", doc.kind.as_deref()))
+            .bind(c.seal_opt("catalog_documents.link", doc.link.as_deref()))
+            .bind(&doc.expires_on)
+            .bind(&words)
+            .bind(event_id)
+            .bind(doc.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 && matches!(self.backend, Backend::Sqlite { .. }) {
+                sqlx::query("DELETE FROM catalog_fts WHERE tenant_id = $1 AND document_id = $2")
+                    .bind(tenant_id)
+                    .bind(&doc.document_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO catalog_fts (tenant_id, document_id, words) VALUES ($1, $2, $3)",
+                )
+                .bind(tenant_id)
+                .bind(&doc.document_id)
+                .bind(&words)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The tenant's documents matching every word of `query`, newest first.
+    pub async fn search_catalog(
+        &self,
+        tenant_id: &TenantId,
+        query: &str,
+    ) -> Result<Vec<CatalogHit>> {
+        let words: Vec<String> = terms(query)
+            .iter()
+            .filter_map(|w| query_token(&self.crypto, w))
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<HitRow> = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                // Every token (letters and digits only) must be there.
+                let expr = words.join(" ");
+                sqlx::query_as::<sqlx::Sqlite, HitRow>(&format!(
+                    "SELECT {HIT_COLUMNS} FROM catalog_fts f
+                     JOIN catalog_documents d ON d.tenant_id = f.tenant_id AND d.document_id = f.document_id
+                     WHERE catalog_fts MATCH $1 AND f.tenant_id = $2
+                     ORDER BY d.updated_at DESC LIMIT $3"
+                ))
+                .bind(expr)
+                .bind(tenant_id)
+                .bind(MAX_HITS)
+                .fetch_all(read)
+                .await?
+            }
+            Backend::Postgres(pool) => {
+                let expr = words.join(" & ");
+                sqlx::query_as::<sqlx::Postgres, HitRow>(&format!(
+                    "SELECT {HIT_COLUMNS} FROM catalog_documents d
+                     WHERE d.tenant_id = $1 AND d.search @@ to_tsquery('simple', $2)
+                     ORDER BY d.updated_at DESC LIMIT $3"
+                ))
+                .bind(tenant_id)
+                .bind(expr)
+                .bind(MAX_HITS)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        hits(&self.crypto, rows)
+    }
+
+    /// A boat's documents, newest first, and those expiring on or after
+    /// `today` (`YYYY-MM-DD`), soonest first.
+    pub async fn boat_documents(
+        &self,
+        tenant_id: &TenantId,
+        boat: &str,
+        today: &str,
+    ) -> Result<(Vec<CatalogHit>, Vec<CatalogHit>)> {
+        let key = boat_key(&self.crypto, boat);
+        let (latest, expiring) = on_read!(self, |pool, DB| {
+            let latest = sqlx::query_as::<DB, HitRow>(&format!(
+                "SELECT {HIT_COLUMNS} FROM catalog_documents d
+                 WHERE d.tenant_id = $1 AND d.boat_key = $2
+                 ORDER BY d.updated_at DESC LIMIT $3"
+            ))
+            .bind(tenant_id)
+            .bind(&key)
+            .bind(MAX_HITS)
+            .fetch_all(pool)
+            .await?;
+            let expiring = sqlx::query_as::<DB, HitRow>(&format!(
+                "SELECT {HIT_COLUMNS} FROM catalog_documents d
+                 WHERE d.tenant_id = $1 AND d.boat_key = $2 AND d.expires_on >= $3
+                 ORDER BY d.expires_on LIMIT $4"
+            ))
+            .bind(tenant_id)
+            .bind(&key)
+            .bind(today)
+            .bind(MAX_HITS)
+            .fetch_all(pool)
+            .await?;
+            (latest, expiring)
+        });
+        Ok((hits(&self.crypto, latest)?, hits(&self.crypto, expiring)?))
+    }
+
+    /// Team alerts about a boat's documents that nobody acknowledged.
+    pub async fn open_alerts(&self, tenant_id: &TenantId, boat: &str) -> Result<Vec<OpenAlert>> {
+        let key = boat_key(&self.crypto, boat);
+        let rows: Vec<(String, String, i64)> = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, (String, String, i64)>(
+                "SELECT n.id, n.workflow, n.created_at FROM notifications n
+                 WHERE n.tenant_id = $1 AND n.channel IN ('slack', 'discord') AND n.acknowledged_at IS NULL
+                   AND n.status IN ('sent', 'delivered', 'read')
+                   AND n.event_id IN (SELECT event_id FROM catalog_documents WHERE tenant_id = $1 AND boat_key = $2)
+                 ORDER BY n.created_at DESC LIMIT $3",
+            )
+            .bind(tenant_id)
+            .bind(&key)
+            .bind(MAX_HITS)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(notification_id, workflow, created_at)| OpenAlert {
+                notification_id,
+                workflow,
+                created_at,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_holds_hashed_prefixes_only() {
+        let c = crate::crypto::Crypto::ephemeral();
+        let words = index_words(&c, &["Engine warranty", "Sea Breeze"]);
+        assert!(!words.to_lowercase().contains("warr") && !words.contains("breeze"));
+        for query in ["war", "warranty", "WARRANT", "sea", "en"] {
+            let t = query_token(&c, &query.to_lowercase()).unwrap();
+            let found = words.split(' ').any(|w| w == t);
+            assert_eq!(found, query != "en", "{query}");
+        }
+        assert_eq!(boat_key(&c, "Sea  breeze"), boat_key(&c, "sea breeze"));
+    }
+
+    #[test]
+    fn a_query_is_words_only() {
+        assert_eq!(
+            terms("Warranty \"OR\" * NEAR(x) -- ;"),
+            ["warranty", "or", "near", "x"]
+        );
+        assert!(terms("\"*():^").is_empty());
+    }
+}
