@@ -40,26 +40,11 @@ impl Team {
                     verified = Some((slot, i));
                     break;
                 }
-                Err(e) => {
-                    let rank = |e: &InboundError| match e {
-                        InboundError::Malformed(_) => 3,
-                        InboundError::Unauthorized(_) => 2,
-                        InboundError::NotConfigured(_) => 1,
-                    };
-                    if refusal.as_ref().is_none_or(|r| rank(&e) > rank(r)) {
-                        refusal = Some(e);
-                    }
-                }
+                Err(e) => crate::inbound::keep_worse(&mut refusal, e),
             }
         }
         let Some((slot, interaction)) = verified else {
-            return Err(match refusal {
-                Some(InboundError::Malformed(m)) => HookError::Malformed(m),
-                Some(InboundError::Unauthorized(m)) => HookError::Unauthorized(m),
-                Some(InboundError::NotConfigured(_)) | None => {
-                    HookError::NoProvider(kind.to_string())
-                }
-            });
+            return Err(crate::inbound::refused(kind, refusal));
         };
         if self.store.tenant(tenant).await?.is_none() {
             return Err(HookError::NoTenant(tenant.to_string()));

@@ -7,7 +7,7 @@
 //! that every scheme compares in constant time and judges timestamps the same
 //! way.
 
-use foghorn_core::InboundError;
+use foghorn_core::{InboundError, InboundRequest};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
@@ -81,6 +81,25 @@ pub fn check_timestamp(ts: i64, now: i64, tolerance: Duration) -> Result<(), Inb
         )));
     }
     Ok(())
+}
+
+/// The unix-seconds timestamp a scheme signs, from header `name`, inside
+/// `tolerance` of the request's time.
+pub fn signed_timestamp(
+    req: &InboundRequest<'_>,
+    name: &str,
+    tolerance: Duration,
+) -> Result<i64, InboundError> {
+    let unauthorized = |why: String| InboundError::Unauthorized(why);
+    let raw = req
+        .header(name)
+        .ok_or_else(|| unauthorized(format!("no {name} header")))?;
+    let ts: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| unauthorized(format!("{name} is not a number")))?;
+    check_timestamp(ts, req.now, tolerance)?;
+    Ok(ts)
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body or query string into

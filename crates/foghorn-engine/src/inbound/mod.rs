@@ -44,6 +44,28 @@ pub enum HookError {
     Store(#[from] StoreError),
 }
 
+/// Of the accounts' refusals, keeps the most telling: a body one account
+/// verified but could not read, then a bad signature, then "not set up".
+pub(crate) fn keep_worse(kept: &mut Option<InboundError>, e: InboundError) {
+    let rank = |e: &InboundError| match e {
+        InboundError::Malformed(_) => 3,
+        InboundError::Unauthorized(_) => 2,
+        InboundError::NotConfigured(_) => 1,
+    };
+    if kept.as_ref().is_none_or(|k| rank(&e) > rank(k)) {
+        *kept = Some(e);
+    }
+}
+
+/// What the caller hears when no account of `kind` took the request.
+pub(crate) fn refused(kind: &str, refusal: Option<InboundError>) -> HookError {
+    match refusal {
+        Some(InboundError::Malformed(m)) => HookError::Malformed(m),
+        Some(InboundError::Unauthorized(m)) => HookError::Unauthorized(m),
+        Some(InboundError::NotConfigured(_)) | None => HookError::NoProvider(kind.to_string()),
+    }
+}
+
 /// A verified callback's result.
 #[derive(Debug)]
 pub struct Received {
@@ -199,23 +221,10 @@ impl Inbound {
         for slot in routing.of_kind(kind) {
             match slot.provider.inbound(req).await {
                 Ok(events) => return Ok((slot, events)),
-                Err(e) => {
-                    let rank = |e: &InboundError| match e {
-                        InboundError::Malformed(_) => 3,
-                        InboundError::Unauthorized(_) => 2,
-                        InboundError::NotConfigured(_) => 1,
-                    };
-                    if refusal.as_ref().is_none_or(|r| rank(&e) > rank(r)) {
-                        refusal = Some(e);
-                    }
-                }
+                Err(e) => keep_worse(&mut refusal, e),
             }
         }
-        Err(match refusal {
-            Some(InboundError::Malformed(m)) => HookError::Malformed(m),
-            Some(InboundError::Unauthorized(m)) => HookError::Unauthorized(m),
-            Some(InboundError::NotConfigured(_)) | None => HookError::NoProvider(kind.to_string()),
-        })
+        Err(refused(kind, refusal))
     }
 
     /// Forgets event ids older than the retention, hourly, for as long as

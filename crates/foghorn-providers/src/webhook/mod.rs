@@ -67,6 +67,23 @@ pub struct Reach {
     pub allow_private: bool,
 }
 
+impl Reach {
+    /// The account's own reach, and the one for URLs a tenant wrote: a
+    /// tenant's URL is never reached under the operator's rule.
+    pub(crate) fn both(ctx: &BuildContext<'_>) -> (Reach, Reach) {
+        (
+            Reach {
+                client: ctx.client.clone(),
+                allow_private: ctx.opts.allow_private_targets,
+            },
+            Reach {
+                client: ctx.clients.tenant.clone(),
+                allow_private: ctx.opts.allow_private_targets_for_tenants,
+            },
+        )
+    }
+}
+
 #[derive(Clone)]
 pub struct Webhook {
     name: String,
@@ -243,19 +260,8 @@ impl ProviderKind for Webhook {
     }
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
-        Webhook::new(
-            name,
-            config,
-            Reach {
-                client: ctx.client.clone(),
-                allow_private: ctx.opts.allow_private_targets,
-            },
-            // A tenant's URL is never reached under the operator's rule.
-            Reach {
-                client: ctx.clients.tenant.clone(),
-                allow_private: ctx.opts.allow_private_targets_for_tenants,
-            },
-        )
+        let (reach, tenant_reach) = Reach::both(ctx);
+        Webhook::new(name, config, reach, tenant_reach)
     }
 }
 

@@ -24,3 +24,4 @@ mod scale_out;
 mod security;
 mod sms_e2e;
 mod team;
+mod team_golden;

@@ -7,7 +7,7 @@
 //! timestamp older than 5 minutes is a replay.
 
 use super::api;
-use crate::signature::check_timestamp;
+use crate::signature::signed_timestamp;
 use foghorn_core::team::{Actor, ButtonAction, Command};
 use foghorn_core::{InboundError, InboundRequest, Interaction};
 use serde::Deserialize;
@@ -46,14 +46,9 @@ pub fn verify(key: &[u8], req: &InboundRequest<'_>) -> Result<(), InboundError> 
         .header(SIGNATURE_HEADER)
         .and_then(|s| decode_hex(s.trim()))
         .ok_or_else(|| unauthorized("no valid X-Signature-Ed25519 header"))?;
-    let timestamp = req
-        .header(TIMESTAMP_HEADER)
-        .ok_or_else(|| unauthorized("no X-Signature-Timestamp header"))?;
-    let ts: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| unauthorized("X-Signature-Timestamp is not a number"))?;
-    check_timestamp(ts, req.now, WINDOW)?;
+    signed_timestamp(req, TIMESTAMP_HEADER, WINDOW)?;
+    // Signed as Discord sent it.
+    let timestamp = req.header(TIMESTAMP_HEADER).unwrap_or_default();
     let mut message = timestamp.as_bytes().to_vec();
     message.extend_from_slice(req.body);
     ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, key)

@@ -557,17 +557,7 @@ impl ProviderKind for Discord {
     }
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
-        Discord::new(
-            name,
-            config,
-            Reach {
-                client: ctx.client.clone(),
-                allow_private: ctx.opts.allow_private_targets,
-            },
-            Reach {
-                client: ctx.clients.tenant.clone(),
-                allow_private: ctx.opts.allow_private_targets_for_tenants,
-            },
-        )
+        let (reach, tenant_reach) = Reach::both(ctx);
+        Discord::new(name, config, reach, tenant_reach)
     }
 }

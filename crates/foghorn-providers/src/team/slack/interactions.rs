@@ -8,7 +8,7 @@
 //! a timestamp more than 5 minutes from now either way is refused; the
 //! comparison is constant-time.
 
-use crate::signature::{check_timestamp, constant_time_eq, hex, hmac_sha256, param, parse_form};
+use crate::signature::{constant_time_eq, hex, hmac_sha256, param, parse_form, signed_timestamp};
 use foghorn_core::team::{Actor, ButtonAction, Command};
 use foghorn_core::{InboundError, InboundRequest, Interaction};
 use serde::Deserialize;
@@ -33,14 +33,9 @@ pub fn verify(secret: &str, req: &InboundRequest<'_>) -> Result<(), InboundError
     let given = req
         .header(SIGNATURE_HEADER)
         .ok_or_else(|| unauthorized("no X-Slack-Signature header"))?;
-    let timestamp = req
-        .header(TIMESTAMP_HEADER)
-        .ok_or_else(|| unauthorized("no X-Slack-Request-Timestamp header"))?;
-    let ts: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| unauthorized("X-Slack-Request-Timestamp is not a number"))?;
-    check_timestamp(ts, req.now, WINDOW)?;
+    signed_timestamp(req, TIMESTAMP_HEADER, WINDOW)?;
+    // Signed as Slack sent it.
+    let timestamp = req.header(TIMESTAMP_HEADER).unwrap_or_default();
     let expected = signature(secret, timestamp, req.body)?;
     if !constant_time_eq(expected.as_bytes(), given.trim().as_bytes()) {
         return Err(unauthorized("X-Slack-Signature does not match the body"));

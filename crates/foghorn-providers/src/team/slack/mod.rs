@@ -462,17 +462,7 @@ impl ProviderKind for Slack {
     }
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
-        Slack::new(
-            name,
-            config,
-            Reach {
-                client: ctx.client.clone(),
-                allow_private: ctx.opts.allow_private_targets,
-            },
-            Reach {
-                client: ctx.clients.tenant.clone(),
-                allow_private: ctx.opts.allow_private_targets_for_tenants,
-            },
-        )
+        let (reach, tenant_reach) = Reach::both(ctx);
+        Slack::new(name, config, reach, tenant_reach)
     }
 }
