@@ -319,9 +319,11 @@ async fn dispatch(
         if job.claims > 1 {
             metrics::counter!("foghorn_jobs_reclaimed_total").increment(1);
         }
+        // A chat destination's lane learns the order here, in claim order.
+        let ticket = crate::deliver::announce(shared, &job);
         let (shared, tx) = (shared.clone(), tx.clone());
         tokio::spawn(async move {
-            let o = deliver(&shared, &job).await;
+            let o = deliver(&shared, &job, ticket).await;
             let _ = tx.send((o, p)).await;
         });
     }

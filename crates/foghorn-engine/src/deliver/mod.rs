@@ -54,10 +54,14 @@ fn dead(job: &ClaimedJob, class: &'static str, reason: String) -> Outcome {
 }
 
 /// Delivers one claimed job; never fails (every failure is an outcome).
-pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
+pub(crate) async fn deliver(
+    shared: &Shared,
+    job: &ClaimedJob,
+    ticket: Option<lanes::Ticket>,
+) -> Outcome {
     // A paced destination's lane is taken first, so its sends keep the
     // order they were dispatched in.
-    let turn = match pace(shared, job).await {
+    let turn = match pace(shared, job, ticket.as_ref()).await {
         Ok(turn) => turn,
         Err(o) => return o,
     };
@@ -133,13 +137,30 @@ pub(crate) async fn deliver(shared: &Shared, job: &ClaimedJob) -> Outcome {
     }
 }
 
-/// The lane of a team destination whose first provider paces it; a job
-/// whose turn is far off goes back to the queue for then.
-async fn pace(shared: &Shared, job: &ClaimedJob) -> Result<Option<lanes::Turn>, Outcome> {
+/// The lane a chat job's destination is in, taken when it is dispatched so
+/// the lane knows the order (see [`lanes`]).
+pub(crate) fn announce(shared: &Shared, job: &ClaimedJob) -> Option<lanes::Ticket> {
     let n = &job.notification;
     if !matches!(n.channel, Channel::Slack | Channel::Discord) {
-        return Ok(None);
+        return None;
     }
+    let to = foghorn_core::Recipient::parse(&n.recipient).address?;
+    let key = format!("{}\u{1f}{}", n.tenant_id, to.as_str());
+    shared.lanes.announce(&key, &n.id)
+}
+
+/// The lane of a team destination whose provider paces it; a job whose
+/// turn is far off, or that would overtake an older one, goes back to the
+/// queue for then.
+async fn pace(
+    shared: &Shared,
+    job: &ClaimedJob,
+    ticket: Option<&lanes::Ticket>,
+) -> Result<Option<lanes::Turn>, Outcome> {
+    let Some(ticket) = ticket else {
+        return Ok(None);
+    };
+    let n = &job.notification;
     let routing = shared.routes.for_tenant(&n.tenant_id).await;
     let pace = routing
         .for_recipient(n.channel, None)
@@ -148,13 +169,9 @@ async fn pace(shared: &Shared, job: &ClaimedJob) -> Result<Option<lanes::Turn>, 
     if pace == 0 {
         return Ok(None);
     }
-    let Some(to) = foghorn_core::Recipient::parse(&n.recipient).address else {
-        return Ok(None);
-    };
-    let key = format!("{}\u{1f}{}", n.tenant_id, to.as_str());
     match shared
         .lanes
-        .enter(&key, std::time::Duration::from_millis(u64::from(pace)))
+        .enter(ticket, std::time::Duration::from_millis(u64::from(pace)))
         .await
     {
         Ok(turn) => Ok(Some(turn)),

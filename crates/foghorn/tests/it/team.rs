@@ -2,7 +2,7 @@
 //! Acknowledge click that records who and updates the message, Discord's
 //! PING, `/find` answering from the tenant's own catalog, and a burst of
 //! alerts against a Slack that allows one message a second per channel
-//! (every alert once, none refused, none dead).
+//! (every alert once, in order per channel, none refused, none dead).
 
 use crate::common::*;
 use foghorn_testkit::{MockServer, Reply};
@@ -322,7 +322,7 @@ async fn a_boat_gets_a_thread_an_acknowledge_click_is_recorded_and_find_stays_in
 }
 
 #[tokio::test]
-async fn a_burst_of_alerts_keeps_slacks_pace_and_loses_none() {
+async fn a_burst_of_alerts_keeps_slacks_pace_in_order_and_loses_none() {
     for env in envs().await {
         let b = env.backend();
         let slack = slack_api().await;
@@ -394,6 +394,12 @@ async fn a_burst_of_alerts_keeps_slacks_pace_and_loses_none() {
                 .count(),
             seen.get("C0000")
         );
+        // Each channel got its alerts in the order they were sent.
+        for (channel, seqs) in &seen {
+            let mut sorted = seqs.clone();
+            sorted.sort_unstable();
+            assert_eq!(seqs, &sorted, "{b}: {channel} out of order");
+        }
         // Slack never had to refuse one: the queue kept the pace.
         let refused = slack
             .to_path("/api/chat.postMessage")
