@@ -317,6 +317,28 @@ async fn a_boat_gets_a_thread_an_acknowledge_click_is_recorded_and_find_stays_in
             !fields.contains("other dealer"),
             "{b}: another tenant's document: {answer}"
         );
+
+        // `/boat-status` in Slack: the boat's documents and its open alert
+        // (the second message; the first was acknowledged).
+        let cmd = "token=t&team_id=T1&channel_id=C0ALERTS&user_id=U0OWNER&user_name=owner&command=%2Fboat-status&text=sea+breeze";
+        let (s, text) = post_signed(
+            &server.base,
+            "/interactions/slack",
+            slack_signed(now_s(), cmd),
+            "application/x-www-form-urlencoded",
+            cmd.into(),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}: {text}");
+        let status: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(status["response_type"], "ephemeral", "{b}");
+        let blocks = status["blocks"].to_string();
+        assert!(blocks.contains("Engine warranty"), "{b}: {status}");
+        assert!(blocks.contains("expires 2026-12-15"), "{b}: {status}");
+        assert!(
+            blocks.contains(&second) && !blocks.contains(&first),
+            "{b}: open alerts: {status}"
+        );
         server.stop().await;
     }
 }
