@@ -7,6 +7,7 @@
 //! time of connecting (DNS rebinding), so [`GuardedResolver`] judges the
 //! addresses actually used.
 
+use crate::BuildError;
 pub use foghorn_core::net_policy::{check_target, check_url, is_forbidden, Family, GuardError};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
@@ -73,6 +74,44 @@ impl Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// A URL from provider `provider`'s setting `field` (a webhook, an API
+/// origin), parsed and judged by the guard's rule at build time, so a bad
+/// one fails at start-up rather than on every send.
+pub(crate) fn setting_url(
+    provider: &str,
+    field: &str,
+    text: &str,
+    allow_private: bool,
+) -> Result<reqwest::Url, BuildError> {
+    let invalid = |e: String| BuildError::invalid(provider, format!("{field}: {e}"));
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
+    check_url(&url, allow_private).map_err(|e| invalid(e.to_string()))?;
+    Ok(url)
+}
+
+/// Parses and checks a configured API base URL: http(s), and not private
+/// unless the operator allowed private targets (an IP literal never reaches
+/// the guarded resolver, so it is judged here). No trailing slash.
+pub(crate) fn base_url(
+    provider: &str,
+    text: &str,
+    allow_private: bool,
+) -> Result<reqwest::Url, BuildError> {
+    let invalid = |reason: String| BuildError::invalid(provider, reason);
+    let url = setting_url(
+        provider,
+        "base_url",
+        text.trim().trim_end_matches('/'),
+        allow_private,
+    )?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "base_url must not carry a query or fragment".into(),
+        ));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]

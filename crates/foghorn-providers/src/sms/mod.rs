@@ -17,7 +17,7 @@ pub mod vonage;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-use crate::{net_guard, BuildError};
+use crate::BuildError;
 use foghorn_core::{Address, InboundError, InboundRequest, Money, Outbound, ProviderError};
 use reqwest::{StatusCode, Url};
 
@@ -116,21 +116,7 @@ pub(crate) fn notification_from_url(url: &str) -> Option<String> {
     crate::signature::non_empty(&crate::signature::query_params(url), "n").map(str::to_string)
 }
 
-/// Parses and checks a configured API base URL: http(s), and not private
-/// unless the operator allowed private targets (an IP literal never reaches
-/// the guarded resolver, so it is judged here). No trailing slash.
-pub(crate) fn base_url(provider: &str, text: &str, allow_private: bool) -> Result<Url, BuildError> {
-    let invalid = |reason: String| BuildError::invalid(provider, reason);
-    let url =
-        Url::parse(text.trim_end_matches('/')).map_err(|e| invalid(format!("base_url: {e}")))?;
-    net_guard::check_url(&url, allow_private).map_err(|e| invalid(format!("base_url: {e}")))?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(
-            "base_url must not carry a query or fragment".into(),
-        ));
-    }
-    Ok(url)
-}
+pub(crate) use crate::net_guard::base_url;
 
 /// `base` + `path`, `path` starting with `/`.
 pub(crate) fn endpoint(base: &Url, path: &str) -> String {

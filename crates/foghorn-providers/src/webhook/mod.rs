@@ -117,15 +117,11 @@ impl Webhook {
         tenant_reach: Reach,
     ) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        let url = match config.url.as_deref() {
-            None => None,
-            Some(text) => {
-                let url = Url::parse(text).map_err(|e| invalid(format!("url: {e}")))?;
-                net_guard::check_url(&url, reach.allow_private)
-                    .map_err(|e| invalid(format!("url: {e}")))?;
-                Some(url)
-            }
-        };
+        let url = config
+            .url
+            .as_deref()
+            .map(|u| net_guard::setting_url(name, "url", u, reach.allow_private))
+            .transpose()?;
         let secret = match config.secret.as_ref().map(foghorn_core::Secret::expose) {
             None => None,
             Some(text) => Some(Secret::parse(text).map_err(|e| invalid(format!("secret: {e}")))?),

@@ -99,16 +99,11 @@ impl Discord {
         tenant_reach: Reach,
     ) -> Result<Self, BuildError> {
         let invalid = |reason: String| BuildError::invalid(name, reason);
-        let webhook_url = match config.webhook_url.as_ref().map(Secret::expose) {
-            None => None,
-            Some(text) => {
-                let url =
-                    Url::parse(text.trim()).map_err(|e| invalid(format!("webhook_url: {e}")))?;
-                net_guard::check_url(&url, reach.allow_private)
-                    .map_err(|e| invalid(format!("webhook_url: {e}")))?;
-                Some(url)
-            }
-        };
+        let webhook_url = config
+            .webhook_url
+            .as_ref()
+            .map(|u| net_guard::setting_url(name, "webhook_url", u.expose(), reach.allow_private))
+            .transpose()?;
         let public_key = match config
             .public_key
             .as_deref()
@@ -117,16 +112,14 @@ impl Discord {
             None => None,
             Some(k) => Some(interactions::public_key(k).map_err(invalid)?),
         };
-        let base = config
-            .base_url
-            .as_deref()
-            .unwrap_or(api::DEFAULT_BASE_URL)
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        let url = Url::parse(&base).map_err(|e| invalid(format!("base_url: {e}")))?;
-        net_guard::check_url(&url, reach.allow_private)
-            .map_err(|e| invalid(format!("base_url: {e}")))?;
+        let base = net_guard::base_url(
+            name,
+            config.base_url.as_deref().unwrap_or(api::DEFAULT_BASE_URL),
+            reach.allow_private,
+        )?
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
         if let Some(id) = &config.application_id {
             if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid("application_id: a Discord id is digits".into()));
@@ -439,6 +432,13 @@ fn response(interaction: &Interaction, answer: &Answer) -> Value {
         Answer::Deferred => {
             json!({"type": api::DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": api::EPHEMERAL}})
         }
+        // Someone acknowledged it before: the message already says who; the
+        // person who clicked is told, and nothing is redrawn.
+        Answer::Acknowledged {
+            first: false, by, ..
+        } => ephemeral(
+            json!({"content": super::clip(&format!("Already acknowledged by {by}."), api::CONTENT_MAX)}),
+        ),
         Answer::Acknowledged { at_ms, .. } | Answer::Dismissed { at_ms, .. } => {
             let what = if matches!(answer, Answer::Acknowledged { .. }) {
                 "Acknowledged"

@@ -411,4 +411,21 @@ fn pings_commands_and_buttons_are_read_and_answered() {
         1,
         "only the link stays"
     );
+    let again = d.reply(
+        &i,
+        &Answer::Acknowledged {
+            by: "discord:7 (ana)".into(),
+            at_ms: 1,
+            first: false,
+        },
+    );
+    let v: serde_json::Value = serde_json::from_slice(&again.body).unwrap();
+    assert_eq!(
+        (v["type"].as_u64(), v["data"]["flags"].as_u64()),
+        (Some(4), Some(64))
+    );
+    assert_eq!(
+        v["data"]["content"],
+        "Already acknowledged by discord:7 (ana)."
+    );
 }

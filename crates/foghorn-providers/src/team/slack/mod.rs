@@ -87,27 +87,19 @@ impl Slack {
         reach: Reach,
         tenant_reach: Reach,
     ) -> Result<Self, BuildError> {
-        let invalid = |reason: String| BuildError::invalid(name, reason);
-        let webhook_url = match config.webhook_url.as_ref().map(Secret::expose) {
-            None => None,
-            Some(text) => {
-                let url =
-                    Url::parse(text.trim()).map_err(|e| invalid(format!("webhook_url: {e}")))?;
-                net_guard::check_url(&url, reach.allow_private)
-                    .map_err(|e| invalid(format!("webhook_url: {e}")))?;
-                Some(url)
-            }
-        };
-        let base = config
-            .base_url
-            .as_deref()
-            .unwrap_or(api::DEFAULT_BASE_URL)
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        let url = Url::parse(&base).map_err(|e| invalid(format!("base_url: {e}")))?;
-        net_guard::check_url(&url, reach.allow_private)
-            .map_err(|e| invalid(format!("base_url: {e}")))?;
+        let webhook_url = config
+            .webhook_url
+            .as_ref()
+            .map(|u| net_guard::setting_url(name, "webhook_url", u.expose(), reach.allow_private))
+            .transpose()?;
+        let base = net_guard::base_url(
+            name,
+            config.base_url.as_deref().unwrap_or(api::DEFAULT_BASE_URL),
+            reach.allow_private,
+        )?
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
         Ok(Slack {
             name: name.to_string(),
             webhook_url,
@@ -287,6 +279,8 @@ impl Slack {
             return Ok(());
         };
         let (what, at_ms) = match answer {
+            // Someone acknowledged it before: the message already says who.
+            Answer::Acknowledged { first: false, .. } => return Ok(()),
             Answer::Acknowledged { at_ms, .. } => ("Acknowledged", *at_ms),
             Answer::Dismissed { at_ms, .. } => ("Dismissed", *at_ms),
             _ => return Ok(()),

@@ -253,6 +253,14 @@ async fn chat_update_redraws_the_clicked_message_without_its_buttons() {
         first: true,
     };
     assert_eq!(s.reply(&interaction, &answer), foghorn_core::Reply::empty());
+    // A later click by someone else changes nothing.
+    let again = Answer::Acknowledged {
+        by: "slack:U0FIRST (ana)".into(),
+        at_ms: 1,
+        first: false,
+    };
+    s.follow_up(&interaction, &again).await.unwrap();
+    assert!(to_path(&log, "/chat.update").is_empty());
     s.follow_up(&interaction, &answer).await.unwrap();
     let req = to_path(&log, "/chat.update").remove(0);
     assert_eq!(req.header("authorization"), format!("Bearer {TOKEN}"));
