@@ -156,17 +156,37 @@ pub struct Budgets {
     pub alert_url: Option<String>,
 }
 
+/// A tenant's named team destinations (`alerts` for a step's `#alerts`),
+/// each with where it is on every chat channel the tenant uses.
+pub type Destinations = BTreeMap<String, BTreeMap<Channel, Route>>;
+
+/// Where a named destination is on one chat channel, and whom a message
+/// there pings. The workflow names the destination; the tenant says where
+/// it is, so one pack serves dealers whose channels all differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The chat channel's id (Slack `C0123456789`, a Discord snowflake).
+    pub channel: String,
+    /// Pinged on every message there, in place of the step's own mention
+    /// (`<@&ROLE>`, `<!subteam^GROUP>`, `<!here>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention: Option<String>,
+}
+
 /// The share of a budget at which the tenant is warned.
 pub const BUDGET_WARNING_PERCENT: i64 = 80;
 
 /// A tenant's policy as stored: categories, default quiet hours, default
-/// time zone, budgets.
+/// time zone, budgets, named team destinations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantPolicy {
     pub categories: Categories,
     pub quiet_hours: Option<QuietHours>,
     pub timezone: Option<String>,
     pub budgets: Budgets,
+    pub destinations: Destinations,
 }
 
 #[cfg(test)]

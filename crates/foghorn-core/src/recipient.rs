@@ -97,6 +97,10 @@ pub struct Recipient {
     /// time either, even if the workflow has changed since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub critical: bool,
+    /// The tenant's mention for the named destination this goes to, in
+    /// place of the step's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention: Option<String>,
 }
 
 impl Recipient {

@@ -225,10 +225,24 @@ pub fn plan(
             });
         };
         if step.is_team() {
-            if let Some(channel) = &step.destination {
+            // `#alerts` is where the tenant says; while it says nothing
+            // the step goes to the account's webhook, as a step without a
+            // destination does.
+            let route = match step.named_destination() {
+                Some(name) => policy
+                    .destinations
+                    .get(name)
+                    .and_then(|on| on.get(&step.channel))
+                    .map(|r| (r.channel.clone(), r.mention.clone())),
+                None => step.destination.clone().map(|d| (d, None)),
+            };
+            if let Some((channel, mention)) = route {
                 push(
                     None,
-                    Recipient::destination(Address::Channel(channel.clone())),
+                    Recipient {
+                        mention,
+                        ..Recipient::destination(Address::Channel(channel))
+                    },
                     live_status,
                     None,
                     None,

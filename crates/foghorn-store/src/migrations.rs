@@ -77,6 +77,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0009_team.sqlite.sql"),
         postgres: include_str!("../migrations/0009_team.postgres.sql"),
     },
+    Migration {
+        version: 10,
+        name: "destinations",
+        sql: include_str!("../migrations/0010_destinations.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -6,7 +6,7 @@
 use crate::audit::{append, Audit};
 use crate::subscribers::channel_address;
 use crate::{on_db, on_read, OptInRow, OptOutRow, Result, Store, SubscriberRow};
-use foghorn_core::policy::{Budgets, Categories, QuietHours, TenantPolicy};
+use foghorn_core::policy::{Budgets, Categories, Destinations, QuietHours, TenantPolicy};
 use foghorn_core::{ids, Channel, TenantId};
 
 /// One choice: `channel` messages of `category` are wanted or not.
@@ -56,6 +56,8 @@ pub(crate) struct PolicyRow {
     quiet_hours: Option<String>,
     timezone: Option<String>,
     budgets: Option<String>,
+    #[sqlx(default)]
+    destinations: Option<String>,
 }
 
 impl PolicyRow {
@@ -78,6 +80,10 @@ impl PolicyRow {
                 Some(b) => serde_json::from_str(b).map_err(|e| bad("budgets", &e))?,
                 None => Default::default(),
             },
+            destinations: match &self.destinations {
+                Some(d) => serde_json::from_str(d).map_err(|e| bad("destinations", &e))?,
+                None => Default::default(),
+            },
             timezone: self.timezone.clone(),
         })
     }
@@ -91,6 +97,7 @@ pub enum PolicyPart<'a> {
         timezone: Option<&'a str>,
     },
     Budgets(&'a Budgets),
+    Destinations(&'a Destinations),
 }
 
 impl Store {
@@ -125,41 +132,41 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            match part {
-                PolicyPart::Categories(c) => {
-                    sqlx::query(
-                        "UPDATE tenant_policies SET categories = $1, updated_at = $2 WHERE tenant_id = $3",
-                    )
-                    .bind(serde_json::to_string(c).unwrap_or_else(|_| "{}".into()))
-                    .bind(now)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                PolicyPart::QuietHours {
-                    quiet_hours,
-                    timezone,
-                } => {
-                    sqlx::query(
-                        "UPDATE tenant_policies SET quiet_hours = $1, timezone = $2, updated_at = $3 WHERE tenant_id = $4",
-                    )
-                    .bind(quiet_hours.map(|q| q.to_string()))
-                    .bind(timezone)
-                    .bind(now)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                PolicyPart::Budgets(b) => {
-                    sqlx::query(
-                        "UPDATE tenant_policies SET budgets = $1, updated_at = $2 WHERE tenant_id = $3",
-                    )
-                    .bind(serde_json::to_string(b).unwrap_or_else(|_| "{}".into()))
-                    .bind(now)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            // The JSON parts are one column each, written alike.
+            fn json(v: &impl serde::Serialize) -> String {
+                serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
+            }
+            let column = match &part {
+                PolicyPart::Categories(c) => Some(("categories", json(*c))),
+                PolicyPart::Budgets(b) => Some(("budgets", json(*b))),
+                PolicyPart::Destinations(d) => Some(("destinations", json(*d))),
+                PolicyPart::QuietHours { .. } => None,
+            };
+            if let Some((column, value)) = column {
+                // `column` is one of the three literals above, never input.
+                sqlx::query(&format!(
+                    "UPDATE tenant_policies SET {column} = $1, updated_at = $2 WHERE tenant_id = $3"
+                ))
+                .bind(value)
+                .bind(now)
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let PolicyPart::QuietHours {
+                quiet_hours,
+                timezone,
+            } = part
+            {
+                sqlx::query(
+                    "UPDATE tenant_policies SET quiet_hours = $1, timezone = $2, updated_at = $3 WHERE tenant_id = $4",
+                )
+                .bind(quiet_hours.map(|q| q.to_string()))
+                .bind(timezone)
+                .bind(now)
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
             }
             append::<DB>(&mut tx, tenant_id, audit, now).await?;
             tx.commit().await?;

@@ -42,9 +42,13 @@ pub struct Step {
     pub url: Option<String>,
     /// Slack and Discord: a channel id (`C0123456789`, a Discord channel's
     /// digits) the app's bot posts to, in threads per grouping key, instead
-    /// of a webhook.
+    /// of a webhook; or `#name`, a destination the tenant names in
+    /// `PUT /v1/destinations` (the account's webhook while it names none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9]{1,80}$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^([A-Za-z0-9]{1,80}|#[a-z0-9_-]{1,40})$")
+    )]
     pub destination: Option<String>,
     /// Slack and Discord: who the message pings, and only them: a Discord
     /// role `<@&ID>` or user `<@ID>`, a Slack user group
@@ -102,9 +106,68 @@ pub fn valid_mention(m: &str) -> bool {
         })
 }
 
+/// A chat channel's id as Slack and Discord write them: letters and digits.
+pub fn valid_channel_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 80 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A name a tenant gives a destination (`alerts`, `boat-docs`).
+pub fn valid_destination_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 impl Step {
+    /// The tenant's name for where this step goes, for `destination = "#name"`.
+    pub fn named_destination(&self) -> Option<&str> {
+        self.destination.as_deref()?.strip_prefix('#')
+    }
+
     /// Team steps need no `to` on the event.
     pub fn is_team(&self) -> bool {
         self.channel.is_team_destination()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_ids_and_mentions_are_what_slack_and_discord_write() {
+        for ok in ["alerts", "boat-docs", "ops_2"] {
+            assert!(valid_destination_name(ok), "{ok}");
+        }
+        for bad in ["", "Alerts", "#alerts", "a b", "../x", &"a".repeat(41)] {
+            assert!(!valid_destination_name(bad), "{bad}");
+        }
+        assert!(valid_channel_id("C0123456789") && valid_channel_id("1100000000000000001"));
+        assert!(
+            !valid_channel_id("")
+                && !valid_channel_id("C01/../x")
+                && !valid_channel_id(&"1".repeat(81))
+        );
+        for ok in [
+            "<@&42>",
+            "<@U0OWNER>",
+            "<!subteam^S0MECH>",
+            "<!here>",
+            "<@&1> <@&2>",
+        ] {
+            assert!(valid_mention(ok), "{ok}");
+        }
+        for bad in [
+            "@everyone",
+            "<!channel>",
+            "<!everyone>",
+            "<@&>",
+            "<@&4 2>",
+            "hi <@&42>",
+        ] {
+            assert!(!valid_mention(bad), "{bad}");
+        }
     }
 }

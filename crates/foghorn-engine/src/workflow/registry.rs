@@ -203,9 +203,13 @@ impl Registry {
                 if !chat {
                     return Err(step_error("destination is for slack and discord steps"));
                 }
-                if d.is_empty() || d.len() > 80 || !d.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                let fits = match d.strip_prefix('#') {
+                    Some(name) => super::document::valid_destination_name(name),
+                    None => super::document::valid_channel_id(d),
+                };
+                if !fits {
                     return Err(step_error(
-                        "destination must be a channel id (letters and digits)",
+                        "destination must be a channel id (letters and digits) or #name (lower-case letters, digits, - and _)",
                     ));
                 }
                 if s.url.is_some() {

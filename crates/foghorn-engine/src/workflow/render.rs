@@ -334,6 +334,13 @@ impl CompiledWorkflow {
         if step >= self.doc.steps.len() {
             return Err(RenderError::NoStep(step));
         }
+        // The tenant's mention for a named destination, written by the
+        // tenant's admin, not by event data: it is not escaped.
+        let route_mention = ctx
+            .recipient
+            .get("mention")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
         // Slack's mrkdwn reads `<…>` as mentions and links: event data
         // and the recipient's fields are escaped before they reach it.
         let escaped;
@@ -402,10 +409,13 @@ impl CompiledWorkflow {
                 return Err(RenderError::Missing(format!("{channel} text")));
             }
             Channel::Slack | Channel::Discord => {
-                let card = super::card::parse(
+                let mut card = super::card::parse(
                     out.text.as_deref().unwrap_or_default(),
                     self.doc.steps.get(step),
                 );
+                if route_mention.is_some() {
+                    card.mention = route_mention;
+                }
                 out.text = Some(card.fallback_text());
                 out.card = Some(card);
             }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod budgets;
 pub mod catalog;
+pub mod destinations;
 pub mod docs;
 pub mod events;
 pub mod extract;
@@ -122,6 +123,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/v1/workflows/{name}/preview", post(preview::preview))
         .route("/v1/reports/costs", get(reports::costs))
         .route("/v1/budgets", get(budgets::get).put(budgets::put))
+        .route(
+            "/v1/destinations",
+            get(destinations::get).put(destinations::put),
+        )
         .route("/l/{code}", get(links::follow))
         .route(
             "/p/{token}/unsubscribe",

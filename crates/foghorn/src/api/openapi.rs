@@ -3,9 +3,9 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    admin, budgets, catalog, events, health, hooks, interactions, links, notifications,
-    preferences, preview, problem, providers, reports, sandbox, subscribers, suppressions,
-    unsubscribe, workflows,
+    admin, budgets, catalog, destinations, events, health, hooks, interactions, links,
+    notifications, preferences, preview, problem, providers, reports, sandbox, subscribers,
+    suppressions, unsubscribe, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -266,7 +266,7 @@ impl Modify for CommonAnswers {
         preferences::get_categories, preferences::put_categories,
         preferences::get_quiet_hours, preferences::put_quiet_hours,
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
-        reports::costs, budgets::get, budgets::put,
+        reports::costs, budgets::get, budgets::put, destinations::get, destinations::put,
         unsubscribe::page, unsubscribe::confirm, links::follow,
         sandbox::messages,
         providers::put,
@@ -287,6 +287,7 @@ impl Modify for CommonAnswers {
         (name = "preferences", description = "The tenant's categories and default quiet hours"),
         (name = "workflows", description = "What an event becomes: steps, channels, templates"),
         (name = "providers", description = "Provider accounts a tenant brings"),
+        (name = "destinations", description = "The tenant's named Slack and Discord destinations"),
         (name = "suppressions", description = "Addresses that must not be sent to"),
         (name = "sandbox", description = "What the sandbox provider captured"),
         (name = "reports", description = "Spending"),

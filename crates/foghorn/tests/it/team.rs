@@ -433,3 +433,191 @@ async fn a_burst_of_alerts_keeps_slacks_pace_in_order_and_loses_none() {
         server.stop().await;
     }
 }
+
+/// The pack's team steps name `#alerts` and `#incidents`; each dealer says
+/// where those are. One dealer's names take its alerts to its Slack and
+/// Discord channels with its mentions; a dealer that names nothing keeps
+/// the webhook; a hostile or careless table is refused and changes nothing.
+#[tokio::test]
+async fn named_destinations_take_the_packs_alerts_to_each_dealers_channels() {
+    for env in envs().await {
+        let b = env.backend();
+        let slack = slack_api().await;
+        let discord = MockServer::start(|req| {
+            Reply::json(
+                200,
+                json!({"id": format!("9{:05}", req.n), "channel_id": "1100"}),
+            )
+        })
+        .await;
+        env.write(
+            "foghorn.toml",
+            &format!(
+                "[providers.slack]\nkind = \"slack\"\nbot_token = \"{TOKEN}\"\nbase_url = \"{}/api\"\n\
+                 [providers.discord]\nkind = \"discord\"\nbot_token = \"bot-token\"\nbase_url = \"{}/api/v10\"\n",
+                slack.url, discord.url
+            ),
+        );
+        let key = env.key("admin").await;
+        let (_, other_key) = tenant_with_key(&env, "other-dealer").await;
+        let server = Server::start(&env, "all", &[]).await;
+        let api = Api::new(&server.base, &key);
+        let other = Api::new(&server.base, &other_key);
+
+        let table = json!({
+            "alerts": {"slack": {"channel": "C0ALERTS", "mention": "<!subteam^S0MECHANIC>"}},
+            "incidents": {"discord": {"channel": "1100", "mention": "<@&42>"}}
+        });
+        // Refused, each naming what is wrong, and nothing stored.
+        for (bad, field) in [
+            (json!({"Alerts!": {}}), "Alerts!"),
+            (
+                json!({"alerts": {"slack": {"channel": "../../etc"}}}),
+                "alerts.slack.channel",
+            ),
+            (
+                json!({"alerts": {"slack": {"channel": "C1", "mention": "@everyone"}}}),
+                "alerts.slack.mention",
+            ),
+            (
+                json!({"alerts": {"slack": {"channel": "C1", "mention": "<!channel>"}}}),
+                "alerts.slack.mention",
+            ),
+            (
+                json!({"alerts": {"email": {"channel": "C1"}}}),
+                "alerts.email",
+            ),
+            (
+                json!({"alerts": {"slack": {"channel": "C1", "url": "http://10.0.0.1/"}}}),
+                "",
+            ),
+            (
+                Value::Object((0..51).map(|i| (format!("d{i}"), json!({}))).collect()),
+                "destinations",
+            ),
+        ] {
+            let (s, v) = api.put("/v1/destinations", bad.clone()).await;
+            assert_eq!(s, 422, "{b}: {bad} → {v}");
+            assert!(
+                v["type"].as_str().is_some_and(|t| !t.is_empty()),
+                "{b}: {v}"
+            );
+            if !field.is_empty() {
+                assert!(v.to_string().contains(field), "{b}: {bad} → {v}");
+            }
+        }
+        let (s, v) = api.get("/v1/destinations").await;
+        assert_eq!((s, v.clone()), (200, json!({})), "{b}");
+        // A workflow names a destination by channel id or #name, nothing else.
+        for (destination, want) in [
+            ("#ops-team", 200),
+            ("C0OPS", 200),
+            ("#Ops!", 422),
+            ("#", 422),
+            ("../x", 422),
+        ] {
+            let doc = json!({"name": "ops.note", "steps": [{"channel": "slack", "destination": destination, "text": "# Note"}]});
+            let (s, v) = api.put("/v1/workflows/ops.note", doc).await;
+            assert_eq!(s, want, "{b}: {destination} → {v}");
+        }
+        let (s, v) = api.put("/v1/destinations", table.clone()).await;
+        assert_eq!((s, v), (200, table.clone()), "{b}");
+        let (_, v) = api.get("/v1/destinations").await;
+        assert_eq!(v, table, "{b}");
+        let (_, v) = other.get("/v1/destinations").await;
+        assert_eq!(v, json!({}), "{b}: another dealer's table is its own");
+
+        // The pack's warranty alert goes to this dealer's #alerts, pinging
+        // its mechanics; its OCR failure to #incidents on Discord.
+        let ids = |v: &Value, channel: &str| -> Vec<String> {
+            v["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["channel"] == channel)
+                .map(|n| n["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (s, v) = api
+            .post(
+                "/v1/events",
+                with_owner(warranty("Sea Breeze", "Engine warranty")),
+            )
+            .await;
+        assert_eq!(s, 202, "{b}: {v}");
+        let alert = ids(&v, "slack");
+        assert_eq!(alert.len(), 1, "{b}: {v}");
+        wait_status(&api, &alert[0], "sent").await;
+        let (s, v) = api
+            .post(
+                "/v1/events",
+                json!({"name": "ocr.failed", "data": {"boat": "Sea Breeze", "title": "Survey.pdf", "error": "unreadable"}}),
+            )
+            .await;
+        assert_eq!(s, 202, "{b}: {v}");
+        let incident = ids(&v, "discord");
+        assert_eq!(incident.len(), 1, "{b}: {v}");
+        wait_status(&api, &incident[0], "sent").await;
+
+        let posts: Vec<Value> = slack
+            .to_path("/api/chat.postMessage")
+            .iter()
+            .map(|r| r.json())
+            .collect();
+        assert_eq!(posts.len(), 1, "{b}: {posts:?}");
+        assert_eq!(posts[0]["channel"], "C0ALERTS", "{b}");
+        assert!(
+            posts[0].to_string().contains("<!subteam^S0MECHANIC>"),
+            "{b}: the dealer's mention: {}",
+            posts[0]
+        );
+        let sent = discord.to_path("/api/v10/channels/1100/messages");
+        assert_eq!(sent.len(), 1, "{b}: {:?}", discord.requests());
+        let message = sent[0].json();
+        assert_eq!(
+            message["allowed_mentions"]["roles"],
+            json!(["42"]),
+            "{b}: {message}"
+        );
+        assert!(
+            message["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("<@&42>"),
+            "{b}: {message}"
+        );
+
+        // The other dealer named nothing: its alert does not reach this
+        // dealer's channel (it goes to the account's webhook, which this
+        // account does not have).
+        let (s, v) = other
+            .post(
+                "/v1/events",
+                with_owner(warranty("Blue Fin", "Hull warranty")),
+            )
+            .await;
+        assert_eq!(s, 202, "{b}: {v}");
+        let theirs = ids(&v, "slack");
+        assert_eq!(theirs.len(), 1, "{b}: {v}");
+        let mut n = Value::Null;
+        for _ in 0..200 {
+            n = notification(&other, &theirs[0]).await;
+            if !matches!(n["status"].as_str(), Some("queued" | "sending")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            matches!(n["status"].as_str(), Some("failed" | "dead" | "suppressed")),
+            "{b}: {n}"
+        );
+        assert_eq!(slack.to_path("/api/chat.postMessage").len(), 1, "{b}");
+        server.stop().await;
+    }
+}
+
+/// The pack's warranty workflow also emails the owner: it needs one.
+fn with_owner(mut event: Value) -> Value {
+    event["to"] = json!([{"email": "owner@example.com"}]);
+    event
+}
