@@ -24,6 +24,7 @@ pub mod status;
 pub mod team;
 pub mod tenant;
 pub mod transport;
+pub mod voice;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};

@@ -4,6 +4,7 @@
 //! neither knows any provider nor depends on an HTTP client.
 
 use crate::kind::Spec;
+use crate::voice::{CallInput, CallPage};
 use crate::{
     Answer, Channel, InboundError, InboundEvent, InboundRequest, Interaction, Outbound,
     ProviderError, Receipt, Reply,
@@ -57,5 +58,22 @@ pub trait Transport: std::fmt::Debug + Send + Sync {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let _ = (interaction, answer);
         Box::pin(async { Ok(()) })
+    }
+
+    /// Voice providers read the requests their calls make to the call's
+    /// page, after checking them by their own scheme; other kinds serve no
+    /// calls.
+    fn call_input(&self, req: &InboundRequest<'_>) -> Result<CallInput, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "provider `{}` places no calls",
+            self.name()
+        )))
+    }
+
+    /// The page in the provider's markup.
+    fn call_page(&self, page: &CallPage<'_>) -> Reply {
+        let _ = page;
+        Reply::empty()
     }
 }

@@ -14,6 +14,7 @@
 //! personal data.
 
 pub mod accept;
+pub mod acknowledge;
 pub mod breaker;
 pub mod budget;
 pub mod catalog;
@@ -32,10 +33,12 @@ pub mod retention;
 pub mod retry;
 pub mod routing;
 pub mod short_links;
+pub mod signed_token;
 pub mod sms_text;
 pub mod team;
 pub mod tenant_routing;
 pub mod unsubscribe;
+pub mod voice;
 mod worker;
 pub mod workflow;
 

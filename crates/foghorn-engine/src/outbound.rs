@@ -11,6 +11,8 @@ use foghorn_store::crypto::Crypto;
 pub struct OutboundSettings {
     pub pricing: PriceTable,
     pub unsubscribe: Unsubscribe,
+    /// The acknowledgement links of emails and SMS that ask for one.
+    pub acknowledge: crate::acknowledge::AckLinks,
     /// Where short links and unsubscribe pages live, no trailing slash.
     pub public_url: Option<String>,
 }
@@ -55,6 +57,10 @@ impl OutboundSettings {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
             pricing: PriceTable::new(&config.pricing, routing.kinds()),
+            acknowledge: crate::acknowledge::AckLinks::new(
+                crypto.clone(),
+                config.public_url.as_deref(),
+            ),
             unsubscribe: Unsubscribe::new(
                 crypto,
                 config.public_url.as_deref(),

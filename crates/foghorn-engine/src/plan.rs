@@ -194,11 +194,14 @@ pub fn plan(
     let mut answer = Vec::new();
     for &i in &p.steps {
         let step = &p.workflow.doc.steps[i];
-        let mut push = |subscriber_id: Option<String>,
+        let mut push = |channel: Channel,
+                        escalates: Option<String>,
+                        subscriber_id: Option<String>,
                         mut facts: Recipient,
                         status: Status,
                         reason: Option<String>,
-                        held_until: Option<i64>| {
+                        held_until: Option<i64>|
+         -> String {
             // The version planned with, so a worker holding an older copy
             // of a tenant's workflow knows to read the newer one.
             if p.workflow.version > 0 {
@@ -206,12 +209,14 @@ pub fn plan(
             }
             facts.critical = p.workflow.doc.critical;
             let id = ids::notification_id();
-            answer.push(json!({"id": id, "channel": step.channel, "status": status, "recipient": subscriber_id}));
+            answer.push(
+                json!({"id": id, "channel": channel, "status": status, "recipient": subscriber_id}),
+            );
             out.push(NewNotification {
-                id,
+                id: id.clone(),
                 workflow: p.workflow.doc.name.clone(),
                 step: i as i64,
-                channel: step.channel,
+                channel,
                 subscriber_id,
                 recipient: facts.to_json(),
                 status,
@@ -222,7 +227,9 @@ pub fn plan(
                 } else {
                     (status == live_status).then_some(run_at)
                 },
+                escalates,
             });
+            id
         };
         if step.is_team() {
             // `#alerts` is where the tenant says; while it says nothing
@@ -238,6 +245,8 @@ pub fn plan(
             };
             if let Some((channel, mention)) = route {
                 push(
+                    step.channel,
+                    None,
                     None,
                     Recipient {
                         mention,
@@ -253,6 +262,8 @@ pub fn plan(
                 // A step's url whose reference is unset: said on the
                 // notification rather than captured as if sent.
                 (Some(url), None) => push(
+                    step.channel,
+                    None,
                     None,
                     Recipient::default(),
                     Status::Suppressed,
@@ -262,100 +273,150 @@ pub fn plan(
                 // Without a url of its own the channel's provider has a
                 // fixed one (SLACK_WEBHOOK_URL, a relay's `url`).
                 (_, target) => push(
+                    step.channel,
+                    None,
                     None,
                     Recipient::destination(Address::Url(target.unwrap_or_default().to_string())),
                     live_status,
                     None,
                     None,
                 ),
-            }
+            };
             continue;
         }
-        let once = once_each(&people, step.channel);
-        for ((row, person), first) in people.iter().zip(once) {
-            if !first {
-                continue;
-            }
-            let sid = person_id(row.as_ref(), person);
-            let mut person = person.clone();
-            let Some(addr) = person.contact.address(step.channel) else {
-                push(
-                    sid,
-                    person,
-                    Status::Suppressed,
-                    Some(format!("no {} address", step.channel)),
-                    None,
-                );
-                continue;
-            };
-            let wishes = Wishes {
-                opt_outs: row.as_ref().map_or(&[], |r| r.opt_outs.as_slice()),
-                opt_ins: row.as_ref().map_or(&[], |r| r.opt_ins.as_slice()),
-                categories: &policy.categories,
-            };
-            let mut reason = None;
-            match wishes.verdict(step.channel, category, p.workflow.doc.critical) {
-                Verdict::Send => {}
-                Verdict::Bypassed => reason = Some(CRITICAL_BYPASS.to_string()),
-                Verdict::Refused(why) => {
-                    push(sid, person, Status::Suppressed, Some(why.into()), None);
+        // The step's own channel, then its escalations: each one a
+        // notification of its own held until its time, sent only if the
+        // first is still unacknowledged then.
+        let mut rounds = vec![(0, step.channel, 0)];
+        if let Some(e) = &step.escalate {
+            rounds.extend(e.rounds());
+        }
+        let mut roots: Vec<Option<String>> = vec![None; people.len()];
+        for (round, channel, delay) in rounds {
+            let once = once_each(&people, channel);
+            for (pi, ((row, person), first)) in people.iter().zip(once).enumerate() {
+                if !first {
                     continue;
                 }
-            }
-            let key = normalise_address(step.channel, addr.as_str());
-            if let Some(reason) = facts.suppression(&draft.tenant_id, step.channel, &key) {
-                let reason = reason.to_string();
-                push(sid, person, Status::Suppressed, Some(reason), None);
-                continue;
-            }
-            // The cap counts stored subscribers' SMS (inline recipients
-            // have no history to count).
-            let capped = match (row, step.channel) {
-                (Some(r), Channel::Sms) if !p.critical && limits.sms_daily_cap > 0 => {
-                    let sent = facts.sms_count(&draft.tenant_id, &r.id);
-                    if sent >= i64::from(limits.sms_daily_cap) {
-                        true
-                    } else {
-                        facts.count_sms(&draft.tenant_id, &r.id);
-                        false
+                let escalates = if round == 0 {
+                    None
+                } else {
+                    match &roots[pi] {
+                        Some(root) => Some(root.clone()),
+                        None => continue,
+                    }
+                };
+                let mut push = |sid: Option<String>,
+                                person: Recipient,
+                                status: Status,
+                                reason: Option<String>,
+                                held: Option<i64>| {
+                    let id = push(
+                        channel,
+                        escalates.clone(),
+                        sid,
+                        person,
+                        status,
+                        reason,
+                        held,
+                    );
+                    if round == 0 {
+                        roots[pi] = Some(id);
+                    }
+                };
+                let sid = person_id(row.as_ref(), person);
+                let mut person = person.clone();
+                let Some(addr) = person.contact.address(channel) else {
+                    push(
+                        sid,
+                        person,
+                        Status::Suppressed,
+                        Some(format!("no {} address", channel)),
+                        None,
+                    );
+                    continue;
+                };
+                let wishes = Wishes {
+                    opt_outs: row.as_ref().map_or(&[], |r| r.opt_outs.as_slice()),
+                    opt_ins: row.as_ref().map_or(&[], |r| r.opt_ins.as_slice()),
+                    categories: &policy.categories,
+                };
+                let mut reason = None;
+                match wishes.verdict(channel, category, p.workflow.doc.critical) {
+                    Verdict::Send => {}
+                    Verdict::Bypassed => reason = Some(CRITICAL_BYPASS.to_string()),
+                    Verdict::Refused(why) => {
+                        push(sid, person, Status::Suppressed, Some(why.into()), None);
+                        continue;
                     }
                 }
-                _ => false,
-            };
-            if capped {
-                push(
-                    sid,
-                    person,
-                    Status::Suppressed,
-                    Some(DAILY_CAP.into()),
-                    None,
-                );
-                continue;
-            }
-            person.address = Some(addr);
-            // Held to the end of the person's quiet hours, in their zone,
-            // judged at when it is due: now, or its send_at (a priority
-            // event's earlier run_at only orders the queue).
-            let held = match (p.workflow.doc.critical, quiet_hours(row.as_ref(), &policy)) {
-                (false, Some(q)) => {
-                    let zone = person
-                        .contact
-                        .timezone
-                        .as_deref()
-                        .or(policy.timezone.as_deref());
-                    quiet_until(p.send_at.unwrap_or(draft.created_at), q, zone)
+                let key = normalise_address(channel, addr.as_str());
+                if let Some(reason) = facts.suppression(&draft.tenant_id, channel, &key) {
+                    let reason = reason.to_string();
+                    push(sid, person, Status::Suppressed, Some(reason), None);
+                    continue;
                 }
-                _ => None,
-            };
-            match held {
-                Some(until) => push(
-                    sid,
-                    person,
-                    Status::Scheduled,
-                    Some(QUIET_HOURS.into()),
-                    Some(until),
-                ),
-                None => push(sid, person, live_status, reason, None),
+                // The cap counts stored subscribers' SMS (inline recipients
+                // have no history to count).
+                let capped = match (row, channel) {
+                    (Some(r), Channel::Sms) if !p.critical && limits.sms_daily_cap > 0 => {
+                        let sent = facts.sms_count(&draft.tenant_id, &r.id);
+                        if sent >= i64::from(limits.sms_daily_cap) {
+                            true
+                        } else {
+                            facts.count_sms(&draft.tenant_id, &r.id);
+                            false
+                        }
+                    }
+                    _ => false,
+                };
+                if capped {
+                    push(
+                        sid,
+                        person,
+                        Status::Suppressed,
+                        Some(DAILY_CAP.into()),
+                        None,
+                    );
+                    continue;
+                }
+                person.address = Some(addr);
+                // Held to the end of the person's quiet hours, in their zone,
+                // judged at when it is due: now, or its send_at (a priority
+                // event's earlier run_at only orders the queue).
+                let due = p.send_at.unwrap_or(draft.created_at) + delay;
+                let held = match (p.workflow.doc.critical, quiet_hours(row.as_ref(), &policy)) {
+                    (false, Some(q)) => {
+                        let zone = person
+                            .contact
+                            .timezone
+                            .as_deref()
+                            .or(policy.timezone.as_deref());
+                        quiet_until(due, q, zone)
+                    }
+                    _ => None,
+                };
+                if round > 0 {
+                    let reason = format!("escalation {round}: sent unless acknowledged by then");
+                    push(
+                        sid,
+                        person,
+                        Status::Scheduled,
+                        Some(reason),
+                        Some(held.unwrap_or(due)),
+                    );
+                    continue;
+                }
+                match held {
+                    Some(until) => push(
+                        sid,
+                        person,
+                        Status::Scheduled,
+                        Some(QUIET_HOURS.into()),
+                        Some(until),
+                    ),
+                    None => push(sid, person, live_status, reason, None),
+                }
             }
         }
     }

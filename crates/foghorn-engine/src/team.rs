@@ -9,7 +9,7 @@
 use crate::inbound::HookError;
 use crate::TenantRoutes;
 use foghorn_core::team::{Answer, ButtonAction, CatalogHit, Command, Interaction, Reply};
-use foghorn_core::{InboundError, InboundRequest, TenantId};
+use foghorn_core::{InboundRequest, TenantId};
 use foghorn_store::{EventDraft, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,20 +32,8 @@ impl Team {
         req: &InboundRequest<'_>,
     ) -> Result<Reply, HookError> {
         let routing = self.routes.for_tenant(tenant).await;
-        let mut refusal: Option<InboundError> = None;
-        let mut verified = None;
-        for slot in routing.of_kind(kind) {
-            match slot.provider.interaction(req) {
-                Ok(i) => {
-                    verified = Some((slot, i));
-                    break;
-                }
-                Err(e) => crate::inbound::keep_worse(&mut refusal, e),
-            }
-        }
-        let Some((slot, interaction)) = verified else {
-            return Err(crate::inbound::refused(kind, refusal));
-        };
+        let (slot, interaction) =
+            crate::inbound::first_verified(&routing, kind, |p| p.interaction(req))?;
         if self.store.tenant(tenant).await?.is_none() {
             return Err(HookError::NoTenant(tenant.to_string()));
         }
@@ -124,9 +112,14 @@ async fn answer(
                 ButtonAction::Renew => Answer::Notice(
                     "Renewals are arranged in NaviDocs; this alert stays open.".into(),
                 ),
-                _ => match store
-                    .acknowledge(&tenant, &notification_id, &actor.label(&kind), &via, now)
-                    .await?
+                _ => match crate::acknowledge::acknowledge(
+                    &store,
+                    &tenant,
+                    &notification_id,
+                    &actor.label(&kind),
+                    &via,
+                )
+                .await?
                 {
                     None => Answer::Notice("That alert is not known here.".into()),
                     Some(a) if action == ButtonAction::Dismiss && a.first => Answer::Dismissed {

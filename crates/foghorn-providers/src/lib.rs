@@ -16,6 +16,7 @@ pub mod signature;
 pub mod sms;
 pub mod team;
 pub mod webhook;
+pub mod xml;
 
 pub use registry::{BuildError, Provider, ProviderConfig};
 /// The URL type every target is judged in, so callers need not name the

@@ -12,6 +12,7 @@ use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::team::{discord, slack};
 use crate::{sandbox, webhook};
 use foghorn_core::transport::BoxFuture;
+use foghorn_core::voice::{CallInput, CallPage};
 use foghorn_core::{
     Answer, Channel, InboundError, InboundEvent, InboundRequest, Interaction, Outbound,
     ProviderError, Receipt, Reply,
@@ -75,6 +76,21 @@ pub trait ProviderKind: Sized {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let _ = (interaction, answer);
         Box::pin(async { Ok(()) })
+    }
+
+    /// Voice kinds read their calls' page requests (see
+    /// [`foghorn_core::Transport::call_input`]); other kinds place none.
+    fn call_input(&self, req: &InboundRequest<'_>) -> Result<CallInput, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "{} places no calls",
+            Self::SPEC.name
+        )))
+    }
+
+    fn call_page(&self, page: &CallPage<'_>) -> Reply {
+        let _ = page;
+        Reply::empty()
     }
 }
 
@@ -184,6 +200,18 @@ macro_rules! providers {
             ) -> BoxFuture<'a, Result<(), ProviderError>> {
                 match self {
                     $(Provider::$variant(p) => <$ty as ProviderKind>::follow_up(p, interaction, answer),)+
+                }
+            }
+
+            pub fn call_input(&self, req: &InboundRequest<'_>) -> Result<CallInput, InboundError> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::call_input(p, req),)+
+                }
+            }
+
+            pub fn call_page(&self, page: &CallPage<'_>) -> Reply {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::call_page(p, page),)+
                 }
             }
         }
@@ -307,6 +335,14 @@ impl foghorn_core::Transport for Provider {
         answer: &'a Answer,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Provider::follow_up(self, interaction, answer)
+    }
+
+    fn call_input(&self, req: &InboundRequest<'_>) -> Result<CallInput, InboundError> {
+        Provider::call_input(self, req)
+    }
+
+    fn call_page(&self, page: &CallPage<'_>) -> Reply {
+        Provider::call_page(self, page)
     }
 }
 

@@ -50,6 +50,9 @@ pub struct NewNotification {
     pub send_at: Option<i64>,
     /// When set, a job is queued for this time; suppressed notifications get none.
     pub run_at: Option<i64>,
+    /// The notification this one escalates: it is sent only if that one
+    /// is still unacknowledged when it is due.
+    pub escalates: Option<String>,
 }
 
 /// What the planner decided for one event.
@@ -234,6 +237,7 @@ fn fresh_job(d: &EventDraft, n: &NewNotification, now: i64) -> crate::ClaimedJob
             acknowledged_at: None,
             acknowledged_by: None,
             acknowledged_via: None,
+            escalates: n.escalates.clone(),
         },
         event_name: d.name.clone(),
         event_data: d.data.clone(),
@@ -529,7 +533,7 @@ impl Store {
             for chunk in rows.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
                     "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id,
-                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at) ",
+                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at, escalates) ",
                 );
                 q.push_values(chunk, |mut b, (d, n, taken)| {
                     let status = if *taken { Status::Sending } else { n.status };
@@ -547,7 +551,8 @@ impl Store {
                         .push_bind(d.idempotency_key.clone())
                         .push_bind(n.send_at)
                         .push_bind(d.created_at)
-                        .push_bind(d.created_at);
+                        .push_bind(d.created_at)
+                        .push_bind(n.escalates.clone());
                 });
                 q.build().execute(&mut *tx).await?;
             }

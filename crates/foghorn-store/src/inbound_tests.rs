@@ -49,6 +49,7 @@ fn notification(channel: &str, subscriber: Option<&str>) -> NewNotification {
         status_reason: None,
         send_at: None,
         run_at: Some(0),
+        escalates: None,
     }
 }
 

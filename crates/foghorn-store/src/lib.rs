@@ -13,6 +13,7 @@
 mod accept;
 mod audit;
 mod budgets;
+mod calls;
 mod canary;
 mod catalog;
 mod costs;
@@ -46,6 +47,7 @@ pub use accept::{
 };
 pub use audit::{Audit, AuditRow, ChainBreak};
 pub use budgets::SpendRow;
+pub use calls::CallScript;
 pub use canary::Canary;
 pub use costs::CostRow;
 pub use foghorn_core::TenantId;

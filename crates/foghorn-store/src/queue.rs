@@ -633,9 +633,9 @@ where
     // cancelled and reported with it.
     sqlx::query::<DB>(
         "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id, recipient,
-           status, status_reason, grouping_key, idempotency_key, parent_id, send_at, created_at, updated_at)
+           status, status_reason, grouping_key, idempotency_key, parent_id, send_at, created_at, updated_at, escalates)
          SELECT $1, tenant_id, event_id, workflow, $2, $3, subscriber_id, $4, $5, $6, grouping_key, idempotency_key,
-                id, NULL, $7, $7 FROM notifications WHERE id = $8",
+                id, NULL, $7, $7, escalates FROM notifications WHERE id = $8",
     )
     .bind(n.id.clone())
     .bind(n.step)

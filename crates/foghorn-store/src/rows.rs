@@ -51,6 +51,10 @@ pub struct NotificationRow {
     pub acknowledged_by: Option<String>,
     #[sqlx(default)]
     pub acknowledged_via: Option<String>,
+    /// The notification this one escalates (sent only while that one is
+    /// unacknowledged).
+    #[sqlx(default)]
+    pub escalates: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -48,6 +48,7 @@ fn one_notification(run_at: Option<i64>) -> NewNotification {
         status_reason: None,
         send_at: None,
         run_at,
+        escalates: None,
     }
 }
 
@@ -95,7 +96,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 10);
+        assert_eq!(store.schema_version().await.unwrap(), 11);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",

@@ -212,6 +212,10 @@ impl Node {
                 store: store.clone(),
                 routes: routes.clone(),
             }),
+            calls: Arc::new(foghorn_engine::voice::Calls {
+                store: store.clone(),
+                routes: routes.clone(),
+            }),
             public_url: config
                 .public_url
                 .as_ref()

@@ -75,6 +75,11 @@ pub(crate) async fn deliver(
     };
     let slot = chosen.slot();
     let channel = prepared.msg.channel;
+    if channel == Channel::Voice {
+        if let Err(o) = keep_call_script(shared, job, &prepared).await {
+            return o;
+        }
+    }
     let provider = slot.provider.name().to_string();
     let started = Instant::now();
     let result = match tokio::time::timeout(
@@ -133,6 +138,26 @@ pub(crate) async fn deliver(
                 Some(attempt),
                 failed(shared, job, &prepared, &chosen, &err),
             )
+        }
+    }
+}
+
+/// A call's script is kept before the call is placed: the provider fetches
+/// the call's page from Foghorn when it is answered, on whichever node,
+/// and the page reads what was rendered for it. Unkept, the call waits.
+async fn keep_call_script(shared: &Shared, job: &ClaimedJob, p: &Prepared) -> Result<(), Outcome> {
+    let n = &job.notification;
+    let script = p.msg.content.text.as_deref().unwrap_or_default();
+    let locale = p.recipient.contact.locale.as_deref();
+    match shared
+        .store
+        .put_call_script(&n.tenant_id, &n.id, script, locale, now_ms())
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "keeping a call's script failed; the call waits");
+            Err(prepare::soon(job))
         }
     }
 }
@@ -341,6 +366,8 @@ fn exhausted(job: &ClaimedJob, prepared: &Prepared, reason: String) -> Outcome {
                 status_reason: Some(format!("fallback from {channel}")),
                 send_at: None,
                 run_at: Some(now_ms()),
+                // The store copies the parent's.
+                escalates: None,
             };
             return outcome(
                 job,

@@ -46,6 +46,9 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
     if let Some(o) = over_budget(shared, job, critical).await {
         return Err(o);
     }
+    if let Some(o) = acknowledged_before(shared, job).await {
+        return Err(o);
+    }
     // Every email of a workflow that is not critical can be unsubscribed from.
     let links = match (&to, workflow.doc.critical) {
         (Address::Email(email), false) => shared.outbound.unsubscribe.links(
@@ -60,6 +63,21 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         ),
         _ => None,
     };
+    // A step that asks for an acknowledgement, or escalates until one,
+    // gives its email and SMS (and its escalations') the signed link.
+    let asks = workflow
+        .doc
+        .steps
+        .get(step)
+        .is_some_and(|s| s.acknowledge || s.escalate.is_some());
+    let ack_url = (!channel.is_team_destination() && (asks || n.escalates.is_some()))
+        .then(|| {
+            shared
+                .outbound
+                .acknowledge
+                .url(&n.tenant_id, &n.id, now_ms() / 1000)
+        })
+        .flatten();
     let person = recipient.template_view();
     let ctx = RenderContext {
         event: EventFacts {
@@ -71,6 +89,7 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         notification_id: &n.id,
         locale: recipient.contact.locale.as_deref(),
         unsubscribe_url: links.as_ref().map(|l| l.footer_url.as_str()),
+        acknowledge_url: ack_url.as_deref(),
     };
     let mut content = match workflow.render_off_runtime(step, channel, &ctx).await {
         Ok(c) => c,
@@ -199,7 +218,7 @@ async fn thread(
 }
 
 /// The same job again in a second, nothing spent.
-fn soon(job: &ClaimedJob) -> Outcome {
+pub(super) fn soon(job: &ClaimedJob) -> Outcome {
     outcome(
         job,
         None,
@@ -271,6 +290,28 @@ async fn unwanted_since(
     match wishes.verdict(n.channel, workflow.doc.category.as_deref(), critical) {
         Verdict::Refused(reason) => suppressed(reason.to_string()),
         Verdict::Send | Verdict::Bypassed => None,
+    }
+}
+
+/// An escalation goes only while the notification it escalates is not
+/// acknowledged; an acknowledgement cancels the waiting ones, and this
+/// catches one already claimed when it came. Unreadable, the send waits.
+async fn acknowledged_before(shared: &Shared, job: &ClaimedJob) -> Option<Outcome> {
+    let n = &job.notification;
+    let root = n.escalates.as_deref()?;
+    match shared.store.is_acknowledged(&n.tenant_id, root).await {
+        Ok(false) => None,
+        Ok(true) => Some(outcome(
+            job,
+            None,
+            OutcomeKind::Suppressed {
+                reason: "acknowledged before it was due".into(),
+            },
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading an acknowledgement failed; the escalation waits");
+            Some(soon(job))
+        }
     }
 }
 

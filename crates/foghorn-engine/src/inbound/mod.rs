@@ -66,6 +66,25 @@ pub(crate) fn refused(kind: &str, refusal: Option<InboundError>) -> HookError {
     }
 }
 
+/// The first of the tenant's accounts of `kind` whose scheme verifies a
+/// request, with what it read (`read` is the account's own check and
+/// parse: an interaction, a call's input); the most telling refusal when
+/// none does. Nothing is read from the database before this.
+pub(crate) fn first_verified<T>(
+    routing: &crate::Routing,
+    kind: &str,
+    read: impl Fn(&dyn foghorn_core::Transport) -> Result<T, InboundError>,
+) -> Result<(Arc<crate::routing::Slot>, T), HookError> {
+    let mut refusal: Option<InboundError> = None;
+    for slot in routing.of_kind(kind) {
+        match read(slot.provider.as_ref()) {
+            Ok(v) => return Ok((slot, v)),
+            Err(e) => keep_worse(&mut refusal, e),
+        }
+    }
+    Err(refused(kind, refusal))
+}
+
 /// A verified callback's result.
 #[derive(Debug)]
 pub struct Received {

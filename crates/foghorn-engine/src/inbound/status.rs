@@ -158,6 +158,7 @@ mod tests {
             acknowledged_at: None,
             acknowledged_by: None,
             acknowledged_via: None,
+            escalates: None,
         }
     }
 

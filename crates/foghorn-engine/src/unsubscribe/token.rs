@@ -2,20 +2,13 @@
 //! hash), what (channel, category), until when — in the URL itself, so the
 //! link needs no stored state and no login.
 //!
-//! Format: `base64url(JSON claims) "." base64url(HMAC-SHA256)`, the MAC over
-//! the first part, keyed by a key derived from the master key ring for this
-//! purpose only; verification tries every key of the ring in constant time,
-//! so links survive a key rotation until they expire.
+//! The format is [`crate::signed_token`]'s, under this purpose's key.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use foghorn_core::{Channel, TenantId};
 use foghorn_store::crypto::Crypto;
 use serde::{Deserialize, Serialize};
 
 const PURPOSE: &str = "unsubscribe";
-/// Longest token accepted; real ones are a few hundred characters.
-const MAX_LEN: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -49,24 +42,13 @@ pub enum TokenError {
 
 /// The token for `claims`; None only when the key ring is empty.
 pub fn sign(crypto: &Crypto, claims: &Claims) -> Option<String> {
-    let json = serde_json::to_vec(claims).ok()?;
-    let payload = B64.encode(json);
-    let tag = crypto.sign(PURPOSE, payload.as_bytes())?;
-    Some(format!("{payload}.{}", B64.encode(tag)))
+    crate::signed_token::sign(crypto, PURPOSE, claims)
 }
 
 /// The claims of a genuine token that has not expired at `now` (unix seconds).
 pub fn verify(crypto: &Crypto, token: &str, now: i64) -> Result<Claims, TokenError> {
-    if token.len() > MAX_LEN {
-        return Err(TokenError::Invalid);
-    }
-    let (payload, tag) = token.split_once('.').ok_or(TokenError::Invalid)?;
-    let tag = B64.decode(tag).map_err(|_| TokenError::Invalid)?;
-    if !crypto.verify(PURPOSE, payload.as_bytes(), &tag) {
-        return Err(TokenError::Invalid);
-    }
-    let json = B64.decode(payload).map_err(|_| TokenError::Invalid)?;
-    let claims: Claims = serde_json::from_slice(&json).map_err(|_| TokenError::Invalid)?;
+    let claims: Claims =
+        crate::signed_token::open(crypto, PURPOSE, token).ok_or(TokenError::Invalid)?;
     if claims.subscriber.is_none() && claims.address_hash.is_none() {
         return Err(TokenError::Invalid);
     }
@@ -79,6 +61,8 @@ pub fn verify(crypto: &Crypto, token: &str, now: i64) -> Result<Claims, TokenErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
 
     fn claims(expires: i64) -> Claims {
         Claims {

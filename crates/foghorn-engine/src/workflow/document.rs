@@ -59,8 +59,13 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "is_info")]
     pub severity: foghorn_core::Severity,
     /// Slack and Discord: Acknowledge and Dismiss buttons on the message.
+    /// Email and SMS: templates get `acknowledge_url`, a signed link whose
+    /// page acknowledges the notification.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acknowledge: bool,
+    /// Try other channels while the person has not acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate: Option<Escalate>,
     /// Inline templates, for workflows managed entirely through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -80,6 +85,76 @@ pub struct Step {
     /// links that record a click before redirecting.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub short_links: bool,
+}
+
+/// `escalate = { after = "15m", to = ["sms", "voice"], until = "acknowledged", max = 3 }`:
+/// `after` each period without an acknowledgement the next channel of `to`
+/// is tried (the last one again once the list is spent), `max` times in
+/// all; an acknowledgement by any channel cancels what is still waiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Escalate {
+    /// A duration: `90s`, `15m`, `1h`.
+    #[cfg_attr(feature = "openapi", schema(example = "15m"))]
+    pub after: String,
+    pub to: Vec<Channel>,
+    /// The one condition there is: `acknowledged`.
+    #[serde(default = "until_acknowledged")]
+    pub until: String,
+    /// How many escalations at most (1 to 10).
+    #[serde(default = "one")]
+    pub max: u32,
+}
+
+fn until_acknowledged() -> String {
+    "acknowledged".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Escalate {
+    /// The escalations in order: (round from 1, channel, delay after the
+    /// notification it escalates, in ms). Only for a checked document.
+    pub fn rounds(&self) -> Vec<(u32, Channel, i64)> {
+        let every = crate::config::parse_duration(&self.after)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        (1..=self.max)
+            .filter_map(|k| {
+                let i = (k as usize - 1).min(self.to.len().checked_sub(1)?);
+                Some((k, self.to[i], every * i64::from(k)))
+            })
+            .collect()
+    }
+
+    /// What is wrong with it, if anything.
+    pub fn problem(&self) -> Option<String> {
+        let after = crate::config::parse_duration(&self.after).ok();
+        if !after.is_some_and(|d| {
+            d >= std::time::Duration::from_secs(1)
+                && d <= std::time::Duration::from_secs(7 * 86_400)
+        }) {
+            return Some("escalate.after must be a duration from 1s to 7d, such as 15m".into());
+        }
+        if self.to.is_empty() || self.to.len() > 5 {
+            return Some("escalate.to names 1 to 5 channels".into());
+        }
+        if let Some(c) = self.to.iter().find(|c| c.is_team_destination()) {
+            return Some(format!(
+                "escalate.to reaches the person: email, sms, voice or whatsapp, not {c}"
+            ));
+        }
+        if self.until != "acknowledged" {
+            return Some("escalate.until is `acknowledged`".into());
+        }
+        if !(1..=10).contains(&self.max) {
+            return Some("escalate.max is 1 to 10".into());
+        }
+        None
+    }
 }
 
 fn is_info(s: &foghorn_core::Severity) -> bool {

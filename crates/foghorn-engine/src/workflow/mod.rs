@@ -12,7 +12,9 @@ mod registry;
 mod render;
 pub mod system;
 
-pub use document::{valid_channel_id, valid_destination_name, valid_mention, Step, Workflow};
+pub use document::{
+    valid_channel_id, valid_destination_name, valid_mention, Escalate, Step, Workflow,
+};
 pub use registry::{CompiledWorkflow, Registry, Resolve, Source};
 pub use render::{EventFacts, RenderContext};
 pub use system::is_system;

@@ -223,9 +223,20 @@ impl Registry {
                     ));
                 }
             }
-            if (s.acknowledge || s.severity != foghorn_core::Severity::Info) && !chat {
+            if s.severity != foghorn_core::Severity::Info && !chat {
+                return Err(step_error("severity is for slack and discord steps"));
+            }
+            if let Some(e) = &s.escalate {
+                if s.is_team() {
+                    return Err(step_error("escalate is for steps that reach people"));
+                }
+                if let Some(problem) = e.problem() {
+                    return Err(step_error(&problem));
+                }
+            }
+            if s.acknowledge && s.channel == Channel::Webhook {
                 return Err(step_error(
-                    "acknowledge and severity are for slack and discord steps",
+                    "acknowledge is for steps a person reads (not webhooks)",
                 ));
             }
             if s.max_segments == Some(0) {
@@ -251,7 +262,11 @@ impl Registry {
             version: 0,
         };
         for (i, s) in compiled.doc.steps.iter().enumerate() {
-            for channel in std::iter::once(s.channel).chain(s.fallback) {
+            let escalations = s.escalate.iter().flat_map(|e| e.to.iter().copied());
+            for channel in std::iter::once(s.channel)
+                .chain(s.fallback)
+                .chain(escalations)
+            {
                 if let Some(missing) = missing_template(&compiled, i, channel) {
                     return Err(WorkflowError::Step {
                         step: i,

@@ -34,6 +34,7 @@ pub(super) fn documents() -> Vec<Workflow> {
         mention: None,
         severity: foghorn_core::Severity::Info,
         acknowledge: false,
+        escalate: None,
         subject: None,
         html: None,
         text: text.map(str::to_string),

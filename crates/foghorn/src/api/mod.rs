@@ -2,6 +2,7 @@
 //! parsing in extractors so handlers read as the happy path, and every error
 //! mapped to problem+json in `problem`.
 
+pub mod acknowledge;
 pub mod admin;
 pub mod auth;
 pub mod budgets;
@@ -26,6 +27,7 @@ pub mod sandbox;
 pub mod subscribers;
 pub mod suppressions;
 pub mod unsubscribe;
+pub mod voice;
 pub mod workflows;
 
 use crate::engine::outbound::OutboundSettings;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub inbound: Arc<crate::inbound::Inbound>,
     /// Answers what people do in Slack and Discord.
     pub team: Arc<foghorn_engine::team::Team>,
+    /// Serves the pages of the calls Foghorn places.
+    pub calls: Arc<foghorn_engine::voice::Calls>,
     /// Callback signatures cover this URL (no trailing slash).
     pub public_url: Option<String>,
     /// Largest accepted request body (callbacks read theirs whole).
@@ -129,6 +133,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/l/{code}", get(links::follow))
         .route(
+            "/a/{token}",
+            get(acknowledge::page).post(acknowledge::confirm),
+        )
+        .route(
             "/p/{token}/unsubscribe",
             get(unsubscribe::page).post(unsubscribe::confirm),
         )
@@ -143,6 +151,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             post(hooks::receive).get(hooks::receive),
         )
         .route("/interactions/{app}", post(interactions::receive))
+        .route(
+            "/voice/{provider}/{notification}",
+            get(voice::page).post(voice::page),
+        )
         .route("/v1/catalog/search", get(catalog::search))
         .route(
             "/v1/admin/tenants/{id}",

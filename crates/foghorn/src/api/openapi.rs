@@ -3,9 +3,9 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    admin, budgets, catalog, destinations, events, health, hooks, interactions, links,
+    acknowledge, admin, budgets, catalog, destinations, events, health, hooks, interactions, links,
     notifications, preferences, preview, problem, providers, reports, sandbox, subscribers,
-    suppressions, unsubscribe, workflows,
+    suppressions, unsubscribe, voice, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -268,13 +268,14 @@ impl Modify for CommonAnswers {
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
         reports::costs, budgets::get, budgets::put, destinations::get, destinations::put,
         unsubscribe::page, unsubscribe::confirm, links::follow,
+        acknowledge::page, acknowledge::confirm,
         sandbox::messages,
         providers::put,
         providers::list,
         providers::get,
         providers::delete,
         suppressions::list, suppressions::delete,
-        hooks::receive, interactions::receive, catalog::search,
+        hooks::receive, interactions::receive, voice::page, catalog::search,
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -294,6 +295,7 @@ impl Modify for CommonAnswers {
         (name = "admin", description = "Tenants (operator keys)"),
         (name = "unsubscribe", description = "The recipient's side of an unsubscribe link"),
         (name = "links", description = "Short links in text messages"),
+        (name = "acknowledge", description = "The recipient's side of an acknowledgement link"),
         (name = "hooks", description = "Provider callbacks and chat apps' interactions"),
         (name = "catalog", description = "The document catalog kept from events"),
         (name = "operations", description = "Health and metrics"),

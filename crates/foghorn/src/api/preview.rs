@@ -165,6 +165,8 @@ pub async fn preview(
             } else {
                 None
             },
+            acknowledge_url: (s.acknowledge || s.escalate.is_some())
+                .then_some("https://foghorn.example/a/preview"),
         };
         let rendered = workflow
             .render_off_runtime(i, s.channel, &ctx)

@@ -61,7 +61,7 @@ fn now_secs() -> i64 {
     foghorn_core::clock::now_ms() / 1000
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -326,7 +326,7 @@ fn failure(e: ApiError, json: bool) -> Response {
 
 /// A plain page; the token is in the URL, so no referrer leaves it and no
 /// cache or search engine keeps it.
-fn html(status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -356,7 +356,7 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
     res
 }
 
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

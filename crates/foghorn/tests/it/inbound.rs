@@ -45,7 +45,7 @@ fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
 
 // -------------------------------------------------------------- signing ---
 
-fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let mut data = url.to_string();

@@ -14,6 +14,7 @@ mod cli;
 mod consent;
 mod delivery;
 mod email_e2e;
+mod escalation;
 mod gdpr;
 mod hardening;
 mod inbound;

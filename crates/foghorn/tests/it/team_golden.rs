@@ -71,6 +71,7 @@ fn every_pack_team_step_renders_as_its_golden_file() {
                 notification_id: "ntf_golden",
                 locale: None,
                 unsubscribe_url: None,
+                acknowledge_url: None,
             };
             let rendered = workflow.render(i, step.channel, &ctx).unwrap();
             let card = rendered.card.expect("a team step renders a card");

@@ -70,7 +70,10 @@ pub(crate) fn class_of(code: u32) -> Option<ErrorKind> {
     Some(match code {
         20429 => ErrorKind::RateLimited,
         20500 | 20503 => ErrorKind::Retryable,
-        20003 | 20404 | 21212 | 21606 | 21659 => ErrorKind::Misconfigured,
+        // 21210: a call's `From` is not a verified caller id.
+        20003 | 20404 | 21210 | 21212 | 21606 | 21659 => ErrorKind::Misconfigured,
+        // Calls: 21215/21216 geographic permissions, 13223/13224 invalid number.
+        13223 | 13224 | 21215 | 21216 => ErrorKind::Permanent,
         21211 | 21266 | 21408 | 21602 | 21604 | 21608 | 21610 | 21612 | 21614 | 21617 => {
             ErrorKind::Permanent
         }

@@ -1,7 +1,8 @@
-//! Twilio Programmable Messaging.
+//! Twilio Programmable Messaging and Voice.
 //!
-//! Sends through the Messages resource and receives status callbacks and
-//! incoming messages on `/hooks/twilio`. Messages are correlated by the SID
+//! Sends through the Messages resource, places calls through the Calls
+//! resource (see [`voice`]), and receives status callbacks and incoming
+//! messages on `/hooks/twilio`. Messages are correlated by the SID
 //! Twilio returns; the callback URL also carries our notification id (`n`),
 //! which Twilio's signature covers, so status events name the notification
 //! even when they overtake the send's own bookkeeping.
@@ -10,6 +11,9 @@ pub mod api;
 pub mod inbound;
 #[cfg(test)]
 mod tests;
+pub mod voice;
+#[cfg(test)]
+mod voice_tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
@@ -52,6 +56,7 @@ pub struct Twilio {
     phone_number: Option<String>,
     messaging_service_sid: Option<String>,
     endpoint: String,
+    calls_endpoint: String,
     public_url: Option<String>,
     client: reqwest::Client,
 }
@@ -88,9 +93,11 @@ impl Twilio {
             ));
         }
         let path = format!("/2010-04-01/Accounts/{}/Messages.json", config.account_sid);
+        let calls = format!("/2010-04-01/Accounts/{}/Calls.json", config.account_sid);
         Ok(Twilio {
             name: name.to_string(),
             endpoint: sms::endpoint(&base, &path),
+            calls_endpoint: sms::endpoint(&base, &calls),
             account_sid: config.account_sid,
             auth_token: config.auth_token,
             phone_number,
@@ -105,10 +112,13 @@ impl Twilio {
     }
 
     pub fn supports(&self, channel: Channel) -> bool {
-        channel == Channel::Sms
+        matches!(channel, Channel::Sms | Channel::Voice)
     }
 
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        if msg.channel == Channel::Voice {
+            return self.call(msg).await;
+        }
         let to = sms::recipient(msg)?;
         let body = sms::text(msg)?;
         let from = match msg.from.as_deref() {
@@ -168,6 +178,81 @@ impl Twilio {
         })
     }
 
+    /// Places a call whose page, `{public_url}/voice/twilio/{notification}`,
+    /// Foghorn serves: Twilio fetches it once the greeting (or the person)
+    /// is heard.
+    async fn call(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let to = sms::recipient(msg)?;
+        let from = msg
+            .from
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .or(self.phone_number.as_deref())
+            .ok_or_else(|| {
+                ProviderError::misconfigured(
+                    "twilio: a call needs `phone_number` (a messaging service cannot call)",
+                )
+            })?;
+        let public = self.public_url.as_deref().ok_or_else(|| {
+            ProviderError::misconfigured(
+                "twilio: a call needs `public_url`: Twilio fetches the call's script from it",
+            )
+        })?;
+        let page = format!(
+            "{}/voice/twilio/{}",
+            public.trim_end_matches('/'),
+            msg.notification_id
+        );
+        let callback = sms::callback_url(
+            Some(public),
+            KIND,
+            msg.tenant_id.as_str(),
+            Some(&msg.notification_id),
+        );
+        let form = voice::create_call(to, from, &page, callback.as_deref());
+        let request = self
+            .client
+            .post(&self.calls_endpoint)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form);
+        let answer = http::call(request).await?;
+        if !answer.status.is_success() {
+            return Err(failure(&answer));
+        }
+        let call: api::Message = match serde_json::from_slice(&answer.body) {
+            Ok(call) => call,
+            Err(e) => {
+                tracing::warn!(provider = %self.name, error = %e, "twilio 2xx call answer unreadable");
+                return Ok(sms::accepted_untracked(answer.status));
+            }
+        };
+        Ok(Receipt {
+            provider_message_id: Some(call.sid),
+            // Billed by the minute when it ends: the status callback says.
+            cost: None,
+            http_status: Some(answer.status.as_u16()),
+            captured: None,
+            thread: None,
+        })
+    }
+
+    /// A request from a call to its page, verified like every callback.
+    pub fn call_input(
+        &self,
+        req: &InboundRequest<'_>,
+    ) -> Result<foghorn_core::voice::CallInput, InboundError> {
+        let signed = inbound::signed_params(req.method, req.body);
+        inbound::verify(
+            self.auth_token.expose(),
+            req.url,
+            &signed,
+            req.header(inbound::SIGNATURE_HEADER),
+        )?;
+        let params = inbound::event_params(req.method, req.url, req.body);
+        Ok(voice::input(&params, req.url))
+    }
+
     /// Verifies a callback against the URL it was sent to and turns it into
     /// events. Twilio signs every callback with the auth token, so this
     /// provider is always ready to receive.
@@ -180,7 +265,13 @@ impl Twilio {
             req.header(inbound::SIGNATURE_HEADER),
         )?;
         let params = inbound::event_params(req.method, req.url, req.body);
-        inbound::events(&params, inbound::notification_id(req.url))
+        let notification = inbound::notification_id(req.url);
+        if params.iter().any(|(k, _)| k == "CallStatus") {
+            return Ok(voice::status_event(&params, notification)
+                .into_iter()
+                .collect());
+        }
+        inbound::events(&params, notification)
     }
 }
 
@@ -209,7 +300,7 @@ impl ProviderKind for Twilio {
     type Config = Config;
     const SPEC: Spec = Spec {
         name: KIND,
-        channels: &[Channel::Sms],
+        channels: &[Channel::Sms, Channel::Voice],
         failover_rank: Some(10),
         // Twilio's pricing page ("Programmable Messaging"): $0.0075 per
         // outbound segment to US numbers.
@@ -247,5 +338,16 @@ impl ProviderKind for Twilio {
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
         Twilio::new(name, config, ctx.client.clone(), ctx.opts)
+    }
+
+    fn call_input(
+        &self,
+        req: &InboundRequest<'_>,
+    ) -> Result<foghorn_core::voice::CallInput, InboundError> {
+        Twilio::call_input(self, req)
+    }
+
+    fn call_page(&self, page: &foghorn_core::voice::CallPage<'_>) -> foghorn_core::Reply {
+        voice::twiml(page)
     }
 }
