@@ -11,6 +11,7 @@
 //! isolation is a property of this layer, not of each handler.
 
 mod accept;
+mod acknowledgements;
 mod audit;
 mod budgets;
 mod calls;
@@ -45,6 +46,7 @@ pub use accept::{
     AcceptFacts, AcceptResult, Accepted, EventDraft, LeaseFresh, NewNotification, Plan,
     SubscriberMap, SMS_CAP_WINDOW_MS,
 };
+pub use acknowledgements::Acknowledgement;
 pub use audit::{Audit, AuditRow, ChainBreak};
 pub use budgets::SpendRow;
 pub use calls::CallScript;
@@ -63,7 +65,6 @@ pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;
-pub use team::Acknowledgement;
 pub use tenant_providers::TenantProviderRow;
 pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 

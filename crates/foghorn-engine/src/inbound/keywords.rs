@@ -1,4 +1,5 @@
-//! Incoming SMS: the consent keywords (CTIA's STOP, START and HELP families)
+//! Incoming SMS: the consent keywords (CTIA's STOP, START and HELP families),
+//! confirmations of receipt (1, OK, YES) when a notification awaits one,
 //! and everything else, which goes to the tenant's webhook as
 //! `sms.received`.
 //!
@@ -35,6 +36,35 @@ pub fn keyword(text: &str) -> Option<(Keyword, String)> {
     Some((k, word))
 }
 
+/// Whether a message confirms receipt: `1`, `OK` or `YES` alone (any case,
+/// trailing punctuation ignored). YES keeps its START meaning as well.
+pub fn is_confirmation(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let (Some(word), None) = (words.next(), words.next()) else {
+        return false;
+    };
+    matches!(
+        word.trim_end_matches(['.', '!', ','])
+            .to_uppercase()
+            .as_str(),
+        "1" | "OK" | "YES"
+    )
+}
+
+/// What a confirmation the person's notification awaited does: YES still
+/// opts in (so a STOP is undone only by the word that means it), and the
+/// person hears that it was recorded.
+pub fn confirmed(m: &Incoming<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let number = normalise_address(Channel::Sms, m.from);
+    let mut out: Vec<Effect> = match keyword(m.text) {
+        Some((Keyword::Start, _)) => effects(m, ctx),
+        _ => Vec::new(),
+    };
+    let text = setting(ctx.settings, "sms_acknowledged_reply", ACKNOWLEDGED_REPLY);
+    out.push(reply(&number, m.to, text, "CONFIRM"));
+    out
+}
+
 /// An incoming message as the provider reported it.
 #[derive(Debug, Clone, Copy)]
 pub struct Incoming<'a> {
@@ -60,6 +90,7 @@ pub struct Context<'a> {
 const STOP_REPLY: &str =
     "You are unsubscribed and will receive no more messages. Reply START to resubscribe.";
 const START_REPLY: &str = "You are subscribed again. Reply STOP to unsubscribe, HELP for help.";
+const ACKNOWLEDGED_REPLY: &str = "Thank you, your confirmation has been recorded.";
 const HELP_TEXT: &str =
     "Reply STOP to unsubscribe, START to resubscribe. Message and data rates may apply.";
 
@@ -179,6 +210,40 @@ mod tests {
             settings,
             now: 0,
         }
+    }
+
+    #[test]
+    fn confirmations_are_one_word_and_yes_still_opts_in() {
+        for text in ["1", " ok ", "Ok.", "YES", "yes!"] {
+            assert!(is_confirmation(text), "{text}");
+        }
+        for text in ["", "11", "ok thanks", "yes please call", "no", "STOP"] {
+            assert!(!is_confirmation(text), "{text}");
+        }
+        let settings = json!({});
+        let m = |text| Incoming {
+            from: "+15555550142",
+            to: "+15555550100",
+            text,
+            provider_message_id: None,
+        };
+        let e = confirmed(&m("1"), &ctx(&settings, true));
+        let [Effect::Send(reply)] = e.as_slice() else {
+            panic!("{e:?}")
+        };
+        assert!(reply.data.contains("confirmation has been recorded"));
+        let e = confirmed(&m("yes"), &ctx(&settings, true));
+        assert!(
+            e.iter().any(|x| matches!(
+                x,
+                Effect::Consent {
+                    action: ConsentAction::OptIn,
+                    ..
+                }
+            )),
+            "{e:?}"
+        );
+        assert!(matches!(e.last(), Some(Effect::Send(r)) if r.data.contains("confirmation")));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Inbound {
     pub wake: Arc<Notify>,
 }
 
+/// How far back a reply of 1, OK or YES looks for what it confirms.
+const CONFIRMATION_WINDOW_MS: i64 = 7 * 86_400_000;
+
 /// Why a callback was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -140,6 +143,45 @@ impl Inbound {
         Ok(total)
     }
 
+    /// Acknowledges what each reply of 1, OK or YES confirms: the latest
+    /// notification to that number an escalation hangs on (a replay finds
+    /// it acknowledged already and changes nothing). True per event that
+    /// confirmed something; other messages go on as keywords or text.
+    async fn confirmations(
+        &self,
+        tenant: &TenantId,
+        events: &[InboundEvent],
+        now: i64,
+    ) -> Result<Vec<bool>, HookError> {
+        let mut out = vec![false; events.len()];
+        for (i, e) in events.iter().enumerate() {
+            let InboundEvent::Message { from, text, .. } = e else {
+                continue;
+            };
+            if !keywords::is_confirmation(text) {
+                continue;
+            }
+            let phone = foghorn_core::normalise_address(foghorn_core::Channel::Sms, from);
+            let Some(id) = self
+                .store
+                .awaiting_acknowledgement(tenant, &phone, now, CONFIRMATION_WINDOW_MS)
+                .await?
+            else {
+                continue;
+            };
+            crate::acknowledge::acknowledge(
+                &self.store,
+                tenant,
+                &id,
+                "recipient (sms reply)",
+                "sms reply",
+            )
+            .await?;
+            out[i] = true;
+        }
+        Ok(out)
+    }
+
     /// Applies verified events in one tenant.
     async fn apply(
         &self,
@@ -169,6 +211,7 @@ impl Inbound {
             kind,
             provider: &provider,
         };
+        let confirmed = self.confirmations(tenant, events, now).await?;
         let summary = self
             .store
             .apply_inbound(&src, &items, now, |i, row| match (&events[i], row) {
@@ -208,7 +251,11 @@ impl Inbound {
                         text,
                         provider_message_id: provider_message_id.as_deref(),
                     };
-                    keywords::effects(&m, &ctx)
+                    if confirmed[i] {
+                        keywords::confirmed(&m, &ctx)
+                    } else {
+                        keywords::effects(&m, &ctx)
+                    }
                 }
             })
             .await?;

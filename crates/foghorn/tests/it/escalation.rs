@@ -350,3 +350,77 @@ async fn an_owner_who_confirms_by_the_emails_link_is_never_called() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
+    for env in envs().await {
+        let b = env.backend();
+        let twilio = twilio().await;
+        config(&env, &twilio.url);
+        let key = env.key("admin").await;
+        let server = Server::start(&env, "all", &[]).await;
+        let api = Api::new(&server.base, &key);
+        put_subscriber(
+            &api,
+            "owner-3",
+            json!({"email": "owner3@example.com", "phone": "+12025550144"}),
+        )
+        .await;
+        let (s, v) = api.post("/v1/events", recall("owner-3")).await;
+        assert_eq!(s, 202, "{b}: {v}");
+        let sms = by_channel(&v, "sms")[0].clone();
+        let voice = by_channel(&v, "voice");
+        wait_status(&api, &sms, "sent").await;
+
+        // A stranger's "1" confirms nothing of the owner's.
+        let hook_path = "/hooks/twilio?tenant=default";
+        let stranger = [
+            ("MessageSid", "SM9001"),
+            ("From", "+12025550199"),
+            ("To", OUR_NUMBER),
+            ("Body", "1"),
+            ("SmsStatus", "received"),
+        ];
+        let (s, text) = page(&server.base, hook_path, TOKEN, &stranger).await;
+        assert_eq!(s, 200, "{b}: {text}");
+        assert!(
+            notification(&api, &sms).await.get("acknowledged").is_none(),
+            "{b}"
+        );
+        // The owner answers "OK".
+        let reply = [
+            ("MessageSid", "SM9002"),
+            ("From", "+12025550144"),
+            ("To", OUR_NUMBER),
+            ("Body", "OK"),
+            ("SmsStatus", "received"),
+        ];
+        let (s, text) = page(&server.base, hook_path, TOKEN, &reply).await;
+        assert_eq!(s, 200, "{b}: {text}");
+        let n = notification(&api, &sms).await;
+        assert_eq!(n["acknowledged"]["via"], "sms reply", "{b}: {n}");
+        for id in &voice {
+            let n = settled(&api, id, "cancelled").await;
+            assert_eq!(n["status"], "cancelled", "{b}: {n}");
+        }
+        // Told it was recorded, from the number they wrote to.
+        let start = Instant::now();
+        let thanked = loop {
+            let found = twilio
+                .requests()
+                .iter()
+                .filter(|r| r.path.ends_with("/Messages.json"))
+                .map(|r| r.form())
+                .find(|f| field(f, "Body").contains("confirmation has been recorded"));
+            if found.is_some() || start.elapsed() > Duration::from_secs(20) {
+                break found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let thanked = thanked.unwrap_or_else(|| panic!("{b}: no confirmation text"));
+        assert_eq!(field(&thanked, "To"), "+12025550144", "{b}");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(calls(&twilio).is_empty(), "{b}: no call after the reply");
+        server.stop().await;
+    }
+}
