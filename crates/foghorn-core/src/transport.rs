@@ -76,4 +76,18 @@ pub trait Transport: std::fmt::Debug + Send + Sync {
         let _ = page;
         Reply::empty()
     }
+
+    /// Team apps add `note` (said at `at_ms`) to a message they posted
+    /// earlier, drawn again from `msg` (Slack's `chat.update`); other kinds
+    /// have nothing to update.
+    fn annotate<'a>(
+        &'a self,
+        msg: &'a Outbound,
+        message_id: &'a str,
+        note: &'a str,
+        at_ms: i64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let _ = (msg, message_id, note, at_ms);
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -10,7 +10,7 @@ use crate::inbound::HookError;
 use crate::TenantRoutes;
 use foghorn_core::team::{Answer, ButtonAction, CatalogHit, Command, Interaction, Reply};
 use foghorn_core::{InboundRequest, TenantId};
-use foghorn_store::{EventDraft, Store, StoreError};
+use foghorn_store::{Acknowledgement, EventDraft, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,8 @@ pub const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
 pub struct Team {
     pub store: Store,
     pub routes: Arc<TenantRoutes>,
+    /// For drawing a posted alert again.
+    pub workflows: Arc<crate::workflow::Registry>,
 }
 
 impl Team {
@@ -77,6 +79,101 @@ impl Team {
             });
         }
         Ok(reply)
+    }
+}
+
+impl Team {
+    /// After a person acknowledged (by link, call or reply), the event's
+    /// team alerts still open say so, drawn again from their own template
+    /// with the note added. Off the request path: the acknowledgement
+    /// stands whatever a chat app answers.
+    pub fn tell_alerts(self: &Arc<Self>, tenant: &TenantId, ack: &Acknowledgement) {
+        if !ack.first {
+            return;
+        }
+        let (team, tenant, ack) = (self.clone(), tenant.clone(), ack.clone());
+        tokio::spawn(async move {
+            if let Err(e) = team.annotate_alerts(&tenant, &ack).await {
+                tracing::warn!(error = %e, "telling the team channels of an acknowledgement failed");
+            }
+        });
+    }
+
+    async fn annotate_alerts(
+        &self,
+        tenant: &TenantId,
+        ack: &Acknowledgement,
+    ) -> Result<(), StoreError> {
+        let alerts = self.store.open_team_alerts(tenant, &ack.event_id).await?;
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let Some(event) = self.store.event(tenant, &ack.event_id).await? else {
+            return Ok(());
+        };
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+        let routing = self.routes.for_tenant(tenant).await;
+        let note = format!("Confirmed by the recipient ({})", ack.via);
+        for n in alerts {
+            let (Some(ts), Some(provider)) = (&n.provider_message_id, &n.provider) else {
+                continue;
+            };
+            let Some(slot) = routing
+                .of_kind(n.channel.as_str())
+                .into_iter()
+                .find(|s| s.provider.name() == provider)
+            else {
+                continue;
+            };
+            let Some(workflow) = self.workflows.get(tenant, &n.workflow) else {
+                continue;
+            };
+            let recipient = foghorn_core::Recipient::parse(&n.recipient);
+            let Some(to) = recipient.address.clone() else {
+                continue;
+            };
+            let view = recipient.template_view();
+            let ctx = crate::workflow::RenderContext {
+                event: crate::workflow::EventFacts {
+                    id: &event.id,
+                    name: &event.name,
+                },
+                data: &data,
+                recipient: &view,
+                notification_id: &n.id,
+                locale: None,
+                unsubscribe_url: None,
+                acknowledge_url: None,
+            };
+            let content = match workflow
+                .render_off_runtime(n.step as usize, n.channel, &ctx)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "an alert could not be drawn again");
+                    continue;
+                }
+            };
+            let msg = foghorn_core::Outbound {
+                notification_id: n.id.clone(),
+                tenant_id: tenant.clone(),
+                event_id: event.id.clone(),
+                event_name: event.name.clone(),
+                channel: n.channel,
+                to,
+                content,
+                tags: Vec::new(),
+                headers: Vec::new(),
+                from: None,
+                tenant_target: recipient.tenant_target,
+                thread: None,
+            };
+            if let Err(e) = slot.provider.annotate(&msg, ts, &note, ack.at).await {
+                tracing::warn!(error = %e, notification = %n.id, "updating an alert failed");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct Calls {
     pub store: Store,
     pub routes: Arc<TenantRoutes>,
+    /// Tells the event's team alerts of an acknowledgement.
+    pub team: Arc<crate::team::Team>,
 }
 
 impl Calls {
@@ -37,7 +39,7 @@ impl Calls {
         let (slot, input) = crate::inbound::first_verified(&routing, kind, |p| p.call_input(req))?;
         let scene = voice::next_scene(&input, &call.script);
         if scene == Scene::Acknowledged {
-            crate::acknowledge::acknowledge(
+            let ack = crate::acknowledge::acknowledge(
                 &self.store,
                 &call.tenant_id,
                 notification_id,
@@ -45,6 +47,9 @@ impl Calls {
                 "voice",
             )
             .await?;
+            if let Some(ack) = ack {
+                self.team.tell_alerts(&call.tenant_id, &ack);
+            }
         }
         metrics::counter!("foghorn_call_pages_total", "kind" => slot.provider.kind(), "scene" => scene_name(&scene)).increment(1);
         let url = req.url.split('?').next().unwrap_or(req.url);

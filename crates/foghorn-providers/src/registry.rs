@@ -92,6 +92,17 @@ pub trait ProviderKind: Sized {
         let _ = page;
         Reply::empty()
     }
+
+    fn annotate<'a>(
+        &'a self,
+        msg: &'a Outbound,
+        message_id: &'a str,
+        note: &'a str,
+        at_ms: i64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let _ = (msg, message_id, note, at_ms);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A configuration's `base_url` override, the one target most HTTP
@@ -212,6 +223,18 @@ macro_rules! providers {
             pub fn call_page(&self, page: &CallPage<'_>) -> Reply {
                 match self {
                     $(Provider::$variant(p) => <$ty as ProviderKind>::call_page(p, page),)+
+                }
+            }
+
+            pub fn annotate<'a>(
+                &'a self,
+                msg: &'a Outbound,
+                message_id: &'a str,
+                note: &'a str,
+                at_ms: i64,
+            ) -> BoxFuture<'a, Result<(), ProviderError>> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::annotate(p, msg, message_id, note, at_ms),)+
                 }
             }
         }
@@ -343,6 +366,16 @@ impl foghorn_core::Transport for Provider {
 
     fn call_page(&self, page: &CallPage<'_>) -> Reply {
         Provider::call_page(self, page)
+    }
+
+    fn annotate<'a>(
+        &'a self,
+        msg: &'a Outbound,
+        message_id: &'a str,
+        note: &'a str,
+        at_ms: i64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Provider::annotate(self, msg, message_id, note, at_ms)
     }
 }
 

@@ -193,4 +193,28 @@ impl Store {
         });
         Ok(row.map(|(id,)| id))
     }
+
+    /// The event's team alerts that were posted and nobody acknowledged:
+    /// what a person's acknowledgement is added to.
+    pub async fn open_team_alerts(
+        &self,
+        tenant_id: &TenantId,
+        event_id: &str,
+    ) -> Result<Vec<crate::NotificationRow>> {
+        let rows = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, crate::NotificationRow>(
+                "SELECT * FROM notifications WHERE tenant_id = $1 AND event_id = $2
+                   AND channel IN ('slack', 'discord') AND subscriber_id IS NULL
+                   AND provider_message_id IS NOT NULL AND acknowledged_at IS NULL
+                   AND status IN ('sent', 'delivered') ORDER BY id",
+            )
+            .bind(tenant_id)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|r| r.open(&self.crypto).map_err(Into::into))
+            .collect()
+    }
 }

@@ -193,6 +193,11 @@ impl Node {
             }
             .spawn()
         });
+        let team = Arc::new(foghorn_engine::team::Team {
+            store: store.clone(),
+            routes: routes.clone(),
+            workflows: workflows.clone(),
+        });
         let state = Arc::new(AppState {
             store: store.clone(),
             acceptor,
@@ -207,15 +212,14 @@ impl Node {
                 store: store.clone(),
                 routes: routes.clone(),
                 wake: wake.clone(),
-            }),
-            team: Arc::new(foghorn_engine::team::Team {
-                store: store.clone(),
-                routes: routes.clone(),
+                team: team.clone(),
             }),
             calls: Arc::new(foghorn_engine::voice::Calls {
                 store: store.clone(),
                 routes: routes.clone(),
+                team: team.clone(),
             }),
+            team,
             public_url: config
                 .public_url
                 .as_ref()

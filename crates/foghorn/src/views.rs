@@ -38,6 +38,16 @@ pub struct Notification {
     /// someone did; separate from the status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<Acknowledged>,
+    /// When it was acknowledged (the same facts as `acknowledged`, flat).
+    pub acknowledged_at: Option<String>,
+    /// Who: `slack:U… (name)`, `recipient (voice)`, …
+    pub acknowledged_by: Option<String>,
+    /// How: `link`, `voice`, `sms reply`, `slack`, `discord`, …
+    pub acknowledged_via: Option<String>,
+    /// The notification this one escalates: sent only while that one is
+    /// unacknowledged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalates: Option<String>,
     /// Present on single reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<AttemptView>>,
@@ -128,9 +138,13 @@ pub fn view(n: NotificationRow, attempts: Option<Vec<AttemptRow>>) -> Notificati
         updated_at: rfc3339(n.updated_at),
         acknowledged: n.acknowledged_at.map(|at| Acknowledged {
             at: rfc3339(at),
-            by: n.acknowledged_by.unwrap_or_default(),
-            via: n.acknowledged_via.unwrap_or_default(),
+            by: n.acknowledged_by.clone().unwrap_or_default(),
+            via: n.acknowledged_via.clone().unwrap_or_default(),
         }),
+        acknowledged_at: n.acknowledged_at.map(rfc3339),
+        acknowledged_by: n.acknowledged_at.and(n.acknowledged_by),
+        acknowledged_via: n.acknowledged_at.and(n.acknowledged_via),
+        escalates: n.escalates,
         attempts: attempts.map(|v| {
             v.into_iter()
                 .map(|a| AttemptView {

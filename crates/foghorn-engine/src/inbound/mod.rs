@@ -26,6 +26,8 @@ pub struct Inbound {
     pub routes: Arc<TenantRoutes>,
     /// Wakes this node's workers when an answer was queued.
     pub wake: Arc<Notify>,
+    /// Tells the event's team alerts of an acknowledgement by reply.
+    pub team: Arc<crate::team::Team>,
 }
 
 /// How far back a reply of 1, OK or YES looks for what it confirms.
@@ -169,7 +171,7 @@ impl Inbound {
             else {
                 continue;
             };
-            crate::acknowledge::acknowledge(
+            let ack = crate::acknowledge::acknowledge(
                 &self.store,
                 tenant,
                 &id,
@@ -177,6 +179,9 @@ impl Inbound {
                 "sms reply",
             )
             .await?;
+            if let Some(ack) = ack {
+                self.team.tell_alerts(tenant, &ack);
+            }
             out[i] = true;
         }
         Ok(out)

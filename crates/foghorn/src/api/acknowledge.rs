@@ -117,7 +117,10 @@ pub async fn confirm(
     )
     .await;
     let ack = match done {
-        Ok(Some(a)) => a,
+        Ok(Some(a)) => {
+            state.team.tell_alerts(&claims.tenant, &a);
+            a
+        }
         Ok(None) => return failure(ApiError::not_found("notification"), json),
         Err(e) => return failure(e.into(), json),
     };

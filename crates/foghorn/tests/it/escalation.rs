@@ -31,12 +31,26 @@ async fn twilio() -> MockServer {
     .await
 }
 
-/// The pack's recall workflow with its escalation shortened for the test.
-fn config(env: &Env, twilio: &str) {
+/// Slack's Web API: a post answers its `ts`, an update answers ok.
+async fn slack() -> MockServer {
+    MockServer::start(|req| {
+        let body: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);
+        Reply::json(
+            200,
+            json!({"ok": true, "channel": body["channel"], "ts": format!("1765000000.{:06}", req.n)}),
+        )
+    })
+    .await
+}
+
+/// The pack's recall workflow with its escalation shortened for the test,
+/// and its team alert in the dealer's #alerts.
+fn config(env: &Env, twilio: &str, slack: &str) {
     env.write(
         "foghorn.toml",
         &format!(
             "public_url = \"{PUBLIC_URL}\"\n\
+             [providers.slack]\nkind = \"slack\"\nbot_token = \"xoxb-test\"\nbase_url = \"{slack}/api\"\n\
              [providers.twilio]\nkind = \"twilio\"\naccount_sid = \"{SID}\"\nauth_token = \"{TOKEN}\"\n\
              phone_number = \"{OUR_NUMBER}\"\nbase_url = \"{twilio}\"\n\
              [channels.sms]\nproviders = [\"twilio\"]\n[channels.voice]\nproviders = [\"twilio\"]\n"
@@ -47,7 +61,8 @@ fn config(env: &Env, twilio: &str) {
         "name = \"recall.issued\"\ncategory = \"safety\"\ncritical = true\n\
          [[steps]]\nchannel = \"email\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
          [[steps]]\nchannel = \"sms\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-         escalate = { after = \"3s\", to = [\"voice\"], until = \"acknowledged\", max = 2 }\n",
+         escalate = { after = \"3s\", to = [\"voice\"], until = \"acknowledged\", max = 2 }\n\
+         [[steps]]\nchannel = \"slack\"\ndestination = \"#alerts\"\ntemplate = \"recall_issued\"\nseverity = \"error\"\nacknowledge = true\n",
     );
 }
 
@@ -117,7 +132,8 @@ async fn an_unacknowledged_recall_calls_the_owner_and_pressing_1_stops_the_escal
     for env in envs().await {
         let b = env.backend();
         let twilio = twilio().await;
-        config(&env, &twilio.url);
+        let slack = slack().await;
+        config(&env, &twilio.url, &slack.url);
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
@@ -128,8 +144,17 @@ async fn an_unacknowledged_recall_calls_the_owner_and_pressing_1_stops_the_escal
         )
         .await;
 
+        let (s, v) = api
+            .put(
+                "/v1/destinations",
+                json!({"alerts": {"slack": {"channel": "C0ALERTS"}}}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
         let (s, v) = api.post("/v1/events", recall("owner-1")).await;
         assert_eq!(s, 202, "{b}: {v}");
+        let alert = by_channel(&v, "slack")[0].clone();
+        wait_status(&api, &alert, "sent").await;
         let voice = by_channel(&v, "voice");
         assert_eq!(voice.len(), 2, "{b}: two escalations planned: {v}");
         let sms = by_channel(&v, "sms")[0].clone();
@@ -226,6 +251,44 @@ async fn an_unacknowledged_recall_calls_the_owner_and_pressing_1_stops_the_escal
         );
         let n = notification(&api, &voice[0]).await;
         assert_eq!(n["acknowledged"]["via"], "voice", "{b}: {n}");
+        assert_eq!(n["acknowledged_via"], "voice", "{b}: {n}");
+        assert!(n["acknowledged_at"].is_string(), "{b}: {n}");
+        assert_eq!(n["acknowledged_by"], "recipient (voice)", "{b}: {n}");
+        // The team's Slack alert says the owner confirmed.
+        let ts = notification(&api, &alert).await["provider_message_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let start = Instant::now();
+        let update = loop {
+            let u = slack.to_path("/api/chat.update");
+            if !u.is_empty() || start.elapsed() > Duration::from_secs(20) {
+                break u;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let update = update
+            .first()
+            .unwrap_or_else(|| panic!("{b}: no chat.update"))
+            .json();
+        assert_eq!(
+            (update["channel"].as_str(), update["ts"].as_str()),
+            (Some("C0ALERTS"), Some(ts.as_str())),
+            "{b}"
+        );
+        assert!(
+            update["text"]
+                .as_str()
+                .unwrap()
+                .contains("Confirmed by the recipient (voice)"),
+            "{b}: {update}"
+        );
+        assert!(
+            update["blocks"]
+                .to_string()
+                .contains("Safety recall RC-2026-114"),
+            "{b}: {update}"
+        );
         // The whole event is acknowledged for the owner, and the second
         // call is cancelled before it is due.
         for id in [&sms, &email] {
@@ -256,7 +319,8 @@ async fn an_owner_who_confirms_by_the_emails_link_is_never_called() {
     for env in envs().await {
         let b = env.backend();
         let twilio = twilio().await;
-        config(&env, &twilio.url);
+        let slack = slack().await;
+        config(&env, &twilio.url, &slack.url);
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
@@ -356,7 +420,8 @@ async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
     for env in envs().await {
         let b = env.backend();
         let twilio = twilio().await;
-        config(&env, &twilio.url);
+        let slack = slack().await;
+        config(&env, &twilio.url, &slack.url);
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);

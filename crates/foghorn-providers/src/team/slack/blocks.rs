@@ -140,16 +140,30 @@ pub fn settled(original: Option<&Value>, what: &str, actor: &Actor, at_ms: i64) 
     blocks
 }
 
-/// "Acknowledged by <@U123> at 14:02" in the reader's zone.
-pub fn settled_line(what: &str, actor: &Actor, at_ms: i64) -> String {
+/// A note (its text escaped, as mrkdwn) with the time in the reader's zone.
+pub fn noted_line(note: &str, at_ms: i64) -> String {
+    let note = note
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(":white_check_mark: {note} at {}", when(at_ms))
+}
+
+/// A time Slack shows in each reader's zone, with a UTC fallback.
+fn when(at_ms: i64) -> String {
     let secs = at_ms / 1000;
     let fallback = chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();
+    format!("<!date^{secs}^{{date_short_pretty}} {{time}}|{fallback}>")
+}
+
+/// "Acknowledged by <@U123> at 14:02" in the reader's zone.
+pub fn settled_line(what: &str, actor: &Actor, at_ms: i64) -> String {
     let who = if actor.id.is_empty() {
         "someone".to_string()
     } else {
         format!("<@{}>", actor.id)
     };
-    format!(":white_check_mark: {what} by {who} at <!date^{secs}^{{date_short_pretty}} {{time}}|{fallback}>")
+    format!(":white_check_mark: {what} by {who} at {}", when(at_ms))
 }

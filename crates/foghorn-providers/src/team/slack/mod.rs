@@ -300,6 +300,39 @@ impl Slack {
     }
 }
 
+impl Slack {
+    /// Draws a posted message again from its card with `note` added as a
+    /// last context line (its buttons stay: the team may still act).
+    /// Only the Web API can update a message; through a webhook there is
+    /// nothing to do.
+    pub async fn annotate(
+        &self,
+        msg: &Outbound,
+        ts: &str,
+        note: &str,
+        at_ms: i64,
+    ) -> Result<(), ProviderError> {
+        let (Address::Channel(channel), Some(_)) = (&msg.to, &self.bot_token) else {
+            return Ok(());
+        };
+        let card = card(msg);
+        let mut blocks = blocks::draw(&card, &msg.notification_id);
+        let line = blocks::noted_line(note, at_ms);
+        blocks.push(serde_json::json!({
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": line}],
+        }));
+        let text = super::clip(&format!("{}\n{line}", card.fallback_text()), 4000);
+        let body = api::Update {
+            channel,
+            ts,
+            text: &text,
+            blocks: &blocks,
+        };
+        self.call(api::UPDATE, &body).await.map(|_| ())
+    }
+}
+
 /// Incoming webhooks answer plain text with the status. A 403 is the
 /// channel's rule (`action_prohibited`), not a bad credential, unless it
 /// says the token is wrong.
@@ -458,5 +491,15 @@ impl ProviderKind for Slack {
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
         let (reach, tenant_reach) = Reach::both(ctx);
         Slack::new(name, config, reach, tenant_reach)
+    }
+
+    fn annotate<'a>(
+        &'a self,
+        msg: &'a Outbound,
+        message_id: &'a str,
+        note: &'a str,
+        at_ms: i64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(Slack::annotate(self, msg, message_id, note, at_ms))
     }
 }

@@ -276,6 +276,48 @@ async fn chat_update_redraws_the_clicked_message_without_its_buttons() {
     );
 }
 
+#[tokio::test]
+async fn a_note_redraws_a_posted_alert_with_its_buttons_and_the_note_last() {
+    let (base, log) = mock(Reply::json(
+        200,
+        json!({"ok": true, "channel": "C1", "ts": "1.2", "text": "x"}),
+    ))
+    .await;
+    let msg = testkit::message(Channel::Slack, Address::Channel("C1".into()), card());
+    bot(&base)
+        .annotate(
+            &msg,
+            "1.2",
+            "Confirmed by the recipient (voice) <@U1>",
+            1_765_000_000_000,
+        )
+        .await
+        .unwrap();
+    let req = to_path(&log, "/chat.update").remove(0);
+    assert_eq!(req.header("authorization"), format!("Bearer {TOKEN}"));
+    assert_eq!(req.header("content-type"), "application/json;charset=utf-8");
+    let body = req.json();
+    assert_eq!(
+        (body["channel"].as_str(), body["ts"].as_str()),
+        (Some("C1"), Some("1.2"))
+    );
+    let blocks = body["blocks"].as_array().unwrap();
+    let last = blocks.last().unwrap();
+    assert_eq!(last["type"], "context");
+    let line = last["elements"][0]["text"].as_str().unwrap();
+    // The note is text: it cannot mention anyone.
+    assert!(line.starts_with(":white_check_mark: Confirmed by the recipient (voice) &lt;@U1&gt; at <!date^1765000000^"), "{line}");
+    assert!(
+        body.to_string().contains("\"action_id\":\"acknowledge\""),
+        "the team may still act"
+    );
+    // Through a webhook there is no message to update.
+    let (base, log) = mock(Reply::text(200, "ok")).await;
+    let hook = testkit::message(Channel::Slack, Address::Url(format!("{base}/hook")), card());
+    bot(&base).annotate(&hook, "1.2", "x", 0).await.unwrap();
+    assert!(log.lock().unwrap().is_empty());
+}
+
 #[test]
 fn signatures_match_the_sdks_test_vector() {
     // slack_sdk tests/slack_sdk/signature/test_signature_verifier.py
