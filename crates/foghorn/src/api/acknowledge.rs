@@ -32,9 +32,14 @@ fn now_secs() -> i64 {
     foghorn_core::clock::now_ms() / 1000
 }
 
+/// A link that is not genuine names no acknowledgement there is: 404, so
+/// nothing tells a prober a token was close.
 fn link_error(e: LinkError) -> ApiError {
     match e {
-        LinkError::Invalid => ApiError::invalid_link(),
+        LinkError::Invalid => ApiError {
+            status: StatusCode::NOT_FOUND,
+            ..ApiError::invalid_link()
+        },
         LinkError::Expired => ApiError::expired_link(),
     }
 }
@@ -65,7 +70,7 @@ fn failure(e: ApiError, json: bool) -> Response {
 #[utoipa::path(get, path = "/a/{token}", tag = "acknowledge",
     params(("token" = String, Path, description = "The signed token from the message's link")),
     responses((status = 200, description = "A page whose button POSTs the acknowledgement", content_type = "text/html", body = String),
-        (status = 400, description = "The link is not valid",
+        (status = 404, description = "The link is not valid",
             content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
         (status = 410, description = "The link has expired",
             content((String = "text/html"), (super::problem::Problem = "application/problem+json")))))]
@@ -92,9 +97,7 @@ pub async fn page(
     params(("token" = String, Path, description = "The signed token from the message's link")),
     responses((status = 200, description = "Acknowledged (a page, or JSON when the client asks for it)",
             content((String = "text/html"), (Acknowledged = "application/json"))),
-        (status = 400, description = "The link is not valid",
-            content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
-        (status = 404, description = "The notification is gone",
+        (status = 404, description = "The link is not valid, or its notification is gone",
             content((String = "text/html"), (super::problem::Problem = "application/problem+json"))),
         (status = 410, description = "The link has expired",
             content((String = "text/html"), (super::problem::Problem = "application/problem+json")))))]

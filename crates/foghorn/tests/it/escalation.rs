@@ -379,7 +379,7 @@ async fn an_owner_who_confirms_by_the_emails_link_is_never_called() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 400, "{b}");
+        assert_eq!(res.status(), 404, "{b}");
         // The button.
         let res = client
             .post(format!("{}{path}", server.base))
