@@ -47,7 +47,8 @@ pub struct Language {
     /// Amazon Polly voices through Twilio (`Polly.Joanna`); Twilio's
     /// `<Say>` documentation lists them per language.
     pub twilio_voice: &'static str,
-    /// Bandwidth's `<SpeakSentence voice=…>` names.
+    /// Bandwidth's `<SpeakSentence voice=…>` names (its speakSentence
+    /// page lists them per locale; a voice overrides the locale).
     pub bandwidth_voice: &'static str,
     pub prompt: &'static str,
     pub thanks: &'static str,
@@ -66,7 +67,7 @@ const LANGUAGES: [Language; 5] = [
     Language {
         tag: "fr-FR",
         twilio_voice: "Polly.Lea",
-        bandwidth_voice: "sophie",
+        bandwidth_voice: "jolie",
         prompt: "Appuyez sur 1 pour confirmer la réception de cet avis. Appuyez sur 2 pour l'entendre à nouveau.",
         thanks: "Merci. Votre confirmation a été enregistrée. Au revoir.",
         goodbye: "Nous n'avons pas reçu de confirmation. Nous essaierons de vous joindre à nouveau. Au revoir.",

@@ -45,3 +45,21 @@ pub fn sms(to: &str, text: &str) -> Outbound {
         thread: None,
     }
 }
+
+/// Compares `actual` with `tests/golden/{name}`; `FOGHORN_UPDATE_GOLDEN=1`
+/// writes it instead.
+pub fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("FOGHORN_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing (FOGHORN_UPDATE_GOLDEN=1 writes it)",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "{name}");
+}

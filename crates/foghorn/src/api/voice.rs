@@ -1,5 +1,6 @@
 //! `GET/POST /voice/{provider}/{notification}`: the pages of the calls
-//! Foghorn places, fetched by the provider (TwiML for Twilio). No API key:
+//! Foghorn places, fetched by the provider (TwiML for Twilio, BXML for
+//! Bandwidth). No API key:
 //! the provider's signature over the public URL is the authentication,
 //! checked with the call's tenant's accounts.
 
@@ -15,7 +16,7 @@ use foghorn_core::InboundRequest;
 use std::sync::Arc;
 
 /// The providers whose calls fetch their pages here.
-const PROVIDERS: [&str; 1] = ["twilio"];
+const PROVIDERS: [&str; 2] = ["twilio", "bandwidth"];
 
 /// Serve a page of a call
 ///
@@ -24,7 +25,7 @@ const PROVIDERS: [&str; 1] = ["twilio"];
 /// says goodbye; a machine gets a voicemail.
 #[utoipa::path(method(get, post), path = "/voice/{provider}/{notification}", tag = "hooks",
     params(
-        ("provider" = String, Path, description = "twilio"),
+        ("provider" = String, Path, description = "twilio or bandwidth"),
         ("notification" = String, Path, description = "The notification the call was placed for"),
         ("turn" = Option<u32>, Query, description = "How many times the script has played"),
     ),
@@ -47,7 +48,7 @@ pub async fn page(
     let provider = provider.to_ascii_lowercase();
     if !PROVIDERS.contains(&provider.as_str()) {
         return Err(ApiError::not_found(format!(
-            "no voice provider `{provider}` (expected twilio)"
+            "no voice provider `{provider}` (expected twilio or bandwidth)"
         )));
     }
     let body = axum::body::to_bytes(body, state.max_body_bytes)

@@ -1,4 +1,4 @@
-//! Bandwidth Messaging API v2.
+//! Bandwidth Messaging API v2, and Voice API v2 calls (see [`voice`]).
 //!
 //! Sends through the account's messages resource with our notification id
 //! as `tag`, which every callback echoes. Callbacks go to the messaging
@@ -16,6 +16,9 @@ pub mod inbound;
 #[cfg(test)]
 mod tests;
 pub mod token;
+pub mod voice;
+#[cfg(test)]
+mod voice_tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
@@ -65,6 +68,9 @@ pub struct Config {
     pub webhook_username: Option<String>,
     #[serde(default)]
     pub webhook_password: Option<Secret>,
+    /// The voice application calls are placed with; no calls without it.
+    #[serde(default)]
+    pub voice_application_id: Option<String>,
 }
 
 /// How API calls are authenticated.
@@ -91,6 +97,9 @@ pub struct Bandwidth {
     from: String,
     webhook_credentials: Option<(String, Secret)>,
     endpoint: String,
+    voice_application_id: Option<String>,
+    calls_endpoint: String,
+    public_url: Option<String>,
     client: reqwest::Client,
 }
 
@@ -169,6 +178,7 @@ impl Bandwidth {
             }
         };
         let path = format!("/api/v2/users/{}/messages", config.account_id);
+        let calls = format!("/api/v2/accounts/{}/calls", config.account_id);
         Ok(Bandwidth {
             name: name.to_string(),
             auth,
@@ -176,6 +186,9 @@ impl Bandwidth {
             from: config.from,
             webhook_credentials,
             endpoint: sms::endpoint(&messaging, &path),
+            voice_application_id: config.voice_application_id.filter(|v| !v.trim().is_empty()),
+            calls_endpoint: sms::endpoint(&origin(voice::VOICE_ORIGIN)?, &calls),
+            public_url: opts.public_url.clone(),
             client,
         })
     }
@@ -186,9 +199,13 @@ impl Bandwidth {
 
     pub fn supports(&self, channel: Channel) -> bool {
         channel == Channel::Sms
+            || (channel == Channel::Voice && self.voice_application_id.is_some())
     }
 
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        if msg.channel == Channel::Voice {
+            return self.call(msg).await;
+        }
         let to = sms::recipient(msg)?;
         let text = sms::text(msg)?;
         let body = api::MessageRequest {
@@ -198,30 +215,7 @@ impl Bandwidth {
             text,
             tag: &msg.notification_id,
         };
-        let answer = match &self.auth {
-            Auth::LegacyBasic { username, password } => {
-                let request = self
-                    .request(&body)
-                    .basic_auth(username, Some(password.expose()));
-                let answer = http::call(request).await?;
-                if !answer.status.is_success() {
-                    return Err(token::scrub(failure(&answer), &[password.expose()]));
-                }
-                answer
-            }
-            Auth::OAuth(source) => {
-                let (answer, used) = self.send_with_token(source, &body).await?;
-                if !answer.status.is_success() {
-                    let mut err = failure(&answer);
-                    if answer.status == reqwest::StatusCode::UNAUTHORIZED {
-                        err = refused_twice(err);
-                    }
-                    let secrets = [used.bearer(), source.secret()];
-                    return Err(token::scrub(err, &secrets));
-                }
-                answer
-            }
-        };
+        let answer = self.post(&self.endpoint, &body).await?;
         let message: api::Message = match serde_json::from_slice(&answer.body) {
             Ok(message) => message,
             Err(e) => {
@@ -245,9 +239,97 @@ impl Bandwidth {
         })
     }
 
-    fn request(&self, body: &api::MessageRequest<'_>) -> reqwest::RequestBuilder {
+    /// Places a call whose page, `{public_url}/voice/bandwidth/{notification}`,
+    /// Foghorn serves; Bandwidth authenticates its webhooks with the
+    /// account's webhook credentials, which the page checks.
+    async fn call(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
+        let to = sms::recipient(msg)?;
+        let application = self.voice_application_id.as_deref().ok_or_else(|| {
+            ProviderError::misconfigured("bandwidth: calls need `voice_application_id`")
+        })?;
+        let public = self.public_url.as_deref().ok_or_else(|| {
+            ProviderError::misconfigured(
+                "bandwidth: a call needs `public_url`: Bandwidth fetches the call's script from it",
+            )
+        })?;
+        let (user, password) = self.webhook_credentials.as_ref().ok_or_else(|| {
+            ProviderError::misconfigured(
+                "bandwidth: a call needs webhook_username/webhook_password to check the call's requests",
+            )
+        })?;
+        let public = public.trim_end_matches('/');
+        let answer_url = format!("{public}/voice/bandwidth/{}", msg.notification_id);
+        let disconnect_url = sms::callback_url(
+            Some(public),
+            KIND,
+            msg.tenant_id.as_str(),
+            Some(&msg.notification_id),
+        )
+        .unwrap_or_default();
+        let body = voice::CreateCall {
+            to,
+            from: sms::sender(msg, &self.from),
+            application_id: application,
+            answer_url: &answer_url,
+            answer_method: "POST",
+            username: user,
+            password: password.expose(),
+            disconnect_url: &disconnect_url,
+            disconnect_method: "POST",
+            machine_detection: voice::MachineDetection::SYNC,
+            tag: &msg.notification_id,
+        };
+        let answer = self.post(&self.calls_endpoint, &body).await?;
+        let call: voice::CreatedCall = match serde_json::from_slice(&answer.body) {
+            Ok(call) => call,
+            Err(e) => {
+                tracing::warn!(provider = %self.name, error = %e, "bandwidth 2xx call answer unreadable");
+                return Ok(sms::accepted_untracked(answer.status));
+            }
+        };
+        Ok(Receipt {
+            provider_message_id: Some(call.call_id),
+            http_status: Some(answer.status.as_u16()),
+            ..Receipt::default()
+        })
+    }
+
+    /// One API call with the account's credentials; a failed answer is the
+    /// error, with every secret scrubbed from it.
+    async fn post(
+        &self,
+        endpoint: &str,
+        body: &(impl serde::Serialize + Sync),
+    ) -> Result<Answer, ProviderError> {
+        match &self.auth {
+            Auth::LegacyBasic { username, password } => {
+                let request = self
+                    .request(endpoint, body)
+                    .basic_auth(username, Some(password.expose()));
+                let answer = http::call(request).await?;
+                if !answer.status.is_success() {
+                    return Err(token::scrub(failure(&answer), &[password.expose()]));
+                }
+                Ok(answer)
+            }
+            Auth::OAuth(source) => {
+                let (answer, used) = self.send_with_token(source, endpoint, body).await?;
+                if !answer.status.is_success() {
+                    let mut err = failure(&answer);
+                    if answer.status == reqwest::StatusCode::UNAUTHORIZED {
+                        err = refused_twice(err);
+                    }
+                    let secrets = [used.bearer(), source.secret()];
+                    return Err(token::scrub(err, &secrets));
+                }
+                Ok(answer)
+            }
+        }
+    }
+
+    fn request(&self, endpoint: &str, body: &impl serde::Serialize) -> reqwest::RequestBuilder {
         self.client
-            .post(&self.endpoint)
+            .post(endpoint)
             .header(reqwest::header::ACCEPT, "application/json")
             .json(body)
     }
@@ -258,25 +340,27 @@ impl Bandwidth {
     async fn send_with_token(
         &self,
         source: &TokenSource,
-        body: &api::MessageRequest<'_>,
+        endpoint: &str,
+        body: &(impl serde::Serialize + Sync),
     ) -> Result<(Answer, Token), ProviderError> {
         let token = source.token().await?;
-        let answer = self.call_with(&token, body).await?;
+        let answer = self.call_with(&token, endpoint, body).await?;
         if answer.status != reqwest::StatusCode::UNAUTHORIZED {
             return Ok((answer, token));
         }
         tracing::info!(provider = %self.name, "bandwidth refused its access token; fetching a new one");
         let fresh = source.replace(&token).await?;
-        let answer = self.call_with(&fresh, body).await?;
+        let answer = self.call_with(&fresh, endpoint, body).await?;
         Ok((answer, fresh))
     }
 
     async fn call_with(
         &self,
         token: &Token,
-        body: &api::MessageRequest<'_>,
+        endpoint: &str,
+        body: &(impl serde::Serialize + Sync),
     ) -> Result<Answer, ProviderError> {
-        let request = self.request(body).bearer_auth(token.bearer());
+        let request = self.request(endpoint, body).bearer_auth(token.bearer());
         http::call(request)
             .await
             .map_err(|e| token::scrub(e, &[token.bearer()]))
@@ -292,7 +376,25 @@ impl Bandwidth {
             )));
         };
         inbound::check_basic(req.header("authorization"), user, password.expose())?;
+        if voice::is_call_webhook(req.body) {
+            return voice::events(req.body);
+        }
         inbound::events(req.body)
+    }
+
+    /// A request from a call to its page, by the same Basic credentials.
+    pub fn call_input(
+        &self,
+        req: &InboundRequest<'_>,
+    ) -> Result<foghorn_core::voice::CallInput, InboundError> {
+        let Some((user, password)) = &self.webhook_credentials else {
+            return Err(InboundError::NotConfigured(format!(
+                "bandwidth provider `{}` has no webhook credentials to check calls with",
+                self.name
+            )));
+        };
+        inbound::check_basic(req.header("authorization"), user, password.expose())?;
+        voice::input(req.body, req.url)
     }
 }
 
@@ -362,7 +464,7 @@ impl ProviderKind for Bandwidth {
     type Config = Config;
     const SPEC: Spec = Spec {
         name: KIND,
-        channels: &[Channel::Sms],
+        channels: &[Channel::Sms, Channel::Voice],
         failover_rank: Some(50),
         list_price: ListPrice::None,
         env: EnvVars {
@@ -389,6 +491,7 @@ impl ProviderKind for Bandwidth {
                 ("BANDWIDTH_PHONE_NUMBER", "from"),
                 ("BANDWIDTH_WEBHOOK_USERNAME", "webhook_username"),
                 ("BANDWIDTH_WEBHOOK_PASSWORD", "webhook_password"),
+                ("BANDWIDTH_VOICE_APPLICATION_ID", "voice_application_id"),
             ],
         },
         sender: Some(Sender {
@@ -408,5 +511,16 @@ impl ProviderKind for Bandwidth {
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {
         Bandwidth::new(name, config, ctx.client.clone(), ctx.opts)
+    }
+
+    fn call_input(
+        &self,
+        req: &InboundRequest<'_>,
+    ) -> Result<foghorn_core::voice::CallInput, InboundError> {
+        Bandwidth::call_input(self, req)
+    }
+
+    fn call_page(&self, page: &foghorn_core::voice::CallPage<'_>) -> foghorn_core::Reply {
+        voice::bxml(page)
     }
 }

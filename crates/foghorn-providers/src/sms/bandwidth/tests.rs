@@ -17,7 +17,7 @@ fn messages_path() -> String {
     format!("/api/v2/users/{ACCOUNT}/messages")
 }
 
-fn config(base: &str) -> Config {
+pub(super) fn config(base: &str) -> Config {
     Config {
         account_id: ACCOUNT.into(),
         client_id: Some(CLIENT_ID.into()),
@@ -29,6 +29,7 @@ fn config(base: &str) -> Config {
         base_url: Some(base.into()),
         webhook_username: Some("hook-user".into()),
         webhook_password: Some("hook-pass".into()),
+        voice_application_id: None,
     }
 }
 
@@ -37,7 +38,7 @@ fn bandwidth(config: Config) -> Bandwidth {
 }
 
 /// A token endpoint's success answer (RFC 6749 §5.1).
-fn issued(token: &str, expires_in: u64) -> Reply {
+pub(super) fn issued(token: &str, expires_in: u64) -> Reply {
     Reply::json(
         200,
         json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),

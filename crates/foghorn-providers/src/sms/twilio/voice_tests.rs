@@ -202,22 +202,6 @@ fn the_page_is_read_only_when_signed_by_the_account() {
 const RECALL_EN: &str = "This is NaviDocs, with a safety notice about Sea Breeze. Volvo Penta has issued recall RC-2026-114 for the fuel pump on your boat. Do not use the affected equipment until it has been inspected, and contact your dealer to arrange the fix. The details have been sent to you by email and text message.";
 const RECALL_FR: &str = "Ici NaviDocs, avec un avis de sécurité concernant Sea Breeze. Volvo Penta a émis le rappel RC-2026-114 pour l'équipement fuel pump de votre bateau. N'utilisez pas l'équipement concerné avant son inspection, et contactez votre concessionnaire pour organiser la réparation. Les détails vous ont été envoyés par e-mail et par SMS.";
 
-fn golden(name: &str, actual: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("FOGHORN_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing (FOGHORN_UPDATE_GOLDEN=1 writes it)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, expected, "{name}");
-}
-
 #[test]
 fn the_recall_script_in_twiml_matches_its_golden_files() {
     let url = format!("{PUBLIC_URL}/voice/twilio/ntf_01hx7");
@@ -233,7 +217,7 @@ fn the_recall_script_in_twiml_matches_its_golden_files() {
         });
         assert_eq!(reply.content_type, "text/xml");
         let xml = String::from_utf8(reply.body).unwrap();
-        golden(file, &xml);
+        testkit::golden(file, &xml);
     }
     // The other scenes.
     let lang = language(Some("fr"));
