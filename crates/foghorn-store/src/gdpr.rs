@@ -358,6 +358,14 @@ impl Store {
             .bind(external_id)
             .execute(&mut *tx)
             .await?;
+            // What the person's calls said (it may name them).
+            sqlx::query(&format!(
+                "DELETE FROM call_scripts WHERE tenant_id = $1 AND notification_id IN {OF_PERSON}"
+            ))
+            .bind(tenant_id)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
             // Events about this person alone (team copies aside): what the
             // team copies captured of them, and their data.
             sqlx::query(&format!(

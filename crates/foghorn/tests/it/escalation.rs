@@ -489,3 +489,44 @@ async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn escalations_are_cancelled_with_their_events_grouping_key() {
+    for env in envs().await {
+        let b = env.backend();
+        let twilio = twilio().await;
+        let slack = slack().await;
+        config(&env, &twilio.url, &slack.url);
+        let key = env.key("admin").await;
+        let server = Server::start(&env, "all", &[]).await;
+        let api = Api::new(&server.base, &key);
+        put_subscriber(
+            &api,
+            "owner-4",
+            json!({"email": "owner4@example.com", "phone": "+12025550145"}),
+        )
+        .await;
+        let mut event = recall("owner-4");
+        event["grouping_key"] = json!("recall:RC-2026-114");
+        let (s, v) = api.post("/v1/events", event).await;
+        assert_eq!(s, 202, "{b}: {v}");
+        let voice = by_channel(&v, "voice");
+        let (s, v) = api
+            .post(
+                "/v1/cancellations",
+                json!({"grouping_key": "recall:RC-2026-114"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
+        for id in &voice {
+            let n = notification(&api, id).await;
+            assert_eq!(n["status"], "cancelled", "{b}: {n}");
+        }
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert!(
+            calls(&twilio).is_empty(),
+            "{b}: a cancelled escalation called"
+        );
+        server.stop().await;
+    }
+}

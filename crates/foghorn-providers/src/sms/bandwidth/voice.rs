@@ -158,8 +158,14 @@ pub fn bxml(page: &CallPage<'_>) -> Reply {
 pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
     let hook: Webhook = serde_json::from_slice(body)
         .map_err(|e| InboundError::Malformed(format!("not a Bandwidth call webhook: {e}")))?;
-    if hook.event_type != "disconnect" {
-        return Ok(Vec::new());
+    match hook.event_type.as_str() {
+        "disconnect" => {}
+        "" => {
+            return Err(InboundError::Malformed(
+                "neither a call webhook (no eventType) nor a message callback array".into(),
+            ))
+        }
+        _ => return Ok(Vec::new()),
     }
     let call_id = hook
         .call_id
