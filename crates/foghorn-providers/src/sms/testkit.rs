@@ -63,3 +63,8 @@ pub fn golden(name: &str, actual: &str) {
     });
     assert_eq!(actual, expected, "{name}");
 }
+
+/// The NaviDocs pack's recall script as its `voice.txt` templates render
+/// it (English, French), for the call markups' golden files.
+pub const RECALL_EN: &str = "This is NaviDocs, with a safety notice about Sea Breeze. Volvo Penta has issued recall RC-2026-114 for the fuel pump on your boat. Do not use the affected equipment until it has been inspected, and contact your dealer to arrange the fix. The details have been sent to you by email and text message.";
+pub const RECALL_FR: &str = "Ici NaviDocs, avec un avis de sécurité concernant Sea Breeze. Volvo Penta a émis le rappel RC-2026-114 pour l'équipement fuel pump de votre bateau. N'utilisez pas l'équipement concerné avant son inspection, et contactez votre concessionnaire pour organiser la réparation. Les détails vous ont été envoyés par e-mail et par SMS.";

@@ -356,17 +356,8 @@ pub(super) fn html(status: StatusCode, title: &str, body: &str) -> Response {
     res
 }
 
+/// HTML text and attribute values: the markup characters escaped, as
+/// the call markups need them too.
 pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    foghorn_providers::xml::escape(s)
 }

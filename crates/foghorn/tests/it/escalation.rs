@@ -6,7 +6,7 @@
 //! email's link first is never called.
 
 use crate::common::*;
-use crate::inbound::twilio_signature;
+use crate::inbound::{twilio_hook, twilio_signature};
 use foghorn_testkit::{MockServer, Reply};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -98,22 +98,10 @@ fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// Twilio's request to a call's page, signed with `token` over the public URL.
+/// Twilio's request to a call's page (or its callback endpoint), signed
+/// with `token` over the public URL.
 async fn page(base: &str, path: &str, token: &str, params: &[(&str, &str)]) -> (u16, String) {
-    let sig = twilio_signature(token, &format!("{PUBLIC_URL}{path}"), params);
-    let body = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    hook(
-        base,
-        path,
-        &[("x-twilio-signature", sig)],
-        "application/x-www-form-urlencoded",
-        body.into_bytes(),
-    )
-    .await
+    twilio_hook(base, path, token, params, params).await
 }
 
 async fn settled(api: &Api, id: &str, status: &str) -> Value {

@@ -66,7 +66,7 @@ fn basic(user: &str, pass: &str) -> String {
 
 /// A signed Twilio callback to `path_and_query` with `params`; `sent` are
 /// the parameters actually posted (a tampered copy, say).
-async fn twilio_hook(
+pub(crate) async fn twilio_hook(
     base: &str,
     path_and_query: &str,
     token: &str,

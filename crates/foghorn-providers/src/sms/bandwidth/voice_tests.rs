@@ -6,7 +6,7 @@
 
 use super::tests::{config, issued};
 use super::*;
-use crate::sms::testkit::{basic, headers, mock_routes, sms, to_path, Reply, PUBLIC_URL};
+use crate::sms::testkit::{self, basic, headers, mock_routes, sms, to_path, Reply, PUBLIC_URL};
 use foghorn_core::voice::{language, next_scene, CallInput, CallPage, Scene};
 use foghorn_core::DeliveryState;
 use serde_json::json;
@@ -206,16 +206,12 @@ fn the_page_is_read_only_with_the_accounts_credentials() {
     ));
 }
 
-/// The pack's recall script, as its voice templates render it.
-const RECALL_EN: &str = "This is NaviDocs, with a safety notice about Sea Breeze. Volvo Penta has issued recall RC-2026-114 for the fuel pump on your boat. Do not use the affected equipment until it has been inspected, and contact your dealer to arrange the fix. The details have been sent to you by email and text message.";
-const RECALL_FR: &str = "Ici NaviDocs, avec un avis de sécurité concernant Sea Breeze. Volvo Penta a émis le rappel RC-2026-114 pour l'équipement fuel pump de votre bateau. N'utilisez pas l'équipement concerné avant son inspection, et contactez votre concessionnaire pour organiser la réparation. Les détails vous ont été envoyés par e-mail et par SMS.";
-
 #[test]
 fn the_recall_script_in_bxml_matches_its_golden_files() {
     let url = format!("{PUBLIC_URL}/voice/bandwidth/ntf_01hx7");
     for (locale, script, file) in [
-        (None, RECALL_EN, "recall.en.bxml.xml"),
-        (Some("fr"), RECALL_FR, "recall.fr.bxml.xml"),
+        (None, testkit::RECALL_EN, "recall.en.bxml.xml"),
+        (Some("fr"), testkit::RECALL_FR, "recall.fr.bxml.xml"),
     ] {
         let page = CallPage {
             scene: next_scene(&CallInput::default(), script),

@@ -28,6 +28,7 @@
 //! - Twilio bills outbound calls per started minute; its pricing page
 //!   lists $0.0140 a minute to US numbers.
 
+use crate::signature::non_empty;
 use crate::xml::escape;
 use foghorn_core::voice::{CallInput, CallPage, Scene};
 use foghorn_core::{DeliveryState, InboundEvent, Money, Reply};
@@ -71,13 +72,7 @@ pub fn create_call<'a>(
 /// What the call's page request says, from its verified parameters and
 /// URL.
 pub fn input(params: &[(String, String)], url: &str) -> CallInput {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| non_empty(params, k).map(str::trim);
     let turn = crate::signature::query_params(url)
         .into_iter()
         .find(|(k, _)| k == "turn")
@@ -129,13 +124,7 @@ pub fn status_event(
     params: &[(String, String)],
     notification_id: Option<String>,
 ) -> Option<InboundEvent> {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| non_empty(params, k).map(str::trim);
     let sid = get("CallSid")?;
     let status = get("CallStatus")?;
     let (state, detail) = match status {

@@ -198,16 +198,12 @@ fn the_page_is_read_only_when_signed_by_the_account() {
     );
 }
 
-/// The recall script of the NaviDocs pack, as its voice templates render it.
-const RECALL_EN: &str = "This is NaviDocs, with a safety notice about Sea Breeze. Volvo Penta has issued recall RC-2026-114 for the fuel pump on your boat. Do not use the affected equipment until it has been inspected, and contact your dealer to arrange the fix. The details have been sent to you by email and text message.";
-const RECALL_FR: &str = "Ici NaviDocs, avec un avis de sécurité concernant Sea Breeze. Volvo Penta a émis le rappel RC-2026-114 pour l'équipement fuel pump de votre bateau. N'utilisez pas l'équipement concerné avant son inspection, et contactez votre concessionnaire pour organiser la réparation. Les détails vous ont été envoyés par e-mail et par SMS.";
-
 #[test]
 fn the_recall_script_in_twiml_matches_its_golden_files() {
     let url = format!("{PUBLIC_URL}/voice/twilio/ntf_01hx7");
     for (locale, script, file) in [
-        (None, RECALL_EN, "recall.en.twiml.xml"),
-        (Some("fr-FR"), RECALL_FR, "recall.fr.twiml.xml"),
+        (None, testkit::RECALL_EN, "recall.en.twiml.xml"),
+        (Some("fr-FR"), testkit::RECALL_FR, "recall.fr.twiml.xml"),
     ] {
         let scene = next_scene(&CallInput::default(), script);
         let reply = voice::twiml(&CallPage {
