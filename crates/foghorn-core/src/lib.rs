@@ -28,7 +28,7 @@ pub mod voice;
 
 pub use channel::Channel;
 pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
-pub use message::{normalise_address, Address, Outbound, Receipt, Rendered};
+pub use message::{normalise_address, Address, MessageTemplate, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::{ErrorKind, ProviderError};
 pub use recipient::{Contact, Recipient};

@@ -66,6 +66,20 @@ pub struct Rendered {
     /// Team channels: the message as a card, drawn by the app's provider.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card: Option<crate::team::Card>,
+    /// WhatsApp: the approved template to send (a business may start a
+    /// conversation only with one), its parameters rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<MessageTemplate>,
+}
+
+/// A message template approved with the provider, by name and language,
+/// with the values of its body parameters in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTemplate {
+    pub name: String,
+    /// `en_US`, `fr`: the language the template was approved in.
+    pub language: String,
+    pub params: Vec<String>,
 }
 
 /// One send request handed to a provider.

@@ -90,4 +90,14 @@ pub trait Transport: std::fmt::Debug + Send + Sync {
         let _ = (msg, message_id, note, at_ms);
         Box::pin(async { Ok(()) })
     }
+
+    /// A provider's webhook subscription check (Meta's `hub.challenge`),
+    /// answered only when its token matches; other kinds have none.
+    fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "provider `{}` has no webhook handshake",
+            self.name()
+        )))
+    }
 }

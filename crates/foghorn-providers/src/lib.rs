@@ -16,6 +16,7 @@ pub mod signature;
 pub mod sms;
 pub mod team;
 pub mod webhook;
+pub mod whatsapp;
 pub mod xml;
 
 pub use registry::{BuildError, Provider, ProviderConfig};

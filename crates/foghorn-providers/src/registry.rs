@@ -10,7 +10,7 @@ use crate::kinds::Spec;
 use crate::net_guard::{self, Family};
 use crate::sms::{bandwidth, messagebird, plivo, twilio, vonage};
 use crate::team::{discord, slack};
-use crate::{sandbox, webhook};
+use crate::{sandbox, webhook, whatsapp};
 use foghorn_core::transport::BoxFuture;
 use foghorn_core::voice::{CallInput, CallPage};
 use foghorn_core::{
@@ -102,6 +102,14 @@ pub trait ProviderKind: Sized {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let _ = (msg, message_id, note, at_ms);
         Box::pin(async { Ok(()) })
+    }
+
+    fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
+        let _ = req;
+        Err(InboundError::NotConfigured(format!(
+            "{} has no webhook handshake",
+            Self::SPEC.name
+        )))
     }
 }
 
@@ -226,6 +234,12 @@ macro_rules! providers {
                 }
             }
 
+            pub fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::handshake(p, req),)+
+                }
+            }
+
             pub fn annotate<'a>(
                 &'a self,
                 msg: &'a Outbound,
@@ -251,6 +265,7 @@ providers! {
     MessageBird => messagebird::MessageBird,
     Bandwidth => bandwidth::Bandwidth,
     Plivo => plivo::Plivo,
+    WhatsApp => whatsapp::meta::WhatsApp,
     Mailgun => mailgun::Mailgun,
     SendGrid => sendgrid::SendGrid,
     Postmark => postmark::Postmark,
@@ -376,6 +391,10 @@ impl foghorn_core::Transport for Provider {
         at_ms: i64,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Provider::annotate(self, msg, message_id, note, at_ms)
+    }
+
+    fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
+        Provider::handshake(self, req)
     }
 }
 

@@ -145,6 +145,20 @@ impl Inbound {
         Ok(total)
     }
 
+    /// A webhook subscription's handshake (Meta's `hub.challenge`): the
+    /// tenant's accounts of `kind` answer it when their token matches.
+    pub async fn handshake(
+        &self,
+        kind: &str,
+        tenant: Option<&TenantId>,
+        req: &InboundRequest<'_>,
+    ) -> Result<foghorn_core::Reply, HookError> {
+        let tenant = tenant.cloned().unwrap_or_else(TenantId::default_tenant);
+        let routing = self.routes.for_tenant(&tenant).await;
+        let (_, reply) = first_verified(&routing, kind, |p| p.handshake(req))?;
+        Ok(reply)
+    }
+
     /// Acknowledges what each reply of 1, OK or YES confirms: the latest
     /// notification to that number an escalation hangs on (a replay finds
     /// it acknowledged already and changes nothing). True per event that

@@ -66,6 +66,11 @@ pub struct Step {
     /// Try other channels while the person has not acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate: Option<Escalate>,
+    /// WhatsApp: the approved template that starts the conversation (a
+    /// business may send free-form text only to someone who wrote in the
+    /// last 24 hours); `params` are templates over the event, like `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whatsapp_template: Option<WhatsappTemplate>,
     /// Inline templates, for workflows managed entirely through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -105,6 +110,46 @@ pub struct Escalate {
     /// How many escalations at most (1 to 10).
     #[serde(default = "one")]
     pub max: u32,
+}
+
+/// `whatsapp_template = { name = "recall_notice", language = "en_US", params = ["{{ data.boat }}"] }`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappTemplate {
+    /// The template's name as approved (lower-case, digits, `_`).
+    pub name: String,
+    /// The approved language's code: `en_US`, `fr`, `de`.
+    pub language: String,
+    /// The body parameters `{{1}}`, `{{2}}` … in order, each a template.
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
+impl WhatsappTemplate {
+    /// What is wrong with it, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 512
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let language_ok = (2..=10).contains(&self.language.len())
+            && self
+                .language
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'_');
+        if !name_ok {
+            Some("whatsapp_template.name is the approved name: lower-case letters, digits and _")
+        } else if !language_ok {
+            Some("whatsapp_template.language is a code such as en_US or fr")
+        } else if self.params.len() > 20 {
+            Some("whatsapp_template.params holds at most 20 parameters")
+        } else {
+            None
+        }
+    }
 }
 
 fn until_acknowledged() -> String {

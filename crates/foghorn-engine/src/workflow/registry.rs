@@ -234,6 +234,21 @@ impl Registry {
                     return Err(step_error(&problem));
                 }
             }
+            if let Some(t) = &s.whatsapp_template {
+                if s.channel != Channel::Whatsapp {
+                    return Err(step_error("whatsapp_template is for whatsapp steps"));
+                }
+                if let Some(problem) = t.problem() {
+                    return Err(step_error(problem));
+                }
+                for (k, param) in t.params.iter().enumerate() {
+                    env.template_from_str(param)
+                        .map_err(|source| WorkflowError::Template {
+                            name: format!("steps[{i}].whatsapp_template.params[{k}]"),
+                            source,
+                        })?;
+                }
+            }
             if s.acknowledge && s.channel == Channel::Webhook {
                 return Err(step_error(
                     "acknowledge is for steps a person reads (not webhooks)",
@@ -465,6 +480,8 @@ fn missing_template(w: &CompiledWorkflow, step: usize, channel: Channel) -> Opti
             "needs an email body (inline `html`/`text` or templates/{folder}/email.html)"
         )),
         Channel::Email => None,
+        // A template alone is a whole WhatsApp message.
+        Channel::Whatsapp if w.doc.steps[step].whatsapp_template.is_some() => None,
         other => {
             let file = part_names(other)[0].1;
             (!has("text"))

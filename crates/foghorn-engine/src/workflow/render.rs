@@ -332,6 +332,37 @@ impl CompiledWorkflow {
         Ok(())
     }
 
+    /// A WhatsApp template's parameters, each rendered like a one-line
+    /// text (trimmed, line breaks as spaces: Meta refuses them in
+    /// parameters).
+    fn render_template_params(
+        &self,
+        t: &super::document::WhatsappTemplate,
+        ctx: &RenderContext<'_>,
+    ) -> Result<foghorn_core::MessageTemplate, RenderError> {
+        let mut params = Vec::with_capacity(t.params.len());
+        for (k, param) in t.params.iter().enumerate() {
+            let name = format!("whatsapp_template.params[{k}]");
+            let tmpl =
+                self.env
+                    .template_from_str(param)
+                    .map_err(|source| RenderError::Template {
+                        name: name.clone(),
+                        source,
+                    })?;
+            let mut out = Capped(Vec::new());
+            tmpl.render_captured_to(ctx, &mut out)
+                .map_err(|source| RenderError::of(&name, source))?;
+            let text = String::from_utf8_lossy(&out.0);
+            params.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        Ok(foghorn_core::MessageTemplate {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            params,
+        })
+    }
+
     /// Renders step `step` for `channel` (the step's own, or its fallback).
     pub fn render(
         &self,
@@ -372,6 +403,7 @@ impl CompiledWorkflow {
         } else {
             ctx
         };
+        let step_doc = &self.doc.steps[step];
         let mut out = Rendered::default();
         for (part, _) in part_names(channel) {
             let Some(name) = self.localized_template_name(step, channel, part, ctx.locale) else {
@@ -414,6 +446,13 @@ impl CompiledWorkflow {
                 }));
             }
             Channel::Webhook => {}
+            Channel::Whatsapp if step_doc.whatsapp_template.is_some() => {
+                out.template = step_doc
+                    .whatsapp_template
+                    .as_ref()
+                    .map(|t| self.render_template_params(t, ctx))
+                    .transpose()?;
+            }
             _ if out.text.is_none() => {
                 return Err(RenderError::Missing(format!("{channel} text")));
             }

@@ -35,6 +35,7 @@ pub(super) fn documents() -> Vec<Workflow> {
         severity: foghorn_core::Severity::Info,
         acknowledge: false,
         escalate: None,
+        whatsapp_template: None,
         subject: None,
         html: None,
         text: text.map(str::to_string),

@@ -37,6 +37,7 @@ pub fn message() -> Outbound {
             html: Some("<p>Open <b>Q3 report</b></p>".into()),
             text: Some("Open Q3 report".into()),
             json: None,
+            template: None,
         },
         tags: vec!["document-shared".into(), "transactional".into()],
         headers: vec![

@@ -78,7 +78,7 @@ impl From<HookError> for ApiError {
 /// 200 and change nothing.
 #[utoipa::path(method(post, get), path = "/hooks/{provider}", tag = "hooks",
     params(
-        ("provider" = String, Path, description = "Provider kind: mailgun, sendgrid, postmark, twilio, vonage, messagebird, bandwidth or plivo"),
+        ("provider" = String, Path, description = "Provider kind: mailgun, sendgrid, postmark, twilio, vonage, messagebird, bandwidth, plivo or whatsapp"),
         ("tenant" = Option<String>, Query, description = "Tenant id; `default` when absent"),
     ),
     request_body(content = String, description = "The provider's callback, as it sends it (form or JSON)"),
@@ -125,6 +125,20 @@ pub async fn receive(
     // metrics.
     let label = spec.map_or("other", |k| k.name);
     let tenant = tenant.map(TenantId::from);
+    // Meta checks a webhook subscription with a GET whose challenge is
+    // echoed when the token matches.
+    if method == Method::GET && uri.query().is_some_and(|q| q.contains("hub.mode=")) {
+        let reply = state
+            .inbound
+            .handshake(&kind, tenant.as_ref(), &req)
+            .await?;
+        return Ok((
+            StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, reply.content_type)],
+            reply.body,
+        )
+            .into_response());
+    }
     let result = state.inbound.receive(&kind, tenant.as_ref(), &req).await;
     let outcome = match &result {
         Ok(_) => "applied",

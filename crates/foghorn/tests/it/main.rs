@@ -26,3 +26,4 @@ mod security;
 mod sms_e2e;
 mod team;
 mod team_golden;
+mod whatsapp;
