@@ -90,3 +90,75 @@ fn every_pack_team_step_renders_as_its_golden_file() {
     // ocr.failed on Discord.
     assert_eq!(seen, 4);
 }
+
+/// The pack's recall call, rendered from its own `voice.txt` (English and
+/// French) and written by each voice provider, is the providers' golden
+/// TwiML and BXML: the markup tests there read what the pack says.
+#[test]
+fn the_packs_recall_call_is_the_providers_golden_markup() {
+    use foghorn_core::voice::{language, next_scene, CallInput, CallPage};
+    use foghorn_providers::sms::{bandwidth, twilio};
+    let empty = tempfile::tempdir().unwrap();
+    let registry = Registry::load(
+        empty.path(),
+        empty.path(),
+        Source::Tenant {
+            allow_private: false,
+        },
+        Box::new(|_: &str| Err("not set".to_string())),
+    )
+    .unwrap();
+    let workflow = registry
+        .get(&TenantId::default_tenant(), "recall.issued")
+        .unwrap();
+    let step = workflow
+        .doc
+        .steps
+        .iter()
+        .position(|s| s.escalate.is_some())
+        .expect("the recall escalates to a call");
+    let data = json!({"boat": "Sea Breeze", "recall_id": "RC-2026-114", "component": "fuel pump",
+        "manufacturer": "Volvo Penta"});
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../foghorn-providers/tests/golden");
+    for (locale, tag) in [(None, "en"), (Some("fr"), "fr")] {
+        let recipient = json!({});
+        let ctx = RenderContext {
+            event: EventFacts {
+                id: "evt_golden",
+                name: "recall.issued",
+            },
+            data: &data,
+            recipient: &recipient,
+            notification_id: "ntf_01hx7",
+            locale,
+            unsubscribe_url: None,
+            acknowledge_url: None,
+        };
+        let script = workflow
+            .render(step, foghorn_core::Channel::Voice, &ctx)
+            .unwrap()
+            .text
+            .unwrap();
+        for (provider, markup) in [("twilio", "twiml"), ("bandwidth", "bxml")] {
+            let url = format!("https://foghorn.example.com/voice/{provider}/ntf_01hx7");
+            let page = CallPage {
+                scene: next_scene(&CallInput::default(), &script),
+                language: language(locale),
+                url: &url,
+            };
+            let reply = match provider {
+                "twilio" => twilio::voice::twiml(&page),
+                _ => bandwidth::voice::bxml(&page),
+            };
+            let path = golden.join(format!("recall.{tag}.{markup}.xml"));
+            let want = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                String::from_utf8(reply.body).unwrap(),
+                want,
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
