@@ -80,6 +80,10 @@ pub struct MessageTemplate {
     /// `en_US`, `fr`: the language the template was approved in.
     pub language: String,
     pub params: Vec<String>,
+    /// The same template in Twilio's Content API (`HX…`), for a Twilio
+    /// WhatsApp sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sid: Option<String>,
 }
 
 /// One send request handed to a provider.

@@ -124,6 +124,10 @@ pub struct WhatsappTemplate {
     /// The body parameters `{{1}}`, `{{2}}` … in order, each a template.
     #[serde(default)]
     pub params: Vec<String>,
+    /// The same template in Twilio's Content API (`HX` and 32 hex
+    /// digits), for when a Twilio number sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sid: Option<String>,
 }
 
 impl WhatsappTemplate {
@@ -144,6 +148,12 @@ impl WhatsappTemplate {
             Some("whatsapp_template.name is the approved name: lower-case letters, digits and _")
         } else if !language_ok {
             Some("whatsapp_template.language is a code such as en_US or fr")
+        } else if self.content_sid.as_deref().is_some_and(|sid| {
+            sid.len() != 34
+                || !sid.starts_with("HX")
+                || !sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        }) {
+            Some("whatsapp_template.content_sid is a Twilio Content SID: HX and 32 hex digits")
         } else if self.params.len() > 20 {
             Some("whatsapp_template.params holds at most 20 parameters")
         } else {

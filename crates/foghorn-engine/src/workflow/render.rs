@@ -360,6 +360,7 @@ impl CompiledWorkflow {
             name: t.name.clone(),
             language: t.language.clone(),
             params,
+            content_sid: t.content_sid.clone(),
         })
     }
 

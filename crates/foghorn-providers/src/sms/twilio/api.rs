@@ -18,7 +18,12 @@
 //!   unverified number, 21610 recipient replied STOP, 21612 `To` not
 //!   reachable by SMS, 21614 `To` not a mobile number, 21617 body too long,
 //!   21659 `From` is not a Twilio number, 21266 `To` and `From` are the
-//!   same; Twilio returns HTTP 429 when rate limited.
+//!   same; Twilio returns HTTP 429 when rate limited;
+//! - WhatsApp goes through the same resource with `whatsapp:+E164`
+//!   addresses; a template is `ContentSid` (`HX…`) with `ContentVariables`,
+//!   a JSON string the SDK passes through (twilio-python
+//!   `MessageList.create`); 63016 is "outside the messaging window, use a
+//!   template", 63003 "channel could not find the To address".
 
 use foghorn_core::ErrorKind;
 use serde::{Deserialize, Serialize};
@@ -35,8 +40,15 @@ pub struct CreateMessage<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub messaging_service_sid: Option<&'a str>,
-    #[serde(rename = "Body")]
-    pub body: &'a str,
+    #[serde(rename = "Body", skip_serializing_if = "Option::is_none")]
+    pub body: Option<&'a str>,
+    /// WhatsApp: an approved Content API template (`HX…`) and its
+    /// variables as a JSON string (`{"1": "…"}`), as twilio-python takes
+    /// them (`content_sid`, `content_variables`).
+    #[serde(rename = "ContentSid", skip_serializing_if = "Option::is_none")]
+    pub content_sid: Option<&'a str>,
+    #[serde(rename = "ContentVariables", skip_serializing_if = "Option::is_none")]
+    pub content_variables: Option<String>,
     #[serde(rename = "StatusCallback", skip_serializing_if = "Option::is_none")]
     pub status_callback: Option<&'a str>,
 }
@@ -77,6 +89,10 @@ pub(crate) fn class_of(code: u32) -> Option<ErrorKind> {
         21211 | 21266 | 21408 | 21602 | 21604 | 21608 | 21610 | 21612 | 21614 | 21617 => {
             ErrorKind::Permanent
         }
+        // WhatsApp: 63016 outside the 24-hour window (a template is
+        // needed), 63003 the number is not on WhatsApp, 63024 an invalid
+        // recipient; the step's fallback takes over.
+        63003 | 63016 | 63024 => ErrorKind::Permanent,
         _ => return None,
     })
 }

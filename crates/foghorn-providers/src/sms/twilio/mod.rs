@@ -14,6 +14,8 @@ mod tests;
 pub mod voice;
 #[cfg(test)]
 mod voice_tests;
+#[cfg(test)]
+mod whatsapp_tests;
 
 use crate::http::HttpOptions;
 use crate::http::{self, Answer};
@@ -46,6 +48,9 @@ pub struct Config {
     pub messaging_service_sid: Option<String>,
     #[serde(default)]
     pub base_url: Option<String>,
+    /// The WhatsApp sender (E.164); no WhatsApp without it.
+    #[serde(default)]
+    pub whatsapp_number: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +60,7 @@ pub struct Twilio {
     auth_token: Secret,
     phone_number: Option<String>,
     messaging_service_sid: Option<String>,
+    whatsapp_number: Option<String>,
     endpoint: String,
     calls_endpoint: String,
     public_url: Option<String>,
@@ -102,6 +108,7 @@ impl Twilio {
             auth_token: config.auth_token,
             phone_number,
             messaging_service_sid,
+            whatsapp_number: non_empty(config.whatsapp_number),
             public_url: opts.public_url.clone(),
             client,
         })
@@ -112,7 +119,11 @@ impl Twilio {
     }
 
     pub fn supports(&self, channel: Channel) -> bool {
-        matches!(channel, Channel::Sms | Channel::Voice)
+        match channel {
+            Channel::Sms | Channel::Voice => true,
+            Channel::Whatsapp => self.whatsapp_number.is_some(),
+            _ => false,
+        }
     }
 
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
@@ -120,23 +131,62 @@ impl Twilio {
             return self.call(msg).await;
         }
         let to = sms::recipient(msg)?;
-        let body = sms::text(msg)?;
-        let from = match msg.from.as_deref() {
-            Some(from) if !from.trim().is_empty() => Some(from),
-            _ => self.phone_number.as_deref(),
-        };
         let callback = sms::callback_url(
             self.public_url.as_deref(),
             KIND,
             msg.tenant_id.as_str(),
             Some(&msg.notification_id),
         );
-        let form = api::CreateMessage {
-            to,
-            from,
-            messaging_service_sid: self.messaging_service_sid.as_deref(),
-            body,
-            status_callback: callback.as_deref(),
+        let (wa_to, wa_from, content_variables);
+        let form = if msg.channel == Channel::Whatsapp {
+            let number = self.whatsapp_number.as_deref().ok_or_else(|| {
+                ProviderError::misconfigured("twilio: WhatsApp needs `whatsapp_number`")
+            })?;
+            wa_to = format!("whatsapp:{to}");
+            wa_from = format!("whatsapp:{number}");
+            let template = msg
+                .content
+                .template
+                .as_ref()
+                .filter(|t| t.content_sid.is_some());
+            content_variables = template.map(|t| {
+                let vars: serde_json::Map<String, serde_json::Value> = t
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ((i + 1).to_string(), serde_json::Value::String(p.clone())))
+                    .collect();
+                serde_json::Value::Object(vars).to_string()
+            });
+            api::CreateMessage {
+                to: &wa_to,
+                from: Some(&wa_from),
+                messaging_service_sid: None,
+                // A template goes without a body: since April 2025 a body
+                // outside the window fails with 63016.
+                body: if template.is_some() {
+                    None
+                } else {
+                    Some(sms::text(msg)?)
+                },
+                content_sid: template.and_then(|t| t.content_sid.as_deref()),
+                content_variables: content_variables.clone(),
+                status_callback: callback.as_deref(),
+            }
+        } else {
+            let from = match msg.from.as_deref() {
+                Some(from) if !from.trim().is_empty() => Some(from),
+                _ => self.phone_number.as_deref(),
+            };
+            api::CreateMessage {
+                to,
+                from,
+                messaging_service_sid: self.messaging_service_sid.as_deref(),
+                body: Some(sms::text(msg)?),
+                content_sid: None,
+                content_variables: None,
+                status_callback: callback.as_deref(),
+            }
         };
         let request = self
             .client
@@ -300,7 +350,7 @@ impl ProviderKind for Twilio {
     type Config = Config;
     const SPEC: Spec = Spec {
         name: KIND,
-        channels: &[Channel::Sms, Channel::Voice],
+        channels: &[Channel::Sms, Channel::Voice, Channel::Whatsapp],
         failover_rank: Some(10),
         // Twilio's pricing page ("Programmable Messaging"): $0.0075 per
         // outbound segment to US numbers.
@@ -317,6 +367,7 @@ impl ProviderKind for Twilio {
             optional: &[
                 ("TWILIO_PHONE_NUMBER", "phone_number"),
                 ("TWILIO_MESSAGING_SERVICE_SID", "messaging_service_sid"),
+                ("TWILIO_WHATSAPP_NUMBER", "whatsapp_number"),
             ],
         },
         sender: Some(Sender {

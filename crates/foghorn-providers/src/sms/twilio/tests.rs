@@ -17,6 +17,7 @@ fn config(base: &str) -> Config {
         auth_token: TOKEN.into(),
         phone_number: Some("+15005550006".into()),
         messaging_service_sid: None,
+        whatsapp_number: None,
         base_url: Some(base.into()),
     }
 }

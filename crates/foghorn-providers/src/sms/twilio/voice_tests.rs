@@ -20,6 +20,7 @@ fn twilio(base: &str) -> Twilio {
         auth_token: TOKEN.into(),
         phone_number: Some("+15005550006".into()),
         messaging_service_sid: None,
+        whatsapp_number: Some("+14155238886".into()),
         base_url: Some(base.into()),
     };
     Twilio::new("twilio", config, testkit::client(), &testkit::opts()).unwrap()

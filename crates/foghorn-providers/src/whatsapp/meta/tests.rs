@@ -54,6 +54,7 @@ async fn sends_a_template_as_the_sdk_does() {
         name: "recall_notice".into(),
         language: "en_US".into(),
         params: vec!["Sea Breeze".into(), "RC-2026-114".into()],
+        content_sid: None,
     };
     let receipt = whatsapp(&base)
         .send(&message(Some(template)))
