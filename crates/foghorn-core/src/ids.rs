@@ -43,6 +43,10 @@ pub fn consent_id() -> String {
     with_prefix("cns")
 }
 
+pub fn media_id() -> String {
+    with_prefix("med")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

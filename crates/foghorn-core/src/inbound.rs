@@ -78,7 +78,22 @@ pub enum InboundEvent {
         from: String,
         to: String,
         text: String,
+        /// A photo or document sent with it (WhatsApp), still at the
+        /// provider.
+        media: Option<InboundMedia>,
     },
+}
+
+/// A file someone sent, as the provider announced it: fetched by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMedia {
+    pub id: String,
+    pub mime_type: String,
+    /// The provider's SHA-256 of the file (hex or base64), checked after
+    /// the download.
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
+    pub caption: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,4 +107,13 @@ pub enum InboundError {
     /// The provider is not set up to receive callbacks (no verification secret).
     #[error("not configured: {0}")]
     NotConfigured(String),
+}
+
+/// A file downloaded from the provider, checked against the provider's
+/// own hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedMedia {
+    pub bytes: Vec<u8>,
+    pub mime_type: String,
+    pub sha256_hex: String,
 }

@@ -27,7 +27,9 @@ pub mod transport;
 pub mod voice;
 
 pub use channel::Channel;
-pub use inbound::{DeliveryState, InboundError, InboundEvent, InboundRequest};
+pub use inbound::{
+    DeliveryState, FetchedMedia, InboundError, InboundEvent, InboundMedia, InboundRequest,
+};
 pub use message::{normalise_address, Address, MessageTemplate, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::{ErrorKind, ProviderError};

@@ -100,4 +100,20 @@ pub trait Transport: std::fmt::Debug + Send + Sync {
             self.name()
         )))
     }
+
+    /// Downloads a file someone sent (WhatsApp media), at most
+    /// `max_bytes`, checked against the provider's hash.
+    fn fetch_media<'a>(
+        &'a self,
+        media: &'a crate::InboundMedia,
+        max_bytes: usize,
+    ) -> BoxFuture<'a, Result<crate::FetchedMedia, ProviderError>> {
+        let _ = (media, max_bytes);
+        Box::pin(async {
+            Err(ProviderError::permanent(format!(
+                "provider `{}` keeps no media",
+                self.name()
+            )))
+        })
+    }
 }

@@ -8,7 +8,6 @@
 use foghorn_core::TenantId;
 use foghorn_store::crypto::Crypto;
 use foghorn_store::{Acknowledgement, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 const PURPOSE: &str = "acknowledge";
@@ -17,62 +16,18 @@ const PURPOSE: &str = "acknowledge";
 /// message cannot speak for its reader forever.
 pub const LINK_TTL: Duration = Duration::from_secs(30 * 86_400);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    #[serde(rename = "t")]
-    pub tenant: TenantId,
-    #[serde(rename = "n")]
-    pub notification: String,
-    /// Unix seconds after which the link no longer works.
-    #[serde(rename = "e")]
-    pub expires: i64,
-}
+pub use crate::signed_token::{LinkClaims as Claims, LinkError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum LinkError {
-    #[error("the link is not a valid acknowledgement link")]
-    Invalid,
-    #[error("the link has expired")]
-    Expired,
-}
+/// The acknowledgement links messages carry: `{public_url}/a/{token}`.
+pub type AckLinks = crate::signed_token::Links;
 
-/// Builds the links messages carry.
-#[derive(Debug, Clone)]
-pub struct AckLinks {
-    crypto: Crypto,
-    /// `https://foghorn.example`, no trailing slash.
-    public_url: Option<String>,
-}
-
-impl AckLinks {
-    pub fn new(crypto: Crypto, public_url: Option<&str>) -> AckLinks {
-        AckLinks {
-            crypto,
-            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
-        }
-    }
-
-    /// The link for one notification; None without a public URL.
-    pub fn url(&self, tenant: &TenantId, notification: &str, now_s: i64) -> Option<String> {
-        let base = self.public_url.as_deref()?;
-        let claims = Claims {
-            tenant: tenant.clone(),
-            notification: notification.to_string(),
-            expires: now_s + LINK_TTL.as_secs() as i64,
-        };
-        let token = crate::signed_token::sign(&self.crypto, PURPOSE, &claims)?;
-        Some(format!("{base}/a/{token}"))
-    }
+pub fn links(crypto: Crypto, public_url: Option<&str>) -> AckLinks {
+    AckLinks::new(crypto, public_url, PURPOSE, "a", LINK_TTL)
 }
 
 /// The claims of a genuine link that has not expired at `now_s`.
 pub fn verify(crypto: &Crypto, token: &str, now_s: i64) -> Result<Claims, LinkError> {
-    let claims: Claims =
-        crate::signed_token::open(crypto, PURPOSE, token).ok_or(LinkError::Invalid)?;
-    if now_s > claims.expires {
-        return Err(LinkError::Expired);
-    }
-    Ok(claims)
+    crate::signed_token::verify_link(crypto, PURPOSE, token, now_s)
 }
 
 /// Records an acknowledgement by `by` through `via` (`link`, `voice`,
@@ -107,12 +62,13 @@ mod tests {
     #[test]
     fn links_verify_only_whole_fresh_and_for_acknowledging() {
         let crypto = Crypto::ephemeral();
-        let links = AckLinks::new(crypto.clone(), Some("https://foghorn.example/"));
-        let url = links.url(&"default".into(), "ntf_1", 1_000).unwrap();
+        let url = super::links(crypto.clone(), Some("https://foghorn.example/"))
+            .url(&"default".into(), "ntf_1", 1_000)
+            .unwrap();
         let token = url.strip_prefix("https://foghorn.example/a/").unwrap();
         let claims = verify(&crypto, token, 1_001).unwrap();
         assert_eq!(
-            (claims.tenant.as_str(), claims.notification.as_str()),
+            (claims.tenant.as_str(), claims.id.as_str()),
             ("default", "ntf_1")
         );
         let late = 1_000 + LINK_TTL.as_secs() as i64 + 1;
@@ -127,8 +83,15 @@ mod tests {
         // An unsubscribe token (another purpose) is no acknowledgement.
         let other = crate::signed_token::sign(&crypto, "unsubscribe", &claims).unwrap();
         assert_eq!(verify(&crypto, &other, 1_001), Err(LinkError::Invalid));
-        assert!(AckLinks::new(crypto, None)
+        assert!(super::links(crypto.clone(), None)
             .url(&"default".into(), "n", 0)
             .is_none());
+        // A media link (another purpose) is no acknowledgement either.
+        let media =
+            crate::inbound::whatsapp::media_links(crypto.clone(), Some("https://f.example"))
+                .url(&"default".into(), "ntf_1", 1_000)
+                .unwrap();
+        let token = media.rsplit('/').next().unwrap();
+        assert_eq!(verify(&crypto, token, 1_001), Err(LinkError::Invalid));
     }
 }

@@ -57,10 +57,7 @@ impl OutboundSettings {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
             pricing: PriceTable::new(&config.pricing, routing.kinds()),
-            acknowledge: crate::acknowledge::AckLinks::new(
-                crypto.clone(),
-                config.public_url.as_deref(),
-            ),
+            acknowledge: crate::acknowledge::links(crypto.clone(), config.public_url.as_deref()),
             unsubscribe: Unsubscribe::new(
                 crypto,
                 config.public_url.as_deref(),

@@ -35,3 +35,81 @@ pub fn open<T: DeserializeOwned>(crypto: &Crypto, purpose: &str, token: &str) ->
     }
     serde_json::from_slice(&B64.decode(payload).ok()?).ok()
 }
+
+/// Links to one thing of one tenant's (`{public_url}/{path}/{token}`),
+/// signed for one purpose and expiring: acknowledgement pages, the files
+/// people sent.
+#[derive(Debug, Clone)]
+pub struct Links {
+    crypto: Crypto,
+    /// `https://foghorn.example`, no trailing slash.
+    public_url: Option<String>,
+    purpose: &'static str,
+    path: &'static str,
+    ttl: std::time::Duration,
+}
+
+/// What a link names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkClaims {
+    #[serde(rename = "t")]
+    pub tenant: foghorn_core::TenantId,
+    /// The notification, file … the link is for.
+    #[serde(rename = "n")]
+    pub id: String,
+    /// Unix seconds after which the link no longer works.
+    #[serde(rename = "e")]
+    pub expires: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link is not valid")]
+    Invalid,
+    #[error("the link has expired")]
+    Expired,
+}
+
+impl Links {
+    pub fn new(
+        crypto: Crypto,
+        public_url: Option<&str>,
+        purpose: &'static str,
+        path: &'static str,
+        ttl: std::time::Duration,
+    ) -> Links {
+        Links {
+            crypto,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+            purpose,
+            path,
+            ttl,
+        }
+    }
+
+    /// The link for `id`; None without a public URL.
+    pub fn url(&self, tenant: &foghorn_core::TenantId, id: &str, now_s: i64) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        let claims = LinkClaims {
+            tenant: tenant.clone(),
+            id: id.to_string(),
+            expires: now_s + self.ttl.as_secs() as i64,
+        };
+        let token = sign(&self.crypto, self.purpose, &claims)?;
+        Some(format!("{base}/{}/{token}", self.path))
+    }
+}
+
+/// The claims of a genuine `purpose` link that has not expired at `now_s`.
+pub fn verify_link(
+    crypto: &Crypto,
+    purpose: &str,
+    token: &str,
+    now_s: i64,
+) -> Result<LinkClaims, LinkError> {
+    let claims: LinkClaims = open(crypto, purpose, token).ok_or(LinkError::Invalid)?;
+    if now_s > claims.expires {
+        return Err(LinkError::Expired);
+    }
+    Ok(claims)
+}

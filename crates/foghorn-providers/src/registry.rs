@@ -111,6 +111,20 @@ pub trait ProviderKind: Sized {
             Self::SPEC.name
         )))
     }
+
+    fn fetch_media<'a>(
+        &'a self,
+        media: &'a foghorn_core::InboundMedia,
+        max_bytes: usize,
+    ) -> BoxFuture<'a, Result<foghorn_core::FetchedMedia, ProviderError>> {
+        let _ = (media, max_bytes);
+        Box::pin(async {
+            Err(ProviderError::permanent(format!(
+                "{} keeps no media",
+                Self::SPEC.name
+            )))
+        })
+    }
 }
 
 /// A configuration's `base_url` override, the one target most HTTP
@@ -231,6 +245,16 @@ macro_rules! providers {
             pub fn call_page(&self, page: &CallPage<'_>) -> Reply {
                 match self {
                     $(Provider::$variant(p) => <$ty as ProviderKind>::call_page(p, page),)+
+                }
+            }
+
+            pub fn fetch_media<'a>(
+                &'a self,
+                media: &'a foghorn_core::InboundMedia,
+                max_bytes: usize,
+            ) -> BoxFuture<'a, Result<foghorn_core::FetchedMedia, ProviderError>> {
+                match self {
+                    $(Provider::$variant(p) => <$ty as ProviderKind>::fetch_media(p, media, max_bytes),)+
                 }
             }
 
@@ -395,6 +419,14 @@ impl foghorn_core::Transport for Provider {
 
     fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
         Provider::handshake(self, req)
+    }
+
+    fn fetch_media<'a>(
+        &'a self,
+        media: &'a foghorn_core::InboundMedia,
+        max_bytes: usize,
+    ) -> BoxFuture<'a, Result<foghorn_core::FetchedMedia, ProviderError>> {
+        Provider::fetch_media(self, media, max_bytes)
     }
 }
 

@@ -40,6 +40,7 @@ mod tenant_providers;
 pub mod testing;
 mod unsubscribe;
 mod wake;
+mod whatsapp;
 mod workflows;
 
 pub use accept::{
@@ -67,6 +68,7 @@ pub use retention::Kept;
 pub use rows::*;
 pub use tenant_providers::TenantProviderRow;
 pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
+pub use whatsapp::{StoredMedia, WINDOW_MS as WHATSAPP_WINDOW_MS};
 
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -91,6 +91,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 12,
+        name: "whatsapp",
+        sql: include_str!("../migrations/0012_whatsapp.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -168,6 +168,31 @@ impl Store {
         Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
     }
 
+    /// The tenant's subscriber with this phone number (its SMS or
+    /// WhatsApp number), the oldest when several share it.
+    pub async fn subscriber_by_phone(
+        &self,
+        tenant_id: &TenantId,
+        phone: &str,
+    ) -> Result<Option<SubscriberRow>> {
+        let hashes = self.crypto.lookup_hashes(phone);
+        if hashes.is_empty() {
+            return Ok(None);
+        }
+        let row = on_read!(self, |pool, DB| {
+            let mut q =
+                sqlx::QueryBuilder::<DB>::new("SELECT * FROM subscribers WHERE tenant_id = ");
+            q.push_bind(tenant_id.to_string());
+            q.push(" AND phone_hash IN ");
+            crate::push_list(&mut q, hashes.iter());
+            q.push(" ORDER BY created_at, external_id LIMIT 1");
+            q.build_query_as::<SubscriberRow>()
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
+    }
+
     /// A subscriber's opt-outs, whole channels first.
     pub async fn opt_outs(
         &self,

@@ -213,6 +213,10 @@ impl Node {
                 routes: routes.clone(),
                 wake: wake.clone(),
                 team: team.clone(),
+                media_links: crate::inbound::whatsapp::media_links(
+                    store.crypto().clone(),
+                    config.public_url.as_deref(),
+                ),
             }),
             calls: Arc::new(foghorn_engine::voice::Calls {
                 store: store.clone(),

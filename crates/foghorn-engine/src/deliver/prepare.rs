@@ -96,6 +96,24 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         // A template that cannot render will not render on retry either.
         Err(e) => return Err(dead(job, "render_failed", format!("rendering failed: {e}"))),
     };
+    // WhatsApp: inside the 24 hours after the person last wrote, the text
+    // goes as it is; outside them only the approved template may.
+    if let (Channel::Whatsapp, Some(_), Some(_), Address::Phone(phone)) =
+        (channel, &content.template, &content.text, &to)
+    {
+        match shared
+            .store
+            .whatsapp_window_open(&n.tenant_id, phone, now_ms())
+            .await
+        {
+            Ok(true) => content.template = None,
+            Ok(false) => {}
+            // Unread, the template is the safe choice: it goes either way.
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a WhatsApp window failed; sending the template")
+            }
+        }
+    }
     // SMS: short links, then the step's segment cap; count what is billed.
     let mut segments = 0;
     if channel == Channel::Sms {

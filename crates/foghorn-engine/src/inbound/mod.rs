@@ -9,11 +9,14 @@
 
 pub mod keywords;
 pub mod status;
+pub mod whatsapp;
 
 use crate::TenantRoutes;
 use foghorn_core::TenantId;
 use foghorn_core::{InboundError, InboundEvent, InboundRequest};
-use foghorn_store::{InboundItem, InboundSource, InboundSummary, Store, StoreError, Target};
+use foghorn_store::{
+    Effect, InboundItem, InboundSource, InboundSummary, Store, StoreError, Target,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -28,6 +31,8 @@ pub struct Inbound {
     pub wake: Arc<Notify>,
     /// Tells the event's team alerts of an acknowledgement by reply.
     pub team: Arc<crate::team::Team>,
+    /// The download links of files people sent.
+    pub media_links: crate::signed_token::Links,
 }
 
 /// How far back a reply of 1, OK or YES looks for what it confirms.
@@ -45,6 +50,10 @@ pub enum HookError {
     Unauthorized(String),
     #[error("{0}")]
     Malformed(String),
+    /// The provider could not hand something over yet: answered 503, so
+    /// it sends the callback again.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -231,6 +240,35 @@ impl Inbound {
             provider: &provider,
         };
         let confirmed = self.confirmations(tenant, events, now).await?;
+        let mut documents: Vec<Option<foghorn_store::SystemMessage>> = vec![None; events.len()];
+        if kind == whatsapp::KIND {
+            for (i, e) in events.iter().enumerate() {
+                let InboundEvent::Message {
+                    provider_message_id,
+                    from,
+                    media,
+                    ..
+                } = e
+                else {
+                    continue;
+                };
+                let arrived = whatsapp::Arrived {
+                    message_id: provider_message_id.as_deref().unwrap_or_default(),
+                    from,
+                    media: media.as_ref(),
+                };
+                documents[i] = whatsapp::arrived(
+                    &self.store,
+                    &self.media_links,
+                    slot,
+                    tenant,
+                    &settings,
+                    &arrived,
+                    now,
+                )
+                .await?;
+            }
+        }
         let summary = self
             .store
             .apply_inbound(&src, &items, now, |i, row| match (&events[i], row) {
@@ -255,12 +293,19 @@ impl Inbound {
                     status::effects(&r, n, kind)
                 }
                 (InboundEvent::Status { .. }, None) => Vec::new(),
+                // WhatsApp's answers go by WhatsApp, not SMS: its messages
+                // confirm, open the window and bring files; the SMS
+                // keywords are not theirs.
+                (InboundEvent::Message { .. }, _) if kind == whatsapp::KIND => {
+                    documents[i].take().map(Effect::Send).into_iter().collect()
+                }
                 (
                     InboundEvent::Message {
                         provider_message_id,
                         from,
                         to,
                         text,
+                        ..
                     },
                     _,
                 ) => {

@@ -14,6 +14,10 @@ pub const SMS_REPLY: &str = "system.sms_reply";
 /// The event name is the webhook's `type`.
 pub const SMS_RECEIVED: &str = "sms.received";
 
+/// A photo or document someone sent by WhatsApp, announced to the
+/// tenant's webhook as `document.received` with its download link.
+pub const WHATSAPP_DOCUMENT: &str = "system.whatsapp_document";
+
 /// A budget's 80% or 100% mark, to the tenant's `alert_url`. The
 /// webhook's `type` is `budget.threshold`.
 pub const BUDGET_ALERT: &str = "system.budget_alert";
@@ -58,6 +62,16 @@ pub(super) fn documents() -> Vec<Workflow> {
             category: Some("inbound".into()),
             description: Some(
                 "Forwards an incoming SMS to the tenant's webhook (setting `inbound_webhook_url`, else the webhook provider's url)"
+                    .into(),
+            ),
+            critical: false,
+            steps: vec![step(Channel::Webhook, None)],
+        },
+        Workflow {
+            name: WHATSAPP_DOCUMENT.into(),
+            category: Some("inbound".into()),
+            description: Some(
+                "Announces a file sent by WhatsApp to the tenant's webhook as document.received (setting `inbound_webhook_url`, else the webhook provider's url)"
                     .into(),
             ),
             critical: false,

@@ -114,7 +114,7 @@ pub async fn confirm(
     let done = acknowledge::acknowledge(
         &state.store,
         &claims.tenant,
-        &claims.notification,
+        &claims.id,
         "recipient (link)",
         "link",
     )
@@ -129,7 +129,7 @@ pub async fn confirm(
     };
     if json {
         return axum::Json(Acknowledged {
-            notification_id: claims.notification,
+            notification_id: claims.id,
             acknowledged_at: ack.at,
             via: ack.via,
             already: !ack.first,

@@ -66,6 +66,7 @@ impl From<HookError> for ApiError {
             HookError::Unauthorized(why) => ApiError::bad_signature(why),
             HookError::Malformed(why) => ApiError::bad_request(why),
             HookError::Store(e) => ApiError::internal(&e),
+            HookError::Unavailable(why) => ApiError::unavailable(why),
         }
     }
 }
@@ -145,7 +146,7 @@ pub async fn receive(
         Err(HookError::Unauthorized(_)) => "unauthorized",
         Err(HookError::Malformed(_)) => "malformed",
         Err(HookError::NoProvider(_) | HookError::NoTenant(_)) => "not_found",
-        Err(HookError::Store(_)) => "error",
+        Err(HookError::Store(_) | HookError::Unavailable(_)) => "error",
     };
     metrics::counter!("foghorn_callbacks_total", "kind" => label, "outcome" => outcome)
         .increment(1);

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod interactions;
 pub mod json;
 pub mod links;
+pub mod media;
 pub mod notifications;
 pub mod openapi;
 pub mod preferences;
@@ -136,6 +137,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             "/a/{token}",
             get(acknowledge::page).post(acknowledge::confirm),
         )
+        .route("/m/{token}", get(media::download))
         .route(
             "/p/{token}/unsubscribe",
             get(unsubscribe::page).post(unsubscribe::confirm),

@@ -4,7 +4,7 @@
 
 use super::{
     acknowledge, admin, budgets, catalog, destinations, events, health, hooks, interactions, links,
-    notifications, preferences, preview, problem, providers, reports, sandbox, subscribers,
+    media, notifications, preferences, preview, problem, providers, reports, sandbox, subscribers,
     suppressions, unsubscribe, voice, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
@@ -268,7 +268,7 @@ impl Modify for CommonAnswers {
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
         reports::costs, budgets::get, budgets::put, destinations::get, destinations::put,
         unsubscribe::page, unsubscribe::confirm, links::follow,
-        acknowledge::page, acknowledge::confirm,
+        acknowledge::page, acknowledge::confirm, media::download,
         sandbox::messages,
         providers::put,
         providers::list,

@@ -69,6 +69,7 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
                     from,
                     to,
                     text: cb.message.text.unwrap_or_default(),
+                    media: None,
                 });
                 continue;
             }

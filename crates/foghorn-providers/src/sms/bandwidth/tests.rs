@@ -609,6 +609,7 @@ fn parses_incoming_messages() {
             from: "+19195554444".into(),
             to: "+19195551212".into(),
             text: "STOP".into(),
+            media: None,
         }]
     );
 }

@@ -190,5 +190,6 @@ pub fn events(params: &[(String, String)]) -> Result<Vec<InboundEvent>, InboundE
         from: e164(field("originator")?),
         to: e164(field("recipient")?),
         text: field("body")?.to_string(),
+        media: None,
     }])
 }

@@ -438,6 +438,7 @@ fn parses_signed_incoming_messages() {
             from: "+31612345678".into(),
             to: "+31970102030".into(),
             text: "STOP".into(),
+            media: None,
         }]
     );
     // The same body, one byte changed, is refused.

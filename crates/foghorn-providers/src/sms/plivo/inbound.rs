@@ -135,6 +135,7 @@ pub fn events(
             from: e164(field("From")?),
             to: e164(field("To")?),
             text: field("Text")?.to_string(),
+            media: None,
         }]);
     };
     let state = match status {

@@ -321,6 +321,7 @@ fn parses_incoming_messages() {
             from: "+14155551234".into(),
             to: "+14155550000".into(),
             text: "STOP & go=now".into(),
+            media: None,
         }]
     );
 }

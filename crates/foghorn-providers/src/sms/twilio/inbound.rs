@@ -125,6 +125,7 @@ pub fn events(
             from: field("From")?,
             to: field("To")?,
             text: field("Body")?,
+            media: None,
         }]);
     }
     let state = match status {

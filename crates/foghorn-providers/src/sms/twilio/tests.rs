@@ -492,6 +492,7 @@ fn parses_incoming_messages() {
             from: "+15558675310".into(),
             to: "+15005550006".into(),
             text: "STOP please & thanks".into(),
+            media: None,
         }]
     );
 }

@@ -159,5 +159,6 @@ pub fn events(
         from: e164(field("msisdn")?),
         to: e164(field("to")?),
         text: field("text")?.to_string(),
+        media: None,
     }])
 }

@@ -546,6 +546,7 @@ fn parses_incoming_messages() {
             from: "+447700900001".into(),
             to: "+447700900000".into(),
             text: "You & Me = Love".into(),
+            media: None,
         }]
     );
 }

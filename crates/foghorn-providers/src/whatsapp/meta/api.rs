@@ -123,3 +123,15 @@ pub fn class_of(code: i64) -> Option<ErrorKind> {
         _ => return None,
     })
 }
+
+/// The media lookup's answer (`file_size` is a string).
+#[derive(Debug, Deserialize)]
+pub struct MediaUrl {
+    pub url: String,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<String>,
+}

@@ -16,6 +16,7 @@ use foghorn_core::{
     Receipt, Reply, Secret,
 };
 use serde::Deserialize;
+use sha2::Digest;
 
 pub const KIND: &str = "whatsapp";
 
@@ -44,6 +45,9 @@ pub struct WhatsApp {
     name: String,
     access_token: Secret,
     endpoint: String,
+    /// `{origin}/{version}`, where media ids are looked up.
+    graph: String,
+    allow_private: bool,
     verify_token: Option<Secret>,
     app_secret: Option<Secret>,
     client: reqwest::Client,
@@ -89,6 +93,8 @@ impl WhatsApp {
             name: name.to_string(),
             access_token: config.access_token,
             endpoint: sms::endpoint(&base, &path),
+            graph: sms::endpoint(&base, &format!("/{version}")),
+            allow_private: opts.allow_private_targets,
             verify_token: blank(config.verify_token),
             app_secret: blank(config.app_secret),
             client,
@@ -188,6 +194,84 @@ impl WhatsApp {
         webhook::events(req.body)
     }
 
+    /// Downloads a file someone sent: the media id is looked up for a
+    /// short-lived URL (Meta's answer: `url`, `mime_type`, `sha256`,
+    /// `file_size`), fetched with the same token, never past `max_bytes`,
+    /// and checked against Meta's SHA-256. The URL passes the same
+    /// network guard as the account's own base URL.
+    pub async fn fetch_media(
+        &self,
+        media: &foghorn_core::InboundMedia,
+        max_bytes: usize,
+    ) -> Result<foghorn_core::FetchedMedia, ProviderError> {
+        if media.id.is_empty() || !media.id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ProviderError::permanent(
+                "whatsapp: a media id is letters and digits",
+            ));
+        }
+        let lookup = self
+            .client
+            .get(format!("{}/{}", self.graph, media.id))
+            .bearer_auth(self.access_token.expose());
+        let answer = http::call(lookup).await?;
+        if !answer.status.is_success() {
+            return Err(failure(&answer));
+        }
+        let found: api::MediaUrl = serde_json::from_slice(&answer.body).map_err(|e| {
+            ProviderError::permanent(format!("whatsapp media lookup unreadable: {e}"))
+        })?;
+        if found
+            .file_size
+            .as_deref()
+            .and_then(|s| s.parse::<usize>().ok())
+            .is_some_and(|n| n > max_bytes)
+        {
+            return Err(ProviderError::permanent(format!(
+                "whatsapp media larger than {max_bytes} bytes"
+            )));
+        }
+        let url =
+            crate::net_guard::setting_url(&self.name, "media url", &found.url, self.allow_private)
+                .map_err(|e| {
+                    ProviderError::permanent(format!("whatsapp media URL refused: {e}"))
+                })?;
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(self.access_token.expose())
+            .send()
+            .await
+            .map_err(|e| ProviderError::retryable(format!("whatsapp media download: {e}")))?;
+        if !response.status().is_success() {
+            return Err(ProviderError::retryable(format!(
+                "whatsapp media download: HTTP {}",
+                response.status()
+            )));
+        }
+        let bytes = read_capped(response, max_bytes).await?;
+        let digest = sha2::Sha256::digest(&bytes);
+        let hex = crate::signature::hex(&digest);
+        let b64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        };
+        let claimed = media
+            .sha256
+            .as_deref()
+            .or(found.sha256.as_deref())
+            .filter(|c| !c.is_empty());
+        if claimed.is_some_and(|c| c != hex && c != b64) {
+            return Err(ProviderError::permanent(
+                "whatsapp media does not match its sha256",
+            ));
+        }
+        Ok(foghorn_core::FetchedMedia {
+            bytes,
+            mime_type: found.mime_type.unwrap_or_else(|| media.mime_type.clone()),
+            sha256_hex: hex,
+        })
+    }
+
     /// The webhook subscription's handshake.
     pub fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
         let Some(token) = &self.verify_token else {
@@ -198,6 +282,27 @@ impl WhatsApp {
         };
         webhook::handshake(req.url, token.expose())
     }
+}
+
+/// The body, refused as soon as it passes `max` bytes.
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, ProviderError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ProviderError::retryable(format!("whatsapp media download: {e}")))?
+    {
+        if out.len() + chunk.len() > max {
+            return Err(ProviderError::permanent(format!(
+                "whatsapp media larger than {max} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// Classifies a failure by Meta's error code, which leads the reason.
@@ -262,5 +367,14 @@ impl ProviderKind for WhatsApp {
 
     fn handshake(&self, req: &InboundRequest<'_>) -> Result<Reply, InboundError> {
         WhatsApp::handshake(self, req)
+    }
+
+    fn fetch_media<'a>(
+        &'a self,
+        media: &'a foghorn_core::InboundMedia,
+        max_bytes: usize,
+    ) -> foghorn_core::transport::BoxFuture<'a, Result<foghorn_core::FetchedMedia, ProviderError>>
+    {
+        Box::pin(WhatsApp::fetch_media(self, media, max_bytes))
     }
 }

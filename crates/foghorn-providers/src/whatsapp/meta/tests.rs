@@ -301,3 +301,39 @@ fn the_version_and_number_id_are_checked() {
         );
     }
 }
+
+#[test]
+fn messages_are_read_with_their_files_and_numbers_in_e164() {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "messages": [
+            {"from": "16505551234", "id": "wamid.T", "timestamp": "1749416383", "type": "text", "text": {"body": "OK"}},
+            {"from": "16505551234", "id": "wamid.I", "timestamp": "1749416384", "type": "document",
+             "document": {"filename": "survey.pdf", "mime_type": "application/pdf", "sha256": "abc=", "id": "987"}},
+            {"from": "16505551234", "id": "wamid.R", "timestamp": "1749416385", "type": "reaction", "reaction": {"emoji": "x"}}
+        ]}}]}]})
+    .to_string();
+    let events = webhook::events(body.as_bytes()).unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let InboundEvent::Message {
+        from,
+        to,
+        text,
+        media,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (from.as_str(), to.as_str(), text.as_str(), media),
+        ("+16505551234", "+15550783881", "OK", &None)
+    );
+    let InboundEvent::Message { media: Some(m), .. } = &events[1] else {
+        panic!()
+    };
+    assert_eq!(
+        (m.id.as_str(), m.mime_type.as_str(), m.filename.as_deref()),
+        ("987", "application/pdf", Some("survey.pdf"))
+    );
+}

@@ -14,7 +14,10 @@
 //!   {"display_phone_number", "phone_number_id"}, "statuses": [{"id",
 //!   "status": sent|delivered|read|failed, "timestamp", "recipient_id",
 //!   "pricing": {"billable", "pricing_model", "category"}, "errors":
-//!   [{"code", "title"}]}], "messages": […]}}]}]}`.
+//!   [{"code", "title"}]}], "messages": [{"from", "id", "timestamp",
+//!   "type": text|image|document|…, "text": {"body"}, "image"/"document":
+//!   {"id", "mime_type", "sha256", "caption", "filename"}}]}}]}]}`, numbers
+//!   as digits without `+`.
 
 use crate::signature::{constant_time_eq, hex, hmac_sha256, param, query_params};
 use foghorn_core::{DeliveryState, InboundError, InboundEvent, Reply};
@@ -78,7 +81,59 @@ struct Change {
 #[derive(Debug, Default, Deserialize)]
 struct Value {
     #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
     statuses: Vec<StatusItem>,
+    #[serde(default)]
+    messages: Vec<MessageItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    display_phone_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageItem {
+    id: String,
+    from: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    text: Option<TextBody>,
+    #[serde(default)]
+    image: Option<MediaItem>,
+    #[serde(default)]
+    document: Option<MediaItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TextBody {
+    #[serde(default)]
+    body: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct MediaItem {
+    id: String,
+    #[serde(default)]
+    mime_type: String,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+/// Numbers in webhooks are digits; Foghorn's are E.164.
+fn e164(digits: &str) -> String {
+    if digits.starts_with('+') {
+        digits.to_string()
+    } else {
+        format!("+{digits}")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,17 +154,58 @@ struct StatusError {
     title: Option<String>,
 }
 
-/// The statuses a verified notification reports.
+/// The statuses and messages a verified notification reports. Messages
+/// of kinds Foghorn does not read (reactions, locations …) are left out.
 pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
     let payload: Payload = serde_json::from_slice(body)
         .map_err(|e| InboundError::Malformed(format!("not a WhatsApp webhook: {e}")))?;
     let mut out = Vec::new();
-    for status in payload
+    let values: Vec<Value> = payload
         .entry
         .into_iter()
         .flat_map(|e| e.changes)
-        .flat_map(|c| c.value.statuses)
-    {
+        .map(|c| c.value)
+        .collect();
+    for value in &values {
+        let to = value
+            .metadata
+            .as_ref()
+            .and_then(|m| m.display_phone_number.as_deref())
+            .map(e164)
+            .unwrap_or_default();
+        for m in &value.messages {
+            let (text, media) = match m.kind.as_str() {
+                "text" => (
+                    m.text.as_ref().map(|t| t.body.clone()).unwrap_or_default(),
+                    None,
+                ),
+                "image" | "document" => {
+                    let Some(item) = m.image.as_ref().or(m.document.as_ref()) else {
+                        continue;
+                    };
+                    (
+                        item.caption.clone().unwrap_or_default(),
+                        Some(foghorn_core::InboundMedia {
+                            id: item.id.clone(),
+                            mime_type: item.mime_type.clone(),
+                            sha256: item.sha256.clone(),
+                            filename: item.filename.clone(),
+                            caption: item.caption.clone(),
+                        }),
+                    )
+                }
+                _ => continue,
+            };
+            out.push(InboundEvent::Message {
+                provider_message_id: Some(m.id.clone()),
+                from: e164(&m.from),
+                to: to.clone(),
+                text,
+                media,
+            });
+        }
+    }
+    for status in values.into_iter().flat_map(|v| v.statuses) {
         let state = match status.status.as_str() {
             "sent" => DeliveryState::Sent,
             "delivered" => DeliveryState::Delivered,
