@@ -150,14 +150,25 @@ impl Store {
             .await?
             .rows_affected();
             if changed > 0 && matches!(self.backend, Backend::Sqlite { .. }) {
-                sqlx::query("DELETE FROM catalog_fts WHERE tenant_id = $1 AND document_id = $2")
-                    .bind(tenant_id)
-                    .bind(&doc.document_id)
+                // The index row shares the document row's rowid: FTS5 finds a
+                // row by rowid at once, while a filter on its other columns
+                // reads the whole index (every accept got slower as the
+                // catalog grew).
+                let (rowid,): (i64,) = sqlx::query_as(
+                    "SELECT rowid FROM catalog_documents WHERE tenant_id = $1 AND document_id = $2",
+                )
+                .bind(tenant_id)
+                .bind(&doc.document_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM catalog_fts WHERE rowid = $1")
+                    .bind(rowid)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO catalog_fts (tenant_id, document_id, words) VALUES ($1, $2, $3)",
+                    "INSERT INTO catalog_fts (rowid, tenant_id, document_id, words) VALUES ($1, $2, $3, $4)",
                 )
+                .bind(rowid)
                 .bind(tenant_id)
                 .bind(&doc.document_id)
                 .bind(&words)

@@ -98,6 +98,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 13,
+        name: "catalog_rowid",
+        sql: include_str!("../migrations/0013_catalog_rowid.sql"),
+        sqlite: include_str!("../migrations/0013_catalog_rowid.sqlite.sql"),
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

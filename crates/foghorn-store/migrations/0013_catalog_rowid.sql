@@ -1,0 +1,3 @@
+-- SQLite's full-text rows are re-keyed by their document's rowid (in the
+-- SQLite file beside this one); PostgreSQL's index is a column of the
+-- document row and needs nothing.
