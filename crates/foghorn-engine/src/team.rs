@@ -328,10 +328,8 @@ pub fn record_catalog(store: &Store, drafts: &[(&EventDraft, bool)]) {
     }
     let store = store.clone();
     tokio::spawn(async move {
-        for (tenant, event, entry) in entries {
-            if let Err(e) = store.put_catalog(&tenant, &entry, &event).await {
-                tracing::warn!(error = %e, "keeping a catalog entry failed");
-            }
+        if let Err(e) = store.put_catalog_many(&entries).await {
+            tracing::warn!(error = %e, "keeping catalog entries failed");
         }
     });
 }

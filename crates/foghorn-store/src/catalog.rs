@@ -116,64 +116,76 @@ impl Store {
         doc: &CatalogHit,
         event_id: &str,
     ) -> Result<()> {
+        self.put_catalog_many(&[(tenant_id.clone(), event_id.to_string(), doc.clone())])
+            .await
+    }
+
+    /// Keeps a batch of accepted events' documents in one transaction:
+    /// one commit (one fsync on SQLite) for the batch, not one per event.
+    pub async fn put_catalog_many(&self, docs: &[(TenantId, String, CatalogHit)]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
         let c = &self.crypto;
-        let words = index_words(
-            c,
-            &[
-                &doc.title,
-                &doc.boat,
-                doc.kind.as_deref().unwrap_or_default(),
-            ],
-        );
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
-            let changed = sqlx::query(
-                "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
-                   title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
-                   words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
-                 WHERE catalog_documents.updated_at <= excluded.updated_at",
-            )
-            .bind(tenant_id)
-            .bind(&doc.document_id)
-            .bind(c.seal("catalog_documents.boat", &doc.boat))
-            .bind(boat_key(c, &doc.boat))
-            .bind(c.seal("catalog_documents.title", &doc.title))
-            .bind(c.seal_opt("catalog_documents.kind", doc.kind.as_deref()))
-            .bind(c.seal_opt("catalog_documents.link", doc.link.as_deref()))
-            .bind(&doc.expires_on)
-            .bind(&words)
-            .bind(event_id)
-            .bind(doc.updated_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed > 0 && matches!(self.backend, Backend::Sqlite { .. }) {
-                // The index row shares the document row's rowid: FTS5 finds a
-                // row by rowid at once, while a filter on its other columns
-                // reads the whole index (every accept got slower as the
-                // catalog grew).
-                let (rowid,): (i64,) = sqlx::query_as(
-                    "SELECT rowid FROM catalog_documents WHERE tenant_id = $1 AND document_id = $2",
+            for (tenant_id, event_id, doc) in docs {
+                let words = index_words(
+                    c,
+                    &[
+                        &doc.title,
+                        &doc.boat,
+                        doc.kind.as_deref().unwrap_or_default(),
+                    ],
+                );
+                let changed = sqlx::query(
+                    "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
+                       title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
+                       words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
+                     WHERE catalog_documents.updated_at <= excluded.updated_at",
                 )
                 .bind(tenant_id)
                 .bind(&doc.document_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM catalog_fts WHERE rowid = $1")
+                .bind(c.seal("catalog_documents.boat", &doc.boat))
+                .bind(boat_key(c, &doc.boat))
+                .bind(c.seal("catalog_documents.title", &doc.title))
+                .bind(c.seal_opt("catalog_documents.kind", doc.kind.as_deref()))
+                .bind(c.seal_opt("catalog_documents.link", doc.link.as_deref()))
+                .bind(&doc.expires_on)
+                .bind(&words)
+                .bind(event_id)
+                .bind(doc.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed > 0 && matches!(self.backend, Backend::Sqlite { .. }) {
+                    // The index row shares the document row's rowid: FTS5 finds a
+                    // row by rowid at once, while a filter on its other columns
+                    // reads the whole index (every accept got slower as the
+                    // catalog grew).
+                    let (rowid,): (i64,) = sqlx::query_as(
+                        "SELECT rowid FROM catalog_documents WHERE tenant_id = $1 AND document_id = $2",
+                    )
+                    .bind(tenant_id)
+                    .bind(&doc.document_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM catalog_fts WHERE rowid = $1")
+                        .bind(rowid)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO catalog_fts (rowid, tenant_id, document_id, words) VALUES ($1, $2, $3, $4)",
+                    )
                     .bind(rowid)
+                    .bind(tenant_id)
+                    .bind(&doc.document_id)
+                    .bind(&words)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO catalog_fts (rowid, tenant_id, document_id, words) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(rowid)
-                .bind(tenant_id)
-                .bind(&doc.document_id)
-                .bind(&words)
-                .execute(&mut *tx)
-                .await?;
+                }
             }
             tx.commit().await?;
         });
