@@ -44,6 +44,46 @@ pub(super) fn called_url(public_url: Option<&str>, headers: &HeaderMap, uri: &Ur
 }
 
 /// The request's headers as the providers' verifiers read them.
+/// A signed request from a provider or an app, read whole: what its
+/// signature covers (the public URL, the headers, the raw body).
+pub(super) struct Called {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: axum::body::Bytes,
+}
+
+impl Called {
+    /// Reads the body up to the node's limit (413 past it).
+    pub async fn read(
+        state: &AppState,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Called, ApiError> {
+        let body = axum::body::to_bytes(body, state.max_body_bytes)
+            .await
+            .map_err(|_| ApiError::too_large())?;
+        Ok(Called {
+            method,
+            url: called_url(state.public_url.as_deref(), headers, uri),
+            headers: lowered_headers(headers),
+            body,
+        })
+    }
+
+    pub fn request(&self) -> InboundRequest<'_> {
+        InboundRequest {
+            method: self.method.as_str(),
+            url: &self.url,
+            headers: &self.headers,
+            body: &self.body,
+            now: chrono::Utc::now().timestamp(),
+        }
+    }
+}
+
 pub(super) fn lowered_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
@@ -98,27 +138,17 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = axum::body::to_bytes(body, state.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::too_large())?;
+    let called = Called::read(&state, method.clone(), &uri, &headers, body).await?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-    if is_json && nesting_depth(&body) > MAX_DEPTH {
+    if is_json && nesting_depth(&called.body) > MAX_DEPTH {
         return Err(ApiError::bad_request(format!(
             "JSON nested deeper than {MAX_DEPTH} levels"
         )));
     }
-    let url = called_url(state.public_url.as_deref(), &headers, &uri);
-    let lowered = lowered_headers(&headers);
-    let req = InboundRequest {
-        method: method.as_str(),
-        url: &url,
-        headers: &lowered,
-        body: &body,
-        now: chrono::Utc::now().timestamp(),
-    };
+    let req = called.request();
     let tenant = tenant_of(&uri);
     let kind = kind.to_ascii_lowercase();
     let spec = kinds::find(&kind).filter(|k| k.callbacks != Callbacks::None);

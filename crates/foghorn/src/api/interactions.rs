@@ -4,7 +4,7 @@
 //! the tenant whose accounts verify it and whose data answers.
 
 use super::extract::ApiPath;
-use super::hooks::{called_url, lowered_headers, tenant_of};
+use super::hooks::{tenant_of, Called};
 use super::json::{nesting_depth, MAX_DEPTH};
 use super::problem::ApiError;
 use super::AppState;
@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use foghorn_core::{InboundRequest, TenantId};
+use foghorn_core::TenantId;
 use std::sync::Arc;
 
 /// The apps that call this endpoint.
@@ -52,23 +52,13 @@ pub async fn receive(
             "no app `{app}` (expected slack or discord)"
         )));
     }
-    let body = axum::body::to_bytes(body, state.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::too_large())?;
-    if nesting_depth(&body) > MAX_DEPTH {
+    let called = Called::read(&state, method, &uri, &headers, body).await?;
+    if nesting_depth(&called.body) > MAX_DEPTH {
         return Err(ApiError::bad_request(format!(
             "JSON nested deeper than {MAX_DEPTH} levels"
         )));
     }
-    let url = called_url(state.public_url.as_deref(), &headers, &uri);
-    let lowered = lowered_headers(&headers);
-    let req = InboundRequest {
-        method: method.as_str(),
-        url: &url,
-        headers: &lowered,
-        body: &body,
-        now: chrono::Utc::now().timestamp(),
-    };
+    let req = called.request();
     let tenant = tenant_of(&uri)
         .map(TenantId::from)
         .unwrap_or_else(TenantId::default_tenant);

@@ -5,14 +5,13 @@
 //! checked with the call's tenant's accounts.
 
 use super::extract::ApiPath;
-use super::hooks::{called_url, lowered_headers};
+use super::hooks::Called;
 use super::problem::ApiError;
 use super::AppState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use foghorn_core::InboundRequest;
 use std::sync::Arc;
 
 /// The providers whose calls fetch their pages here.
@@ -51,18 +50,8 @@ pub async fn page(
             "no voice provider `{provider}` (expected twilio or bandwidth)"
         )));
     }
-    let body = axum::body::to_bytes(body, state.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::too_large())?;
-    let url = called_url(state.public_url.as_deref(), &headers, &uri);
-    let lowered = lowered_headers(&headers);
-    let req = InboundRequest {
-        method: method.as_str(),
-        url: &url,
-        headers: &lowered,
-        body: &body,
-        now: chrono::Utc::now().timestamp(),
-    };
+    let called = Called::read(&state, method, &uri, &headers, body).await?;
+    let req = called.request();
     let reply = state.calls.page(&provider, &notification, &req).await?;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     Ok((

@@ -188,24 +188,9 @@ impl Twilio {
                 status_callback: callback.as_deref(),
             }
         };
-        let request = self
-            .client
-            .post(&self.endpoint)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form);
-        let answer = http::call(request).await?;
-        if !answer.status.is_success() {
-            return Err(failure(&answer));
-        }
-        let message: api::Message = match serde_json::from_slice(&answer.body) {
-            Ok(message) => message,
-            Err(e) => {
-                // A 2xx means Twilio took the message: an error here would make
-                // the engine send it again. Accept it, untracked.
-                tracing::warn!(provider = %self.name, error = %e, "twilio 2xx answer unreadable");
-                return Ok(sms::accepted_untracked(answer.status));
-            }
+        let (answer, message) = self.create(&self.endpoint, &form).await?;
+        let Some(message) = message else {
+            return Ok(sms::accepted_untracked(answer.status));
         };
         let cost = match (message.price.as_deref(), message.price_unit.as_deref()) {
             (Some(amount), Some(unit)) => sms::price(amount, unit),
@@ -260,22 +245,9 @@ impl Twilio {
             Some(&msg.notification_id),
         );
         let form = voice::create_call(to, from, &page, callback.as_deref());
-        let request = self
-            .client
-            .post(&self.calls_endpoint)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form);
-        let answer = http::call(request).await?;
-        if !answer.status.is_success() {
-            return Err(failure(&answer));
-        }
-        let call: api::Message = match serde_json::from_slice(&answer.body) {
-            Ok(call) => call,
-            Err(e) => {
-                tracing::warn!(provider = %self.name, error = %e, "twilio 2xx call answer unreadable");
-                return Ok(sms::accepted_untracked(answer.status));
-            }
+        let (answer, call) = self.create(&self.calls_endpoint, &form).await?;
+        let Some(call) = call else {
+            return Ok(sms::accepted_untracked(answer.status));
         };
         Ok(Receipt {
             provider_message_id: Some(call.sid),
@@ -285,6 +257,33 @@ impl Twilio {
             captured: None,
             thread: None,
         })
+    }
+
+    /// Creates a message or a call with the account's credentials; the
+    /// resource Twilio answers, or None for a 2xx whose body does not read
+    /// (Twilio took it: failing would make the engine send it again).
+    async fn create(
+        &self,
+        endpoint: &str,
+        form: &impl serde::Serialize,
+    ) -> Result<(Answer, Option<api::Message>), ProviderError> {
+        let request = self
+            .client
+            .post(endpoint)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        let answer = http::call(request).await?;
+        if !answer.status.is_success() {
+            return Err(failure(&answer));
+        }
+        match serde_json::from_slice(&answer.body) {
+            Ok(created) => Ok((answer, Some(created))),
+            Err(e) => {
+                tracing::warn!(provider = %self.name, error = %e, "twilio 2xx answer unreadable");
+                Ok((answer, None))
+            }
+        }
     }
 
     /// A request from a call to its page, verified like every callback.
