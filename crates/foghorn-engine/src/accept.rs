@@ -147,12 +147,6 @@ async fn writer(
                         .count() as u64,
                 );
                 metrics::histogram!("foghorn_accept_batch_size").record(batch.len() as f64);
-                let created: Vec<(&EventDraft, bool)> = drafts
-                    .iter()
-                    .zip(&results)
-                    .map(|(d, r)| (d, matches!(r, AcceptResult::Created(_))))
-                    .collect();
-                crate::team::record_catalog(&store, &created);
                 for (s, r) in batch.into_iter().zip(results) {
                     let _ = s.reply.send(Ok(r));
                 }

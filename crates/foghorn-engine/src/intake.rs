@@ -280,7 +280,7 @@ pub async fn accept(
             &req.grouping_key,
         ]))
     });
-    let draft = EventDraft {
+    let mut draft = EventDraft {
         tenant_id: tenant_id.clone(),
         event_id: ids::event_id(),
         name: req.name,
@@ -297,7 +297,10 @@ pub async fn accept(
         addresses: recipients.iter().flat_map(inline_addresses).collect(),
         created_at: now,
         fingerprint,
+        catalog: None,
     };
+    // Parsed here, in the request's task, rather than by the one writer.
+    draft.catalog = crate::team::catalog_entry(&draft);
     let plan = EventPlan {
         workflow,
         steps,

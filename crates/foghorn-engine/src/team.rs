@@ -314,22 +314,3 @@ pub fn catalog_entry(draft: &EventDraft) -> Option<CatalogHit> {
         updated_at: draft.created_at,
     })
 }
-
-/// Keeps the catalog entries of a batch of accepted events, off the
-/// accept path: the catalog is derived, so a failure is logged.
-pub fn record_catalog(store: &Store, drafts: &[(&EventDraft, bool)]) {
-    let entries: Vec<(TenantId, String, CatalogHit)> = drafts
-        .iter()
-        .filter(|(_, created)| *created)
-        .filter_map(|(d, _)| Some((d.tenant_id.clone(), d.event_id.clone(), catalog_entry(d)?)))
-        .collect();
-    if entries.is_empty() {
-        return;
-    }
-    let store = store.clone();
-    tokio::spawn(async move {
-        if let Err(e) = store.put_catalog_many(&entries).await {
-            tracing::warn!(error = %e, "keeping catalog entries failed");
-        }
-    });
-}

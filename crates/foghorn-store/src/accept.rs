@@ -35,6 +35,9 @@ pub struct EventDraft {
     /// idempotency key: a repeat of the key with another request is refused
     /// instead of answered. None compares with nothing.
     pub fingerprint: Option<String>,
+    /// What the event says about a document, kept in the catalog in the
+    /// same transaction when the event is created.
+    pub catalog: Option<foghorn_core::team::CatalogHit>,
 }
 
 #[derive(Debug, Clone)]
@@ -506,6 +509,22 @@ impl Store {
                 q.push(" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id");
                 let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 inserted.extend(ids.into_iter().map(|(id,)| id));
+            }
+
+            // The documents the new events describe: in this commit, so the
+            // catalog never waits for a second transaction (and fsync).
+            let documents = crate::catalog::catalog_rows(
+                &self.crypto,
+                planned
+                    .iter()
+                    .map(|(i, _)| &drafts[*i])
+                    .filter(|d| inserted.contains(&d.event_id))
+                    .filter_map(|d| Some((&d.tenant_id, d.event_id.as_str(), d.catalog.as_ref()?))),
+            );
+            for chunk in documents.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new("");
+                crate::catalog::push_catalog_upsert(&mut q, chunk);
+                q.build().execute(&mut *tx).await?;
             }
 
             // 6. Notifications and their jobs.

@@ -108,6 +108,103 @@ fn hits(crypto: &crate::crypto::Crypto, rows: Vec<HitRow>) -> Result<Vec<Catalog
 const HIT_COLUMNS: &str =
     "d.document_id, d.boat, d.title, d.kind, d.link, d.expires_on, d.updated_at";
 
+/// A catalog entry as its row holds it: sealed, with its blind index.
+pub(crate) struct CatalogRow {
+    tenant_id: String,
+    document_id: String,
+    boat: String,
+    boat_key: String,
+    title: String,
+    kind: Option<String>,
+    link: Option<String>,
+    expires_on: Option<String>,
+    words: String,
+    event_id: String,
+    updated_at: i64,
+}
+
+/// The rows of a batch of entries, one per document: the newest entry wins
+/// (the later one on a tie), since one statement may not write a row twice
+/// on PostgreSQL.
+pub(crate) fn catalog_rows<'a>(
+    c: &crate::crypto::Crypto,
+    docs: impl IntoIterator<Item = (&'a TenantId, &'a str, &'a CatalogHit)>,
+) -> Vec<CatalogRow> {
+    let mut newest: std::collections::HashMap<(&str, &str), (&str, &CatalogHit)> =
+        Default::default();
+    let mut order = Vec::new();
+    for (tenant, event_id, doc) in docs {
+        let key = (tenant.as_str(), doc.document_id.as_str());
+        match newest.get_mut(&key) {
+            Some(kept) if kept.1.updated_at > doc.updated_at => {}
+            Some(kept) => *kept = (event_id, doc),
+            None => {
+                newest.insert(key, (event_id, doc));
+                order.push(key);
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|key| newest.get(&key).map(|kept| (key.0, *kept)))
+        .map(|(tenant, (event_id, doc))| CatalogRow {
+            tenant_id: tenant.to_string(),
+            document_id: doc.document_id.clone(),
+            boat: c.seal("catalog_documents.boat", &doc.boat),
+            boat_key: boat_key(c, &doc.boat),
+            title: c.seal("catalog_documents.title", &doc.title),
+            kind: c.seal_opt("catalog_documents.kind", doc.kind.as_deref()),
+            link: c.seal_opt("catalog_documents.link", doc.link.as_deref()),
+            expires_on: doc.expires_on.clone(),
+            words: index_words(
+                c,
+                &[
+                    &doc.title,
+                    &doc.boat,
+                    doc.kind.as_deref().unwrap_or_default(),
+                ],
+            ),
+            event_id: event_id.to_string(),
+            updated_at: doc.updated_at,
+        })
+        .collect()
+}
+
+/// Appends the upsert of `rows` to `q`: an older entry never replaces a
+/// newer one.
+pub(crate) fn push_catalog_upsert<'a, DB>(
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    rows: &'a [CatalogRow],
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push(
+        "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at) ",
+    );
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(r.tenant_id.as_str())
+            .push_bind(r.document_id.as_str())
+            .push_bind(r.boat.as_str())
+            .push_bind(r.boat_key.as_str())
+            .push_bind(r.title.as_str())
+            .push_bind(r.kind.as_deref())
+            .push_bind(r.link.as_deref())
+            .push_bind(r.expires_on.as_deref())
+            .push_bind(r.words.as_str())
+            .push_bind(r.event_id.as_str())
+            .push_bind(r.updated_at);
+    });
+    q.push(
+        " ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
+           title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
+           words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
+         WHERE catalog_documents.updated_at <= excluded.updated_at",
+    );
+}
+
 impl Store {
     /// Keeps the newest facts about a document.
     pub async fn put_catalog(
@@ -120,72 +217,22 @@ impl Store {
             .await
     }
 
-    /// Keeps a batch of accepted events' documents in one transaction:
-    /// one commit (one fsync on SQLite) for the batch, not one per event.
+    /// Keeps a batch of documents in one transaction and one statement
+    /// per chunk (SQLite's triggers keep the full-text rows).
     pub async fn put_catalog_many(&self, docs: &[(TenantId, String, CatalogHit)]) -> Result<()> {
-        if docs.is_empty() {
+        let rows = catalog_rows(
+            &self.crypto,
+            docs.iter().map(|(t, e, d)| (t, e.as_str(), d)),
+        );
+        if rows.is_empty() {
             return Ok(());
         }
-        let c = &self.crypto;
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
-            for (tenant_id, event_id, doc) in docs {
-                let words = index_words(
-                    c,
-                    &[
-                        &doc.title,
-                        &doc.boat,
-                        doc.kind.as_deref().unwrap_or_default(),
-                    ],
-                );
-                let changed = sqlx::query(
-                    "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                     ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
-                       title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
-                       words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
-                     WHERE catalog_documents.updated_at <= excluded.updated_at",
-                )
-                .bind(tenant_id)
-                .bind(&doc.document_id)
-                .bind(c.seal("catalog_documents.boat", &doc.boat))
-                .bind(boat_key(c, &doc.boat))
-                .bind(c.seal("catalog_documents.title", &doc.title))
-                .bind(c.seal_opt("catalog_documents.kind", doc.kind.as_deref()))
-                .bind(c.seal_opt("catalog_documents.link", doc.link.as_deref()))
-                .bind(&doc.expires_on)
-                .bind(&words)
-                .bind(event_id)
-                .bind(doc.updated_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if changed > 0 && matches!(self.backend, Backend::Sqlite { .. }) {
-                    // The index row shares the document row's rowid: FTS5 finds a
-                    // row by rowid at once, while a filter on its other columns
-                    // reads the whole index (every accept got slower as the
-                    // catalog grew).
-                    let (rowid,): (i64,) = sqlx::query_as(
-                        "SELECT rowid FROM catalog_documents WHERE tenant_id = $1 AND document_id = $2",
-                    )
-                    .bind(tenant_id)
-                    .bind(&doc.document_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM catalog_fts WHERE rowid = $1")
-                        .bind(rowid)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO catalog_fts (rowid, tenant_id, document_id, words) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(rowid)
-                    .bind(tenant_id)
-                    .bind(&doc.document_id)
-                    .bind(&words)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            for chunk in rows.chunks(crate::INSERT_CHUNK) {
+                let mut q = sqlx::QueryBuilder::<DB>::new("");
+                push_catalog_upsert(&mut q, chunk);
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -211,8 +258,8 @@ impl Store {
                 let expr = words.join(" ");
                 sqlx::query_as::<sqlx::Sqlite, HitRow>(&format!(
                     "SELECT {HIT_COLUMNS} FROM catalog_fts f
-                     JOIN catalog_documents d ON d.tenant_id = f.tenant_id AND d.document_id = f.document_id
-                     WHERE catalog_fts MATCH $1 AND f.tenant_id = $2
+                     JOIN catalog_documents d ON d.rowid = f.rowid
+                     WHERE catalog_fts MATCH $1 AND d.tenant_id = $2
                      ORDER BY d.updated_at DESC LIMIT $3"
                 ))
                 .bind(expr)

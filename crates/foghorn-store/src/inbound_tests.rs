@@ -30,6 +30,7 @@ fn draft(tenant: &str, subs: &[&str], addresses: &[&str]) -> EventDraft {
         addresses: addresses.iter().map(|s| s.to_string()).collect(),
         created_at: now_ms(),
         fingerprint: None,
+        catalog: None,
     }
 }
 

@@ -105,6 +105,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0013_catalog_rowid.sqlite.sql"),
         postgres: "",
     },
+    Migration {
+        version: 14,
+        name: "catalog_triggers",
+        sql: include_str!("../migrations/0014_catalog_triggers.sql"),
+        sqlite: include_str!("../migrations/0014_catalog_triggers.sqlite.sql"),
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -29,6 +29,7 @@ fn draft(tenant: &str, key: Option<&str>, subs: &[&str]) -> EventDraft {
         addresses: Vec::new(),
         created_at: 1_000,
         fingerprint: None,
+        catalog: None,
     }
 }
 
@@ -96,7 +97,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 13);
+        assert_eq!(store.schema_version().await.unwrap(), 14);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -1600,5 +1601,93 @@ async fn a_mixed_batch_of_outcomes_records_each_one() {
             .unwrap();
         assert_eq!(captured.items.len(), 1, "{b}");
         assert_eq!(captured.items[0].notification_id, id(0), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn accepted_events_keep_their_documents_newest_first_in_their_tenant() {
+    use foghorn_core::team::CatalogHit;
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let doc = |tenant: &str, key: &str, title: &str, at: i64| EventDraft {
+            catalog: Some(CatalogHit {
+                document_id: "d1".into(),
+                boat: "Jeanneau 51".into(),
+                title: title.into(),
+                kind: None,
+                link: None,
+                expires_on: None,
+                updated_at: at,
+            }),
+            ..draft(tenant, Some(key), &[])
+        };
+        let titles = |hits: Vec<CatalogHit>| hits.into_iter().map(|h| h.title).collect::<Vec<_>>();
+        // One batch names the same document twice (the newer wins) and
+        // another tenant's document of the same id.
+        store
+            .accept_events(
+                &[
+                    doc("default", "a", "Engine Warranty", 1_000),
+                    doc("default", "b", "Hull Survey", 2_000),
+                    doc("other", "c", "Engine Manual", 1_500),
+                ],
+                simple_plan,
+            )
+            .await
+            .unwrap();
+        let default = TenantId::from("default");
+        let other = TenantId::from("other");
+        assert!(
+            titles(store.search_catalog(&default, "warr").await.unwrap()).is_empty(),
+            "{b}"
+        );
+        assert_eq!(
+            titles(store.search_catalog(&default, "hull").await.unwrap()),
+            ["Hull Survey"],
+            "{b}"
+        );
+        assert!(
+            titles(store.search_catalog(&default, "engine").await.unwrap()).is_empty(),
+            "{b}"
+        );
+        assert_eq!(
+            titles(store.search_catalog(&other, "engine").await.unwrap()),
+            ["Engine Manual"],
+            "{b}"
+        );
+        // An older event does not replace the newer entry; a repeated key
+        // writes nothing.
+        store
+            .accept_events(
+                &[
+                    doc("default", "d", "Rigging Check", 1_500),
+                    doc("default", "b", "Sails", 3_000),
+                ],
+                simple_plan,
+            )
+            .await
+            .unwrap();
+        assert!(
+            titles(store.search_catalog(&default, "rigg").await.unwrap()).is_empty(),
+            "{b}"
+        );
+        assert!(
+            titles(store.search_catalog(&default, "sails").await.unwrap()).is_empty(),
+            "{b}"
+        );
+        // A newer event replaces the entry and its words.
+        store
+            .accept_events(&[doc("default", "e", "Winter Storage", 4_000)], simple_plan)
+            .await
+            .unwrap();
+        assert!(
+            titles(store.search_catalog(&default, "hull").await.unwrap()).is_empty(),
+            "{b}"
+        );
+        assert_eq!(
+            titles(store.search_catalog(&default, "wint").await.unwrap()),
+            ["Winter Storage"],
+            "{b}"
+        );
     }
 }
