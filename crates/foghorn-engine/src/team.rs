@@ -314,3 +314,31 @@ pub fn catalog_entry(draft: &EventDraft) -> Option<CatalogHit> {
         updated_at: draft.created_at,
     })
 }
+
+/// How often SQLite's full-text catalog index catches up with the documents
+/// accepted meanwhile.
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Keeps SQLite's full-text catalog index up to date in batches, off the
+/// accept transaction (a search catches up by itself too). Nothing to do
+/// on PostgreSQL.
+pub fn spawn_catalog_indexer(store: Store) {
+    if !store.catalog_indexer_needed() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(INDEX_EVERY).await;
+            loop {
+                match store.index_catalog().await {
+                    Ok(n) if n as i64 == foghorn_store::catalog::INDEX_BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "indexing the catalog failed; trying again shortly");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}

@@ -512,7 +512,8 @@ impl Store {
             }
 
             // The documents the new events describe: in this commit, so the
-            // catalog never waits for a second transaction (and fsync).
+            // catalog never waits for a second transaction (and fsync). On
+            // SQLite the full-text index follows in batches.
             let documents = crate::catalog::catalog_rows(
                 &self.crypto,
                 planned
@@ -521,9 +522,10 @@ impl Store {
                     .filter(|d| inserted.contains(&d.event_id))
                     .filter_map(|d| Some((&d.tenant_id, d.event_id.as_str(), d.catalog.as_ref()?))),
             );
+            let for_indexer = self.catalog_indexer_needed();
             for chunk in documents.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("");
-                crate::catalog::push_catalog_upsert(&mut q, chunk);
+                crate::catalog::push_catalog_upsert(&mut q, chunk, for_indexer);
                 q.build().execute(&mut *tx).await?;
             }
 

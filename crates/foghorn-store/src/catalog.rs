@@ -171,10 +171,12 @@ pub(crate) fn catalog_rows<'a>(
 }
 
 /// Appends the upsert of `rows` to `q`: an older entry never replaces a
-/// newer one.
+/// newer one. On SQLite (`for_indexer`) a written row is marked for the
+/// full-text indexer ([`Store::index_catalog`]).
 pub(crate) fn push_catalog_upsert<'a, DB>(
     q: &mut sqlx::QueryBuilder<'a, DB>,
     rows: &'a [CatalogRow],
+    for_indexer: bool,
 ) where
     DB: sqlx::Database,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -182,8 +184,9 @@ pub(crate) fn push_catalog_upsert<'a, DB>(
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     q.push(
-        "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at) ",
+        "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at",
     );
+    q.push(if for_indexer { ", indexed) " } else { ") " });
     q.push_values(rows, |mut b, r| {
         b.push_bind(r.tenant_id.as_str())
             .push_bind(r.document_id.as_str())
@@ -196,14 +199,23 @@ pub(crate) fn push_catalog_upsert<'a, DB>(
             .push_bind(r.words.as_str())
             .push_bind(r.event_id.as_str())
             .push_bind(r.updated_at);
+        if for_indexer {
+            b.push("0");
+        }
     });
     q.push(
         " ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
            title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
-           words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at
-         WHERE catalog_documents.updated_at <= excluded.updated_at",
+           words = excluded.words, event_id = excluded.event_id, updated_at = excluded.updated_at",
     );
+    if for_indexer {
+        q.push(", indexed = 0");
+    }
+    q.push(" WHERE catalog_documents.updated_at <= excluded.updated_at");
 }
+
+/// Documents the indexer brings up to date per transaction.
+pub const INDEX_BATCH: i64 = 2_000;
 
 impl Store {
     /// Keeps the newest facts about a document.
@@ -227,16 +239,65 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        let for_indexer = self.catalog_indexer_needed();
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_with(BEGIN).await?;
             for chunk in rows.chunks(crate::INSERT_CHUNK) {
                 let mut q = sqlx::QueryBuilder::<DB>::new("");
-                push_catalog_upsert(&mut q, chunk);
+                push_catalog_upsert(&mut q, chunk, for_indexer);
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Whether documents wait for [`Store::index_catalog`] (SQLite's FTS5).
+    pub fn catalog_indexer_needed(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite { .. })
+    }
+
+    /// Brings the full-text index up to date for at most [`INDEX_BATCH`]
+    /// documents written since it last ran, in one transaction (one FTS5
+    /// segment for them all); returns how many. Nothing to do on
+    /// PostgreSQL.
+    pub async fn index_catalog(&self) -> Result<usize> {
+        let Backend::Sqlite { write, .. } = &self.backend else {
+            return Ok(0);
+        };
+        let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT rowid, tenant_id, document_id, words FROM catalog_documents WHERE indexed = 0 LIMIT $1",
+        )
+        .bind(INDEX_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        for chunk in rows.chunks(crate::INSERT_CHUNK) {
+            let mut q =
+                sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM catalog_fts WHERE rowid IN ");
+            crate::push_list(&mut q, chunk.iter().map(|r| r.0));
+            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO catalog_fts (rowid, tenant_id, document_id, words) ",
+            );
+            q.push_values(chunk, |mut b, (rowid, tenant, doc, words)| {
+                b.push_bind(rowid)
+                    .push_bind(tenant)
+                    .push_bind(doc)
+                    .push_bind(words);
+            });
+            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "UPDATE catalog_documents SET indexed = 1 WHERE rowid IN ",
+            );
+            crate::push_list(&mut q, chunk.iter().map(|r| r.0));
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
     }
 
     /// The tenant's documents matching every word of `query`, newest first.
@@ -251,6 +312,17 @@ impl Store {
             .collect();
         if words.is_empty() {
             return Ok(Vec::new());
+        }
+        // A search sees every document written before it: what the
+        // background indexer has not reached yet is indexed first.
+        if let Backend::Sqlite { read, .. } = &self.backend {
+            let waiting: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM catalog_documents WHERE indexed = 0 LIMIT 1")
+                    .fetch_optional(read)
+                    .await?;
+            if waiting.is_some() {
+                while self.index_catalog().await? as i64 == INDEX_BATCH {}
+            }
         }
         let rows: Vec<HitRow> = match &self.backend {
             Backend::Sqlite { read, .. } => {

@@ -39,6 +39,9 @@ pub struct Erased {
     pub consent_addresses: u64,
     /// Opt-outs kept as suppressions of the person's addresses.
     pub kept_suppressions: u64,
+    /// Files the person sent (WhatsApp photos and documents), deleted
+    /// with their catalog entries.
+    pub files: u64,
 }
 
 /// The address of each channel a subscriber can be reached on.
@@ -407,6 +410,28 @@ impl Store {
                 q.push(" AND address_hash IN ");
                 crate::push_list(&mut q, hashes.iter());
                 q.build().execute(&mut *tx).await?;
+                // The files the person sent, what the catalog says of
+                // them, and when they last wrote.
+                let mut q =
+                    QueryBuilder::<DB>::new("DELETE FROM catalog_documents WHERE tenant_id = ");
+                q.push_bind(tenant_id.clone());
+                q.push(" AND document_id IN (SELECT id FROM inbound_media WHERE tenant_id = ");
+                q.push_bind(tenant_id.clone());
+                q.push(" AND address_hash IN ");
+                crate::push_list(&mut q, hashes.iter());
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+                for table in ["inbound_media", "whatsapp_windows"] {
+                    let mut q =
+                        QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE tenant_id = "));
+                    q.push_bind(tenant_id.clone());
+                    q.push(" AND address_hash IN ");
+                    crate::push_list(&mut q, hashes.iter());
+                    let gone = q.build().execute(&mut *tx).await?.rows_affected();
+                    if table == "inbound_media" {
+                        erased.files = gone;
+                    }
+                }
             }
             let a = audit
                 .clone()

@@ -16,7 +16,7 @@ mod audit;
 mod budgets;
 mod calls;
 mod canary;
-mod catalog;
+pub mod catalog;
 mod costs;
 pub mod crypto;
 mod gdpr;

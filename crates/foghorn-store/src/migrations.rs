@@ -107,9 +107,16 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 14,
-        name: "catalog_triggers",
-        sql: include_str!("../migrations/0014_catalog_triggers.sql"),
-        sqlite: include_str!("../migrations/0014_catalog_triggers.sqlite.sql"),
+        name: "catalog_index",
+        sql: include_str!("../migrations/0014_catalog_index.sql"),
+        sqlite: include_str!("../migrations/0014_catalog_index.sqlite.sql"),
+        postgres: "",
+    },
+    Migration {
+        version: 15,
+        name: "media_owner",
+        sql: include_str!("../migrations/0015_media_owner.sql"),
+        sqlite: "",
         postgres: "",
     },
 ];

@@ -72,10 +72,13 @@ impl Store {
         Ok(last.is_some_and(|(at,)| now - at < WINDOW_MS))
     }
 
-    /// Keeps a file someone sent; returns its id.
+    /// Keeps a file `sender` sent; returns its id. The sender's address
+    /// hash goes with it, so erasing the person erases the file.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_media(
         &self,
         tenant_id: &TenantId,
+        sender: &str,
         mime_type: &str,
         filename: Option<&str>,
         sha256_hex: &str,
@@ -85,10 +88,11 @@ impl Store {
         let id = ids::media_id();
         let data = self.crypto.seal("inbound_media.data", &B64.encode(bytes));
         let filename = filename.map(|f| self.crypto.seal("inbound_media.filename", f));
+        let sender = self.crypto.lookup_hash(sender);
         on_db!(self, |pool, DB| {
             sqlx::query(
-                "INSERT INTO inbound_media (id, tenant_id, mime_type, size, sha256, filename, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO inbound_media (id, tenant_id, mime_type, size, sha256, filename, data, created_at, address_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&id)
             .bind(tenant_id)
@@ -98,6 +102,7 @@ impl Store {
             .bind(&filename)
             .bind(&data)
             .bind(now)
+            .bind(&sender)
             .execute(pool)
             .await?;
         });

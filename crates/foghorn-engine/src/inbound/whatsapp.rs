@@ -97,6 +97,7 @@ pub async fn arrived(
     let media_id = store
         .put_media(
             tenant,
+            m.from,
             fetched_mime,
             filename,
             &fetched.sha256_hex,

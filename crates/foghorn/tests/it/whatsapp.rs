@@ -384,6 +384,34 @@ async fn a_photo_sent_by_whatsapp_is_kept_announced_to_navidocs_and_found_in_the
             sent["text"]["body"], "Recall RC-2026-114 for Sea Breeze",
             "{b}: {sent}"
         );
+
+        // Erasing the owner erases what they sent: the file, its catalog
+        // entry, and when they last wrote (the template goes again).
+        let (s, _, _) = api
+            .send(reqwest::Method::DELETE, "/v1/subscribers/owner-wa", None)
+            .await;
+        assert_eq!(s, 204, "{b}");
+        let res = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{b}: the file is gone");
+        let (_, v) = api.get("/v1/catalog/search?q=survey").await;
+        assert_eq!(v["items"], json!([]), "{b}: {v}");
+        put_subscriber(&api, "owner-wa", json!({"whatsapp": "+16505551234"})).await;
+        let (id, _) = send(
+            &api,
+            json!({"name": "recall.whatsapp", "to": ["owner-wa"], "data": {"boat": "Sea Breeze", "recall_id": "RC-2026-115"}}),
+        )
+        .await;
+        wait_status(&api, &id, "sent").await;
+        let last = graph
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/messages"))
+            .map(|r| r.json())
+            .last()
+            .unwrap_or_else(|| panic!("{b}: nothing sent"));
+        assert_eq!(last["type"], "template", "{b}: {last}");
         server.stop().await;
     }
 }

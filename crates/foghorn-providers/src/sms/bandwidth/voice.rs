@@ -32,6 +32,11 @@ use serde::{Deserialize, Serialize};
 /// The Voice API's origin.
 pub const VOICE_ORIGIN: &str = "https://voice.bandwidth.com";
 
+/// Bandwidth's pay-as-you-go list price for an outbound call to a US
+/// number, $0.0100 a minute (bandwidth.com/pricing, "Voice Local
+/// Outbound"); other destinations are priced by the account's contract.
+pub const US_MICROS_PER_MINUTE: i64 = 10_000;
+
 /// Seconds a prompt waits for the first key.
 const FIRST_DIGIT_TIMEOUT_S: u32 = 8;
 
@@ -84,6 +89,8 @@ pub struct Webhook {
     pub cause: Option<String>,
     #[serde(default)]
     pub answer_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
     #[serde(default)]
     pub error_message: Option<String>,
     #[serde(default)]
@@ -167,11 +174,12 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
         }
         _ => return Ok(Vec::new()),
     }
+    let price = call_price(&hook);
     let call_id = hook
         .call_id
         .ok_or_else(|| InboundError::Malformed("disconnect without callId".into()))?;
     let cause = hook.cause.unwrap_or_default();
-    let answered = hook.answer_time.is_some_and(|t| !t.is_empty());
+    let answered = hook.answer_time.as_ref().is_some_and(|t| !t.is_empty());
     let state = match cause.as_str() {
         "hangup" if answered => DeliveryState::Delivered,
         // Nobody picked up: the escalation tries again on its schedule.
@@ -188,7 +196,26 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
             Some(m) if !m.is_empty() => format!("{cause}: {m}"),
             _ => cause,
         }),
+        price,
         recipient: hook.to,
-        price: None,
     }])
+}
+
+/// What an answered call to a US number costs at the list price: its
+/// minutes from answer to end, each begun minute whole.
+fn call_price(hook: &Webhook) -> Option<foghorn_core::Money> {
+    let at = |t: &Option<String>| {
+        chrono::DateTime::parse_from_rfc3339(t.as_deref()?)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    };
+    let millis = at(&hook.end_time)? - at(&hook.answer_time)?;
+    if millis <= 0 || !hook.to.as_deref()?.starts_with("+1") {
+        return None;
+    }
+    let minutes = (millis + 59_999) / 60_000;
+    Some(foghorn_core::Money {
+        micros: minutes * US_MICROS_PER_MINUTE,
+        currency: "USD".into(),
+    })
 }

@@ -258,18 +258,40 @@ fn a_disconnect_ends_the_call_by_its_cause() {
             state,
             notification_id,
             event_id,
+            price,
             ..
         }] = events.as_slice()
         else {
             panic!("{events:?}")
         };
         assert_eq!(*state, want, "{cause}");
+        // Answered for 55 s: one minute at the list price; unanswered, free.
+        assert_eq!(
+            price.as_ref().map(|p| (p.micros, p.currency.as_str())),
+            answered.then_some((voice::US_MICROS_PER_MINUTE, "USD")),
+            "{cause}"
+        );
         assert_eq!(notification_id.as_deref(), Some("ntf_01hx7"));
         assert_eq!(
             event_id.as_deref(),
             Some(format!("{CALL}:disconnect").as_str())
         );
     }
+    // Two minutes and a second are three begun minutes; abroad, no list price.
+    let long = |to: &str| {
+        json!({"eventType": "disconnect", "callId": CALL, "cause": "hangup", "to": to,
+            "answerTime": "2022-06-17T22:19:45.375Z", "endTime": "2022-06-17T22:21:46.375Z"})
+        .to_string()
+    };
+    let price = |body: String| match voice::events(body.as_bytes()).unwrap().as_slice() {
+        [InboundEvent::Status { price, .. }] => price.as_ref().map(|p| p.micros),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        price(long("+19195554444")),
+        Some(3 * voice::US_MICROS_PER_MINUTE)
+    );
+    assert_eq!(price(long("+33612345678")), None);
     // Through the provider's callback endpoint, with its credentials.
     let p = provider("https://voice.bandwidth.com");
     let good = headers(&[("authorization", &basic("hook-user", "hook-pass"))]);

@@ -1,0 +1,3 @@
+-- SQLite's full-text rows are kept by a background indexer (the SQLite
+-- file beside this one); PostgreSQL's index is a generated column, and its
+-- GIN index batches its own updates.

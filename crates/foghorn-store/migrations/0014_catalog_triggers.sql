@@ -1,3 +1,0 @@
--- SQLite keeps its full-text rows by triggers (in the SQLite file beside
--- this one), so a document is indexed by the statement that writes it;
--- PostgreSQL's index is a generated column and needs nothing.
