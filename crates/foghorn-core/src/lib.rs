@@ -6,6 +6,7 @@
 
 pub mod channel;
 pub mod clock;
+pub mod hex;
 pub mod ids;
 pub mod inbound;
 pub mod kind;

@@ -50,11 +50,19 @@ impl Acceptor {
     ) -> Acceptor {
         let (tx, rx) = mpsc::channel::<Submission>(16_384);
         let rx = Arc::new(Mutex::new(rx));
-        let writers = if store.is_postgres() { 4 } else { 1 };
-        for _ in 0..writers {
-            let (store, wake, rx, handoff) =
-                (store.clone(), wake.clone(), rx.clone(), handoff.clone());
-            tokio::spawn(async move { writer(store, wake, rx, limits, handoff).await });
+        if store.is_postgres() {
+            for _ in 0..4 {
+                let (store, wake, rx, handoff) =
+                    (store.clone(), wake.clone(), rx.clone(), handoff.clone());
+                tokio::spawn(async move { writer(store, wake, rx, limits, handoff).await });
+            }
+        } else {
+            let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
+            // Dropped, the receiver lets the writer run on: it stops when
+            // every sender is gone.
+            drop(crate::own_thread::spawn("foghorn-accept", move || {
+                writer(store, wake, rx, limits, handoff)
+            }));
         }
         Acceptor { tx, store }
     }

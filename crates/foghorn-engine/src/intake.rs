@@ -300,7 +300,11 @@ pub async fn accept(
         catalog: None,
     };
     // Parsed here, in the request's task, rather than by the one writer.
-    draft.catalog = crate::team::catalog_entry(&draft);
+    draft.catalog = crate::team::catalog_entry(&draft).map(|doc| {
+        acceptor
+            .store
+            .catalog_row(&draft.tenant_id, &draft.event_id, &doc)
+    });
     let plan = EventPlan {
         workflow,
         steps,

@@ -151,12 +151,21 @@ impl Worker {
             1
         })
             .map(|_| {
-                tokio::spawn(record_loop(
+                let recording = record_loop(
                     self.store.clone(),
                     owner.clone(),
                     rx.clone(),
                     self.wake.clone(),
-                ))
+                );
+                if self.store.is_postgres() {
+                    return tokio::spawn(recording);
+                }
+                // SQLite's one recorder talks to the database all the time:
+                // on a thread of its own (see `own_thread`).
+                let ended = crate::own_thread::spawn("foghorn-record", move || recording);
+                tokio::spawn(async move {
+                    let _ = ended.await;
+                })
             })
             .collect();
         let claimer = tokio::spawn(claim_loop(self, owner, shared, tx, stop_rx));

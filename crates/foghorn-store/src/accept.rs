@@ -37,7 +37,7 @@ pub struct EventDraft {
     pub fingerprint: Option<String>,
     /// What the event says about a document, kept in the catalog in the
     /// same transaction when the event is created.
-    pub catalog: Option<foghorn_core::team::CatalogHit>,
+    pub catalog: Option<crate::catalog::CatalogRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -514,13 +514,12 @@ impl Store {
             // The documents the new events describe: in this commit, so the
             // catalog never waits for a second transaction (and fsync). On
             // SQLite the full-text index follows in batches.
-            let documents = crate::catalog::catalog_rows(
-                &self.crypto,
+            let documents = crate::catalog::newest(
                 planned
                     .iter()
                     .map(|(i, _)| &drafts[*i])
                     .filter(|d| inserted.contains(&d.event_id))
-                    .filter_map(|d| Some((&d.tenant_id, d.event_id.as_str(), d.catalog.as_ref()?))),
+                    .filter_map(|d| d.catalog.as_ref()),
             );
             let for_indexer = self.catalog_indexer_needed();
             for chunk in documents.chunks(INSERT_CHUNK) {

@@ -109,7 +109,10 @@ const HIT_COLUMNS: &str =
     "d.document_id, d.boat, d.title, d.kind, d.link, d.expires_on, d.updated_at";
 
 /// A catalog entry as its row holds it: sealed, with its blind index.
-pub(crate) struct CatalogRow {
+/// Made by [`Store::catalog_row`] in the request's task, so the one
+/// writer only writes it.
+#[derive(Debug, Clone)]
+pub struct CatalogRow {
     tenant_id: String,
     document_id: String,
     boat: String,
@@ -123,51 +126,23 @@ pub(crate) struct CatalogRow {
     updated_at: i64,
 }
 
-/// The rows of a batch of entries, one per document: the newest entry wins
-/// (the later one on a tie), since one statement may not write a row twice
-/// on PostgreSQL.
-pub(crate) fn catalog_rows<'a>(
-    c: &crate::crypto::Crypto,
-    docs: impl IntoIterator<Item = (&'a TenantId, &'a str, &'a CatalogHit)>,
-) -> Vec<CatalogRow> {
-    let mut newest: std::collections::HashMap<(&str, &str), (&str, &CatalogHit)> =
-        Default::default();
-    let mut order = Vec::new();
-    for (tenant, event_id, doc) in docs {
-        let key = (tenant.as_str(), doc.document_id.as_str());
-        match newest.get_mut(&key) {
-            Some(kept) if kept.1.updated_at > doc.updated_at => {}
-            Some(kept) => *kept = (event_id, doc),
+/// One row per document of a batch: the newest entry wins (the later one
+/// on a tie), since one statement may not write a row twice on
+/// PostgreSQL.
+pub(crate) fn newest<'a>(rows: impl IntoIterator<Item = &'a CatalogRow>) -> Vec<&'a CatalogRow> {
+    let mut kept: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut out: Vec<&CatalogRow> = Vec::new();
+    for row in rows {
+        match kept.get(&(row.tenant_id.as_str(), row.document_id.as_str())) {
+            Some(&i) if out[i].updated_at > row.updated_at => {}
+            Some(&i) => out[i] = row,
             None => {
-                newest.insert(key, (event_id, doc));
-                order.push(key);
+                kept.insert((&row.tenant_id, &row.document_id), out.len());
+                out.push(row);
             }
         }
     }
-    order
-        .into_iter()
-        .filter_map(|key| newest.get(&key).map(|kept| (key.0, *kept)))
-        .map(|(tenant, (event_id, doc))| CatalogRow {
-            tenant_id: tenant.to_string(),
-            document_id: doc.document_id.clone(),
-            boat: c.seal("catalog_documents.boat", &doc.boat),
-            boat_key: boat_key(c, &doc.boat),
-            title: c.seal("catalog_documents.title", &doc.title),
-            kind: c.seal_opt("catalog_documents.kind", doc.kind.as_deref()),
-            link: c.seal_opt("catalog_documents.link", doc.link.as_deref()),
-            expires_on: doc.expires_on.clone(),
-            words: index_words(
-                c,
-                &[
-                    &doc.title,
-                    &doc.boat,
-                    doc.kind.as_deref().unwrap_or_default(),
-                ],
-            ),
-            event_id: event_id.to_string(),
-            updated_at: doc.updated_at,
-        })
-        .collect()
+    out
 }
 
 /// Appends the upsert of `rows` to `q`: an older entry never replaces a
@@ -175,7 +150,7 @@ pub(crate) fn catalog_rows<'a>(
 /// full-text indexer ([`Store::index_catalog`]).
 pub(crate) fn push_catalog_upsert<'a, DB>(
     q: &mut sqlx::QueryBuilder<'a, DB>,
-    rows: &'a [CatalogRow],
+    rows: &[&'a CatalogRow],
     for_indexer: bool,
 ) where
     DB: sqlx::Database,
@@ -229,13 +204,44 @@ impl Store {
             .await
     }
 
+    /// What `doc` (said by event `event_id`) is as its catalog row.
+    pub fn catalog_row(
+        &self,
+        tenant_id: &TenantId,
+        event_id: &str,
+        doc: &CatalogHit,
+    ) -> CatalogRow {
+        let c = &self.crypto;
+        CatalogRow {
+            tenant_id: tenant_id.to_string(),
+            document_id: doc.document_id.clone(),
+            boat: c.seal("catalog_documents.boat", &doc.boat),
+            boat_key: boat_key(c, &doc.boat),
+            title: c.seal("catalog_documents.title", &doc.title),
+            kind: c.seal_opt("catalog_documents.kind", doc.kind.as_deref()),
+            link: c.seal_opt("catalog_documents.link", doc.link.as_deref()),
+            expires_on: doc.expires_on.clone(),
+            words: index_words(
+                c,
+                &[
+                    &doc.title,
+                    &doc.boat,
+                    doc.kind.as_deref().unwrap_or_default(),
+                ],
+            ),
+            event_id: event_id.to_string(),
+            updated_at: doc.updated_at,
+        }
+    }
+
     /// Keeps a batch of documents in one transaction and one statement
-    /// per chunk (SQLite's triggers keep the full-text rows).
+    /// per chunk (on SQLite the full-text index follows).
     pub async fn put_catalog_many(&self, docs: &[(TenantId, String, CatalogHit)]) -> Result<()> {
-        let rows = catalog_rows(
-            &self.crypto,
-            docs.iter().map(|(t, e, d)| (t, e.as_str(), d)),
-        );
+        let made: Vec<CatalogRow> = docs
+            .iter()
+            .map(|(t, e, d)| self.catalog_row(t, e, d))
+            .collect();
+        let rows = newest(&made);
         if rows.is_empty() {
             return Ok(());
         }

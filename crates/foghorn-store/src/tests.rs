@@ -1609,8 +1609,9 @@ async fn accepted_events_keep_their_documents_newest_first_in_their_tenant() {
     use foghorn_core::team::CatalogHit;
     for (_db, store) in backends().await {
         let b = store.backend_name();
-        let doc = |tenant: &str, key: &str, title: &str, at: i64| EventDraft {
-            catalog: Some(CatalogHit {
+        let doc = |tenant: &str, key: &str, title: &str, at: i64| {
+            let d = draft(tenant, Some(key), &[]);
+            let hit = CatalogHit {
                 document_id: "d1".into(),
                 boat: "Jeanneau 51".into(),
                 title: title.into(),
@@ -1618,8 +1619,11 @@ async fn accepted_events_keep_their_documents_newest_first_in_their_tenant() {
                 link: None,
                 expires_on: None,
                 updated_at: at,
-            }),
-            ..draft(tenant, Some(key), &[])
+            };
+            EventDraft {
+                catalog: Some(store.catalog_row(&d.tenant_id, &d.event_id, &hit)),
+                ..d
+            }
         };
         let titles = |hits: Vec<CatalogHit>| hits.into_iter().map(|h| h.title).collect::<Vec<_>>();
         // One batch names the same document twice (the newer wins) and
