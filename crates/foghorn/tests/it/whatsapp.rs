@@ -51,6 +51,7 @@ fn config(env: &Env, meta: &str, twilio: &str) {
             "public_url = \"{PUBLIC_URL}\"\n\
              [providers.whatsapp]\nkind = \"whatsapp\"\naccess_token = \"EAAG-e2e\"\nphone_number_id = \"106540352242922\"\n\
              base_url = \"{meta}\"\nverify_token = \"verify-e2e\"\napp_secret = \"{APP_SECRET}\"\n\
+             prices = {{ utility = \"0.0040\" }}\n\
              [providers.twilio]\nkind = \"twilio\"\naccount_sid = \"AC00000000000000000000000000000007\"\n\
              auth_token = \"tw-token\"\nphone_number = \"+12025550100\"\nbase_url = \"{twilio}\"\n\
              [channels.sms]\nproviders = [\"twilio\"]\n[channels.whatsapp]\nproviders = [\"whatsapp\"]\n"
@@ -129,7 +130,8 @@ async fn a_template_goes_out_its_statuses_come_back_and_a_number_not_on_whatsapp
         let status = |s: &str| {
             json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
                 "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-                "statuses": [{"id": wamid, "status": s, "timestamp": "1765000000", "recipient_id": "16505551234"}]}}]}]})
+                "statuses": [{"id": wamid, "status": s, "timestamp": "1765000000", "recipient_id": "16505551234",
+                    "pricing": {"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"}}]}}]}]})
             .to_string()
         };
         let body = status("delivered");
@@ -154,6 +156,9 @@ async fn a_template_goes_out_its_statuses_come_back_and_a_number_not_on_whatsapp
         assert_eq!(s, 401, "{b}");
         let n = wait_status(&api, &id, "delivered").await;
         assert_eq!(n["status"], "delivered", "{b}: {n}");
+        // Its cost is the account's rate for the category Meta reported.
+        assert_eq!(n["cost"]["amount"], "0.004", "{b}: {n}");
+        assert_eq!(n["cost"]["currency"], "USD", "{b}: {n}");
 
         // Not on WhatsApp: the SMS fallback carries the step's text.
         let (id, _) = send(&api, event(NOT_ON_WHATSAPP)).await;

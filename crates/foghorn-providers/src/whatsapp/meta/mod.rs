@@ -38,6 +38,15 @@ pub struct Config {
     /// The app secret that signs the webhooks; none are accepted without it.
     #[serde(default)]
     pub app_secret: Option<Secret>,
+    /// The account's rate per delivered message by pricing category
+    /// (`marketing = "0.0250"`, `utility`, `authentication`, …): Meta
+    /// reports the category on each status, not the amount, and rates vary
+    /// by country and contract, so there is no built-in list price.
+    #[serde(default)]
+    pub prices: std::collections::BTreeMap<String, String>,
+    /// The currency of `prices`, `USD` unless set.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +59,7 @@ pub struct WhatsApp {
     allow_private: bool,
     verify_token: Option<Secret>,
     app_secret: Option<Secret>,
+    prices: webhook::Prices,
     client: reqwest::Client,
 }
 
@@ -89,6 +99,8 @@ impl WhatsApp {
         let base = sms::base_url(name, base, opts.allow_private_targets)?;
         let path = format!("/{version}/{}/messages", config.phone_number_id);
         let blank = |s: Option<Secret>| s.filter(|s| !s.is_blank());
+        let prices = webhook::Prices::new(&config.prices, config.currency.as_deref())
+            .map_err(|why| BuildError::invalid(name, why))?;
         Ok(WhatsApp {
             name: name.to_string(),
             access_token: config.access_token,
@@ -97,6 +109,7 @@ impl WhatsApp {
             allow_private: opts.allow_private_targets,
             verify_token: blank(config.verify_token),
             app_secret: blank(config.app_secret),
+            prices,
             client,
         })
     }
@@ -191,7 +204,7 @@ impl WhatsApp {
             req.body,
             req.header(webhook::SIGNATURE_HEADER),
         )?;
-        webhook::events(req.body)
+        webhook::events(req.body, &self.prices)
     }
 
     /// Downloads a file someone sent: the media id is looked up for a
@@ -336,8 +349,9 @@ impl ProviderKind for WhatsApp {
         name: KIND,
         channels: &[Channel::Whatsapp],
         failover_rank: Some(10),
-        // Meta prices conversations by category and country, reported on
-        // the status webhooks, not per message.
+        // Meta charges a delivered template by its category and the
+        // recipient's country; the status webhooks name the category and
+        // the account's `prices` give the rate.
         list_price: ListPrice::None,
         env: EnvVars {
             required: &[

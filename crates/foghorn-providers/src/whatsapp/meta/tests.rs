@@ -19,6 +19,8 @@ fn config(base: &str) -> Config {
         base_url: Some(base.into()),
         verify_token: Some("verify-me".into()),
         app_secret: Some(SECRET.into()),
+        prices: Default::default(),
+        currency: None,
     }
 }
 
@@ -313,7 +315,7 @@ fn messages_are_read_with_their_files_and_numbers_in_e164() {
             {"from": "16505551234", "id": "wamid.R", "timestamp": "1749416385", "type": "reaction", "reaction": {"emoji": "x"}}
         ]}}]}]})
     .to_string();
-    let events = webhook::events(body.as_bytes()).unwrap();
+    let events = webhook::events(body.as_bytes(), &Default::default()).unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
     let InboundEvent::Message {
         from,
@@ -336,4 +338,63 @@ fn messages_are_read_with_their_files_and_numbers_in_e164() {
         (m.id.as_str(), m.mime_type.as_str(), m.filename.as_deref()),
         ("987", "application/pdf", Some("survey.pdf"))
     );
+}
+
+#[test]
+fn a_delivered_messages_cost_is_its_categorys_rate_and_free_ones_cost_nothing() {
+    let mut c = config("https://graph.facebook.com");
+    c.prices = [("utility", "0.0040"), ("marketing", "0.0250")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let w = WhatsApp::new("whatsapp", c, testkit::client(), &testkit::opts()).unwrap();
+    let status = |status: &str, pricing: serde_json::Value| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "statuses": [{"id": "wamid.P", "status": status, "timestamp": "1749416383", "recipient_id": "16505551234", "pricing": pricing}]}}]}]})
+        .to_string()
+    };
+    let price = |body: String| {
+        let events = w
+            .inbound(&request(
+                "POST",
+                "https://foghorn.example/hooks/whatsapp",
+                &signed(SECRET, &body),
+                body.as_bytes(),
+            ))
+            .unwrap();
+        match events.as_slice() {
+            [InboundEvent::Status { price, .. }] => {
+                price.as_ref().map(|p| (p.micros, p.currency.clone()))
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let usd = |m: i64| Some((m, "USD".to_string()));
+    // Per-message pricing: `type` says whether it was charged.
+    let regular = |cat: &str| json!({"billable": true, "pricing_model": "PMP", "category": cat, "type": "regular"});
+    assert_eq!(price(status("delivered", regular("utility"))), usd(4_000));
+    assert_eq!(price(status("read", regular("marketing"))), usd(25_000));
+    // A utility template inside the service window is free.
+    let free = json!({"billable": false, "pricing_model": "PMP", "category": "utility", "type": "free_customer_service"});
+    assert_eq!(price(status("delivered", free)), usd(0));
+    // The older flag alone.
+    let old = json!({"billable": true, "pricing_model": "CBP", "category": "utility"});
+    assert_eq!(price(status("delivered", old)), usd(4_000));
+    // No rate for the category, not yet delivered, or no pricing: unknown.
+    assert_eq!(price(status("delivered", regular("authentication"))), None);
+    assert_eq!(price(status("sent", regular("utility"))), None);
+    assert_eq!(price(status("delivered", json!(null))), None);
+    // A rate for something that is not a category, or not an amount, is
+    // refused when the account is built.
+    for (k, v) in [
+        ("utilty", "0.004"),
+        ("utility", "four"),
+        ("utility", "-0.004"),
+    ] {
+        let mut c = config("https://graph.facebook.com");
+        c.prices = [(k.to_string(), v.to_string())].into_iter().collect();
+        let e = WhatsApp::new("whatsapp", c, testkit::client(), &testkit::opts()).unwrap_err();
+        assert!(e.to_string().contains(&format!("prices.{k}")), "{e}");
+    }
 }

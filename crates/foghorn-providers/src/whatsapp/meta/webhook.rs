@@ -13,7 +13,7 @@
 //!   "changes": [{"field": "messages", "value": {"metadata":
 //!   {"display_phone_number", "phone_number_id"}, "statuses": [{"id",
 //!   "status": sent|delivered|read|failed, "timestamp", "recipient_id",
-//!   "pricing": {"billable", "pricing_model", "category"}, "errors":
+//!   "pricing": {"billable", "pricing_model", "category", "type"}, "errors":
 //!   [{"code", "title"}]}], "messages": [{"from", "id", "timestamp",
 //!   "type": text|image|document|…, "text": {"body"}, "image"/"document":
 //!   {"id", "mime_type", "sha256", "caption", "filename"}}]}}]}]}`, numbers
@@ -144,6 +144,87 @@ struct StatusItem {
     recipient_id: Option<String>,
     #[serde(default)]
     errors: Vec<StatusError>,
+    #[serde(default)]
+    pricing: Option<Pricing>,
+}
+
+/// A status's `pricing`: `category` (`marketing`, `utility`,
+/// `authentication`, `authentication_international`, `marketing_lite`,
+/// `service`) and, since per-message pricing (July 2025), `type`:
+/// `regular` is charged, `free_customer_service` and `free_entry_point`
+/// are not; `billable` is the older flag.
+#[derive(Debug, Deserialize)]
+struct Pricing {
+    #[serde(default)]
+    billable: Option<bool>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+/// The categories a rate may be given for.
+const CATEGORIES: &[&str] = &[
+    "marketing",
+    "utility",
+    "authentication",
+    "authentication_international",
+    "marketing_lite",
+    "service",
+];
+
+/// The account's rates per delivered message, by category.
+#[derive(Debug, Clone, Default)]
+pub struct Prices {
+    micros: std::collections::BTreeMap<String, i64>,
+    currency: String,
+}
+
+impl Prices {
+    /// Checks each rate: a known category, a decimal amount.
+    pub fn new(
+        rates: &std::collections::BTreeMap<String, String>,
+        currency: Option<&str>,
+    ) -> Result<Prices, String> {
+        let mut micros = std::collections::BTreeMap::new();
+        for (category, rate) in rates {
+            if !CATEGORIES.contains(&category.as_str()) {
+                return Err(format!(
+                    "`prices.{category}` is not a pricing category (one of {})",
+                    CATEGORIES.join(", ")
+                ));
+            }
+            let amount = foghorn_core::Money::parse_amount(rate)
+                .filter(|m| *m >= 0)
+                .ok_or_else(|| format!("`prices.{category}` is an amount such as \"0.0040\""))?;
+            micros.insert(category.clone(), amount);
+        }
+        let currency = currency.unwrap_or("USD").trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err("`currency` is an ISO 4217 code such as USD".into());
+        }
+        Ok(Prices { micros, currency })
+    }
+
+    /// What a delivered (or read) message cost: nothing when Meta says it
+    /// was free, the category's rate when charged, unknown when the
+    /// account has no rate for it.
+    fn of(&self, state: DeliveryState, pricing: Option<&Pricing>) -> Option<foghorn_core::Money> {
+        if !matches!(state, DeliveryState::Delivered | DeliveryState::Read) {
+            return None;
+        }
+        let pricing = pricing?;
+        let charged = match pricing.kind.as_deref() {
+            Some(kind) => kind == "regular",
+            None => pricing.billable.unwrap_or(false),
+        };
+        let micros = if charged {
+            *self.micros.get(pricing.category.as_deref()?)?
+        } else {
+            0
+        };
+        Some(foghorn_core::Money::new(micros, self.currency.clone()))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,7 +237,7 @@ struct StatusError {
 
 /// The statuses and messages a verified notification reports. Messages
 /// of kinds Foghorn does not read (reactions, locations …) are left out.
-pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
+pub fn events(body: &[u8], prices: &Prices) -> Result<Vec<InboundEvent>, InboundError> {
     let payload: Payload = serde_json::from_slice(body)
         .map_err(|e| InboundError::Malformed(format!("not a WhatsApp webhook: {e}")))?;
     let mut out = Vec::new();
@@ -221,8 +302,8 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
             state,
             error_code: error.and_then(|e| e.code).map(|c| c.to_string()),
             detail: error.and_then(|e| e.title.clone()),
+            price: prices.of(state, status.pricing.as_ref()),
             recipient: status.recipient_id.map(|r| format!("+{r}")),
-            price: None,
         });
     }
     Ok(out)
