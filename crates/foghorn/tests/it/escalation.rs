@@ -43,13 +43,42 @@ async fn slack() -> MockServer {
     .await
 }
 
+/// Answers as Discord does: the message object for a post or an edit.
+async fn discord() -> MockServer {
+    MockServer::start(|req| {
+        Reply::json(
+            200,
+            json!({"id": format!("13000000000000000{:02}", req.n), "channel_id": DISCORD_CHANNEL, "type": 0}),
+        )
+    })
+    .await
+}
+
+const DISCORD_CHANNEL: &str = "998877665544332211";
+
 /// The pack's recall workflow with its escalation shortened for the test,
-/// and its team alert in the dealer's #alerts.
+/// and its team alert in the dealer's #alerts (and, given a Discord mock,
+/// in a Discord channel too).
 fn config(env: &Env, twilio: &str, slack: &str) {
+    config_with(env, twilio, slack, None)
+}
+
+fn config_with(env: &Env, twilio: &str, slack: &str, discord: Option<&str>) {
+    let (discord_account, discord_step) = match discord {
+        Some(url) => (
+            format!(
+                "[providers.discord]\nkind = \"discord\"\nbot_token = \"MTk4.Cl2FMQ.test\"\nbase_url = \"{url}/api/v10\"\n"
+            ),
+            format!(
+                "[[steps]]\nchannel = \"discord\"\ndestination = \"{DISCORD_CHANNEL}\"\ntext = \"Recall {{{{ data.recall_id }}}} for {{{{ data.boat }}}}\"\nacknowledge = true\n"
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     env.write(
         "foghorn.toml",
         &format!(
-            "public_url = \"{PUBLIC_URL}\"\n\
+            "public_url = \"{PUBLIC_URL}\"\n{discord_account}\
              [providers.slack]\nkind = \"slack\"\nbot_token = \"xoxb-test\"\nbase_url = \"{slack}/api\"\n\
              [providers.twilio]\nkind = \"twilio\"\naccount_sid = \"{SID}\"\nauth_token = \"{TOKEN}\"\n\
              phone_number = \"{OUR_NUMBER}\"\nbase_url = \"{twilio}\"\n\
@@ -58,11 +87,14 @@ fn config(env: &Env, twilio: &str, slack: &str) {
     );
     env.write(
         "workflows/recall.issued.toml",
-        "name = \"recall.issued\"\ncategory = \"safety\"\ncritical = true\n\
-         [[steps]]\nchannel = \"email\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-         [[steps]]\nchannel = \"sms\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-         escalate = { after = \"3s\", to = [\"voice\"], until = \"acknowledged\", max = 2 }\n\
-         [[steps]]\nchannel = \"slack\"\ndestination = \"#alerts\"\ntemplate = \"recall_issued\"\nseverity = \"error\"\nacknowledge = true\n",
+        &format!(
+            "name = \"recall.issued\"\ncategory = \"safety\"\ncritical = true\n\
+             [[steps]]\nchannel = \"email\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
+             [[steps]]\nchannel = \"sms\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
+             escalate = {{ after = \"3s\", to = [\"voice\"], until = \"acknowledged\", max = 2 }}\n\
+             [[steps]]\nchannel = \"slack\"\ndestination = \"#alerts\"\ntemplate = \"recall_issued\"\nseverity = \"error\"\nacknowledge = true\n\
+             {discord_step}"
+        ),
     );
 }
 
@@ -409,7 +441,8 @@ async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
         let b = env.backend();
         let twilio = twilio().await;
         let slack = slack().await;
-        config(&env, &twilio.url, &slack.url);
+        let discord = discord().await;
+        config_with(&env, &twilio.url, &slack.url, Some(&discord.url));
         let key = env.key("admin").await;
         let server = Server::start(&env, "all", &[]).await;
         let api = Api::new(&server.base, &key);
@@ -423,7 +456,10 @@ async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
         assert_eq!(s, 202, "{b}: {v}");
         let sms = by_channel(&v, "sms")[0].clone();
         let voice = by_channel(&v, "voice");
+        let alert = by_channel(&v, "discord")[0].clone();
         wait_status(&api, &sms, "sent").await;
+        let posted = wait_status(&api, &alert, "sent").await;
+        let message_id = posted["provider_message_id"].as_str().unwrap().to_string();
 
         // A stranger's "1" confirms nothing of the owner's.
         let hook_path = "/hooks/twilio?tenant=default";
@@ -472,6 +508,34 @@ async fn a_reply_of_ok_to_the_text_confirms_and_cancels_the_calls() {
         };
         let thanked = thanked.unwrap_or_else(|| panic!("{b}: no confirmation text"));
         assert_eq!(field(&thanked, "To"), "+12025550144", "{b}");
+        // The team's Discord alert is edited to say the owner confirmed.
+        let edit_path = format!("/api/v10/channels/{DISCORD_CHANNEL}/messages/{message_id}");
+        let start = Instant::now();
+        let edited = loop {
+            let found = discord.to_path(&edit_path);
+            if !found.is_empty() || start.elapsed() > Duration::from_secs(20) {
+                break found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let edit = edited.first().unwrap_or_else(|| {
+            panic!(
+                "{b}: no Discord edit: {:?}",
+                discord
+                    .requests()
+                    .iter()
+                    .map(|r| r.path.clone())
+                    .collect::<Vec<_>>()
+            )
+        });
+        assert_eq!(edit.method, "PATCH", "{b}");
+        assert!(
+            edit.json()["embeds"]
+                .to_string()
+                .contains("Confirmed by the recipient (sms reply)"),
+            "{b}: {}",
+            edit.json()
+        );
         tokio::time::sleep(Duration::from_secs(4)).await;
         assert!(calls(&twilio).is_empty(), "{b}: no call after the reply");
         server.stop().await;

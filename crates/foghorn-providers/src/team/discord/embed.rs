@@ -121,6 +121,18 @@ pub fn message(card: &Card, notification_id: &str, now_rfc3339: &str, buttons: b
     body
 }
 
+/// `body` with `note` (said at `at_ms`) as a last field of its embed,
+/// the time shown in each reader's zone.
+pub fn noted(mut body: Value, note: &str, at_ms: i64) -> Value {
+    let line = format!("{} at <t:{}:t>", clip(note, 900), at_ms / 1000);
+    if let Some(fields) = body["embeds"][0]["fields"].as_array_mut() {
+        fields.push(json!({"name": "Update", "value": line, "inline": false}));
+    } else if body["embeds"][0].is_object() {
+        body["embeds"][0]["fields"] = json!([{"name": "Update", "value": line, "inline": false}]);
+    }
+    body
+}
+
 /// The clicked message afterwards (an UPDATE_MESSAGE's data): its embeds
 /// with a line saying who did what, and only its link buttons left.
 pub fn settled(original: Option<&Value>, what: &str, actor: &Actor, at_ms: i64) -> Value {

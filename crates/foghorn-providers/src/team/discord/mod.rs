@@ -196,6 +196,76 @@ impl Discord {
         }
     }
 
+    /// Draws a message Foghorn posted again from `msg`, with `note` as its
+    /// last field: Edit Message (`PATCH /channels/{channel}/messages/{id}`,
+    /// the bot's token, buttons kept) for the bot's posts, Edit Webhook
+    /// Message (`PATCH /webhooks/{id}/{token}/messages/{id}`) for a
+    /// webhook's (Discord API reference, "Message" and "Webhook").
+    pub async fn annotate(
+        &self,
+        msg: &Outbound,
+        message_id: &str,
+        note: &str,
+        at_ms: i64,
+    ) -> Result<(), ProviderError> {
+        if message_id.is_empty() || !message_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ProviderError::permanent(format!(
+                "`{message_id}` is not a Discord message id"
+            )));
+        }
+        let card = card(msg);
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match &msg.to {
+            Address::Channel(channel) => {
+                let channel = msg.thread.as_deref().unwrap_or(channel);
+                let Some(token) = &self.bot_token else {
+                    return Ok(());
+                };
+                if channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ProviderError::permanent(format!(
+                        "`{channel}` is not a Discord channel id"
+                    )));
+                }
+                let body = embed::noted(
+                    embed::message(&card, &msg.notification_id, &now, true),
+                    note,
+                    at_ms,
+                );
+                let url = format!("{}/channels/{channel}/messages/{message_id}", self.base);
+                let request = self
+                    .reach
+                    .client
+                    .patch(url)
+                    .header(AUTHORIZATION, format!("Bot {}", token.expose()));
+                self.execute(channel, request, &body).await.map(drop)
+            }
+            _ => {
+                let (mut url, reach) = webhook_target(
+                    msg,
+                    self.webhook_url.as_ref(),
+                    &self.reach,
+                    &self.tenant_reach,
+                    "Discord webhook",
+                )?;
+                let bucket = url.path().to_string();
+                url.path_segments_mut()
+                    .map_err(|_| ProviderError::permanent("a Discord webhook URL has a path"))?
+                    .pop_if_empty()
+                    .extend(["messages", message_id]);
+                if let Some(thread) = &msg.thread {
+                    url.query_pairs_mut().append_pair("thread_id", thread);
+                }
+                let body = embed::noted(
+                    embed::message(&card, &msg.notification_id, &now, false),
+                    note,
+                    at_ms,
+                );
+                let request = reach.client.patch(url);
+                self.execute(&bucket, request, &body).await.map(drop)
+            }
+        }
+    }
+
     /// The time the bucket still needs, if it is empty.
     fn wait_for(&self, bucket: &str) -> Option<Duration> {
         let now = Instant::now();
@@ -554,6 +624,16 @@ impl ProviderKind for Discord {
         answer: &'a Answer,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(Discord::follow_up(self, interaction, answer))
+    }
+
+    fn annotate<'a>(
+        &'a self,
+        msg: &'a Outbound,
+        message_id: &'a str,
+        note: &'a str,
+        at_ms: i64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(Discord::annotate(self, msg, message_id, note, at_ms))
     }
 
     fn build(name: &str, config: Config, ctx: &BuildContext<'_>) -> Result<Self, BuildError> {

@@ -429,3 +429,72 @@ fn pings_commands_and_buttons_are_read_and_answered() {
         "Already acknowledged by discord:7 (ana)."
     );
 }
+
+#[tokio::test]
+async fn a_posted_alert_is_edited_with_the_note_by_the_bot_or_its_webhook() {
+    let (base, log) = mock(message_object()).await;
+    let d = discord(Config {
+        bot_token: Some("MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs".into()),
+        base_url: Some(format!("{base}/api/v10")),
+        ..Config::default()
+    });
+    let at = 1_765_000_000_000;
+    // The bot's message: Edit Message, with its buttons and the note last.
+    let msg = testkit::message(
+        Channel::Discord,
+        Address::Channel("998877665544332211".into()),
+        card(),
+    );
+    d.annotate(
+        &msg,
+        "1234567890123456789",
+        "Confirmed by the recipient (voice)",
+        at,
+    )
+    .await
+    .unwrap();
+    let req = to_path(
+        &log,
+        "/api/v10/channels/998877665544332211/messages/1234567890123456789",
+    )
+    .remove(0);
+    assert_eq!(req.method, reqwest::Method::PATCH);
+    assert!(req.header("authorization").starts_with("Bot "));
+    let body = req.json();
+    let fields = body["embeds"][0]["fields"].as_array().unwrap();
+    assert_eq!(
+        fields.last().unwrap(),
+        &json!({"name": "Update", "value": "Confirmed by the recipient (voice) at <t:1765000000:t>", "inline": false})
+    );
+    assert_eq!(
+        body["components"][0]["components"][1]["custom_id"],
+        "acknowledge:ntf_01hx7"
+    );
+    // A webhook's message: Edit Webhook Message, no token, no buttons.
+    let url = format!("{base}/api/webhooks/123456789012345678/tok-en");
+    let msg = testkit::message(Channel::Discord, Address::Url(url), card());
+    d.annotate(
+        &msg,
+        "1234567890123456789",
+        "Confirmed by the recipient (sms)",
+        at,
+    )
+    .await
+    .unwrap();
+    let req = to_path(
+        &log,
+        "/api/webhooks/123456789012345678/tok-en/messages/1234567890123456789",
+    )
+    .remove(0);
+    assert_eq!(req.method, reqwest::Method::PATCH);
+    assert!(req.headers.get("authorization").is_none());
+    let body = req.json();
+    assert!(body.get("components").is_none());
+    assert!(body["embeds"][0]["fields"][2]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("Confirmed by the recipient (sms)"));
+    // An id that is not Discord's never reaches a path.
+    let e = d.annotate(&msg, "../x", "note", at).await.unwrap_err();
+    assert_eq!(e.error_kind(), ErrorKind::Permanent);
+}
