@@ -36,6 +36,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const KIND: &str = "discord";
+
+/// Where a message goes: its request, its rate-limit bucket, and whether
+/// the bot sends it (only the bot's messages keep buttons).
+struct Posting {
+    request: reqwest::RequestBuilder,
+    bucket: String,
+    by_bot: bool,
+}
 /// Where the bucket of every destination is kept when Discord says the
 /// limit is global.
 const GLOBAL: &str = "*";
@@ -149,58 +157,14 @@ impl Discord {
     pub async fn send(&self, msg: &Outbound) -> Result<Receipt, ProviderError> {
         let card = card(msg);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match &msg.to {
-            Address::Channel(channel) => {
-                let channel = msg.thread.as_deref().unwrap_or(channel);
-                if channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(ProviderError::permanent(format!(
-                        "`{channel}` is not a Discord channel id"
-                    )));
-                }
-                let body = embed::message(&card, &msg.notification_id, &now, true);
-                let Some(token) = &self.bot_token else {
-                    return Err(ProviderError::misconfigured(format!(
-                        "provider `{}` has no bot_token (DISCORD_BOT_TOKEN) to post to a channel",
-                        self.name
-                    )));
-                };
-                let url = format!("{}/channels/{channel}/messages", self.base);
-                let request = self
-                    .reach
-                    .client
-                    .post(url)
-                    .header(AUTHORIZATION, format!("Bot {}", token.expose()));
-                self.execute(channel, request, &body).await
-            }
-            _ => {
-                let (mut url, reach) = webhook_target(
-                    msg,
-                    self.webhook_url.as_ref(),
-                    &self.reach,
-                    &self.tenant_reach,
-                    "Discord webhook",
-                )?;
-                let bucket = url.path().to_string();
-                {
-                    let mut q = url.query_pairs_mut();
-                    q.append_pair("wait", "true");
-                    if let Some(thread) = &msg.thread {
-                        q.append_pair("thread_id", thread);
-                    }
-                }
-                // Webhooks not owned by an application drop components.
-                let body = embed::message(&card, &msg.notification_id, &now, false);
-                let request = reach.client.post(url);
-                self.execute(&bucket, request, &body).await
-            }
-        }
+        let to = self.posting(msg, None)?;
+        // Webhooks not owned by an application drop components.
+        let body = embed::message(&card, &msg.notification_id, &now, to.by_bot);
+        self.execute(&to.bucket, to.request, &body).await
     }
 
     /// Draws a message Foghorn posted again from `msg`, with `note` as its
-    /// last field: Edit Message (`PATCH /channels/{channel}/messages/{id}`,
-    /// the bot's token, buttons kept) for the bot's posts, Edit Webhook
-    /// Message (`PATCH /webhooks/{id}/{token}/messages/{id}`) for a
-    /// webhook's (Discord API reference, "Message" and "Webhook").
+    /// last field (buttons kept on the bot's posts).
     pub async fn annotate(
         &self,
         msg: &Outbound,
@@ -215,29 +179,48 @@ impl Discord {
         }
         let card = card(msg);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let to = self.posting(msg, Some(message_id))?;
+        let body = embed::noted(
+            embed::message(&card, &msg.notification_id, &now, to.by_bot),
+            note,
+            at_ms,
+        );
+        self.execute(&to.bucket, to.request, &body).await.map(drop)
+    }
+
+    /// The request that posts `msg`, or edits the earlier message `edit`:
+    /// the bot's Create Message / Edit Message
+    /// (`POST|PATCH /channels/{channel}/messages[/{id}]`) for a channel,
+    /// the webhook's Execute (`?wait=true`, for the message's id) / Edit
+    /// Webhook Message (`PATCH …/messages/{id}`) otherwise, each with
+    /// `thread_id` when the entity has a thread (Discord API reference,
+    /// "Message" and "Webhook").
+    fn posting(&self, msg: &Outbound, edit: Option<&str>) -> Result<Posting, ProviderError> {
         match &msg.to {
             Address::Channel(channel) => {
                 let channel = msg.thread.as_deref().unwrap_or(channel);
-                let Some(token) = &self.bot_token else {
-                    return Ok(());
-                };
                 if channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(ProviderError::permanent(format!(
                         "`{channel}` is not a Discord channel id"
                     )));
                 }
-                let body = embed::noted(
-                    embed::message(&card, &msg.notification_id, &now, true),
-                    note,
-                    at_ms,
-                );
-                let url = format!("{}/channels/{channel}/messages/{message_id}", self.base);
-                let request = self
-                    .reach
-                    .client
-                    .patch(url)
-                    .header(AUTHORIZATION, format!("Bot {}", token.expose()));
-                self.execute(channel, request, &body).await.map(drop)
+                let Some(token) = &self.bot_token else {
+                    return Err(ProviderError::misconfigured(format!(
+                        "provider `{}` has no bot_token (DISCORD_BOT_TOKEN) to post to a channel",
+                        self.name
+                    )));
+                };
+                let messages = format!("{}/channels/{channel}/messages", self.base);
+                let client = &self.reach.client;
+                let request = match edit {
+                    Some(id) => client.patch(format!("{messages}/{id}")),
+                    None => client.post(messages),
+                };
+                Ok(Posting {
+                    request: request.header(AUTHORIZATION, format!("Bot {}", token.expose())),
+                    bucket: channel.to_string(),
+                    by_bot: true,
+                })
             }
             _ => {
                 let (mut url, reach) = webhook_target(
@@ -248,20 +231,29 @@ impl Discord {
                     "Discord webhook",
                 )?;
                 let bucket = url.path().to_string();
-                url.path_segments_mut()
-                    .map_err(|_| ProviderError::permanent("a Discord webhook URL has a path"))?
-                    .pop_if_empty()
-                    .extend(["messages", message_id]);
+                if let Some(id) = edit {
+                    url.path_segments_mut()
+                        .map_err(|_| ProviderError::permanent("a Discord webhook URL has a path"))?
+                        .pop_if_empty()
+                        .extend(["messages", id]);
+                }
+                // Touched only to add a pair: an empty query would still
+                // write its `?`.
+                if edit.is_none() {
+                    url.query_pairs_mut().append_pair("wait", "true");
+                }
                 if let Some(thread) = &msg.thread {
                     url.query_pairs_mut().append_pair("thread_id", thread);
                 }
-                let body = embed::noted(
-                    embed::message(&card, &msg.notification_id, &now, false),
-                    note,
-                    at_ms,
-                );
-                let request = reach.client.patch(url);
-                self.execute(&bucket, request, &body).await.map(drop)
+                let request = match edit {
+                    Some(_) => reach.client.patch(url),
+                    None => reach.client.post(url),
+                };
+                Ok(Posting {
+                    request,
+                    bucket,
+                    by_bot: false,
+                })
             }
         }
     }

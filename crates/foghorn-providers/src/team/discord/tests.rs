@@ -487,6 +487,7 @@ async fn a_posted_alert_is_edited_with_the_note_by_the_bot_or_its_webhook() {
     )
     .remove(0);
     assert_eq!(req.method, reqwest::Method::PATCH);
+    assert_eq!(req.query, None);
     assert!(req.headers.get("authorization").is_none());
     let body = req.json();
     assert!(body.get("components").is_none());
