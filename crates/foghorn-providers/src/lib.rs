@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod signature;
 pub mod sms;
 pub mod team;
+pub mod voice_rates;
 pub mod webhook;
 pub mod whatsapp;
 pub mod xml;

@@ -71,6 +71,10 @@ pub struct Config {
     /// The voice application calls are placed with; no calls without it.
     #[serde(default)]
     pub voice_application_id: Option<String>,
+    /// Per-minute call rates by calling-code prefix (`"+33" = "0.0395"`),
+    /// over the US list price.
+    #[serde(default)]
+    pub voice_prices: std::collections::BTreeMap<String, String>,
 }
 
 /// How API calls are authenticated.
@@ -100,6 +104,7 @@ pub struct Bandwidth {
     voice_application_id: Option<String>,
     calls_endpoint: String,
     public_url: Option<String>,
+    minute_rates: crate::voice_rates::MinuteRates,
     client: reqwest::Client,
 }
 
@@ -177,6 +182,11 @@ impl Bandwidth {
                 ))
             }
         };
+        let minute_rates = crate::voice_rates::MinuteRates::new(
+            &config.voice_prices,
+            &[("+1", voice::US_MICROS_PER_MINUTE)],
+        )
+        .map_err(|why| BuildError::invalid(name, why))?;
         let path = format!("/api/v2/users/{}/messages", config.account_id);
         let calls = format!("/api/v2/accounts/{}/calls", config.account_id);
         Ok(Bandwidth {
@@ -189,6 +199,7 @@ impl Bandwidth {
             voice_application_id: config.voice_application_id.filter(|v| !v.trim().is_empty()),
             calls_endpoint: sms::endpoint(&origin(voice::VOICE_ORIGIN)?, &calls),
             public_url: opts.public_url.clone(),
+            minute_rates,
             client,
         })
     }
@@ -377,7 +388,7 @@ impl Bandwidth {
         };
         inbound::check_basic(req.header("authorization"), user, password.expose())?;
         if voice::is_call_webhook(req.body) {
-            return voice::events(req.body);
+            return voice::events(req.body, &self.minute_rates);
         }
         inbound::events(req.body)
     }

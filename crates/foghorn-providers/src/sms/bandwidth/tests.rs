@@ -30,6 +30,7 @@ pub(super) fn config(base: &str) -> Config {
         webhook_username: Some("hook-user".into()),
         webhook_password: Some("hook-pass".into()),
         voice_application_id: None,
+        voice_prices: Default::default(),
     }
 }
 

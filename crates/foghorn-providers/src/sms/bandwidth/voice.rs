@@ -34,7 +34,7 @@ pub const VOICE_ORIGIN: &str = "https://voice.bandwidth.com";
 
 /// Bandwidth's pay-as-you-go list price for an outbound call to a US
 /// number, $0.0100 a minute (bandwidth.com/pricing, "Voice Local
-/// Outbound"); other destinations are priced by the account's contract.
+/// Outbound"); other destinations take the account's `voice_prices`.
 pub const US_MICROS_PER_MINUTE: i64 = 10_000;
 
 /// Seconds a prompt waits for the first key.
@@ -162,7 +162,10 @@ pub fn bxml(page: &CallPage<'_>) -> Reply {
 
 /// A call's disconnect webhook as a status event; other call webhooks
 /// sent to the callback endpoint change nothing.
-pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
+pub fn events(
+    body: &[u8],
+    rates: &crate::voice_rates::MinuteRates,
+) -> Result<Vec<InboundEvent>, InboundError> {
     let hook: Webhook = serde_json::from_slice(body)
         .map_err(|e| InboundError::Malformed(format!("not a Bandwidth call webhook: {e}")))?;
     match hook.event_type.as_str() {
@@ -174,7 +177,7 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
         }
         _ => return Ok(Vec::new()),
     }
-    let price = call_price(&hook);
+    let price = call_price(&hook, rates);
     let call_id = hook
         .call_id
         .ok_or_else(|| InboundError::Malformed("disconnect without callId".into()))?;
@@ -201,21 +204,18 @@ pub fn events(body: &[u8]) -> Result<Vec<InboundEvent>, InboundError> {
     }])
 }
 
-/// What an answered call to a US number costs at the list price: its
-/// minutes from answer to end, each begun minute whole.
-fn call_price(hook: &Webhook) -> Option<foghorn_core::Money> {
+/// What an answered call cost: its minutes from answer to end at the
+/// account's rate for the number (the US list price unless set).
+fn call_price(
+    hook: &Webhook,
+    rates: &crate::voice_rates::MinuteRates,
+) -> Option<foghorn_core::Money> {
     let at = |t: &Option<String>| {
         chrono::DateTime::parse_from_rfc3339(t.as_deref()?)
             .ok()
             .map(|t| t.timestamp_millis())
     };
     let millis = at(&hook.end_time)? - at(&hook.answer_time)?;
-    if millis <= 0 || !hook.to.as_deref()?.starts_with("+1") {
-        return None;
-    }
-    let minutes = (millis + 59_999) / 60_000;
-    Some(foghorn_core::Money {
-        micros: minutes * US_MICROS_PER_MINUTE,
-        currency: "USD".into(),
-    })
+    // Whole seconds, each begun one counted.
+    rates.cost(hook.to.as_deref()?, (millis + 999) / 1000)
 }

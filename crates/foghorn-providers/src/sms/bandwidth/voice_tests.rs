@@ -7,6 +7,7 @@
 use super::tests::{config, issued};
 use super::*;
 use crate::sms::testkit::{self, basic, headers, mock_routes, sms, to_path, Reply, PUBLIC_URL};
+use crate::voice_rates::MinuteRates;
 use foghorn_core::voice::{language, next_scene, CallInput, CallPage, Scene};
 use foghorn_core::DeliveryState;
 use serde_json::json;
@@ -235,6 +236,10 @@ fn the_recall_script_in_bxml_matches_its_golden_files() {
     );
 }
 
+fn us_list_price() -> MinuteRates {
+    MinuteRates::new(&Default::default(), &[("+1", voice::US_MICROS_PER_MINUTE)]).unwrap()
+}
+
 #[test]
 fn a_disconnect_ends_the_call_by_its_cause() {
     let hook = |cause: &str, answered: bool| {
@@ -253,7 +258,7 @@ fn a_disconnect_ends_the_call_by_its_cause() {
         ("rejected", false, DeliveryState::Failed),
         ("error", false, DeliveryState::Failed),
     ] {
-        let events = voice::events(hook(cause, answered).as_bytes()).unwrap();
+        let events = voice::events(hook(cause, answered).as_bytes(), &us_list_price()).unwrap();
         let [InboundEvent::Status {
             state,
             notification_id,
@@ -283,15 +288,28 @@ fn a_disconnect_ends_the_call_by_its_cause() {
             "answerTime": "2022-06-17T22:19:45.375Z", "endTime": "2022-06-17T22:21:46.375Z"})
         .to_string()
     };
-    let price = |body: String| match voice::events(body.as_bytes()).unwrap().as_slice() {
+    let price = |body: String, rates: &MinuteRates| match voice::events(body.as_bytes(), rates)
+        .unwrap()
+        .as_slice()
+    {
         [InboundEvent::Status { price, .. }] => price.as_ref().map(|p| p.micros),
         other => panic!("{other:?}"),
     };
+    let list = us_list_price();
     assert_eq!(
-        price(long("+19195554444")),
+        price(long("+19195554444"), &list),
         Some(3 * voice::US_MICROS_PER_MINUTE)
     );
-    assert_eq!(price(long("+33612345678")), None);
+    assert_eq!(price(long("+33612345678"), &list), None);
+    // With the account's rate for France.
+    let france = MinuteRates::new(
+        &[("+33".to_string(), "0.0395".to_string())]
+            .into_iter()
+            .collect(),
+        &[("+1", voice::US_MICROS_PER_MINUTE)],
+    )
+    .unwrap();
+    assert_eq!(price(long("+33612345678"), &france), Some(3 * 39_500));
     // Through the provider's callback endpoint, with its credentials.
     let p = provider("https://voice.bandwidth.com");
     let good = headers(&[("authorization", &basic("hook-user", "hook-pass"))]);

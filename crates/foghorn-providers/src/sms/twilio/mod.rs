@@ -51,6 +51,10 @@ pub struct Config {
     /// The WhatsApp sender (E.164); no WhatsApp without it.
     #[serde(default)]
     pub whatsapp_number: Option<String>,
+    /// Per-minute call rates by calling-code prefix (`"+33" = "0.0395"`),
+    /// over the US list price.
+    #[serde(default)]
+    pub voice_prices: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +68,7 @@ pub struct Twilio {
     endpoint: String,
     calls_endpoint: String,
     public_url: Option<String>,
+    minute_rates: crate::voice_rates::MinuteRates,
     client: reqwest::Client,
 }
 
@@ -98,6 +103,11 @@ impl Twilio {
                 "`account_sid` must be alphanumeric (AC…)",
             ));
         }
+        let minute_rates = crate::voice_rates::MinuteRates::new(
+            &config.voice_prices,
+            &[("+1", voice::US_MICROS_PER_MINUTE)],
+        )
+        .map_err(|why| BuildError::invalid(name, why))?;
         let path = format!("/2010-04-01/Accounts/{}/Messages.json", config.account_sid);
         let calls = format!("/2010-04-01/Accounts/{}/Calls.json", config.account_sid);
         Ok(Twilio {
@@ -110,6 +120,7 @@ impl Twilio {
             messaging_service_sid,
             whatsapp_number: non_empty(config.whatsapp_number),
             public_url: opts.public_url.clone(),
+            minute_rates,
             client,
         })
     }
@@ -316,9 +327,11 @@ impl Twilio {
         let params = inbound::event_params(req.method, req.url, req.body);
         let notification = inbound::notification_id(req.url);
         if params.iter().any(|(k, _)| k == "CallStatus") {
-            return Ok(voice::status_event(&params, notification)
-                .into_iter()
-                .collect());
+            return Ok(
+                voice::status_event(&params, notification, &self.minute_rates)
+                    .into_iter()
+                    .collect(),
+            );
         }
         inbound::events(&params, notification)
     }

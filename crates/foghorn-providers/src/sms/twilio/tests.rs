@@ -19,6 +19,7 @@ fn config(base: &str) -> Config {
         messaging_service_sid: None,
         whatsapp_number: None,
         base_url: Some(base.into()),
+        voice_prices: Default::default(),
     }
 }
 

@@ -31,7 +31,7 @@
 use crate::signature::non_empty;
 use crate::xml::escape;
 use foghorn_core::voice::{CallInput, CallPage, Scene};
-use foghorn_core::{DeliveryState, InboundEvent, Money, Reply};
+use foghorn_core::{DeliveryState, InboundEvent, Reply};
 
 /// The progress events a call reports (every one the SDK offers).
 pub const STATUS_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
@@ -123,6 +123,7 @@ pub fn twiml(page: &CallPage<'_>) -> Reply {
 pub fn status_event(
     params: &[(String, String)],
     notification_id: Option<String>,
+    rates: &crate::voice_rates::MinuteRates,
 ) -> Option<InboundEvent> {
     let get = |k: &str| non_empty(params, k).map(str::trim);
     let sid = get("CallSid")?;
@@ -143,10 +144,7 @@ pub fn status_event(
         get("CallDuration").and_then(|d| d.parse::<i64>().ok()),
         to,
     ) {
-        ("completed", Some(secs), Some(to)) if to.starts_with("+1") && secs > 0 => Some(Money {
-            micros: (secs + 59) / 60 * US_MICROS_PER_MINUTE,
-            currency: "USD".into(),
-        }),
+        ("completed", Some(secs), Some(to)) => rates.cost(to, secs),
         _ => None,
     };
     Some(InboundEvent::Status {

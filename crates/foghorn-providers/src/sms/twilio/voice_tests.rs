@@ -22,6 +22,7 @@ fn twilio(base: &str) -> Twilio {
         messaging_service_sid: None,
         whatsapp_number: Some("+14155238886".into()),
         base_url: Some(base.into()),
+        voice_prices: Default::default(),
     };
     Twilio::new("twilio", config, testkit::client(), &testkit::opts()).unwrap()
 }
@@ -248,8 +249,17 @@ fn call_status(status: &str, extra: &[(&str, &str)]) -> Option<InboundEvent> {
         ("To".into(), "+15558675310".into()),
         ("From".into(), "+15005550006".into()),
     ];
+    // An extra field replaces the default of the same name.
+    params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    voice::status_event(&params, Some("ntf_01hx7".into()))
+    let rates = crate::voice_rates::MinuteRates::new(
+        &[("+33".to_string(), "0.0395".to_string())]
+            .into_iter()
+            .collect(),
+        &[("+1", voice::US_MICROS_PER_MINUTE)],
+    )
+    .unwrap();
+    voice::status_event(&params, Some("ntf_01hx7".into()), &rates)
 }
 
 #[test]
@@ -278,6 +288,13 @@ fn call_statuses_map_and_completed_calls_are_priced_per_started_minute() {
         event_id.as_deref(),
         Some(format!("{CALL}:completed").as_str())
     );
+    // A country the account gave a rate for; one it did not.
+    let priced = |to: &str| match call_status("completed", &[("CallDuration", "61"), ("To", to)]) {
+        Some(InboundEvent::Status { price, .. }) => price.map(|p| p.micros),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(priced("+33612345678"), Some(79_000));
+    assert_eq!(priced("+4915112345678"), None);
     for (status, want) in [
         ("busy", DeliveryState::Undelivered),
         ("no-answer", DeliveryState::Undelivered),

@@ -18,6 +18,7 @@ fn twilio(base: &str, whatsapp: Option<&str>) -> Twilio {
         messaging_service_sid: None,
         base_url: Some(base.into()),
         whatsapp_number: whatsapp.map(str::to_string),
+        voice_prices: Default::default(),
     };
     Twilio::new("twilio", config, testkit::client(), &testkit::opts()).unwrap()
 }
