@@ -189,8 +189,10 @@ pub(crate) fn push_catalog_upsert<'a, DB>(
     q.push(" WHERE catalog_documents.updated_at <= excluded.updated_at");
 }
 
-/// Documents the indexer brings up to date per transaction.
-pub const INDEX_BATCH: i64 = 2_000;
+/// Documents the indexer brings up to date per transaction: few enough
+/// that the accepts waiting for SQLite's one writer meanwhile wait a
+/// millisecond or two, not the whole backlog.
+pub const INDEX_BATCH: i64 = 250;
 
 impl Store {
     /// Keeps the newest facts about a document.
