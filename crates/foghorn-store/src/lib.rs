@@ -68,7 +68,7 @@ pub use retention::Kept;
 pub use rows::*;
 pub use tenant_providers::TenantProviderRow;
 pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
-pub use whatsapp::{StoredMedia, WINDOW_MS as WHATSAPP_WINDOW_MS};
+pub use whatsapp::{NewMedia, StoredMedia, WINDOW_MS as WHATSAPP_WINDOW_MS};
 
 use crypto::Crypto;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -19,6 +19,18 @@ pub struct StoredMedia {
     pub bytes: Vec<u8>,
 }
 
+/// A file someone sent, to be kept.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMedia<'a> {
+    /// The sender's number: its hash goes with the file, so erasing the
+    /// person erases the file.
+    pub sender: &'a str,
+    pub mime_type: &'a str,
+    pub filename: Option<&'a str>,
+    pub sha256_hex: &'a str,
+    pub bytes: &'a [u8],
+}
+
 impl Store {
     /// `phone` wrote at `now`: its window is open for a day from now.
     pub async fn touch_whatsapp_window(
@@ -72,23 +84,21 @@ impl Store {
         Ok(last.is_some_and(|(at,)| now - at < WINDOW_MS))
     }
 
-    /// Keeps a file `sender` sent; returns its id. The sender's address
-    /// hash goes with it, so erasing the person erases the file.
-    #[allow(clippy::too_many_arguments)]
+    /// Keeps a file someone sent; returns its id.
     pub async fn put_media(
         &self,
         tenant_id: &TenantId,
-        sender: &str,
-        mime_type: &str,
-        filename: Option<&str>,
-        sha256_hex: &str,
-        bytes: &[u8],
+        media: &NewMedia<'_>,
         now: i64,
     ) -> Result<String> {
         let id = ids::media_id();
-        let data = self.crypto.seal("inbound_media.data", &B64.encode(bytes));
-        let filename = filename.map(|f| self.crypto.seal("inbound_media.filename", f));
-        let sender = self.crypto.lookup_hash(sender);
+        let data = self
+            .crypto
+            .seal("inbound_media.data", &B64.encode(media.bytes));
+        let filename = media
+            .filename
+            .map(|f| self.crypto.seal("inbound_media.filename", f));
+        let sender = self.crypto.lookup_hash(media.sender);
         on_db!(self, |pool, DB| {
             sqlx::query(
                 "INSERT INTO inbound_media (id, tenant_id, mime_type, size, sha256, filename, data, created_at, address_hash)
@@ -96,9 +106,9 @@ impl Store {
             )
             .bind(&id)
             .bind(tenant_id)
-            .bind(mime_type)
-            .bind(bytes.len() as i64)
-            .bind(sha256_hex)
+            .bind(media.mime_type)
+            .bind(media.bytes.len() as i64)
+            .bind(media.sha256_hex)
             .bind(&filename)
             .bind(&data)
             .bind(now)

@@ -173,9 +173,6 @@ pub fn effects(m: &Incoming<'_>, ctx: &Context<'_>) -> Vec<Effect> {
 /// The message, for the tenant's webhook: the tenant's
 /// `inbound_webhook_url`, else the webhook provider's own url.
 fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
-    let url = setting(ctx.settings, "inbound_webhook_url", "");
-    let received_at = chrono::DateTime::from_timestamp_millis(ctx.now)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     Effect::Send(SystemMessage {
         event_name: SMS_RECEIVED.into(),
         workflow: SMS_RECEIVED.into(),
@@ -186,16 +183,10 @@ fn forward(m: &Incoming<'_>, ctx: &Context<'_>) -> Effect {
             "text": m.text,
             "provider": ctx.kind,
             "provider_message_id": m.provider_message_id,
-            "received_at": received_at,
+            "received_at": super::received_at(ctx.now),
         })
         .to_string(),
-        // The tenant wrote this URL (its settings), so it is reached under
-        // the tenants' private-target rule.
-        recipient: Recipient {
-            tenant_target: !url.is_empty(),
-            ..Recipient::destination(Address::Url(url.to_string()))
-        }
-        .to_json(),
+        recipient: super::tenant_inbound_webhook(ctx.settings),
     })
 }
 

@@ -58,6 +58,29 @@ pub enum HookError {
     Store(#[from] StoreError),
 }
 
+/// Where what people send is forwarded: the tenant's
+/// `inbound_webhook_url`, reached under the tenants' private-target rule
+/// (the tenant wrote it); unset, the system send has no address and is
+/// suppressed.
+pub(crate) fn tenant_inbound_webhook(settings: &serde_json::Value) -> String {
+    let url = settings
+        .get("inbound_webhook_url")
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    foghorn_core::Recipient {
+        tenant_target: !url.is_empty(),
+        ..foghorn_core::Recipient::destination(foghorn_core::Address::Url(url.to_string()))
+    }
+    .to_json()
+}
+
+/// `received_at` as forwarded messages write it: RFC 3339, milliseconds.
+pub(crate) fn received_at(now_ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 /// Of the accounts' refusals, keeps the most telling: a body one account
 /// verified but could not read, then a bad signature, then "not set up".
 pub(crate) fn keep_worse(kept: &mut Option<InboundError>, e: InboundError) {

@@ -9,8 +9,8 @@ use crate::routing::Slot;
 use crate::signed_token::Links;
 use crate::workflow::system::WHATSAPP_DOCUMENT;
 use foghorn_core::team::CatalogHit;
-use foghorn_core::{Address, Channel, ErrorKind, InboundMedia, Recipient, TenantId};
-use foghorn_store::{Store, SystemMessage};
+use foghorn_core::{Channel, ErrorKind, InboundMedia, TenantId};
+use foghorn_store::{NewMedia, Store, SystemMessage};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -97,11 +97,13 @@ pub async fn arrived(
     let media_id = store
         .put_media(
             tenant,
-            m.from,
-            fetched_mime,
-            filename,
-            &fetched.sha256_hex,
-            &fetched.bytes,
+            &NewMedia {
+                sender: m.from,
+                mime_type: fetched_mime,
+                filename,
+                sha256_hex: &fetched.sha256_hex,
+                bytes: &fetched.bytes,
+            },
             now,
         )
         .await?;
@@ -142,12 +144,6 @@ pub async fn arrived(
             tracing::warn!(error = %e, "keeping a catalog entry failed");
         }
     }
-    let url = settings
-        .get("inbound_webhook_url")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let received_at = chrono::DateTime::from_timestamp_millis(now)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     Ok(Some(SystemMessage {
         event_name: "document.received".into(),
         workflow: WHATSAPP_DOCUMENT.into(),
@@ -163,13 +159,9 @@ pub async fn arrived(
             "size": fetched.bytes.len(),
             "sha256": fetched.sha256_hex,
             "download_url": links.url(tenant, &media_id, now / 1000),
-            "received_at": received_at,
+            "received_at": super::received_at(now),
         })
         .to_string(),
-        recipient: Recipient {
-            tenant_target: !url.is_empty(),
-            ..Recipient::destination(Address::Url(url.to_string()))
-        }
-        .to_json(),
+        recipient: super::tenant_inbound_webhook(settings),
     }))
 }
