@@ -212,6 +212,12 @@ impl Routing {
         })
     }
 
+    /// Every instance, in configuration order (the dashboard lists their
+    /// breakers).
+    pub fn instances(&self) -> &[Arc<Slot>] {
+        &self.all
+    }
+
     /// The configured instances of a provider kind (`twilio`), by name:
     /// the candidates for verifying a callback to `/hooks/{kind}`.
     pub fn of_kind(&self, kind: &str) -> Vec<Arc<Slot>> {

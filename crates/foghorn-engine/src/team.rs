@@ -143,6 +143,7 @@ impl Team {
                 notification_id: &n.id,
                 locale: None,
                 unsubscribe_url: None,
+                preferences_url: None,
                 acknowledge_url: None,
             };
             let content = match workflow

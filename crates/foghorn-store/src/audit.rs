@@ -172,6 +172,25 @@ impl Store {
         }))
     }
 
+    /// A tenant's audit rows, newest first, before `before_seq` when given.
+    pub async fn audit_recent(
+        &self,
+        tenant_id: &TenantId,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, AuditRow>(
+                "SELECT * FROM audit_log WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(tenant_id)
+            .bind(before_seq.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Walks the whole chain; returns the number of rows verified, or the
     /// first row that fails.
     pub async fn verify_audit(&self) -> Result<Result<i64, ChainBreak>> {

@@ -25,6 +25,7 @@ mod keys;
 mod links;
 mod migrations;
 mod notifications;
+mod overview;
 mod people;
 mod queue;
 mod reseal;
@@ -38,6 +39,7 @@ mod team;
 mod tenant_providers;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod ui_sessions;
 mod unsubscribe;
 mod wake;
 mod whatsapp;
@@ -62,11 +64,13 @@ pub use inbound::{
 pub use keys::{TenantRow, DEFAULT_TENANT, OPERATOR_TENANT};
 pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
+pub use overview::{OverviewRow, LATENCY_BOUNDS_MS};
 pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;
 pub use tenant_providers::TenantProviderRow;
+pub use ui_sessions::UiSession;
 pub use unsubscribe::{UnsubscribeTarget, Unsubscribed};
 pub use whatsapp::{NewMedia, StoredMedia, WINDOW_MS as WHATSAPP_WINDOW_MS};
 

@@ -119,6 +119,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 16,
+        name: "dashboard",
+        sql: include_str!("../migrations/0016_dashboard.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -9,6 +9,8 @@ pub struct NotificationFilter {
     pub event_id: Option<String>,
     pub status: Option<String>,
     pub channel: Option<String>,
+    /// The stored subscriber's external id.
+    pub subscriber_id: Option<String>,
     /// Created at or after, epoch ms.
     pub since: Option<i64>,
     /// Only ids older than this one (the previous page's last id).
@@ -100,6 +102,9 @@ impl Store {
             }
             if let Some(v) = &f.channel {
                 q.push(" AND channel = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.subscriber_id {
+                q.push(" AND subscriber_id = ").push_bind(v.clone());
             }
             if let Some(v) = f.since {
                 q.push(" AND created_at >= ").push_bind(v);

@@ -38,4 +38,23 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
+
+    /// What the sandbox captured for one notification (its last send).
+    pub async fn sandbox_message_of(
+        &self,
+        tenant_id: &TenantId,
+        notification_id: &str,
+    ) -> Result<Option<SandboxMessageRow>> {
+        let row = on_read!(self, |pool, DB| {
+            sqlx::query_as::<DB, SandboxMessageRow>(
+                "SELECT * FROM sandbox_messages WHERE tenant_id = $1 AND notification_id = $2
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(tenant_id)
+            .bind(notification_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|r| r.open(&self.crypto)).transpose()?)
+    }
 }

@@ -97,7 +97,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 15);
+        assert_eq!(store.schema_version().await.unwrap(), 16);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
@@ -1697,6 +1697,78 @@ async fn accepted_events_keep_their_documents_newest_first_in_their_tenant() {
             titles(store.search_catalog(&default, "wint").await.unwrap()),
             ["Winter Storage"],
             "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dashboard_session_lives_until_it_expires_is_ended_or_its_key_is_revoked() {
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let tenant = TenantId::from("default");
+        let key = ApiKeyRow {
+            id: "key_ui".into(),
+            tenant_id: tenant.clone(),
+            prefix: "fh_ui".into(),
+            hash: "hash-of-key".into(),
+            scopes: "read".into(),
+            created_at: 1,
+            last_used_at: None,
+            revoked_at: None,
+            name: None,
+        };
+        store
+            .insert_api_key(&key, &Audit::new("test", "key.create", "key_ui"))
+            .await
+            .unwrap();
+        store
+            .create_ui_session("s1", &tenant, "key_ui", "csrf-1", 1_000, 2_000)
+            .await
+            .unwrap();
+        store
+            .create_ui_session("s2", &tenant, "key_ui", "csrf-2", 1_000, 9_000)
+            .await
+            .unwrap();
+        let s = store.ui_session("s1", 1_500).await.unwrap().expect("live");
+        assert_eq!(
+            (s.scopes.as_str(), s.csrf.as_str()),
+            ("read", "csrf-1"),
+            "{b}"
+        );
+        assert_eq!(
+            store.ui_session("s1", 2_000).await.unwrap(),
+            None,
+            "{b}: expired"
+        );
+        assert_eq!(store.ui_session("nope", 1_500).await.unwrap(), None, "{b}");
+        // A new sign-in clears the expired ones.
+        store
+            .create_ui_session("s3", &tenant, "key_ui", "csrf-3", 3_000, 9_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.ui_session("s1", 1_500).await.unwrap(),
+            None,
+            "{b}: cleared"
+        );
+        store.delete_ui_session("s3").await.unwrap();
+        assert_eq!(
+            store.ui_session("s3", 3_500).await.unwrap(),
+            None,
+            "{b}: signed out"
+        );
+        assert!(
+            store.ui_session("s2", 3_500).await.unwrap().is_some(),
+            "{b}"
+        );
+        assert!(store
+            .revoke_api_key("key_ui", 3_600, &Audit::new("test", "key.revoke", "key_ui"))
+            .await
+            .unwrap());
+        assert_eq!(
+            store.ui_session("s2", 3_700).await.unwrap(),
+            None,
+            "{b}: the key is revoked"
         );
     }
 }

@@ -217,6 +217,7 @@ impl Node {
                     store.crypto().clone(),
                     config.public_url.as_deref(),
                 ),
+                preferences: outbound.unsubscribe.clone(),
             }),
             calls: Arc::new(foghorn_engine::voice::Calls {
                 store: store.clone(),

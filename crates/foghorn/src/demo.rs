@@ -43,6 +43,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  API      {base}  (OpenAPI at {base}/openapi.json)");
     println!("  API key  {secret}");
+    let link =
+        crate::ui::session::link_token(&node.store, &TenantId::default_tenant(), &row.id).await?;
+    println!("  Dashboard  {base}/ui/signin/{link}  (signs you in once, for 15 minutes)");
     println!();
 
     let samples: Value =

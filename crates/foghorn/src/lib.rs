@@ -13,6 +13,7 @@ pub mod gdpr;
 pub mod keys;
 pub mod master_key;
 pub mod telemetry;
+pub mod ui;
 pub mod views;
 
 /// The engine, under the names the binary's modules have always used.

@@ -315,7 +315,8 @@ fn failed(
     );
     let now = Instant::now();
     match c.circuit {
-        Circuit::Unchanged => {}
+        // A refusal of this one message still shows the provider is up.
+        Circuit::Unchanged => slot.breaker.record_answer(),
         Circuit::Failure => slot.breaker.record_failure(now),
         Circuit::Trip => {
             // Every message would fail alike: stop using the provider for a

@@ -89,6 +89,7 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
         notification_id: &n.id,
         locale: recipient.contact.locale.as_deref(),
         unsubscribe_url: links.as_ref().map(|l| l.footer_url.as_str()),
+        preferences_url: links.as_ref().and_then(|l| l.preferences_url.as_deref()),
         acknowledge_url: ack_url.as_deref(),
     };
     let mut content = match workflow.render_off_runtime(step, channel, &ctx).await {

@@ -72,6 +72,9 @@ pub struct Incoming<'a> {
     pub to: &'a str,
     pub text: &'a str,
     pub provider_message_id: Option<&'a str>,
+    /// The sender's preference centre, when the number is a subscriber's:
+    /// a HELP reply offers it.
+    pub preferences_url: Option<&'a str>,
 }
 
 /// Who received it and what the tenant configured.
@@ -164,8 +167,12 @@ pub fn effects(m: &Incoming<'_>, ctx: &Context<'_>) -> Vec<Effect> {
         }
         Keyword::Help => setting(ctx.settings, "sms_help_text", HELP_TEXT),
     };
+    let text = match (k, m.preferences_url) {
+        (Keyword::Help, Some(url)) => format!("{text} Your preferences: {url}"),
+        _ => text.to_string(),
+    };
     if !ctx.provider_replies {
-        out.push(reply(&number, m.to, text, &word));
+        out.push(reply(&number, m.to, &text, &word));
     }
     out
 }
@@ -213,6 +220,7 @@ mod tests {
         }
         let settings = json!({});
         let m = |text| Incoming {
+            preferences_url: None,
             from: "+15555550142",
             to: "+15555550100",
             text,
@@ -265,6 +273,7 @@ mod tests {
     fn stop_opts_out_suppresses_and_replies_unless_the_provider_does() {
         let settings = json!({"sms_stop_reply": "Bye from NaviDocs"});
         let m = Incoming {
+            preferences_url: None,
             from: "15555550142",
             to: "+15555550100",
             text: "stop",
@@ -295,6 +304,7 @@ mod tests {
     fn start_lifts_help_answers_and_other_text_is_forwarded() {
         let settings = json!({"inbound_webhook_url": "https://navidocs.example/sms"});
         let m = |text| Incoming {
+            preferences_url: None,
             from: "+15555550142",
             to: "+15555550100",
             text,
@@ -305,6 +315,27 @@ mod tests {
         let e = effects(&m("help"), &ctx(&settings, false));
         assert_eq!(e.len(), 1);
         assert!(matches!(&e[0], Effect::Send(s) if s.data.contains("Reply STOP")));
+        assert!(matches!(&e[0], Effect::Send(s) if !s.data.contains("preferences")));
+        // A subscriber's HELP also gets their preference centre.
+        let mine = Incoming {
+            preferences_url: Some("https://foghorn.example/p/tok"),
+            ..m("HELP")
+        };
+        let e = effects(&mine, &ctx(&settings, false));
+        assert!(matches!(&e[0], Effect::Send(s)
+            if s.data.contains("Reply STOP") && s.data.contains("Your preferences: https://foghorn.example/p/tok")));
+        let e = effects(
+            &Incoming {
+                preferences_url: Some("https://foghorn.example/p/tok"),
+                ..m("STOP")
+            },
+            &ctx(&settings, false),
+        );
+        assert!(
+            !e.iter()
+                .any(|x| matches!(x, Effect::Send(s) if s.data.contains("/p/tok"))),
+            "{e:?}"
+        );
         let e = effects(&m("Is the survey done?"), &ctx(&settings, true));
         let [Effect::Send(s)] = e.as_slice() else {
             panic!("{e:?}")

@@ -33,6 +33,8 @@ pub struct Inbound {
     pub team: Arc<crate::team::Team>,
     /// The download links of files people sent.
     pub media_links: crate::signed_token::Links,
+    /// Signs the preference-centre links HELP replies carry.
+    pub preferences: crate::unsubscribe::Unsubscribe,
 }
 
 /// How far back a reply of 1, OK or YES looks for what it confirms.
@@ -132,6 +134,26 @@ pub struct Received {
 }
 
 impl Inbound {
+    /// The preference centre of the subscriber whose number texted HELP;
+    /// None for a number no subscriber has (or without a public URL).
+    async fn help_link(
+        &self,
+        tenant: &TenantId,
+        from: &str,
+        now: i64,
+    ) -> Result<Option<String>, HookError> {
+        let number = foghorn_core::normalise_address(foghorn_core::Channel::Sms, from);
+        let Some(person) = self.store.subscriber_by_phone(tenant, &number).await? else {
+            return Ok(None);
+        };
+        Ok(self.preferences.preferences_link(
+            tenant,
+            &person.external_id,
+            foghorn_core::Channel::Sms,
+            now / 1000,
+        ))
+    }
+
     /// Verifies `req` as a callback of provider kind `kind` and applies it.
     /// `tenant` is the one the callback URL names; without one (providers
     /// with a single webhook URL per account call every tenant's receipts
@@ -292,6 +314,16 @@ impl Inbound {
                 .await?;
             }
         }
+        let mut help_links: Vec<Option<String>> = vec![None; events.len()];
+        if kind != whatsapp::KIND {
+            for (i, e) in events.iter().enumerate() {
+                if let InboundEvent::Message { from, text, .. } = e {
+                    if matches!(keywords::keyword(text), Some((keywords::Keyword::Help, _))) {
+                        help_links[i] = self.help_link(tenant, from, now).await?;
+                    }
+                }
+            }
+        }
         let summary = self
             .store
             .apply_inbound(&src, &items, now, |i, row| match (&events[i], row) {
@@ -337,6 +369,7 @@ impl Inbound {
                         to,
                         text,
                         provider_message_id: provider_message_id.as_deref(),
+                        preferences_url: help_links[i].as_deref(),
                     };
                     if confirmed[i] {
                         keywords::confirmed(&m, &ctx)

@@ -18,6 +18,9 @@ pub struct Links {
     pub footer_url: String,
     /// `List-Unsubscribe` and, with an https link, `List-Unsubscribe-Post`.
     pub headers: Vec<(String, String)>,
+    /// The preference centre (`/p/{token}`), for a stored subscriber when
+    /// Foghorn knows its public URL: the footer's "manage preferences".
+    pub preferences_url: Option<String>,
 }
 
 /// Who a message went to, as the link must name them.
@@ -62,6 +65,34 @@ impl Unsubscribe {
             .map(|base| format!("{base}/p/{token}/unsubscribe"))
     }
 
+    /// The preference centre for `token`.
+    pub fn preferences_url(&self, token: &str) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|base| format!("{base}/p/{token}"))
+    }
+
+    /// A working preference-centre link for subscriber `id` at `now`
+    /// (unix seconds), signed like an unsubscribe link of `channel`.
+    pub fn preferences_link(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        channel: foghorn_core::Channel,
+        now: i64,
+    ) -> Option<String> {
+        let claims = Claims {
+            tenant: tenant.clone(),
+            subscriber: Some(id.to_string()),
+            address_hash: None,
+            channel,
+            category: None,
+            notification: None,
+            expires: now + self.ttl.as_secs() as i64,
+        };
+        token::sign(&self.crypto, &claims).and_then(|t| self.preferences_url(&t))
+    }
+
     /// A stand-in footer link for previews: the page's shape without a
     /// working token (a preview must not hand out real unsubscribe links).
     pub fn preview_url(&self) -> Option<String> {
@@ -84,7 +115,12 @@ impl Unsubscribe {
             notification: Some(r.notification.to_string()),
             expires: now + self.ttl.as_secs() as i64,
         };
-        let page = token::sign(&self.crypto, &claims).and_then(|t| self.page_url(&t));
+        let signed = token::sign(&self.crypto, &claims);
+        let page = signed.as_deref().and_then(|t| self.page_url(t));
+        let preferences_url = signed
+            .as_deref()
+            .filter(|_| r.subscriber.is_some())
+            .and_then(|t| self.preferences_url(t));
         let mailto = self
             .mailto
             .as_ref()
@@ -104,6 +140,7 @@ impl Unsubscribe {
         Some(Links {
             footer_url,
             headers,
+            preferences_url,
         })
     }
 }

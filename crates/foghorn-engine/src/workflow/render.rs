@@ -100,6 +100,7 @@ pub struct OwnedContext {
     pub notification_id: String,
     pub locale: Option<String>,
     pub unsubscribe_url: Option<String>,
+    pub preferences_url: Option<String>,
     pub acknowledge_url: Option<String>,
 }
 
@@ -113,6 +114,7 @@ impl OwnedContext {
             notification_id: ctx.notification_id.to_string(),
             locale: ctx.locale.map(str::to_string),
             unsubscribe_url: ctx.unsubscribe_url.map(str::to_string),
+            preferences_url: ctx.preferences_url.map(str::to_string),
             acknowledge_url: ctx.acknowledge_url.map(str::to_string),
         }
     }
@@ -128,6 +130,7 @@ impl OwnedContext {
             notification_id: &self.notification_id,
             locale: self.locale.as_deref(),
             unsubscribe_url: self.unsubscribe_url.as_deref(),
+            preferences_url: self.preferences_url.as_deref(),
             acknowledge_url: self.acknowledge_url.as_deref(),
         }
     }
@@ -147,6 +150,9 @@ pub struct RenderContext<'a> {
     /// `unsubscribe_url is defined` is false) for critical workflows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsubscribe_url: Option<&'a str>,
+    /// Email to a stored subscriber: the preference centre, for footers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferences_url: Option<&'a str>,
     /// Email and SMS of a step that asks for an acknowledgement (or
     /// escalates): the signed link whose page acknowledges it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -313,6 +319,7 @@ impl CompiledWorkflow {
             notification_id: "ntf_trial",
             locale: None,
             unsubscribe_url: None,
+            preferences_url: None,
             acknowledge_url: Some("https://foghorn.example/a/trial"),
         };
         let cond_ctx = serde_json::json!({"data": data, "event": {"name": &self.doc.name}});
@@ -399,6 +406,7 @@ impl CompiledWorkflow {
                 notification_id: ctx.notification_id,
                 locale: ctx.locale,
                 unsubscribe_url: ctx.unsubscribe_url,
+                preferences_url: ctx.preferences_url,
                 acknowledge_url: ctx.acknowledge_url,
             }
         } else {

@@ -23,6 +23,20 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The caller behind a dashboard session: the key it signed in with.
+    pub fn of_session(tenant_id: TenantId, key_id: String, scopes: &str) -> Auth {
+        Auth {
+            tenant_id,
+            key_id,
+            scopes: scopes.split_whitespace().filter_map(Scope::parse).collect(),
+        }
+    }
+
+    /// Whether this caller holds `scope` (as [`Auth::require`] judges).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.require(scope).is_ok()
+    }
+
     /// `admin` includes every tenant scope (not `operator`).
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         let by_admin = scope != Scope::Operator && self.scopes.contains(&Scope::Admin);

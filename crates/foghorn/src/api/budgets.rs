@@ -41,7 +41,7 @@ pub struct Usage {
     pub state: &'static str,
 }
 
-async fn report(state: &AppState, auth: &Auth) -> ApiResult<BudgetReport> {
+pub(super) async fn report(state: &AppState, auth: &Auth) -> ApiResult<BudgetReport> {
     let policy = state.store.tenant_policy(&auth.tenant_id).await?;
     let month = clock::month_of(clock::now_ms());
     let rows = state.store.spend_in_month(&auth.tenant_id, &month).await?;

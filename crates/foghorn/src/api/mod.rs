@@ -4,6 +4,7 @@
 
 pub mod acknowledge;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod budgets;
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod links;
 pub mod media;
 pub mod notifications;
 pub mod openapi;
+pub mod overview;
 pub mod preferences;
 pub mod preview;
 pub mod problem;
@@ -127,6 +129,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/v1/workflows/{name}/preview", post(preview::preview))
         .route("/v1/reports/costs", get(reports::costs))
+        .route("/v1/reports/overview", get(overview::get))
+        .route("/v1/audit", get(audit::list))
         .route("/v1/budgets", get(budgets::get).put(budgets::put))
         .route(
             "/v1/destinations",
@@ -179,6 +183,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/docs", get(docs::page))
         .route("/docs/docs.js", get(docs::script))
         .route("/docs/docs.css", get(docs::style))
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(max_body_bytes))

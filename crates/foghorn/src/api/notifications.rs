@@ -35,6 +35,8 @@ pub struct ListQuery {
     #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
     /// RFC 3339; notifications created at or after.
+    /// The subscriber's external id.
+    pub subscriber: Option<String>,
     #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// 1 to 1000, default 50.
@@ -74,6 +76,7 @@ pub fn filter(q: ListQuery) -> ApiResult<NotificationFilter> {
         event_id: q.event_id,
         status: q.status,
         channel: q.channel,
+        subscriber_id: q.subscriber,
         since,
         before_id: q.cursor,
         limit,
@@ -163,6 +166,7 @@ pub async fn dlq(
         cursor: q.0.cursor,
         event_id: None,
         channel: None,
+        subscriber: None,
         since: None,
     })?;
     let page = state.store.list_notifications(&auth.tenant_id, &f).await?;

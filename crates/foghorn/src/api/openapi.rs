@@ -3,9 +3,9 @@
 //! 422) added in one pass so no handler can forget them.
 
 use super::{
-    acknowledge, admin, budgets, catalog, destinations, events, health, hooks, interactions, links,
-    media, notifications, preferences, preview, problem, providers, reports, sandbox, subscribers,
-    suppressions, unsubscribe, voice, workflows,
+    acknowledge, admin, audit, budgets, catalog, destinations, events, health, hooks, interactions,
+    links, media, notifications, overview, preferences, preview, problem, providers, reports,
+    sandbox, subscribers, suppressions, unsubscribe, voice, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -266,7 +266,7 @@ impl Modify for CommonAnswers {
         preferences::get_categories, preferences::put_categories,
         preferences::get_quiet_hours, preferences::put_quiet_hours,
         workflows::list, workflows::get, workflows::put, workflows::delete, preview::preview,
-        reports::costs, budgets::get, budgets::put, destinations::get, destinations::put,
+        reports::costs, overview::get, audit::list, budgets::get, budgets::put, destinations::get, destinations::put,
         unsubscribe::page, unsubscribe::confirm, links::follow,
         acknowledge::page, acknowledge::confirm, media::download,
         sandbox::messages,
@@ -291,7 +291,7 @@ impl Modify for CommonAnswers {
         (name = "destinations", description = "The tenant's named Slack and Discord destinations"),
         (name = "suppressions", description = "Addresses that must not be sent to"),
         (name = "sandbox", description = "What the sandbox provider captured"),
-        (name = "reports", description = "Spending"),
+        (name = "reports", description = "Spending, the overview and the audit log"),
         (name = "admin", description = "Tenants (operator keys)"),
         (name = "unsubscribe", description = "The recipient's side of an unsubscribe link"),
         (name = "links", description = "Short links in text messages"),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// The channels a person (not a team) is reached on.
-const PERSON_CHANNELS: [Channel; 4] = [
+pub(crate) const PERSON_CHANNELS: [Channel; 4] = [
     Channel::Email,
     Channel::Sms,
     Channel::Voice,
@@ -163,7 +163,11 @@ pub(crate) fn summary(
     }
 }
 
-async fn current(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Preferences> {
+pub(crate) async fn current(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &str,
+) -> ApiResult<Preferences> {
     let row = state
         .store
         .subscriber(tenant, id)

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     /// One step (0-based); every step when absent.
@@ -85,7 +85,7 @@ pub struct StepPreview {
     pub estimated_cost: Option<Cost>,
 }
 
-pub(super) fn sample_data(event: &str) -> Option<Value> {
+pub(crate) fn sample_data(event: &str) -> Option<Value> {
     let samples: Value = serde_json::from_str(crate::workflow::samples_json()).ok()?;
     samples["events"]
         .as_array()?
@@ -145,6 +145,11 @@ pub async fn preview(
     let footer = (!workflow.doc.critical)
         .then(|| state.outbound.unsubscribe.preview_url())
         .flatten();
+    // The preference centre's shape, without a working token, as the
+    // unsubscribe link's stand-in.
+    let preferences = (!workflow.doc.critical)
+        .then(|| state.outbound.unsubscribe.preferences_url("preview"))
+        .flatten();
     let mut out = Vec::new();
     for i in steps {
         let s = &workflow.doc.steps[i];
@@ -162,6 +167,11 @@ pub async fn preview(
             locale: locale.as_deref(),
             unsubscribe_url: if s.channel == Channel::Email {
                 footer.as_deref()
+            } else {
+                None
+            },
+            preferences_url: if s.channel == Channel::Email {
+                preferences.as_deref()
             } else {
                 None
             },

@@ -47,6 +47,18 @@ pub struct InboxQuery {
 ///
 /// Newest first, paged by cursor. The sandbox is the default provider of
 /// every channel that has no real provider configured.
+/// A stored capture as the API shows it.
+pub fn view(r: foghorn_store::SandboxMessageRow) -> SandboxMessage {
+    SandboxMessage {
+        content: serde_json::from_str(&r.content).unwrap_or(Value::Null),
+        id: r.id,
+        notification_id: r.notification_id,
+        channel: r.channel,
+        to: r.recipient,
+        created_at: rfc3339(r.created_at),
+    }
+}
+
 #[utoipa::path(get, path = "/v1/sandbox/messages", tag = "sandbox", params(InboxQuery),
     responses((status = 200, body = SandboxInbox)), security(("bearer" = ["read"])))]
 pub async fn messages(
@@ -64,18 +76,7 @@ pub async fn messages(
         .sandbox_messages(&auth.tenant_id, q.cursor.as_deref(), limit)
         .await?;
     Ok(Json(SandboxInbox {
-        items: page
-            .items
-            .into_iter()
-            .map(|r| SandboxMessage {
-                content: serde_json::from_str(&r.content).unwrap_or(Value::Null),
-                id: r.id,
-                notification_id: r.notification_id,
-                channel: r.channel,
-                to: r.recipient,
-                created_at: rfc3339(r.created_at),
-            })
-            .collect(),
+        items: page.items.into_iter().map(view).collect(),
         next_cursor: page.next,
     }))
 }

@@ -158,10 +158,20 @@ pub async fn page(
         .into_response();
     }
     let forms: Vec<String> = offered.iter().map(|s| form(&claims, *s)).collect();
+    // A subscriber may rather choose topic by topic and channel by
+    // channel: the preference centre takes the same token.
+    let centre = if claims.subscriber.is_some() {
+        format!(
+            "\n<p><a href=\"/p/{}\">Choose what we send you, topic by topic</a></p>",
+            escape(&token)
+        )
+    } else {
+        String::new()
+    };
     html(
         StatusCode::OK,
         "Unsubscribe",
-        &format!("<h1>Unsubscribe?</h1>\n{}", forms.join("\n")),
+        &format!("<h1>Unsubscribe?</h1>\n{}{centre}", forms.join("\n")),
     )
 }
 

@@ -449,12 +449,28 @@ async fn sms_keywords_opt_out_opt_in_and_forward_everything_else() {
         )
         .await;
         assert_eq!(s, 200);
+        // The owner's number is a subscriber's: the reply also offers their
+        // preference centre, a link that works.
         let sent = twilio_sent(&mock, 3).await;
+        let help_reply = sent
+            .iter()
+            .map(|m| field(m, "Body"))
+            .find(|body| body.starts_with("NaviDocs help: reply STOP to stop."))
+            .unwrap_or_else(|| panic!("{b}: {sent:?}"));
+        let link = help_reply
+            .strip_prefix("NaviDocs help: reply STOP to stop. Your preferences: ")
+            .unwrap_or_else(|| panic!("{b}: {help_reply}"));
+        let path = link
+            .strip_prefix(PUBLIC_URL)
+            .unwrap_or_else(|| panic!("{b}: {link}"));
         assert!(
-            sent.iter()
-                .any(|m| field(m, "Body") == "NaviDocs help: reply STOP to stop."),
-            "{b}: {sent:?}"
+            path.starts_with("/p/") && !path.contains(' '),
+            "{b}: {path}"
         );
+        let res = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{b}: {path}");
 
         // Anything else goes to the tenant's webhook as sms.received.
         let question = [

@@ -71,6 +71,7 @@ fn every_pack_team_step_renders_as_its_golden_file() {
                 notification_id: "ntf_golden",
                 locale: None,
                 unsubscribe_url: None,
+                preferences_url: None,
                 acknowledge_url: None,
             };
             let rendered = workflow.render(i, step.channel, &ctx).unwrap();
@@ -133,6 +134,7 @@ fn the_packs_recall_call_is_the_providers_golden_markup() {
             notification_id: "ntf_01hx7",
             locale,
             unsubscribe_url: None,
+            preferences_url: None,
             acknowledge_url: None,
         };
         let script = workflow
