@@ -10,6 +10,7 @@ mod mock_providers;
 
 mod api;
 mod bandwidth_e2e;
+mod browser;
 mod cli;
 mod consent;
 mod dashboard;

@@ -1,0 +1,190 @@
+//! The dashboard and the preference centre in a real headless Chromium,
+//! driven over WebDriver: a person signs in with the form, reads the
+//! overview (its numbers are the API's), opens a dead notification and
+//! replays it, previews a workflow in French, and an owner unticks a
+//! channel on their preference page, after which the next send is
+//! suppressed. Every page is screenshotted (PNG, under the target
+//! directory's `screenshots/`) and checked with axe-core for WCAG 2 A and
+//! AA violations.
+
+use crate::common::*;
+use crate::dashboard::{dead_one, email_of, owner, preferences_link, start};
+use crate::webdriver::{describe, Browser};
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Screenshots the page and fails on any accessibility violation.
+async fn look(browser: &Browser, name: &str) {
+    let path = browser.screenshot(name).await;
+    assert!(path.exists(), "{name}: no screenshot");
+    let violations = browser.axe().await;
+    assert!(
+        violations.is_empty(),
+        "{name} ({}): {}",
+        browser.url().await,
+        describe(&violations)
+    );
+}
+
+async fn wait_for_text(browser: &Browser, css: &str, text: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(e) = browser.try_find(css).await {
+            if e.text().await.contains(text) {
+                return;
+            }
+        }
+        if start.elapsed() > WAIT {
+            let shot = browser.screenshot("failed").await;
+            panic!("no `{text}` in {css} at {}; see {}", browser.url().await, shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for the navigation a click started.
+async fn wait_for_url(browser: &Browser, part: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let url = browser.url().await;
+        if url.contains(part) {
+            return;
+        }
+        if start.elapsed() > WAIT {
+            let shot = browser.screenshot("failed").await;
+            panic!("never reached `{part}` (at {url}); see {}", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
+    let env = envs().await.remove(0);
+    let sink = Sink::start().await;
+    let admin = env.key("admin").await;
+    let server = start(&env, &sink, &[]).await;
+    let base = server.base.clone();
+    let api = Api::new(&base, &admin);
+    owner(&api).await;
+    let dead = dead_one(&api, &sink).await;
+    sink.set_status(204);
+    let (_, v) = api
+        .post(
+            "/v1/events",
+            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 30}}),
+        )
+        .await;
+    let email = email_of(&v);
+    wait_status(&api, &email, "sent").await;
+    let browser = Browser::start().await;
+
+    // Sign in with the form.
+    browser.goto(&format!("{base}/ui/")).await;
+    assert!(browser.url().await.ends_with("/ui/login"), "no session, no page");
+    look(&browser, "01-login").await;
+    browser.find("#key").await.send_keys(&admin).await;
+    browser.find("button[type=submit]").await.click().await;
+    wait_for_url(&browser, "/ui/").await;
+    assert!(browser.url().await.ends_with("/ui/"));
+
+    // The overview says what the API says.
+    let (_, o) = api.get("/v1/reports/overview?window=day").await;
+    for (id, value) in [
+        ("total", &o["totals"]["total"]),
+        ("sent", &o["totals"]["sent"]),
+        ("dead", &o["totals"]["dead"]),
+        ("dlq", &o["dlq"]),
+    ] {
+        let shown = browser.find(&format!("#{id}")).await.text().await;
+        assert_eq!(shown.trim(), value.to_string(), "#{id}");
+    }
+    look(&browser, "02-overview").await;
+
+    // The list, filtered to the dead; open the one that failed; replay it.
+    browser.goto(&format!("{base}/ui/notifications")).await;
+    look(&browser, "03-notifications").await;
+    let status = browser.find("#f-status").await;
+    status.send_keys("dead").await;
+    browser.find("form.filters button").await.click().await;
+    wait_for_url(&browser, "status=dead").await;
+    browser
+        .find(&format!("a[href='/ui/notifications/{dead}']"))
+        .await
+        .click()
+        .await;
+    wait_for_text(&browser, "h1", &dead).await;
+    let attempts = browser.find(".timeline").await.text().await;
+    assert!(attempts.contains("HTTP 500"), "{attempts}");
+    look(&browser, "04-notification-dead").await;
+    browser.find("form[action='/ui/dlq/replay'] button").await.click().await;
+    wait_for_url(&browser, "/ui/dlq?replayed=1").await;
+    wait_status(&api, &dead, "sent").await;
+    look(&browser, "05-dlq").await;
+
+    // A workflow, previewed in French.
+    browser.goto(&format!("{base}/ui/workflows")).await;
+    look(&browser, "06-workflows").await;
+    browser
+        .find("a[href='/ui/workflows/warranty.expiring']")
+        .await
+        .click()
+        .await;
+    wait_for_url(&browser, "/ui/workflows/warranty.expiring").await;
+    browser.find("#p-locale").await.send_keys("fr").await;
+    browser.find("form[action^='/ui/workflows/'] button").await.click().await;
+    wait_for_text(&browser, "#preview", "(fr)").await;
+    browser
+        .execute("document.querySelector('#preview').scrollIntoView();", vec![])
+        .await;
+    look(&browser, "07-workflow-preview").await;
+
+    // The other pages, each as a person sees it.
+    for (path, name) in [
+        ("/ui/providers", "08-providers"),
+        ("/ui/subscribers?id=owner-1", "09-subscriber"),
+        ("/ui/sandbox", "10-sandbox"),
+        ("/ui/costs", "11-costs"),
+        ("/ui/audit", "12-audit"),
+    ] {
+        browser.goto(&format!("{base}{path}")).await;
+        look(&browser, name).await;
+    }
+    let chain = browser.find("#chain").await.text().await;
+    assert!(chain.contains("verifies"), "{chain}");
+
+    // The owner, from the email's footer, gives up email entirely.
+    let link = preferences_link(&api, &email).await;
+    browser.goto(&link).await;
+    look(&browser, "13-preferences").await;
+    let critical = browser.find("#critical").await.text().await;
+    assert!(critical.contains("rappels de sécurité"), "{critical}");
+    let email_box = browser.find("#channel-email").await;
+    assert_eq!(email_box.property("checked").await, json!(true));
+    email_box.click().await;
+    browser.find("button[name=save]").await.click().await;
+    wait_for_text(&browser, "#notice", "enregistrés").await;
+    assert_eq!(
+        browser.find("#channel-email").await.property("checked").await,
+        json!(false)
+    );
+    look(&browser, "14-preferences-saved").await;
+    let (_, v) = api
+        .post(
+            "/v1/events",
+            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 7}}),
+        )
+        .await;
+    let n = wait_status(&api, &email_of(&v), "suppressed").await;
+    assert_eq!(n["status_reason"], "unsubscribed", "{n}");
+
+    // Signing out leaves no way back without the key.
+    browser.goto(&format!("{base}/ui/")).await;
+    browser.find(".signout button").await.click().await;
+    wait_for_url(&browser, "/ui/login").await;
+    browser.goto(&format!("{base}/ui/notifications")).await;
+    assert!(browser.url().await.ends_with("/ui/login"));
+    server.stop().await;
+}
