@@ -13,6 +13,7 @@
 //! side-by-side kit's wrk script sends), and on PostgreSQL the drain rate of
 //! one, two and three worker nodes sharing the database.
 
+mod dashboard;
 mod load;
 mod sink;
 mod target;
@@ -62,6 +63,13 @@ pub struct BenchArgs {
     /// `npm install` has run, with Redis on 127.0.0.1:6379: measured too.
     #[arg(long)]
     pub seed_baseline: Option<std::path::PathBuf>,
+    /// Notifications in the database for the dashboard phase (the overview
+    /// and the first page of the list, timed); 0 skips it.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub dashboard_rows: i64,
+    /// Run only the dashboard phase.
+    #[arg(long)]
+    pub dashboard_only: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -88,6 +96,8 @@ pub struct Report {
     /// Drain rate of a queued backlog by 1, 2, … worker nodes on one
     /// PostgreSQL database.
     pub scale_out: Vec<ScalePoint>,
+    /// The dashboard with a large history.
+    pub dashboard: Option<dashboard::Figures>,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,6 +205,31 @@ async fn bench_foghorn(
         ..Default::default()
     };
     let secs = Duration::from_secs(args.seconds);
+
+    // 0. The dashboard over a large history.
+    if args.dashboard_rows > 0 {
+        let url = fresh_database(kind, pg, dir.path(), "dashboard").await?;
+        let json = args.json;
+        let figures =
+            dashboard::measure(dir.path(), &url, args.dashboard_rows, |m| say(json, m)).await;
+        discard(pg, &url).await;
+        let f = figures?;
+        say(
+            args.json,
+            &format!(
+                "  dashboard with {} notifications (median / slowest of 20): overview {:.1} / {:.1} ms (day), {:.1} / {:.1} ms (30 days); first page of notifications {:.1} / {:.1} ms; API overview {:.1} / {:.1} ms",
+                f.rows,
+                f.overview_day_ms.0, f.overview_day_ms.1,
+                f.overview_30d_ms.0, f.overview_30d_ms.1,
+                f.notifications_page_ms.0, f.notifications_page_ms.1,
+                f.api_overview_day_ms.0, f.api_overview_day_ms.1,
+            ),
+        );
+        report.dashboard = Some(f);
+        if args.dashboard_only {
+            return Ok(report);
+        }
+    }
 
     // Start-up on a fresh SQLite file.
     if kind == "sqlite" {

@@ -24,6 +24,7 @@ pub mod fields;
 pub mod inbound;
 pub mod intake;
 pub mod outbound;
+pub mod overview_rollup;
 pub mod own_thread;
 pub mod phone;
 pub mod plan;

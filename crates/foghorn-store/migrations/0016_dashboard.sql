@@ -17,3 +17,21 @@ CREATE INDEX notifications_overview ON notifications (tenant_id, created_at, cha
 CREATE INDEX notifications_subscriber ON notifications (tenant_id, subscriber_id, id) WHERE subscriber_id IS NOT NULL;
 -- A notification's page shows what the sandbox captured for it.
 CREATE INDEX sandbox_messages_notification ON sandbox_messages (tenant_id, notification_id);
+-- The overview's counts of settled hours (a day old and more), so that a
+-- 30-day window reads some 720 rows per group instead of every
+-- notification; the last day is always counted live.
+CREATE TABLE overview_hourly (
+    tenant_id  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    channel    TEXT NOT NULL,
+    provider   TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    bucket     BIGINT NOT NULL,
+    count      BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, channel, provider, status, bucket)
+);
+-- Per tenant: hours before `until_ms` are in overview_hourly.
+CREATE TABLE overview_progress (
+    tenant_id  TEXT PRIMARY KEY,
+    until_ms   BIGINT NOT NULL
+);

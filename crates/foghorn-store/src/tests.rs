@@ -1772,3 +1772,109 @@ async fn a_dashboard_session_lives_until_it_expires_is_ended_or_its_key_is_revok
         );
     }
 }
+
+/// Rolled-up hours and the live count give the same overview as counting
+/// every notification, for windows that start mid-hour and on the hour.
+#[tokio::test]
+async fn the_rolled_up_overview_equals_counting_every_notification() {
+    const HOUR: i64 = 3_600_000;
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let tenant = TenantId::from("default");
+        let now = 100 * 24 * HOUR + 17 * 60_000;
+        // Three notifications every 37 minutes over the last 5 days.
+        on_db!(store, |pool, DB| {
+            for i in 0..(5 * 24 * 60 / 37) {
+                for (k, (status, provider, latency)) in [
+                    ("sent", Some("mailgun"), Some(8)),
+                    ("dead", Some("twilio"), Some(4_000)),
+                    ("suppressed", None, None),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let created = now - i * 37 * 60_000 - k as i64;
+                    sqlx::query(
+                        "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, recipient,
+                           status, provider, created_at, updated_at, sent_at)
+                         VALUES ($1, 'default', 'evt', 'w', 0, 'email', 'x', $2, $3, $4, $4, $5)",
+                    )
+                    .bind(format!("ntf_{i:05}_{k}"))
+                    .bind(status)
+                    .bind(provider)
+                    .bind(created)
+                    .bind(latency.map(|l: i64| created + l))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                }
+            }
+        });
+        let sorted = |mut v: Vec<OverviewRow>| {
+            v.sort_by(|a, b| {
+                (&a.channel, &a.provider, &a.status, a.bucket).cmp(&(
+                    &b.channel,
+                    &b.provider,
+                    &b.status,
+                    b.bucket,
+                ))
+            });
+            v
+        };
+        let windows = [
+            now - 30 * 24 * HOUR,
+            now - 3 * 24 * HOUR - 7 * 60_000,
+            now - 2 * 24 * HOUR,
+            now - HOUR,
+        ];
+        let before: Vec<_> = futures_like_all(&store, &tenant, &windows).await;
+        let mut rolled = 0;
+        loop {
+            let n = store.roll_up_overview(now).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            rolled += n;
+        }
+        assert!(rolled >= 4 * 24 - 1, "{b}: {rolled} hours");
+        assert_eq!(
+            store.roll_up_overview(now).await.unwrap(),
+            0,
+            "{b}: nothing left"
+        );
+        for (since, live) in windows.iter().zip(before) {
+            let combined = store.delivery_overview(&tenant, *since).await.unwrap();
+            assert_eq!(sorted(combined), sorted(live), "{b}: since {since}");
+        }
+        // A second node rolling up the same hours changes nothing.
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE overview_progress SET until_ms = until_ms - 48 * 3600000")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        while store.roll_up_overview(now).await.unwrap() > 0 {}
+        let again = store.delivery_overview(&tenant, windows[0]).await.unwrap();
+        let live = store
+            .overview_live(&tenant, windows[0], i64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            sorted(again),
+            sorted(live),
+            "{b}: rolled twice, counted once"
+        );
+    }
+}
+
+async fn futures_like_all(
+    store: &Store,
+    tenant: &TenantId,
+    since: &[i64],
+) -> Vec<Vec<OverviewRow>> {
+    let mut out = Vec::new();
+    for s in since {
+        out.push(store.overview_live(tenant, *s, i64::MAX).await.unwrap());
+    }
+    out
+}

@@ -239,6 +239,7 @@ impl Node {
         crate::inbound::Inbound::spawn_pruner(store.clone());
         foghorn_engine::retention::spawn(store.clone(), config.retention.clone());
         foghorn_engine::team::spawn_catalog_indexer(store.clone());
+        foghorn_engine::overview_rollup::spawn(store.clone());
         let listener = tokio::net::TcpListener::bind(config.listen_addr())
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

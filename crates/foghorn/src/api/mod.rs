@@ -167,6 +167,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             put(admin::put_tenant).get(admin::get_tenant),
         )
         .route("/v1/providers", get(providers::list))
+        .route("/v1/providers/{name}/test", post(providers::test))
         .route(
             "/v1/providers/{name}",
             put(providers::put)

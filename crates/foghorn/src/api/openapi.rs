@@ -274,6 +274,7 @@ impl Modify for CommonAnswers {
         providers::list,
         providers::get,
         providers::delete,
+        providers::test,
         suppressions::list, suppressions::delete,
         hooks::receive, interactions::receive, voice::page, catalog::search,
         admin::put_tenant, admin::get_tenant,

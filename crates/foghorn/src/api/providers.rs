@@ -255,3 +255,146 @@ mod tests {
         assert_eq!(m["base_url"], "https://api.twilio.com");
     }
 }
+
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// `email`, `sms` or `whatsapp`: a channel the provider sends.
+    pub channel: foghorn_core::Channel,
+    /// An email address, or a phone number (E.164).
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestResult {
+    pub provider: String,
+    pub channel: foghorn_core::Channel,
+    /// True when the provider accepted the message.
+    pub accepted: bool,
+    pub provider_message_id: Option<String>,
+    pub http_status: Option<u16>,
+    /// The provider's refusal, when it refused.
+    pub error: Option<String>,
+}
+
+/// Send a test message through one provider
+///
+/// Goes straight to that provider (no routing, retries or fallback), to
+/// check its account and reach: the answer is the provider's. The send is
+/// recorded in the audit log, not as a notification; the provider may
+/// charge for it.
+#[utoipa::path(post, path = "/v1/providers/{name}/test", tag = "providers", params(("name" = String, Path)),
+    request_body = TestRequest,
+    responses((status = 200, body = TestResult),
+        (status = 404, body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["admin"])))]
+pub async fn test(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(req): ApiJson<TestRequest>,
+) -> ApiResult<Json<TestResult>> {
+    Ok(Json(test_send(&state, &auth, &name, req).await?))
+}
+
+pub async fn test_send(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+    req: TestRequest,
+) -> ApiResult<TestResult> {
+    use foghorn_core::{Address, Channel, Outbound, Rendered};
+    auth.require(Scope::Admin)?;
+    let routing = state.routes.for_tenant(&auth.tenant_id).await;
+    let slot = routing
+        .instances()
+        .iter()
+        .find(|s| s.provider.name() == name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no provider `{name}`")))?;
+    if !slot.provider.supports(req.channel) {
+        return Err(ApiError::validation(
+            "channel",
+            format!("`{name}` does not send {}", req.channel),
+        ));
+    }
+    let to = req.to.trim();
+    let address = match req.channel {
+        Channel::Email => foghorn_core::mailbox::Mailbox::parse(to)
+            .map(|_| Address::Email(to.to_string()))
+            .map_err(|e| ApiError::validation("to", e.to_string()))?,
+        Channel::Sms | Channel::Whatsapp => crate::engine::phone::normalize(to, None)
+            .map(|p| Address::Phone(p.e164))
+            .map_err(|e| ApiError::validation("to", e.to_string()))?,
+        other => {
+            return Err(ApiError::validation(
+                "channel",
+                format!("a test goes by email, sms or whatsapp, not {other}"),
+            ))
+        }
+    };
+    let own_account = state
+        .store
+        .tenant_providers(&auth.tenant_id)
+        .await?
+        .iter()
+        .any(|p| p.name == name);
+    let id = format!(
+        "test_{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
+    let text = format!("Foghorn test message through {name}: if you read this, the account works.");
+    let msg = Outbound {
+        notification_id: id.clone(),
+        tenant_id: auth.tenant_id.clone(),
+        event_id: id.clone(),
+        event_name: "foghorn.test".into(),
+        channel: req.channel,
+        to: address,
+        content: Rendered {
+            subject: (req.channel == Channel::Email).then(|| "Foghorn test message".to_string()),
+            text: Some(text),
+            ..Rendered::default()
+        },
+        tags: vec!["foghorn.test".into()],
+        headers: Vec::new(),
+        from: None,
+        tenant_target: own_account,
+        thread: None,
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), slot.provider.send(&msg))
+        .await
+        .unwrap_or_else(|_| {
+            Err(foghorn_core::ProviderError::retryable(
+                "no answer within 30 s",
+            ))
+        });
+    let result = TestResult {
+        provider: name.to_string(),
+        channel: req.channel,
+        accepted: answer.is_ok(),
+        provider_message_id: answer
+            .as_ref()
+            .ok()
+            .and_then(|r| r.provider_message_id.clone()),
+        http_status: match &answer {
+            Ok(r) => r.http_status,
+            Err(e) => e.http_status(),
+        },
+        error: answer.as_ref().err().map(|e| e.to_string()),
+    };
+    let audit = auth
+        .audit("provider.test", name)
+        .with_detail(serde_json::json!({
+            "channel": req.channel,
+            "accepted": result.accepted,
+            "provider_message_id": result.provider_message_id,
+            "http_status": result.http_status,
+        }));
+    state
+        .store
+        .audit(&auth.tenant_id, &audit, foghorn_core::clock::now_ms())
+        .await?;
+    Ok(result)
+}

@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/dlq", get(pages::dlq))
         .route("/ui/dlq/replay", post(pages::replay))
         .route("/ui/providers", get(pages::providers))
+        .route("/ui/providers/{name}/test", post(pages::provider_test))
         .route("/ui/workflows", get(pages::workflows))
         .route(
             "/ui/workflows/{name}",

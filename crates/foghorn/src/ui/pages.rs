@@ -372,18 +372,67 @@ pub async fn replay(State(state): Shared, s: Session, body: Bytes) -> Response {
 /// `GET /ui/providers`: the tenant's accounts, every instance's breaker,
 /// and the last hour per provider.
 pub async fn providers(State(state): Shared, s: Session) -> Html {
+    providers_page(&state, &s, None).await
+}
+
+/// `POST /ui/providers/{name}/test`: a test message through that provider
+/// (the API's test send); the page again with the provider's answer.
+pub async fn provider_test(
+    State(state): Shared,
+    s: Session,
+    ApiPath(name): ApiPath<String>,
+    body: Bytes,
+) -> Html {
+    let pairs = form_pairs(&body);
+    if let Err(p) = s.check_form(field(&pairs, "csrf")) {
+        return p;
+    }
+    let channel = match field(&pairs, "channel").unwrap_or("").parse() {
+        Ok(c) => c,
+        Err(_) => return failure(StatusCode::UNPROCESSABLE_ENTITY, "Choose a channel."),
+    };
+    let req = providers::TestRequest {
+        channel,
+        to: field(&pairs, "to").unwrap_or("").to_string(),
+    };
+    match providers::test_send(&state, &s.auth, &name, req).await {
+        Ok(r) => providers_page(&state, &s, Some(Value::from_serialize(&r))).await,
+        Err(e) => refused(e),
+    }
+}
+
+async fn providers_page(state: &Arc<AppState>, s: &Session, tested: Option<Value>) -> Html {
     let accounts = match providers::list(State(state.clone()), s.auth.clone()).await {
         Ok(Json(a)) => a,
         Err(e) => return refused(e),
     };
-    let hour = match overview::overview_of(&state, &s.auth, "hour").await {
+    let hour = match overview::overview_of(state, &s.auth, "hour").await {
         Ok(o) => o,
         Err(e) => return refused(e),
     };
+    // The channels a test can go by, per instance.
+    let routing = state.routes.for_tenant(&s.auth.tenant_id).await;
+    let testable: Vec<Value> = routing
+        .instances()
+        .iter()
+        .map(|slot| {
+            let channels: Vec<&str> = [
+                foghorn_core::Channel::Email,
+                foghorn_core::Channel::Sms,
+                foghorn_core::Channel::Whatsapp,
+            ]
+            .into_iter()
+            .filter(|c| slot.provider.supports(*c))
+            .map(|c| c.as_str())
+            .collect();
+            context! { name => slot.provider.name(), channels }
+        })
+        .collect();
     render(
         "providers.html",
-        context! { frame => frame(&s, "providers"), title => "Providers",
-        accounts => Value::from_serialize(&accounts), hour => Value::from_serialize(&hour) },
+        context! { frame => frame(s, "providers"), title => "Providers",
+        accounts => Value::from_serialize(&accounts), hour => Value::from_serialize(&hour),
+        testable, tested },
     )
 }
 

@@ -38,7 +38,11 @@ async fn wait_for_text(browser: &Browser, css: &str, text: &str) {
         }
         if start.elapsed() > WAIT {
             let shot = browser.screenshot("failed").await;
-            panic!("no `{text}` in {css} at {}; see {}", browser.url().await, shot.display());
+            panic!(
+                "no `{text}` in {css} at {}; see {}",
+                browser.url().await,
+                shot.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -65,6 +69,7 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let env = envs().await.remove(0);
     let sink = Sink::start().await;
     let admin = env.key("admin").await;
+    let operator = env.key("operator").await;
     let server = start(&env, &sink, &[]).await;
     let base = server.base.clone();
     let api = Api::new(&base, &admin);
@@ -83,7 +88,10 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
 
     // Sign in with the form.
     browser.goto(&format!("{base}/ui/")).await;
-    assert!(browser.url().await.ends_with("/ui/login"), "no session, no page");
+    assert!(
+        browser.url().await.ends_with("/ui/login"),
+        "no session, no page"
+    );
     look(&browser, "01-login").await;
     browser.find("#key").await.send_keys(&admin).await;
     browser.find("button[type=submit]").await.click().await;
@@ -119,7 +127,11 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let attempts = browser.find(".timeline").await.text().await;
     assert!(attempts.contains("HTTP 500"), "{attempts}");
     look(&browser, "04-notification-dead").await;
-    browser.find("form[action='/ui/dlq/replay'] button").await.click().await;
+    browser
+        .find("form[action='/ui/dlq/replay'] button")
+        .await
+        .click()
+        .await;
     wait_for_url(&browser, "/ui/dlq?replayed=1").await;
     wait_status(&api, &dead, "sent").await;
     look(&browser, "05-dlq").await;
@@ -134,10 +146,17 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
         .await;
     wait_for_url(&browser, "/ui/workflows/warranty.expiring").await;
     browser.find("#p-locale").await.send_keys("fr").await;
-    browser.find("form[action^='/ui/workflows/'] button").await.click().await;
+    browser
+        .find("form[action^='/ui/workflows/'] button")
+        .await
+        .click()
+        .await;
     wait_for_text(&browser, "#preview", "(fr)").await;
     browser
-        .execute("document.querySelector('#preview').scrollIntoView();", vec![])
+        .execute(
+            "document.querySelector('#preview').scrollIntoView();",
+            vec![],
+        )
         .await;
     look(&browser, "07-workflow-preview").await;
 
@@ -167,7 +186,11 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     browser.find("button[name=save]").await.click().await;
     wait_for_text(&browser, "#notice", "enregistrés").await;
     assert_eq!(
-        browser.find("#channel-email").await.property("checked").await,
+        browser
+            .find("#channel-email")
+            .await
+            .property("checked")
+            .await,
         json!(false)
     );
     look(&browser, "14-preferences-saved").await;
@@ -186,5 +209,14 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     wait_for_url(&browser, "/ui/login").await;
     browser.goto(&format!("{base}/ui/notifications")).await;
     assert!(browser.url().await.ends_with("/ui/login"));
+
+    // An operator key signs in to the tenants, and no further.
+    browser.find("#key").await.send_keys(&operator).await;
+    browser.find("button[type=submit]").await.click().await;
+    wait_for_text(&browser, "h1", "Tenants").await;
+    look(&browser, "15-tenants").await;
+    browser.goto(&format!("{base}/ui/sandbox")).await;
+    wait_for_text(&browser, "[role=alert]", "lacks the `read` scope").await;
+    look(&browser, "16-refused").await;
     server.stop().await;
 }

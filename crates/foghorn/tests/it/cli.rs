@@ -144,6 +144,55 @@ async fn the_demo_runs_on_a_fresh_folder_and_shows_the_sandbox() {
         dir.path().join("foghorn.db").exists(),
         "the embedded default database"
     );
+
+    // The dashboard link signs in once, on the demo's database.
+    let link = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Dashboard  "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a dashboard sign-in link");
+    let path = &link[link.find("/ui/signin/").expect("the sign-in path")..];
+    use tokio::io::AsyncBufReadExt;
+    let mut server = tokio::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("FOGHORN_DATABASE_URL")
+        .env_remove("FOGHORN_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("serve printed its address");
+        if let Some(rest) = line.strip_prefix("foghorn listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "the link signs in");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("foghorn_session="), "{cookie}");
+    let session = cookie.split(';').next().unwrap();
+    let res = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Overview"));
+    let again = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(again.status(), 404, "the link works once");
+    let _ = server.kill().await;
 }
 
 /// SQLite only, for what does not depend on the backend.

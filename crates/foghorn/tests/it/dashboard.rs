@@ -709,3 +709,105 @@ async fn an_owners_choice_in_the_preference_centre_is_recorded_and_obeyed() {
         server.stop().await;
     }
 }
+
+/// "Send a test message" goes straight to the named provider, answers with
+/// the provider's own answer, is audited, and makes no notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_test_message_goes_straight_to_the_provider_and_reports_its_answer() {
+    use crate::mock_providers::{provider_table, Kind, MockProvider};
+    for env in envs().await {
+        let b = env.backend();
+        let mock = MockProvider::start(Kind::Twilio).await;
+        env.write(
+            "foghorn.toml",
+            &format!(
+                "{}[channels.sms]\nproviders = [\"twilio\"]\n",
+                provider_table(Kind::Twilio, &mock.url)
+            ),
+        );
+        let admin = env.key("admin").await;
+        let read = env.key("read").await;
+        let server = Server::start(&env, "all", &[]).await;
+        let api = Api::new(&server.base, &admin);
+        let body = json!({"channel": "sms", "to": "+12025550142"});
+        let (s, r) = api.post("/v1/providers/twilio/test", body.clone()).await;
+        assert_eq!(s, 200, "{b}: {r}");
+        assert_eq!(r["accepted"], true, "{b}: {r}");
+        assert!(
+            r["provider_message_id"].as_str().unwrap().starts_with("SM"),
+            "{b}: {r}"
+        );
+        let sent = mock.wait_accepted(1, WAIT).await;
+        let form = sent[0].form();
+        let field = |k: &str| {
+            form.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(field("To"), "+12025550142", "{b}");
+        assert!(
+            field("Body").starts_with("Foghorn test message through twilio"),
+            "{b}: {form:?}"
+        );
+
+        // What the provider cannot send, where it cannot send, who may not.
+        for (body, status, field_name) in [
+            (
+                json!({"channel": "email", "to": "a@example.com"}),
+                422,
+                "channel",
+            ),
+            (json!({"channel": "sms", "to": "not a number"}), 422, "to"),
+        ] {
+            let (s, p) = api.post("/v1/providers/twilio/test", body).await;
+            assert_eq!(
+                (s, p["field"].as_str()),
+                (status, Some(field_name)),
+                "{b}: {p}"
+            );
+        }
+        let (s, _) = api.post("/v1/providers/nope/test", body.clone()).await;
+        assert_eq!(s, 404, "{b}");
+        let (s, _) = Api::new(&server.base, &read)
+            .post("/v1/providers/twilio/test", body.clone())
+            .await;
+        assert_eq!(s, 403, "{b}");
+        assert_eq!(mock.received().len(), 1, "{b}: nothing else went out");
+
+        // The dashboard's form: its token first, then the provider's answer.
+        let ui = Ui::sign_in(&server.base, &admin).await;
+        let (s, _, _) = ui
+            .post(
+                "/ui/providers/twilio/test",
+                "channel=sms&to=%2B12025550142",
+                false,
+            )
+            .await;
+        assert_eq!(s, 403, "{b}");
+        let (s, _, page) = ui
+            .post(
+                "/ui/providers/twilio/test",
+                "channel=sms&to=%2B12025550142",
+                true,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}: {page}");
+        assert!(page.contains("twilio accepted the test sms"), "{b}: {page}");
+        mock.wait_accepted(2, WAIT).await;
+        let (_, list) = api.get("/v1/notifications").await;
+        assert!(
+            list["items"].as_array().unwrap().is_empty(),
+            "{b}: a test is no notification"
+        );
+        let (_, audit) = api.get("/v1/audit").await;
+        let tests = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "provider.test")
+            .count();
+        assert_eq!(tests, 2, "{b}: {audit}");
+        server.stop().await;
+    }
+}
