@@ -87,65 +87,42 @@ const KEPT: &str = "tenant_id, event_id, workflow, step, channel, subscriber_id,
 /// fails, one dies, one is suppressed, so the overview has every kind to
 /// count. Set-based (one statement), so a million rows take seconds.
 pub async fn multiply_notifications(url: &str, rows: i64, spread_ms: i64) -> Result<i64> {
-    use sqlx::Connection;
-    let select = |n: &str| {
-        format!(
-            "SELECT id || '.' || {n}, {KEPT},
-               CASE {n} % 20 WHEN 0 THEN 'failed' WHEN 1 THEN 'dead' WHEN 2 THEN 'suppressed' ELSE status END,
-               created_at - ({n} * $2), updated_at - ({n} * $2),
-               CASE WHEN {n} % 20 = 2 THEN NULL ELSE sent_at - ({n} * $2) + ({n} % 40) END
-             FROM notifications"
+    let store = crate::Store::connect(url, crate::crypto::Crypto::ephemeral()).await?;
+    let pg = store.backend_name() == "postgres";
+    // The copy numbers 1..=copies: a series in PostgreSQL, a recursive CTE
+    // in SQLite (whose INSERT … SELECT from the same table reads the
+    // originals before it writes, as PostgreSQL's snapshot does).
+    let (with, numbers, n) = if pg {
+        ("", "generate_series(1, $1::BIGINT) AS n", "n")
+    } else {
+        (
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)",
+            "seq",
+            "seq.n",
         )
     };
-    let columns = format!("id, {KEPT}, status, created_at, updated_at, sent_at");
-    if url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        let present: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
-            .fetch_one(&mut conn)
-            .await?;
+    let sql = format!(
+        "{with} INSERT INTO notifications (id, {KEPT}, status, created_at, updated_at, sent_at)
+         SELECT id || '.' || {n}, {KEPT},
+           CASE {n} % 20 WHEN 0 THEN 'failed' WHEN 1 THEN 'dead' WHEN 2 THEN 'suppressed' ELSE status END,
+           created_at - ({n} * $2), updated_at - ({n} * $2),
+           CASE WHEN {n} % 20 = 2 THEN NULL ELSE sent_at - ({n} * $2) + ({n} % 40) END
+         FROM notifications CROSS JOIN {numbers}"
+    );
+    let count = "SELECT COUNT(*) FROM notifications";
+    let total = crate::on_db!(store, |pool, DB| {
+        let present: i64 = sqlx::query_scalar(count).fetch_one(pool).await?;
         let copies = (rows / present.max(1)).max(1) - 1;
         let step = spread_ms / copies.max(1);
-        let sql = format!(
-            "INSERT INTO notifications ({columns}) {} CROSS JOIN generate_series(1, $1::BIGINT) AS n",
-            select("n")
-        );
         sqlx::query(&sql)
             .bind(copies)
             .bind(step)
-            .execute(&mut conn)
+            .execute(pool)
             .await?;
-        sqlx::query("ANALYZE notifications")
-            .execute(&mut conn)
-            .await?;
-        let total = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
-            .fetch_one(&mut conn)
-            .await?;
-        conn.close().await?;
-        Ok(total)
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        let present: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
-            .fetch_one(&mut conn)
-            .await?;
-        let copies = (rows / present.max(1)).max(1) - 1;
-        let step = spread_ms / copies.max(1);
-        let sql = format!(
-            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
-             INSERT INTO notifications ({columns}) {} CROSS JOIN seq",
-            select("seq.n")
-        );
-        // Inserting from the table being read: SQLite reads the originals
-        // first (the SELECT is materialised), so copies are not copied.
-        sqlx::query(&sql)
-            .bind(copies)
-            .bind(step)
-            .execute(&mut conn)
-            .await?;
-        sqlx::query("ANALYZE").execute(&mut conn).await?;
-        let total = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
-            .fetch_one(&mut conn)
-            .await?;
-        conn.close().await?;
-        Ok(total)
-    }
+        sqlx::query("ANALYZE").execute(pool).await?;
+        let total: i64 = sqlx::query_scalar(count).fetch_one(pool).await?;
+        total
+    });
+    store.close().await;
+    Ok(total)
 }

@@ -316,23 +316,51 @@ pub async fn notification(State(state): Shared, s: Session, ApiPath(id): ApiPath
     )
 }
 
-/// `GET /ui/dlq`.
-pub async fn dlq(State(state): Shared, s: Session, RawQuery(raw): RawQuery) -> Html {
-    let q: notifications::DlqQuery = match query(&raw) {
+/// A list page: the query read as the API reads it, the API's page, and
+/// the link to the next one.
+async fn list_page<Q, P, Fut>(
+    s: &Session,
+    raw: &Option<String>,
+    (template, here, title): (&str, &str, &str),
+    call: impl FnOnce(Q) -> Fut,
+    cursor: fn(&P) -> Option<&String>,
+) -> Html
+where
+    Q: DeserializeOwned,
+    P: serde::Serialize,
+    Fut: std::future::Future<Output = Result<P, ApiError>>,
+{
+    let q: Q = match query(raw) {
         Ok(q) => q,
         Err(p) => return p,
     };
-    match notifications::dlq(State(state), s.auth.clone(), ApiQuery(q)).await {
-        Ok(Json(p)) => {
-            let next = p.next_cursor.as_ref().map(|c| next_link(&raw, c));
+    match call(q).await {
+        Ok(p) => {
+            let next = cursor(&p).map(|c| next_link(raw, c));
             render(
-                "dlq.html",
-                context! { frame => frame(&s, "dlq"), title => "Dead letters",
-                page => Value::from_serialize(&p), next },
+                template,
+                context! { frame => frame(s, here), title, page => Value::from_serialize(&p), next },
             )
         }
         Err(e) => refused(e),
     }
+}
+
+/// `GET /ui/dlq`.
+pub async fn dlq(State(state): Shared, s: Session, RawQuery(raw): RawQuery) -> Html {
+    let auth = s.auth.clone();
+    list_page(
+        &s,
+        &raw,
+        ("dlq.html", "dlq", "Dead letters"),
+        |q| async move {
+            notifications::dlq(State(state), auth, ApiQuery(q))
+                .await
+                .map(|Json(p)| p)
+        },
+        |p: &notifications::NotificationPage| p.next_cursor.as_ref(),
+    )
+    .await
 }
 
 /// `POST /ui/dlq/replay`: one (`id`) or many (`id` repeated) back to the
@@ -568,21 +596,19 @@ pub async fn subscribers(State(state): Shared, s: Session, RawQuery(raw): RawQue
 
 /// `GET /ui/sandbox`: every captured message as its recipient would see it.
 pub async fn sandbox_inbox(State(state): Shared, s: Session, RawQuery(raw): RawQuery) -> Html {
-    let q: sandbox::InboxQuery = match query(&raw) {
-        Ok(q) => q,
-        Err(p) => return p,
-    };
-    match sandbox::messages(State(state), s.auth.clone(), ApiQuery(q)).await {
-        Ok(Json(inbox)) => {
-            let next = inbox.next_cursor.as_ref().map(|c| next_link(&raw, c));
-            render(
-                "sandbox.html",
-                context! { frame => frame(&s, "sandbox"), title => "Sandbox inbox",
-                inbox => Value::from_serialize(&inbox), next },
-            )
-        }
-        Err(e) => refused(e),
-    }
+    let auth = s.auth.clone();
+    list_page(
+        &s,
+        &raw,
+        ("sandbox.html", "sandbox", "Sandbox inbox"),
+        |q| async move {
+            sandbox::messages(State(state), auth, ApiQuery(q))
+                .await
+                .map(|Json(p)| p)
+        },
+        |p: &sandbox::SandboxInbox| p.next_cursor.as_ref(),
+    )
+    .await
 }
 
 /// `GET /ui/costs?month=YYYY-MM`.
@@ -651,21 +677,15 @@ fn csv_field(v: &str) -> String {
 
 /// `GET /ui/audit`.
 pub async fn audit_log(State(state): Shared, s: Session, RawQuery(raw): RawQuery) -> Html {
-    let q: audit::AuditQuery = match query(&raw) {
-        Ok(q) => q,
-        Err(p) => return p,
-    };
-    match audit::audit_page(&state, &s.auth, q).await {
-        Ok(p) => {
-            let next = p.next_cursor.as_ref().map(|c| next_link(&raw, c));
-            render(
-                "audit.html",
-                context! { frame => frame(&s, "audit"), title => "Audit log",
-                page => Value::from_serialize(&p), next },
-            )
-        }
-        Err(e) => refused(e),
-    }
+    let auth = s.auth.clone();
+    list_page(
+        &s,
+        &raw,
+        ("audit.html", "audit", "Audit log"),
+        |q| async move { audit::audit_page(&state, &auth, q).await },
+        |p: &audit::AuditPage| p.next_cursor.as_ref(),
+    )
+    .await
 }
 
 /// `GET /ui/assets/ui.css`.

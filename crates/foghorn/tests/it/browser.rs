@@ -8,7 +8,7 @@
 //! AA violations.
 
 use crate::common::*;
-use crate::dashboard::{dead_one, email_of, owner, preferences_link, start};
+use crate::dashboard::{dead_one, email_of, preferences_link, scene, Scene};
 use crate::webdriver::{describe, Browser};
 use serde_json::json;
 use std::time::Duration;
@@ -67,13 +67,14 @@ async fn wait_for_url(browser: &Browser, part: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let env = envs().await.remove(0);
-    let sink = Sink::start().await;
-    let admin = env.key("admin").await;
+    let Scene {
+        sink,
+        admin,
+        server,
+        api,
+    } = scene(&env).await;
     let operator = env.key("operator").await;
-    let server = start(&env, &sink, &[]).await;
     let base = server.base.clone();
-    let api = Api::new(&base, &admin);
-    owner(&api).await;
     let dead = dead_one(&api, &sink).await;
     sink.set_status(204);
     let (_, v) = api

@@ -148,6 +148,28 @@ pub async fn start(env: &Env, sink: &Sink, extra: &[(&str, &str)]) -> Server {
     Server::start(env, "all", &all).await
 }
 
+/// A running server with the owner stored, its sink and an admin key.
+pub struct Scene {
+    pub sink: Sink,
+    pub admin: String,
+    pub server: Server,
+    pub api: Api,
+}
+
+pub async fn scene(env: &Env) -> Scene {
+    let sink = Sink::start().await;
+    let admin = env.key("admin").await;
+    let server = start(env, &sink, &[]).await;
+    let api = Api::new(&server.base, &admin);
+    owner(&api).await;
+    Scene {
+        sink,
+        admin,
+        server,
+        api,
+    }
+}
+
 /// A dead notification: the sink refuses every attempt.
 pub async fn dead_one(api: &Api, sink: &Sink) -> String {
     sink.set_status(500);
@@ -228,15 +250,16 @@ pub fn email_of(v: &Value) -> String {
 async fn pages_need_a_session_forms_their_token_and_ids_their_tenant() {
     for env in envs().await {
         let b = env.backend();
-        let sink = Sink::start().await;
-        let admin = env.key("admin").await;
+        let Scene {
+            sink,
+            admin,
+            server,
+            api,
+        } = scene(&env).await;
         let read = env.key("read").await;
         let events_only = env.key("events:write").await;
         let operator = env.key("operator").await;
         let (_other_tenant, other_key) = tenant_with_key(&env, "Other Marine").await;
-        let server = start(&env, &sink, &[]).await;
-        let api = Api::new(&server.base, &admin);
-        owner(&api).await;
         let dead = dead_one(&api, &sink).await;
         let http = no_redirects();
 
@@ -417,11 +440,12 @@ async fn pages_need_a_session_forms_their_token_and_ids_their_tenant() {
 async fn the_overview_shows_the_apis_numbers() {
     for env in envs().await {
         let b = env.backend();
-        let sink = Sink::start().await;
-        let admin = env.key("admin").await;
-        let server = start(&env, &sink, &[]).await;
-        let api = Api::new(&server.base, &admin);
-        owner(&api).await;
+        let Scene {
+            sink,
+            admin,
+            server,
+            api,
+        } = scene(&env).await;
         dead_one(&api, &sink).await;
         sink.set_status(204);
         for _ in 0..3 {
@@ -553,11 +577,7 @@ async fn ops_clock(env: &Env, server: &Server, ms: i64) -> (u16, Value) {
 async fn an_owners_choice_in_the_preference_centre_is_recorded_and_obeyed() {
     for env in envs().await {
         let b = env.backend();
-        let sink = Sink::start().await;
-        let admin = env.key("admin").await;
-        let server = start(&env, &sink, &[]).await;
-        let api = Api::new(&server.base, &admin);
-        owner(&api).await;
+        let Scene { server, api, .. } = scene(&env).await;
         let (s, v) = api
             .post(
                 "/v1/events",
