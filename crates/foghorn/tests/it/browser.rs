@@ -2,14 +2,14 @@
 //! driven over WebDriver: a person signs in with the form, reads the
 //! overview (its numbers are the API's), opens a dead notification and
 //! replays it, previews a workflow in French, and an owner unticks a
-//! channel on their preference page, after which the next send is
-//! suppressed. Every page is screenshotted (PNG, under the target
-//! directory's `screenshots/`) and checked with axe-core for WCAG 2 A and
-//! AA violations.
+//! channel on their preference page by keyboard alone (Tab, Space, Enter),
+//! after which the next send is suppressed. Every page is screenshotted
+//! (PNG, under the target directory's `screenshots/`) and checked with
+//! axe-core for WCAG 2 A and AA violations.
 
 use crate::common::*;
 use crate::dashboard::{dead_one, email_of, preferences_link, scene, Scene};
-use crate::webdriver::{describe, Browser};
+use crate::webdriver::{describe, Browser, ENTER, SPACE, TAB};
 use serde_json::json;
 use std::time::Duration;
 
@@ -183,8 +183,45 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     assert!(critical.contains("rappels de sécurité"), "{critical}");
     let email_box = browser.find("#channel-email").await;
     assert_eq!(email_box.property("checked").await, json!(true));
-    email_box.click().await;
-    browser.find("button[name=save]").await.click().await;
+    // By keyboard alone: Tab to the email box, Space unticks it, Tab on
+    // to the save button, Enter submits.
+    browser.find("h1").await.click().await;
+    let mut order = Vec::new();
+    for _ in 0..40 {
+        browser.press(TAB).await;
+        let id = browser.active().await.attr("id").await.unwrap_or_default();
+        let name = browser
+            .active()
+            .await
+            .attr("name")
+            .await
+            .unwrap_or_default();
+        order.push(if id.is_empty() { name } else { id });
+        if order.last().is_some_and(|k| k == "channel-email") {
+            break;
+        }
+    }
+    assert_eq!(
+        order.last().map(String::as_str),
+        Some("channel-email"),
+        "Tab order: {order:?}"
+    );
+    browser.press(SPACE).await;
+    assert_eq!(
+        email_box.property("checked").await,
+        json!(false),
+        "Space unticks"
+    );
+    let mut reached_save = false;
+    for _ in 0..40 {
+        browser.press(TAB).await;
+        if browser.active().await.attr("name").await.as_deref() == Some("save") {
+            reached_save = true;
+            break;
+        }
+    }
+    assert!(reached_save, "Tab reaches the save button");
+    browser.press(ENTER).await;
     wait_for_text(&browser, "#notice", "enregistrés").await;
     assert_eq!(
         browser

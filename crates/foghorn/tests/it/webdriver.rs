@@ -13,6 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// WebDriver's codes for the keys the keyboard tests press.
+pub const TAB: &str = "\u{E004}";
+pub const SPACE: &str = "\u{E00D}";
+pub const ENTER: &str = "\u{E007}";
+
 /// The key under which the protocol carries an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -178,6 +183,18 @@ impl Browser {
         }
         let url = self.url().await;
         panic!("no element matches the CSS selector {css:?} on {url}");
+    }
+
+    /// The element that has the keyboard focus.
+    pub async fn active(&self) -> Element {
+        let reference = self.wire.get("/element/active").await;
+        Element::new(&self.wire, &reference)
+    }
+
+    /// Presses `key` (a WebDriver key code such as [`TAB`]) on whatever has
+    /// the focus, as a keyboard would.
+    pub async fn press(&self, key: &str) {
+        self.active().await.send_keys(key).await;
     }
 
     /// Saves a PNG of the viewport to `$FOGHORN_SCREENSHOTS`, or else to
