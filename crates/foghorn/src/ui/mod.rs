@@ -1,6 +1,6 @@
 //! The dashboard (`/ui/`) and the preference centre (`/p/{token}`): HTML
-//! served by the binary itself, from templates and a stylesheet compiled
-//! in; readable without JavaScript, and with none served.
+//! served by the binary itself, from templates, a stylesheet and one small
+//! script compiled in; every page works without JavaScript.
 
 pub mod i18n;
 pub mod page;
@@ -41,6 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/costs.csv", get(pages::costs_csv))
         .route("/ui/audit", get(pages::audit_log))
         .route("/ui/assets/ui.css", get(pages::stylesheet))
+        .route("/ui/assets/ui.js", get(pages::script))
         .route(
             "/p/{token}",
             get(preference_centre::page).post(preference_centre::save),

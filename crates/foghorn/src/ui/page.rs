@@ -42,6 +42,9 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 pub const STYLESHEET: &str = include_str!("templates/ui.css");
+/// The one script: the workflow preview follows the form as it is typed
+/// in. Every page works without it.
+pub const SCRIPT: &str = include_str!("templates/ui.js");
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -70,12 +73,14 @@ impl IntoResponse for Html {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        // No scripts at all; the captured emails' own styles may apply
-        // inside their sandboxed frames.
+        // Only the dashboard's own script, nothing inline; the captured
+        // emails' own styles may apply inside their sandboxed frames (which
+        // run no script at all).
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                 style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                  form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );

@@ -690,12 +690,22 @@ pub async fn audit_log(State(state): Shared, s: Session, RawQuery(raw): RawQuery
 
 /// `GET /ui/assets/ui.css`.
 pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", page::STYLESHEET)
+}
+
+/// `GET /ui/assets/ui.js`.
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", page::SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        page::STYLESHEET,
+        body,
     )
         .into_response()
 }

@@ -394,6 +394,23 @@ async fn pages_need_a_session_forms_their_token_and_ids_their_tenant() {
         let (s, _) = reader.get("/ui/audit").await;
         assert_eq!(s, 403, "{b}");
 
+        // Without JavaScript the preview is the form's POST, token first.
+        let form = "locale=fr&data=&recipient=";
+        let (s, _, _) = reader
+            .post("/ui/workflows/warranty.expiring", form, false)
+            .await;
+        assert_eq!(s, 403, "{b}");
+        let (s, _, html) = reader
+            .post("/ui/workflows/warranty.expiring", form, true)
+            .await;
+        assert_eq!(s, 200, "{b}");
+        assert!(html.contains("As it would be sent (fr)"), "{b}");
+        let (s, _, html) = reader
+            .post("/ui/workflows/warranty.expiring", "data=%7Bnot+json", true)
+            .await;
+        assert_eq!(s, 422, "{b}");
+        assert!(html.contains("`data` is not JSON"), "{b}");
+
         // The operator key sees tenants, not their data.
         let op = Ui::sign_in(&server.base, &operator).await;
         let (s, html) = op.get("/ui/").await;
