@@ -15,7 +15,9 @@ pub fn spawn(store: Store) {
             loop {
                 match store.roll_up_overview(foghorn_core::clock::now_ms()).await {
                     Ok(0) => break,
-                    Ok(_) => tokio::task::yield_now().await,
+                    // A breath between weeks, so that the writer the
+                    // accept path needs is not held back to back.
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                     Err(e) => {
                         tracing::warn!(error = %e, "rolling up the overview failed; trying again later");
                         break;

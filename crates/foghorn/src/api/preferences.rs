@@ -163,11 +163,7 @@ pub(crate) fn summary(
     }
 }
 
-pub(crate) async fn current(
-    state: &AppState,
-    tenant: &TenantId,
-    id: &str,
-) -> ApiResult<Preferences> {
+async fn current(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Preferences> {
     let row = state
         .store
         .subscriber(tenant, id)

@@ -29,8 +29,8 @@ type Shared = State<Arc<AppState>>;
 fn frame(s: &Session, here: &str) -> Value {
     context! {
         tenant => s.auth.tenant_id.to_string(),
-        admin => s.admin,
-        operator => s.operator,
+        admin => s.admin(),
+        operator => s.operator(),
         csrf => s.csrf.clone(),
         here,
     }
@@ -184,7 +184,7 @@ pub async fn logout(State(state): Shared, s: Session, headers: HeaderMap, body: 
 
 /// `GET /ui/`: the overview, or for an operator key the tenants.
 pub async fn overview(State(state): Shared, s: Session, RawQuery(raw): RawQuery) -> Html {
-    if s.operator && !s.admin {
+    if s.operator() && !s.admin() {
         return match state.store.tenants().await {
             Ok(tenants) => {
                 let rows: Vec<Value> = tenants

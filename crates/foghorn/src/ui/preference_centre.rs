@@ -10,7 +10,7 @@
 use super::i18n::{words, Words};
 use super::page::{render, Html};
 use crate::api::extract::ApiPath;
-use crate::api::preferences::{current, PERSON_CHANNELS};
+use crate::api::preferences::{summary, PERSON_CHANNELS};
 use crate::api::AppState;
 use crate::unsubscribe::token::{self, Claims, TokenError};
 use axum::body::Bytes;
@@ -65,12 +65,24 @@ async fn shown(state: &AppState, c: &Claims, id: &str) -> Result<Shown, Html> {
         _ => return Err(gone()),
     };
     let w = words(row.contact.locale.as_deref());
-    let prefs = current(state, &c.tenant, id).await.map_err(|_| gone())?;
+    // The subscriber, their choices and the tenant's policy, each read once
+    // (the API's `current` would read the first and last again).
+    let choices = state
+        .store
+        .choices(&c.tenant, id)
+        .await
+        .map_err(|_| gone())?;
     let policy = state
         .store
         .tenant_policy(&c.tenant)
         .await
         .map_err(|_| gone())?;
+    let prefs = summary(
+        &choices,
+        row.quiet_hours.as_deref(),
+        row.contact.timezone.as_deref(),
+        &policy,
+    );
     let sender = match state.store.tenant(&c.tenant).await {
         Ok(Some(t)) if !t.name.is_empty() => t.name,
         _ => c.tenant.to_string(),

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use foghorn_core::TenantId;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 pub const COOKIE: &str = "foghorn_session";
@@ -31,9 +30,6 @@ pub const LINK_LIFETIME_MS: i64 = 15 * 60_000;
 pub struct Session {
     pub auth: Auth,
     pub csrf: String,
-    /// The key may act (replay, test sends), not only look.
-    pub admin: bool,
-    pub operator: bool,
 }
 
 /// A fresh unguessable token, as URL-safe text.
@@ -41,9 +37,8 @@ pub fn random_token() -> String {
     B64.encode(rand::random::<[u8; 32]>())
 }
 
-pub fn hash(secret: &str) -> String {
-    foghorn_core::hex::hex(&Sha256::digest(secret.as_bytes()))
-}
+/// Cookie secrets are kept as API keys are: their SHA-256, in hex.
+pub use crate::keys::hash_key as hash;
 
 /// The named cookie's value, from every `Cookie` header.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -173,17 +168,23 @@ impl FromRequestParts<Arc<AppState>> for Session {
         if row.csrf == "link" {
             return Err(rejected);
         }
-        let auth = Auth::of_session(row.tenant_id, row.key_id, &row.scopes);
         Ok(Session {
-            admin: auth.has(Scope::Admin),
-            operator: auth.has(Scope::Operator),
-            auth,
+            auth: Auth::of_session(row.tenant_id, row.key_id, &row.scopes),
             csrf: row.csrf,
         })
     }
 }
 
 impl Session {
+    /// The key may act (replay, test sends), not only look.
+    pub fn admin(&self) -> bool {
+        self.auth.has(Scope::Admin)
+    }
+
+    pub fn operator(&self) -> bool {
+        self.auth.has(Scope::Operator)
+    }
+
     /// Refuses a form without this session's token (403), before it acts.
     pub fn check_form(&self, sent: Option<&str>) -> Result<(), Html> {
         match sent {

@@ -8,7 +8,7 @@
 //! axe-core for WCAG 2 A and AA violations.
 
 use crate::common::*;
-use crate::dashboard::{dead_one, email_of, preferences_link, scene, Scene};
+use crate::dashboard::{dead_one, email_of, preferences_link, scene, warranty, Scene};
 use crate::webdriver::{describe, Browser, ENTER, SPACE, TAB};
 use serde_json::json;
 use std::time::Duration;
@@ -83,12 +83,7 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let base = server.base.clone();
     let dead = dead_one(&api, &sink).await;
     sink.set_status(204);
-    let (_, v) = api
-        .post(
-            "/v1/events",
-            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 30}}),
-        )
-        .await;
+    let (_, v) = warranty(&api, 30).await;
     let email = email_of(&v);
     wait_status(&api, &email, "sent").await;
     let browser = Browser::start().await;
@@ -238,12 +233,7 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
         json!(false)
     );
     look(&browser, "14-preferences-saved").await;
-    let (_, v) = api
-        .post(
-            "/v1/events",
-            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 7}}),
-        )
-        .await;
+    let (_, v) = warranty(&api, 7).await;
     let n = wait_status(&api, &email_of(&v), "suppressed").await;
     assert_eq!(n["status_reason"], "unsubscribed", "{n}");
 

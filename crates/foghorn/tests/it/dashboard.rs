@@ -233,6 +233,15 @@ pub async fn preferences_link(api: &Api, id: &str) -> String {
     }
 }
 
+/// Posts `warranty.expiring` for the owner: (status, the answer).
+pub async fn warranty(api: &Api, days_left: u32) -> (u16, Value) {
+    api.post(
+        "/v1/events",
+        json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": days_left}}),
+    )
+    .await
+}
+
 /// The email notification of an event's answer.
 pub fn email_of(v: &Value) -> String {
     v["notifications"]
@@ -366,11 +375,7 @@ async fn pages_need_a_session_forms_their_token_and_ids_their_tenant() {
 
         // List pages name people by id only; the person's page (read
         // scope, like the API) shows the address.
-        let (_, _) = send(
-            &api,
-            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 30}}),
-        )
-        .await;
+        assert_eq!(warranty(&api, 30).await.0, 202, "{b}");
         api.wait_for_channel_status("email", "sent", 1, WAIT).await;
         let pages = [
             (&reader, "/ui/"),
@@ -480,11 +485,7 @@ async fn the_overview_shows_the_apis_numbers() {
             )
             .await;
         assert_eq!(s, 200);
-        send(
-            &api,
-            json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 30}}),
-        )
-        .await;
+        assert_eq!(warranty(&api, 30).await.0, 202, "{b}");
         api.wait_for_channel_status("webhook", "sent", 3, WAIT)
             .await;
         api.wait_for_channel_status("email", "suppressed", 1, WAIT)
@@ -595,12 +596,7 @@ async fn an_owners_choice_in_the_preference_centre_is_recorded_and_obeyed() {
     for env in envs().await {
         let b = env.backend();
         let Scene { server, api, .. } = scene(&env).await;
-        let (s, v) = api
-            .post(
-                "/v1/events",
-                json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 30}}),
-            )
-            .await;
+        let (s, v) = warranty(&api, 30).await;
         assert_eq!(s, 202, "{v}");
         let link = preferences_link(&api, &email_of(&v)).await;
         let http = no_redirects();
@@ -681,12 +677,7 @@ async fn an_owners_choice_in_the_preference_centre_is_recorded_and_obeyed() {
         );
 
         // The next warranty email is suppressed; its SMS still goes.
-        let (_, v) = api
-            .post(
-                "/v1/events",
-                json!({"name": "warranty.expiring", "to": ["owner-1"], "data": {"days_left": 7}}),
-            )
-            .await;
+        let (_, v) = warranty(&api, 7).await;
         let n = wait_status(&api, &email_of(&v), "suppressed").await;
         assert_eq!(n["status_reason"], "unsubscribed", "{b}: {n}");
 
