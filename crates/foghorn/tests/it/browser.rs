@@ -129,14 +129,18 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let attempts = browser.find(".timeline").await.text().await;
     assert!(attempts.contains("HTTP 500"), "{attempts}");
     look(&browser, "04-notification-dead").await;
+    // Replayed from the dead-letter queue's page: tick it, replay.
+    browser.goto(&format!("{base}/ui/dlq")).await;
+    look(&browser, "05-dlq").await;
+    browser.find(&format!("#pick-{dead}")).await.click().await;
     browser
-        .find("form[action='/ui/dlq/replay'] button")
+        .find("form[action='/ui/dlq/replay'] button[type=submit]")
         .await
         .click()
         .await;
     wait_for_url(&browser, "/ui/dlq?replayed=1").await;
     wait_status(&api, &dead, "sent").await;
-    look(&browser, "05-dlq").await;
+    look(&browser, "05-dlq-replayed").await;
 
     // A workflow, previewed in French.
     browser.goto(&format!("{base}/ui/workflows")).await;
