@@ -126,6 +126,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 17,
+        name: "navidocs_pack",
+        sql: include_str!("../migrations/0017_navidocs_pack.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.

@@ -97,7 +97,7 @@ async fn add_tenant(store: &Store, id: &str) {
 #[tokio::test]
 async fn migrations_apply_once() {
     for (_db, store) in backends().await {
-        assert_eq!(store.schema_version().await.unwrap(), 16);
+        assert_eq!(store.schema_version().await.unwrap(), 17);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "{}",
