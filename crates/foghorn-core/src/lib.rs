@@ -34,7 +34,7 @@ pub use inbound::{
 pub use message::{normalise_address, Address, MessageTemplate, Outbound, Receipt, Rendered};
 pub use money::Money;
 pub use provider_error::{ErrorKind, ProviderError};
-pub use recipient::{Contact, Recipient};
+pub use recipient::{Contact, Recipient, Reminder};
 pub use secret::Secret;
 pub use status::Status;
 pub use team::{Answer, Card, Interaction, Reply, Severity};

@@ -101,6 +101,22 @@ pub struct Recipient {
     /// place of the step's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mention: Option<String>,
+    /// One reminder of a series: its templates read its own days left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Reminder>,
+    /// It sends a digest: the events its notification collected (its
+    /// parent's, for a fallback).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub digest: bool,
+}
+
+/// Which reminder of a series a notification is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    /// As the workflow wrote it: `-30d`.
+    pub offset: String,
+    /// Days from the reminder to the series' date.
+    pub days_left: i64,
 }
 
 impl Recipient {
@@ -137,7 +153,14 @@ impl Recipient {
     pub fn template_view(&self) -> Value {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
-            for k in ["address", "sender", "tenant_target", "workflow_version"] {
+            for k in [
+                "address",
+                "sender",
+                "tenant_target",
+                "workflow_version",
+                "reminder",
+                "digest",
+            ] {
                 m.remove(k);
             }
             m.retain(|_, v| !v.is_null());

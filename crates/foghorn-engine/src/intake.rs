@@ -232,20 +232,91 @@ pub async fn accept(
         Some(_) => return Err(FieldError::new("data", "must be a JSON object").into()),
     };
     let recipients = recipients(req.to)?;
-    let ctx = json!({"data": &data, "event": {"name": &req.name}});
-    let mut steps = Vec::new();
-    for i in 0..workflow.doc.steps.len() {
-        let applies = workflow.step_applies(i, &ctx).map_err(|e| {
-            FieldError::new(
-                "data",
-                format!("workflow condition could not be evaluated: {e}"),
-            )
-        })?;
-        if applies {
-            steps.push(i);
-        }
+    let doc = &workflow.doc;
+    if req.grouping_key.is_none() && !doc.cancels.is_empty() {
+        return Err(FieldError::new(
+            "grouping_key",
+            format!(
+                "the `{}` workflow cancels by grouping key: give the key of what it cancels (a warranty's id)",
+                req.name
+            ),
+        )
+        .into());
     }
-    if recipients.is_empty() && steps.iter().any(|&i| !workflow.doc.steps[i].is_team()) {
+    // The series is the grouping key's: without one (nothing could move
+    // or cancel it later) the event is a single reminder, sent now.
+    let series_offsets = doc.series().filter(|_| req.grouping_key.is_some());
+    let applying = |data: &Value, people: bool| -> Result<Vec<usize>, FieldError> {
+        let ctx = json!({"data": data, "event": {"name": &req.name}});
+        let mut steps = Vec::new();
+        for (i, step) in doc.steps.iter().enumerate() {
+            if step.is_team() == people {
+                continue;
+            }
+            let applies = workflow.step_applies(i, &ctx).map_err(|e| {
+                FieldError::new(
+                    "data",
+                    format!("workflow condition could not be evaluated: {e}"),
+                )
+            })?;
+            if applies {
+                steps.push(i);
+            }
+        }
+        Ok(steps)
+    };
+    let now = foghorn_core::clock::now_ms();
+    // A series plans its person steps per reminder, each judged with the
+    // days left on its own day; the team hears of the event once, now.
+    let (steps, series) = match series_offsets {
+        None => {
+            let mut all = applying(&data, false)?;
+            all.extend(applying(&data, true)?);
+            all.sort_unstable();
+            (all, Vec::new())
+        }
+        Some(offsets) => {
+            if req.send_at.is_some() {
+                return Err(FieldError::new(
+                    "send_at",
+                    "a reminder series plans its own times; leave send_at out",
+                )
+                .into());
+            }
+            let anchor = doc
+                .anchor
+                .as_deref()
+                .unwrap_or(crate::workflow::series::DEFAULT_ANCHOR);
+            let date = crate::workflow::series::anchor_date(&data, anchor).ok_or_else(|| {
+                FieldError::new(
+                    format!("data.{anchor}"),
+                    "the series' date is needed, as YYYY-MM-DD",
+                )
+            })?;
+            let mut reminders = Vec::new();
+            for offset in offsets {
+                let Some(days) = crate::workflow::series::parse_offset(offset) else {
+                    continue;
+                };
+                let mut day = data.clone();
+                day["days_left"] = json!(-days);
+                reminders.push(crate::workflow::series::Reminder {
+                    offset: offset.clone(),
+                    date: date + chrono::Duration::days(days),
+                    days_left: -days,
+                    steps: applying(&day, true)?,
+                });
+            }
+            (applying(&data, false)?, reminders)
+        }
+    };
+    let person_steps = steps
+        .iter()
+        .copied()
+        .filter(|&i| !doc.steps[i].is_team())
+        .chain(series.iter().flat_map(|r| r.steps.iter().copied()))
+        .collect::<Vec<_>>();
+    if recipients.is_empty() && !person_steps.is_empty() {
         return Err(FieldError::new(
             "to",
             format!(
@@ -255,7 +326,6 @@ pub async fn accept(
         )
         .into());
     }
-    let now = foghorn_core::clock::now_ms();
     let send_at = req
         .send_at
         .map(|t| t.timestamp_millis())
@@ -298,6 +368,54 @@ pub async fn accept(
         created_at: now,
         fingerprint,
         catalog: None,
+        needs: Default::default(),
+    };
+    // The fingerprints of each (step, recipient): the alert, to find an
+    // identical one, and the digest it belongs to.
+    let mut alerts = std::collections::HashMap::new();
+    let mut digest_scopes = std::collections::HashMap::new();
+    for &i in steps.iter().filter(|&&i| !doc.steps[i].is_team()) {
+        for (pi, r) in recipients.iter().enumerate() {
+            let who = r.as_json();
+            if doc.dedupe.is_some() {
+                alerts.insert(
+                    (i, pi),
+                    self::fingerprint(&json!(["alert", &doc.name, i, &who, &data])),
+                );
+            }
+            if let Some(value) = doc.steps[i].digest.as_ref().and_then(|d| d.value(&data)) {
+                digest_scopes.insert(
+                    (i, pi),
+                    self::fingerprint(&json!(["digest", &doc.name, i, &who, value])),
+                );
+            }
+        }
+    }
+    draft.needs = foghorn_store::planning_facts::Needs {
+        cancels: doc
+            .cancels
+            .iter()
+            .map(|w| (w.clone(), false))
+            .chain(series_offsets.map(|_| (doc.name.clone(), true)))
+            .collect(),
+        series: series_offsets.map(|_| doc.name.clone()),
+        throttles: doc
+            .throttle
+            .iter()
+            .map(|t| {
+                (
+                    doc.category.clone().unwrap_or_else(|| doc.name.clone()),
+                    t.window_ms(),
+                    t.per == crate::workflow::noise::Per::Subscriber,
+                )
+            })
+            .collect(),
+        dedupe: doc
+            .dedupe
+            .as_deref()
+            .and_then(|w| crate::config::parse_duration(w).ok())
+            .map(|w| (w.as_millis() as i64, alerts.values().cloned().collect())),
+        digests: digest_scopes.values().cloned().collect(),
     };
     // Parsed here, in the request's task, rather than by the one writer.
     draft.catalog = crate::team::catalog_entry(&draft).map(|doc| {
@@ -305,6 +423,11 @@ pub async fn accept(
             .store
             .catalog_row(&draft.tenant_id, &draft.event_id, &doc)
     });
+    let series_at = doc
+        .at
+        .as_deref()
+        .unwrap_or(crate::workflow::series::DEFAULT_AT);
+    let series_at = crate::workflow::series::parse_at(series_at).unwrap_or(600);
     let plan = EventPlan {
         workflow,
         steps,
@@ -312,6 +435,10 @@ pub async fn accept(
         send_at,
         run_at: now - boost,
         critical: workflow_critical || req.priority == Some(Priority::Critical),
+        series,
+        series_at,
+        alerts,
+        digest_scopes,
     };
     match acceptor.submit(draft, plan).await {
         Ok(AcceptResult::Created(body)) => Ok(Accepted::Created(body)),

@@ -4,13 +4,17 @@
 //! (bounced, complained, unsubscribed), or over the daily SMS cap.
 
 use crate::preferences::{quiet_until, Verdict, Wishes, CRITICAL_BYPASS, QUIET_HOURS};
+use crate::workflow::noise::{Per, Throttle};
+use crate::workflow::series::Reminder;
 use crate::workflow::CompiledWorkflow;
 use foghorn_core::policy::{QuietHours, TenantPolicy};
 use foghorn_core::{ids, normalise_address, Address, Channel, Contact, Recipient, Status};
+use foghorn_store::NewDigest;
 use foghorn_store::{
     AcceptFacts, EventDraft, NewNotification, OptInRow, OptOutRow, Plan, SubscriberRow,
 };
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A recipient as the event named it.
@@ -48,6 +52,15 @@ pub struct EventPlan {
     /// and quiet hours; an event's priority does not, and nothing bypasses
     /// an address's suppression (a STOP, a bounce).
     pub critical: bool,
+    /// A series' reminders, each with the person steps of its day (the
+    /// person steps are then planned only there, never in `steps`).
+    pub series: Vec<Reminder>,
+    /// A series' time of day, minutes past midnight.
+    pub series_at: u16,
+    /// Fingerprints by (step, recipient index): of the alert, for
+    /// duplicate suppression, and of the digest it may join.
+    pub alerts: HashMap<(usize, usize), String>,
+    pub digest_scopes: HashMap<(usize, usize), String>,
 }
 
 /// Limits that apply to every event a node accepts.
@@ -59,6 +72,13 @@ pub struct Limits {
 
 /// Status reason of notifications over the daily SMS cap.
 pub const DAILY_CAP: &str = "daily cap";
+
+/// RFC 3339, to the second, for reasons a person reads.
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
@@ -157,6 +177,126 @@ fn once_each(people: &[(Option<Stored>, Recipient)], channel: Channel) -> Vec<bo
     keep
 }
 
+/// One notification as the planner decides it.
+struct Row {
+    step: usize,
+    channel: Channel,
+    escalates: Option<String>,
+    subscriber_id: Option<String>,
+    facts: Recipient,
+    status: Status,
+    reason: Option<String>,
+    /// Held to this time (quiet hours, an escalation, a reminder, a digest).
+    held_until: Option<i64>,
+    series_offset: Option<String>,
+    dedupe_hash: Option<String>,
+}
+
+/// The notifications and answer of one event, as they are decided.
+struct Planned<'a> {
+    p: &'a EventPlan,
+    out: Vec<NewNotification>,
+    answer: Vec<Value>,
+    live_status: Status,
+    run_at: i64,
+}
+
+impl Planned<'_> {
+    fn push(&mut self, mut r: Row) -> String {
+        let p = self.p;
+        // The version planned with, so a worker holding an older copy of a
+        // tenant's workflow knows to read the newer one.
+        if p.workflow.version > 0 {
+            r.facts.workflow_version = Some(p.workflow.version);
+        }
+        r.facts.critical = p.workflow.doc.critical;
+        let id = ids::notification_id();
+        let mut entry = json!({"id": id, "channel": r.channel, "status": r.status, "recipient": r.subscriber_id});
+        if let Some(at) = r.held_until.filter(|_| r.status == Status::Scheduled) {
+            entry["send_at"] = json!(rfc3339(at));
+        }
+        if let Some(o) = &r.series_offset {
+            entry["reminder"] = json!(o);
+        }
+        self.answer.push(entry);
+        let team = r.channel.is_team_destination();
+        self.out.push(NewNotification {
+            id: id.clone(),
+            workflow: p.workflow.doc.name.clone(),
+            step: r.step as i64,
+            channel: r.channel,
+            subscriber_id: r.subscriber_id,
+            recipient: r.facts.to_json(),
+            status: r.status,
+            status_reason: r.reason,
+            send_at: r.held_until.or(p.send_at),
+            run_at: if r.held_until.is_some() {
+                r.held_until
+            } else {
+                (r.status == self.live_status).then_some(self.run_at)
+            },
+            escalates: r.escalates,
+            series_offset: r.series_offset,
+            // Throttles count what reaches people.
+            category: (!team).then(|| category_of(&p.workflow.doc).to_string()),
+            dedupe_hash: r.dedupe_hash,
+        });
+        id
+    }
+}
+
+/// What throttles count a workflow's notifications under: its category,
+/// else its name.
+fn category_of(w: &crate::workflow::Workflow) -> &str {
+    w.category.as_deref().unwrap_or(&w.name)
+}
+
+/// Whether a person may be sent `channel` at all: an address, their
+/// wishes, the tenant's suppression list. Ok carries the address and the
+/// reason to record when a critical workflow overrode a wish.
+fn screen(
+    facts: &AcceptFacts,
+    tenant: &foghorn_core::TenantId,
+    row: Option<&Stored>,
+    person: &Recipient,
+    channel: Channel,
+    p: &EventPlan,
+    policy: &TenantPolicy,
+) -> Result<(Address, Option<String>), String> {
+    let addr = person
+        .contact
+        .address(channel)
+        .ok_or_else(|| format!("no {channel} address"))?;
+    let wishes = Wishes {
+        opt_outs: row.map_or(&[], |r| r.opt_outs.as_slice()),
+        opt_ins: row.map_or(&[], |r| r.opt_ins.as_slice()),
+        categories: &policy.categories,
+    };
+    let bypass = match wishes.verdict(
+        channel,
+        p.workflow.doc.category.as_deref(),
+        p.workflow.doc.critical,
+    ) {
+        Verdict::Send => None,
+        Verdict::Bypassed => Some(CRITICAL_BYPASS.to_string()),
+        Verdict::Refused(why) => return Err(why.into()),
+    };
+    let key = normalise_address(channel, addr.as_str());
+    if let Some(reason) = facts.suppression(tenant, channel, &key) {
+        return Err(reason.to_string());
+    }
+    Ok((addr, bypass))
+}
+
+/// The zone a person's local times are in: theirs, else the tenant's.
+fn zone_of<'a>(person: &'a Recipient, policy: &'a TenantPolicy) -> Option<&'a str> {
+    person
+        .contact
+        .timezone
+        .as_deref()
+        .or(policy.timezone.as_deref())
+}
+
 /// Builds the notifications and the stored answer for one event.
 pub fn plan(
     draft: &EventDraft,
@@ -188,49 +328,34 @@ pub fn plan(
         Some(t) => (Status::Scheduled, t),
         None => (Status::Queued, p.run_at),
     };
-    let policy = facts.policy(&draft.tenant_id).clone();
-    let category = p.workflow.doc.category.as_deref();
-    let mut out = Vec::new();
-    let mut answer = Vec::new();
-    for &i in &p.steps {
-        let step = &p.workflow.doc.steps[i];
-        let mut push = |channel: Channel,
-                        escalates: Option<String>,
-                        subscriber_id: Option<String>,
-                        mut facts: Recipient,
-                        status: Status,
-                        reason: Option<String>,
-                        held_until: Option<i64>|
-         -> String {
-            // The version planned with, so a worker holding an older copy
-            // of a tenant's workflow knows to read the newer one.
-            if p.workflow.version > 0 {
-                facts.workflow_version = Some(p.workflow.version);
-            }
-            facts.critical = p.workflow.doc.critical;
-            let id = ids::notification_id();
-            answer.push(
-                json!({"id": id, "channel": channel, "status": status, "recipient": subscriber_id}),
-            );
-            out.push(NewNotification {
-                id: id.clone(),
-                workflow: p.workflow.doc.name.clone(),
-                step: i as i64,
-                channel,
-                subscriber_id,
-                recipient: facts.to_json(),
-                status,
-                status_reason: reason,
-                send_at: held_until.or(p.send_at),
-                run_at: if held_until.is_some() {
-                    held_until
-                } else {
-                    (status == live_status).then_some(run_at)
-                },
-                escalates,
-            });
-            id
+    let tenant = &draft.tenant_id;
+    let policy = facts.policy(tenant).clone();
+    let doc = &p.workflow.doc;
+    let mut planned = Planned {
+        p,
+        out: Vec::new(),
+        answer: Vec::new(),
+        live_status,
+        run_at,
+    };
+    let mut digests: Vec<NewDigest> = Vec::new();
+    let mut digested_into: Vec<String> = Vec::new();
+    let mut skipped: Vec<Value> = Vec::new();
+    let row =
+        |step: usize, channel: Channel, subscriber_id: Option<String>, facts: Recipient| Row {
+            step,
+            channel,
+            escalates: None,
+            subscriber_id,
+            facts,
+            status: Status::Suppressed,
+            reason: None,
+            held_until: None,
+            series_offset: None,
+            dedupe_hash: None,
         };
+    for &i in &p.steps {
+        let step = &doc.steps[i];
         if step.is_team() {
             // `#alerts` is where the tenant says; while it says nothing
             // the step goes to the account's webhook, as a step without a
@@ -243,45 +368,40 @@ pub fn plan(
                     .map(|r| (r.channel.clone(), r.mention.clone())),
                 None => step.destination.clone().map(|d| (d, None)),
             };
-            if let Some((channel, mention)) = route {
-                push(
-                    step.channel,
-                    None,
-                    None,
-                    Recipient {
-                        mention,
-                        ..Recipient::destination(Address::Channel(channel))
-                    },
-                    live_status,
-                    None,
-                    None,
-                );
-                continue;
-            }
-            match (&step.url, p.workflow.target(i)) {
+            let r = match (route, &step.url, p.workflow.target(i)) {
+                (Some((channel, mention)), ..) => Row {
+                    status: live_status,
+                    ..row(
+                        i,
+                        step.channel,
+                        None,
+                        Recipient {
+                            mention,
+                            ..Recipient::destination(Address::Channel(channel))
+                        },
+                    )
+                },
                 // A step's url whose reference is unset: said on the
                 // notification rather than captured as if sent.
-                (Some(url), None) => push(
-                    step.channel,
-                    None,
-                    None,
-                    Recipient::default(),
-                    Status::Suppressed,
-                    Some(format!("no destination: the step's url `{url}` is not set")),
-                    None,
-                ),
+                (None, Some(url), None) => Row {
+                    reason: Some(format!("no destination: the step's url `{url}` is not set")),
+                    ..row(i, step.channel, None, Recipient::default())
+                },
                 // Without a url of its own the channel's provider has a
                 // fixed one (SLACK_WEBHOOK_URL, a relay's `url`).
-                (_, target) => push(
-                    step.channel,
-                    None,
-                    None,
-                    Recipient::destination(Address::Url(target.unwrap_or_default().to_string())),
-                    live_status,
-                    None,
-                    None,
-                ),
+                (None, _, target) => Row {
+                    status: live_status,
+                    ..row(
+                        i,
+                        step.channel,
+                        None,
+                        Recipient::destination(Address::Url(
+                            target.unwrap_or_default().to_string(),
+                        )),
+                    )
+                },
             };
+            planned.push(r);
             continue;
         }
         // The step's own channel, then its escalations: each one a
@@ -294,7 +414,7 @@ pub fn plan(
         let mut roots: Vec<Option<String>> = vec![None; people.len()];
         for (round, channel, delay) in rounds {
             let once = once_each(&people, channel);
-            for (pi, ((row, person), first)) in people.iter().zip(once).enumerate() {
+            for (pi, ((stored, person), first)) in people.iter().zip(once).enumerate() {
                 if !first {
                     continue;
                 }
@@ -306,78 +426,48 @@ pub fn plan(
                         None => continue,
                     }
                 };
-                let mut push = |sid: Option<String>,
-                                person: Recipient,
-                                status: Status,
-                                reason: Option<String>,
-                                held: Option<i64>| {
-                    let id = push(
-                        channel,
-                        escalates.clone(),
-                        sid,
-                        person,
-                        status,
-                        reason,
-                        held,
-                    );
-                    if round == 0 {
-                        roots[pi] = Some(id);
-                    }
-                };
-                let sid = person_id(row.as_ref(), person);
+                let sid = person_id(stored.as_ref(), person);
                 let mut person = person.clone();
-                let Some(addr) = person.contact.address(channel) else {
-                    push(
-                        sid,
-                        person,
-                        Status::Suppressed,
-                        Some(format!("no {} address", channel)),
-                        None,
-                    );
-                    continue;
+                let base = Row {
+                    escalates,
+                    ..row(i, channel, sid.clone(), person.clone())
                 };
-                let wishes = Wishes {
-                    opt_outs: row.as_ref().map_or(&[], |r| r.opt_outs.as_slice()),
-                    opt_ins: row.as_ref().map_or(&[], |r| r.opt_ins.as_slice()),
-                    categories: &policy.categories,
-                };
-                let mut reason = None;
-                match wishes.verdict(channel, category, p.workflow.doc.critical) {
-                    Verdict::Send => {}
-                    Verdict::Bypassed => reason = Some(CRITICAL_BYPASS.to_string()),
-                    Verdict::Refused(why) => {
-                        push(sid, person, Status::Suppressed, Some(why.into()), None);
-                        continue;
-                    }
-                }
-                let key = normalise_address(channel, addr.as_str());
-                if let Some(reason) = facts.suppression(&draft.tenant_id, channel, &key) {
-                    let reason = reason.to_string();
-                    push(sid, person, Status::Suppressed, Some(reason), None);
-                    continue;
-                }
+                let (addr, bypass) =
+                    match screen(facts, tenant, stored.as_ref(), &person, channel, p, &policy) {
+                        Ok(ok) => ok,
+                        Err(why) => {
+                            let id = planned.push(Row {
+                                reason: Some(why),
+                                ..base
+                            });
+                            if round == 0 {
+                                roots[pi] = Some(id);
+                            }
+                            continue;
+                        }
+                    };
                 // The cap counts stored subscribers' SMS (inline recipients
                 // have no history to count).
-                let capped = match (row, channel) {
+                let capped = match (stored, channel) {
                     (Some(r), Channel::Sms) if !p.critical && limits.sms_daily_cap > 0 => {
-                        let sent = facts.sms_count(&draft.tenant_id, &r.id);
+                        let sent = facts.sms_count(tenant, &r.id);
                         if sent >= i64::from(limits.sms_daily_cap) {
                             true
                         } else {
-                            facts.count_sms(&draft.tenant_id, &r.id);
+                            facts.count_sms(tenant, &r.id);
                             false
                         }
                     }
                     _ => false,
                 };
                 if capped {
-                    push(
-                        sid,
-                        person,
-                        Status::Suppressed,
-                        Some(DAILY_CAP.into()),
-                        None,
-                    );
+                    let id = planned.push(Row {
+                        reason: Some(DAILY_CAP.into()),
+                        ..base
+                    });
+                    if round == 0 {
+                        roots[pi] = Some(id);
+                    }
                     continue;
                 }
                 person.address = Some(addr);
@@ -385,43 +475,214 @@ pub fn plan(
                 // judged at when it is due: now, or its send_at (a priority
                 // event's earlier run_at only orders the queue).
                 let due = p.send_at.unwrap_or(draft.created_at) + delay;
-                let held = match (p.workflow.doc.critical, quiet_hours(row.as_ref(), &policy)) {
-                    (false, Some(q)) => {
-                        let zone = person
-                            .contact
-                            .timezone
-                            .as_deref()
-                            .or(policy.timezone.as_deref());
-                        quiet_until(due, q, zone)
-                    }
+                let zone = zone_of(&person, &policy).map(str::to_string);
+                let quiet = |at: i64| match (doc.critical, quiet_hours(stored.as_ref(), &policy)) {
+                    (false, Some(q)) => quiet_until(at, q, zone.as_deref()),
                     _ => None,
                 };
+                let held = quiet(due);
                 if round > 0 {
-                    let reason = format!("escalation {round}: sent unless acknowledged by then");
-                    push(
-                        sid,
-                        person,
-                        Status::Scheduled,
-                        Some(reason),
-                        Some(held.unwrap_or(due)),
-                    );
+                    planned.push(Row {
+                        status: Status::Scheduled,
+                        reason: Some(format!(
+                            "escalation {round}: sent unless acknowledged by then"
+                        )),
+                        held_until: Some(held.unwrap_or(due)),
+                        facts: person,
+                        ..base
+                    });
                     continue;
                 }
-                match held {
-                    Some(until) => push(
-                        sid,
-                        person,
-                        Status::Scheduled,
-                        Some(QUIET_HOURS.into()),
-                        Some(until),
-                    ),
-                    None => push(sid, person, live_status, reason, None),
+                // A digest: join the one open for this person and key, or
+                // open it, to be sent when its window closes.
+                if let (Some(digest), Some(fp)) = (&step.digest, p.digest_scopes.get(&(i, pi))) {
+                    let scope = facts.keyed(fp);
+                    if let Some(open) = facts.planning.open_digest(tenant, &scope) {
+                        let open = open.to_string();
+                        planned.answer.push(json!({"id": open, "channel": channel, "status": Status::Scheduled, "recipient": sid, "digest": true}));
+                        digested_into.push(open);
+                        roots[pi] = None;
+                        continue;
+                    }
+                    let closes = digest
+                        .closes_at(draft.created_at, zone.as_deref())
+                        .unwrap_or(draft.created_at);
+                    person.digest = true;
+                    let id = planned.push(Row {
+                        status: Status::Scheduled,
+                        reason: Some(format!("digest: collecting until {}", rfc3339(closes))),
+                        held_until: Some(quiet(closes).unwrap_or(closes)),
+                        facts: person,
+                        ..base
+                    });
+                    facts.planning.opened_digest(tenant, &scope, &id);
+                    digests.push(NewDigest {
+                        notification_id: id.clone(),
+                        scope,
+                        closes_at: closes,
+                    });
+                    digested_into.push(id.clone());
+                    roots[pi] = Some(id);
+                    continue;
+                }
+                if let Some(until) = held {
+                    roots[pi] = Some(planned.push(Row {
+                        status: Status::Scheduled,
+                        reason: Some(QUIET_HOURS.into()),
+                        held_until: Some(until),
+                        facts: person,
+                        ..base
+                    }));
+                    continue;
+                }
+                // Going now: an identical alert inside the window, or one
+                // over a throttle, is held back with the reason.
+                let live = live_status == Status::Queued;
+                let dedupe_hash = p
+                    .alerts
+                    .get(&(i, pi))
+                    .filter(|_| live && doc.dedupe.is_some())
+                    .map(|fp| facts.keyed(fp));
+                if let Some(first) = dedupe_hash
+                    .as_deref()
+                    .and_then(|h| facts.planning.duplicate_of(tenant, h))
+                {
+                    let reason = format!(
+                        "duplicate of {first}: the same alert inside {}",
+                        doc.dedupe.as_deref().unwrap_or_default()
+                    );
+                    roots[pi] = Some(planned.push(Row {
+                        reason: Some(reason),
+                        ..base
+                    }));
+                    continue;
+                }
+                let category = category_of(doc);
+                // Each throttle that applies, with whose count it keeps (a
+                // per-subscriber one skips recipients without an id).
+                let throttles: Vec<(&Throttle, Option<&str>)> = doc
+                    .throttle
+                    .iter()
+                    .filter(|_| live)
+                    .filter_map(|t| match t.per {
+                        Per::Subscriber => Some((t, Some(sid.as_deref()?))),
+                        Per::Tenant => Some((t, None)),
+                    })
+                    .collect();
+                let over = throttles.iter().find(|(t, whose)| {
+                    facts
+                        .planning
+                        .throttle_count(tenant, category, t.window_ms(), *whose)
+                        >= i64::from(t.max)
+                });
+                if let Some((t, _)) = over {
+                    roots[pi] = Some(planned.push(Row {
+                        reason: Some(t.reason(category)),
+                        ..base
+                    }));
+                    continue;
+                }
+                for (t, whose) in &throttles {
+                    facts
+                        .planning
+                        .count_throttle(tenant, category, t.window_ms(), *whose);
+                }
+                let id = planned.push(Row {
+                    status: live_status,
+                    reason: bypass,
+                    facts: person,
+                    dedupe_hash: dedupe_hash.clone(),
+                    ..base
+                });
+                if let Some(h) = &dedupe_hash {
+                    facts.planning.record_alert(tenant, h, &id);
+                }
+                roots[pi] = Some(id);
+            }
+        }
+    }
+    // A series: each reminder's person steps, at its local time, unless
+    // sent already (a re-plan) or past (never sent late).
+    for r in &p.series {
+        for &i in &r.steps {
+            let step = &doc.steps[i];
+            let once = once_each(&people, step.channel);
+            for ((stored, person), first) in people.iter().zip(once) {
+                if !first {
+                    continue;
+                }
+                let sid = person_id(stored.as_ref(), person);
+                if let (Some(s), Some(group)) = (&sid, &draft.grouping_key) {
+                    if facts
+                        .planning
+                        .handled(tenant, &doc.name, group, s, i as i64, &r.offset)
+                    {
+                        continue;
+                    }
+                }
+                let zone = zone_of(person, &policy);
+                let Some(due) = crate::workflow::series::due_ms(r.date, p.series_at, zone) else {
+                    continue;
+                };
+                if due <= draft.created_at {
+                    skipped.push(json!({"reminder": r.offset, "channel": step.channel, "recipient": sid, "reason": "its date has passed"}));
+                    continue;
+                }
+                let mut person = person.clone();
+                person.reminder = Some(foghorn_core::Reminder {
+                    offset: r.offset.clone(),
+                    days_left: r.days_left,
+                });
+                let base = Row {
+                    series_offset: Some(r.offset.clone()),
+                    ..row(i, step.channel, sid.clone(), person.clone())
+                };
+                match screen(
+                    facts,
+                    tenant,
+                    stored.as_ref(),
+                    &person,
+                    step.channel,
+                    p,
+                    &policy,
+                ) {
+                    Err(why) => {
+                        planned.push(Row {
+                            reason: Some(why),
+                            ..base
+                        });
+                    }
+                    Ok((addr, _)) => {
+                        person.address = Some(addr);
+                        let held = match (doc.critical, quiet_hours(stored.as_ref(), &policy)) {
+                            (false, Some(q)) => quiet_until(due, q, zone),
+                            _ => None,
+                        };
+                        planned.push(Row {
+                            status: Status::Scheduled,
+                            reason: Some(format!(
+                                "reminder {}: {} days before {}",
+                                r.offset,
+                                r.days_left,
+                                r.date + chrono::Duration::days(r.days_left)
+                            )),
+                            held_until: Some(held.unwrap_or(due)),
+                            facts: person,
+                            ..base
+                        });
+                    }
                 }
             }
         }
     }
+    let mut response = json!({"event_id": draft.event_id, "notifications": planned.answer});
+    if !skipped.is_empty() {
+        response["skipped"] = Value::Array(skipped);
+    }
     Ok(Plan {
-        notifications: out,
-        response: json!({"event_id": draft.event_id, "notifications": answer}).to_string(),
+        notifications: planned.out,
+        digests,
+        digested_into,
+        response: response.to_string(),
     })
 }

@@ -119,7 +119,7 @@ pub fn quiet_until(due_ms: i64, quiet: QuietHours, tz: Option<&str>) -> Option<i
 
 /// The first instant at `minute` past midnight on `day` in `zone`; a time
 /// skipped by a DST change moves to the first minute that exists after it.
-fn local_instant(zone: &chrono_tz::Tz, day: NaiveDate, minute: u16) -> Option<i64> {
+pub(crate) fn local_instant(zone: &chrono_tz::Tz, day: NaiveDate, minute: u16) -> Option<i64> {
     let mut at = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?;
     for _ in 0..180 {
         if let Some(t) = zone.from_local_datetime(&day.and_time(at)).earliest() {

@@ -38,6 +38,8 @@ pub struct EventDraft {
     /// What the event says about a document, kept in the catalog in the
     /// same transaction when the event is created.
     pub catalog: Option<crate::catalog::CatalogRow>,
+    /// What its workflow asks the transaction to read or cancel.
+    pub needs: crate::planning_facts::Needs,
 }
 
 #[derive(Debug, Clone)]
@@ -56,12 +58,32 @@ pub struct NewNotification {
     /// The notification this one escalates: it is sent only if that one
     /// is still unacknowledged when it is due.
     pub escalates: Option<String>,
+    /// A reminder of a series: its offset (`-30d`).
+    pub series_offset: Option<String>,
+    /// The workflow's category, which throttles count (people's
+    /// notifications only).
+    pub category: Option<String>,
+    /// The keyed fingerprint of the alert, for duplicate suppression.
+    pub dedupe_hash: Option<String>,
+}
+
+/// A digest opened by an event: its notification sends it.
+#[derive(Debug, Clone)]
+pub struct NewDigest {
+    pub notification_id: String,
+    /// The keyed hash of (workflow, step, recipient, key value).
+    pub scope: String,
+    pub closes_at: i64,
 }
 
 /// What the planner decided for one event.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub notifications: Vec<NewNotification>,
+    /// Digests this event opens.
+    pub digests: Vec<NewDigest>,
+    /// The digests (their notifications) this event is collected into.
+    pub digested_into: Vec<String>,
     /// The JSON answer stored with the event, returned again on a repeat.
     pub response: String,
 }
@@ -120,6 +142,8 @@ pub struct AcceptFacts {
     /// (tenant, subscriber id) → SMS notifications in the cap window,
     /// including those planned earlier in this batch.
     sms_counts: HashMap<(TenantId, String), i64>,
+    /// Series, throttles, duplicates and digests.
+    pub planning: crate::planning_facts::PlanningFacts,
     crypto: Crypto,
 }
 
@@ -174,6 +198,11 @@ impl AcceptFacts {
             .get(&(tenant.clone(), subscriber.to_string()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// A fingerprint's keyed hash, as rows keep it.
+    pub fn keyed(&self, fingerprint: &str) -> String {
+        crate::planning_facts::keyed(&self.crypto, fingerprint)
     }
 
     /// Counts one more SMS planned for the subscriber.
@@ -444,6 +473,14 @@ impl Store {
                     }
                 }
             }
+            let planning = crate::planning_facts::load::<DB>(
+                &mut tx,
+                drafts,
+                &self.crypto,
+                self.is_postgres(),
+                foghorn_core::clock::now_ms(),
+            )
+            .await?;
             let mut facts = AcceptFacts {
                 subscribers,
                 opt_outs,
@@ -451,6 +488,7 @@ impl Store {
                 policies,
                 suppressions,
                 sms_counts,
+                planning,
                 crypto: self.crypto.clone(),
             };
 
@@ -528,14 +566,28 @@ impl Store {
                 q.build().execute(&mut *tx).await?;
             }
 
-            // 6. Notifications and their jobs.
+            // 6. What the new events cancel: earlier events' pending
+            // notifications with their grouping key, in the database and
+            // earlier in this batch.
+            let now = foghorn_core::clock::now_ms();
+            crate::cancel_by_group::in_batch(drafts, &mut planned, &inserted);
+            for (i, _) in planned
+                .iter()
+                .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))
+            {
+                let d = &drafts[*i];
+                if let (false, Some(group)) = (d.needs.cancels.is_empty(), &d.grouping_key) {
+                    crate::cancel_by_group::stored::<DB>(&mut tx, d, group, now).await?;
+                }
+            }
+
+            // 7. Notifications and their jobs.
             let rows: Vec<(&EventDraft, &NewNotification)> = planned
                 .iter()
                 .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))
                 .flat_map(|(i, p)| p.notifications.iter().map(move |n| (&drafts[*i], n)))
                 .collect();
             // Which of the jobs due now go straight to this node's worker.
-            let now = foghorn_core::clock::now_ms();
             let taken: Vec<bool> = rows
                 .iter()
                 .map(|(_, n)| match (&mut lease, n.run_at) {
@@ -553,7 +605,8 @@ impl Store {
             for chunk in rows.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new(
                     "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id,
-                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at, escalates) ",
+                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at, escalates,
+                     series_offset, category, dedupe_hash) ",
                 );
                 q.push_values(chunk, |mut b, (d, n, taken)| {
                     let status = if *taken { Status::Sending } else { n.status };
@@ -572,10 +625,21 @@ impl Store {
                         .push_bind(n.send_at)
                         .push_bind(d.created_at)
                         .push_bind(d.created_at)
-                        .push_bind(n.escalates.clone());
+                        .push_bind(n.escalates.clone())
+                        .push_bind(n.series_offset.clone())
+                        .push_bind(n.category.clone())
+                        .push_bind(n.dedupe_hash.clone());
                 });
                 q.build().execute(&mut *tx).await?;
             }
+            crate::digests::write::<DB>(
+                &mut tx,
+                planned
+                    .iter()
+                    .filter(|(i, _)| inserted.contains(&drafts[*i].event_id))
+                    .map(|(i, p)| (&drafts[*i], p)),
+            )
+            .await?;
             let jobs: Vec<(&EventDraft, &NewNotification, i64, bool)> = rows
                 .iter()
                 .filter_map(|(d, n, taken)| n.run_at.map(|t| (*d, *n, t, *taken)))

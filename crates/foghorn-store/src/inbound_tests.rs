@@ -31,6 +31,7 @@ fn draft(tenant: &str, subs: &[&str], addresses: &[&str]) -> EventDraft {
         created_at: now_ms(),
         fingerprint: None,
         catalog: None,
+        needs: Default::default(),
     }
 }
 
@@ -51,6 +52,9 @@ fn notification(channel: &str, subscriber: Option<&str>) -> NewNotification {
         send_at: None,
         run_at: Some(0),
         escalates: None,
+        series_offset: None,
+        category: None,
+        dedupe_hash: None,
     }
 }
 
@@ -61,6 +65,8 @@ async fn sent_notification(store: &Store, tenant: &str, pmid: &str) -> String {
     store
         .accept_events(&[draft(tenant, &[], &[])], |_, _| {
             Ok::<_, String>(Plan {
+                digests: Vec::new(),
+                digested_into: Vec::new(),
                 notifications: vec![n.clone()],
                 response: "{}".into(),
             })
@@ -330,6 +336,8 @@ async fn suppressions_reach_the_planner_and_survive_key_rotation() {
                             .suppression(&TenantId::from("t2"), Channel::Email, email)
                             .is_none());
                         Ok::<_, String>(Plan {
+                            digests: Vec::new(),
+                            digested_into: Vec::new(),
                             notifications: vec![],
                             response: "{}".into(),
                         })
@@ -460,6 +468,8 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
             .accept_events(&[draft("default", &["s1"], &[])], |_, facts| {
                 assert_eq!(facts.sms_count(&TenantId::from("default"), "s1"), 0);
                 Ok::<_, String>(Plan {
+                    digests: Vec::new(),
+                    digested_into: Vec::new(),
                     notifications: batch.clone(),
                     response: "{}".into(),
                 })
@@ -476,6 +486,8 @@ async fn answers_are_queued_through_the_outbox_and_sms_are_counted() {
                 counts.push(facts.sms_count(&TenantId::from("default"), "s1"));
                 facts.count_sms(&TenantId::from("default"), "s1");
                 Ok::<_, String>(Plan {
+                    digests: Vec::new(),
+                    digested_into: Vec::new(),
                     notifications: vec![],
                     response: "{}".into(),
                 })

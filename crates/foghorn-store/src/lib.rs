@@ -16,9 +16,11 @@ mod audit;
 mod budgets;
 mod calls;
 mod canary;
+mod cancel_by_group;
 pub mod catalog;
 mod costs;
 pub mod crypto;
+mod digests;
 mod gdpr;
 mod inbound;
 mod keys;
@@ -27,6 +29,7 @@ mod migrations;
 mod notifications;
 mod overview;
 mod people;
+pub mod planning_facts;
 mod queue;
 mod reseal;
 mod retention;
@@ -46,7 +49,7 @@ mod whatsapp;
 mod workflows;
 
 pub use accept::{
-    AcceptFacts, AcceptResult, Accepted, EventDraft, LeaseFresh, NewNotification, Plan,
+    AcceptFacts, AcceptResult, Accepted, EventDraft, LeaseFresh, NewDigest, NewNotification, Plan,
     SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use acknowledgements::Acknowledgement;
@@ -55,6 +58,7 @@ pub use budgets::SpendRow;
 pub use calls::CallScript;
 pub use canary::Canary;
 pub use costs::CostRow;
+pub use digests::DigestEntry;
 pub use foghorn_core::TenantId;
 pub use gdpr::{Erased, PersonalData};
 pub use inbound::{
@@ -177,6 +181,23 @@ pub(crate) fn push_list<'a, DB, T>(
         sep.push_bind(v);
     }
     q.push(")");
+}
+
+/// `($start, $start+1, …)`, `count` numbered placeholders: an `IN` list or
+/// a VALUES row for functions generic over the backend, where a
+/// `QueryBuilder` cannot be used (its borrow does not satisfy the
+/// executor's bounds there).
+pub(crate) fn numbered(start: usize, count: usize) -> String {
+    let mut out = String::from("(");
+    for i in 0..count {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&(start + i).to_string());
+    }
+    out.push(')');
+    out
 }
 
 /// Rows per multi-row INSERT: stays under SQLite's 32,766 and PostgreSQL's

@@ -30,6 +30,7 @@ fn draft(tenant: &str, key: Option<&str>, subs: &[&str]) -> EventDraft {
         created_at: 1_000,
         fingerprint: None,
         catalog: None,
+        needs: Default::default(),
     }
 }
 
@@ -50,6 +51,9 @@ fn one_notification(run_at: Option<i64>) -> NewNotification {
         send_at: None,
         run_at,
         escalates: None,
+        series_offset: None,
+        category: None,
+        dedupe_hash: None,
     }
 }
 
@@ -62,6 +66,8 @@ fn simple_plan(d: &EventDraft, facts: &mut AcceptFacts) -> Result<Plan, String> 
     }
     let n = one_notification(Some(0));
     Ok(Plan {
+        digests: Vec::new(),
+        digested_into: Vec::new(),
         response: format!(r#"{{"event_id":"{}","n":"{}"}}"#, d.event_id, n.id),
         notifications: vec![n],
     })
@@ -314,6 +320,8 @@ fn due_or_later_plan(d: &EventDraft, _: &mut AcceptFacts) -> Result<Plan, String
         n.status = Status::Scheduled;
     }
     Ok(Plan {
+        digests: Vec::new(),
+        digested_into: Vec::new(),
         notifications: vec![n],
         response: "{}".into(),
     })

@@ -369,6 +369,9 @@ fn exhausted(job: &ClaimedJob, prepared: &Prepared, reason: String) -> Outcome {
                 run_at: Some(now_ms()),
                 // The store copies the parent's.
                 escalates: None,
+                series_offset: None,
+                category: None,
+                dedupe_hash: None,
             };
             return outcome(
                 job,

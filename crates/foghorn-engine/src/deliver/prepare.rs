@@ -30,8 +30,13 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
     let channel = n.channel;
     let recipient = Recipient::parse(&n.recipient);
     let workflow = workflow(shared, job, recipient.workflow_version).await?;
-    let data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
+    let mut data: Value = serde_json::from_str(&job.event_data).unwrap_or(Value::Null);
     let step = n.step as usize;
+    // A reminder of a series reads its own days left.
+    if let (Some(r), Value::Object(m)) = (&recipient.reminder, &mut data) {
+        m.insert("days_left".into(), r.days_left.into());
+        m.insert("reminder".into(), r.offset.clone().into());
+    }
     let Some(to) = recipient.address.clone() else {
         return Err(dead(
             job,
@@ -48,6 +53,9 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
     }
     if let Some(o) = acknowledged_before(shared, job).await {
         return Err(o);
+    }
+    if recipient.digest {
+        collected(shared, job, &mut data).await?;
     }
     // Every email of a workflow that is not critical can be unsubscribed from.
     let links = match (&to, workflow.doc.critical) {
@@ -372,4 +380,43 @@ async fn over_budget(shared: &Shared, job: &ClaimedJob, critical: bool) -> Optio
             Some(soon(job))
         }
     }
+}
+
+/// A digest's events, closed now: templates read `data.digest.count` and
+/// `data.digest.events` (each `{id, at, data}`), oldest first; `data` is the
+/// first event's. An event that arrives from here on opens the next one.
+async fn collected(shared: &Shared, job: &ClaimedJob, data: &mut Value) -> Result<(), Outcome> {
+    let n = &job.notification;
+    let root = n.parent_id.as_deref().unwrap_or(&n.id);
+    let (entries, total) = shared
+        .store
+        .close_digest(
+            &n.tenant_id,
+            root,
+            now_ms(),
+            crate::workflow::noise::DIGEST_LISTED,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "closing a digest failed; trying again shortly");
+            soon(job)
+        })?;
+    let events: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.event_id,
+                "at": chrono::DateTime::from_timestamp_millis(e.created_at)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    if let Value::Object(m) = data {
+        m.insert(
+            "digest".into(),
+            serde_json::json!({"count": total, "events": events}),
+        );
+    }
+    Ok(())
 }

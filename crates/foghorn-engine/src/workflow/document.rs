@@ -4,7 +4,7 @@ use foghorn_core::Channel;
 use serde::{Deserialize, Serialize};
 
 /// What an event becomes. `name` is the event name it answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
@@ -17,7 +17,37 @@ pub struct Workflow {
     /// Critical events bypass quiet hours and caps.
     #[serde(default)]
     pub critical: bool,
+    /// A reminder series: the person steps are planned once per offset
+    /// from the date in `data.<anchor>` (`["-90d", "-30d", "-7d"]`), at
+    /// `at` in the person's zone. Needs the event's `grouping_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Vec<String>>,
+    /// A series' local time of day, `HH:MM` (10:00 unless said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The field of `data` holding a series' date (`expires_on` unless said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Workflows whose pending notifications with this event's grouping key
+    /// it cancels (`warranty.renewed` cancels `warranty.expiring`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancels: Vec<String>,
+    /// At most so many notifications of the category per window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttle: Vec<super::noise::Throttle>,
+    /// The same alert (workflow, step, recipient and data) again inside
+    /// this window (`1h`) is suppressed as a duplicate of the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<String>,
+    #[serde(default)]
     pub steps: Vec<Step>,
+}
+
+impl Workflow {
+    /// The series' offsets, when it plans one.
+    pub fn series(&self) -> Option<&[String]> {
+        self.series.as_deref().filter(|s| !s.is_empty())
+    }
 }
 
 /// One channel of a workflow.
@@ -66,6 +96,9 @@ pub struct Step {
     /// Try other channels while the person has not acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate: Option<Escalate>,
+    /// Collect this step's events into one message per person and key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<super::noise::Digest>,
     /// WhatsApp: the approved template that starts the conversation (a
     /// business may send free-form text only to someone who wrote in the
     /// last 24 hours); `params` are templates over the event, like `text`.

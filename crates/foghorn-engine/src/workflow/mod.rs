@@ -7,9 +7,11 @@
 
 pub mod card;
 mod document;
+pub mod noise;
 mod pack;
 mod registry;
 mod render;
+pub mod series;
 pub mod system;
 
 pub use document::{

@@ -162,8 +162,35 @@ impl Registry {
                 "name must be 1-100 characters of a-z, 0-9, '.', '_' or '-'".into(),
             ));
         }
-        if doc.steps.is_empty() {
-            return Err(invalid("needs at least one step".into()));
+        if doc.steps.is_empty() && doc.cancels.is_empty() {
+            return Err(invalid(
+                "needs at least one step (or `cancels`, for an event that only cancels)".into(),
+            ));
+        }
+        if let Some(series) = &doc.series {
+            if let Some(p) =
+                super::series::problem(series, doc.at.as_deref(), doc.anchor.as_deref())
+            {
+                return Err(invalid(p));
+            }
+        } else if doc.at.is_some() || doc.anchor.is_some() {
+            return Err(invalid("at and anchor belong to a series".into()));
+        }
+        if doc.cancels.len() > 10 || doc.cancels.iter().any(|c| !valid_name(c)) {
+            return Err(invalid("cancels names up to 10 workflows".into()));
+        }
+        if let Some(p) = doc
+            .throttle
+            .iter()
+            .find_map(super::noise::Throttle::problem)
+        {
+            return Err(invalid(p));
+        }
+        if doc.throttle.len() > 4 {
+            return Err(invalid("at most 4 throttles".into()));
+        }
+        if let Some(p) = doc.dedupe.as_deref().and_then(super::noise::dedupe_problem) {
+            return Err(invalid(p));
         }
         let mut env = self.base.clone();
         let mut targets = Vec::with_capacity(doc.steps.len());
@@ -231,6 +258,17 @@ impl Registry {
                     return Err(step_error("escalate is for steps that reach people"));
                 }
                 if let Some(problem) = e.problem() {
+                    return Err(step_error(&problem));
+                }
+            }
+            if let Some(d) = &s.digest {
+                if s.is_team() {
+                    return Err(step_error("digest is for steps that reach people"));
+                }
+                if doc.series.is_some() {
+                    return Err(step_error("a series' reminders are not digested"));
+                }
+                if let Some(problem) = d.problem() {
                     return Err(step_error(&problem));
                 }
             }

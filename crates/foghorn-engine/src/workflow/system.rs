@@ -47,6 +47,7 @@ pub(super) fn documents() -> Vec<Workflow> {
         // Keyword confirmations are short; they are never cut or rewritten.
         max_segments: None,
         short_links: false,
+        digest: None,
     };
     vec![
         Workflow {
@@ -56,6 +57,7 @@ pub(super) fn documents() -> Vec<Workflow> {
             // A confirmation of an opt-out must go out whatever the caps.
             critical: true,
             steps: vec![step(Channel::Sms, Some("{{ data.text }}"))],
+            ..Workflow::default()
         },
         Workflow {
             name: SMS_RECEIVED.into(),
@@ -66,6 +68,7 @@ pub(super) fn documents() -> Vec<Workflow> {
             ),
             critical: false,
             steps: vec![step(Channel::Webhook, None)],
+            ..Workflow::default()
         },
         Workflow {
             name: WHATSAPP_DOCUMENT.into(),
@@ -76,6 +79,7 @@ pub(super) fn documents() -> Vec<Workflow> {
             ),
             critical: false,
             steps: vec![step(Channel::Webhook, None)],
+            ..Workflow::default()
         },
         Workflow {
             name: BUDGET_ALERT.into(),
@@ -87,6 +91,7 @@ pub(super) fn documents() -> Vec<Workflow> {
             // It must reach the team even when the budget is spent.
             critical: true,
             steps: vec![step(Channel::Webhook, None)],
+            ..Workflow::default()
         },
     ]
 }

@@ -22,6 +22,7 @@ mod hardening;
 mod inbound;
 mod outbound_api;
 mod outbound_email;
+mod pack;
 mod people;
 mod scale_out;
 mod security;
