@@ -411,3 +411,121 @@ async fn an_upload_that_arrives_while_its_digest_is_sent_is_in_exactly_one_diges
         server.stop().await;
     }
 }
+
+/// Sent, or on its way (queued, or already handed to a worker).
+fn went(n: &Value) -> bool {
+    ["queued", "sending", "sent"].contains(&n["status"].as_str().unwrap_or_default())
+}
+
+async fn filing(api: &Api, to: &str, title: &str) -> Value {
+    let (s, v) = api
+        .post(
+            "/v1/events",
+            json!({"name": "document.received", "to": [to],
+               "data": {"boat": "Jeanneau 51", "title": title, "sender": "Solent Marine Surveys"}}),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let id = v["notifications"][0]["id"].as_str().unwrap().to_string();
+    notification(api, &id).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_alerts_are_suppressed_as_duplicates_and_throttles_hold_the_rest() {
+    for env in envs().await {
+        let b = env.backend();
+        let (server, api, operator) = clocked(&env, "2027-03-01T12:00:00Z", &[]).await;
+        put_subscriber(&api, "owner-1", json!({"email": "ana@example.com"})).await;
+        put_subscriber(&api, "owner-2", json!({"email": "bo@example.com"})).await;
+        let first = filing(&api, "owner-1", "Survey").await;
+        assert!(went(&first), "{b}: {first}");
+        let again = filing(&api, "owner-1", "Survey").await;
+        assert_eq!(again["status"], "suppressed", "{b}: {again}");
+        assert_eq!(
+            again["status_reason"],
+            format!(
+                "duplicate of {}: the same alert inside 1h",
+                first["id"].as_str().unwrap()
+            ),
+            "{b}"
+        );
+        // Another document, or another owner, is not the same alert.
+        assert!(went(&filing(&api, "owner-1", "Insurance").await), "{b}");
+        assert!(went(&filing(&api, "owner-2", "Survey").await), "{b}");
+        // An hour later the same filing is news again.
+        set_clock(&operator, "2027-03-01T13:00:01Z").await;
+        assert!(went(&filing(&api, "owner-1", "Survey").await), "{b}");
+        // Three went out to owner-1 today; seven more reach the throttle's
+        // ten, the eleventh is held back; owner-2 is counted apart.
+        for n in 0..7 {
+            let f = filing(&api, "owner-1", &format!("Invoice {n}")).await;
+            assert!(went(&f), "{b}: {f}");
+        }
+        let over = filing(&api, "owner-1", "Invoice 7").await;
+        assert_eq!(
+            (over["status"].as_str(), over["status_reason"].as_str()),
+            (
+                Some("suppressed"),
+                Some("throttled: at most 10 documents notifications per subscriber per 1d")
+            ),
+            "{b}: {over}"
+        );
+        assert!(went(&filing(&api, "owner-2", "Invoice 7").await), "{b}");
+        set_clock(&operator, "2027-03-02T13:00:02Z").await;
+        assert!(went(&filing(&api, "owner-1", "Invoice 8").await), "{b}");
+
+        // A tenant's own workflow with a throttle for the whole tenant.
+        let custom = json!({"name": "fleet.alert", "category": "fleet",
+            "throttle": [{"per": "tenant", "max": 2, "window": "1h"}],
+            "steps": [{"channel": "email", "subject": "Fleet: {{ data.what }}", "text": "{{ data.what }}"}]});
+        let (s, v) = api.put("/v1/workflows/fleet.alert", custom.clone()).await;
+        assert_eq!(s, 200, "{b}: {v}");
+        let mut statuses = Vec::new();
+        for (to, what) in [("owner-1", "a"), ("owner-2", "b"), ("owner-1", "c")] {
+            let (s, v) = api
+                .post(
+                    "/v1/events",
+                    json!({"name": "fleet.alert", "to": [to], "data": {"what": what}}),
+                )
+                .await;
+            assert_eq!(s, 202, "{b}: {v}");
+            statuses.push(
+                v["notifications"][0]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        assert_eq!(statuses, ["queued", "queued", "suppressed"], "{b}");
+        // Settings a tenant cannot use to make the server do more than it
+        // should: each refused, and nothing changes.
+        for (key, bad) in [
+            (
+                "throttle",
+                json!([{"per": "tenant", "max": 2, "window": "400d"}]),
+            ),
+            (
+                "throttle",
+                json!([{"per": "tenant", "max": 0, "window": "1h"}]),
+            ),
+            ("dedupe", json!("90d")),
+            (
+                "series",
+                json!((0..13).map(|d| format!("-{d}d")).collect::<Vec<_>>()),
+            ),
+            ("series", json!(["-1h"])),
+        ] {
+            let mut doc = custom.clone();
+            doc[key] = bad.clone();
+            let (s, v) = api.put("/v1/workflows/fleet.alert", doc).await;
+            assert_eq!(s, 422, "{b}: {key} = {bad}: {v}");
+        }
+        let mut digest = custom.clone();
+        digest["steps"][0]["digest"] = json!({"key": "boat_id", "window": "30m", "at": "18:00"});
+        let (s, v) = api.put("/v1/workflows/fleet.alert", digest).await;
+        assert_eq!(s, 422, "{b}: {v}");
+        let (s, v) = api.get("/v1/workflows/fleet.alert").await;
+        assert_eq!((s, &v["throttle"]), (200, &custom["throttle"]), "{b}: {v}");
+        server.stop().await;
+    }
+}
