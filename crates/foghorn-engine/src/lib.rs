@@ -31,6 +31,7 @@ pub mod plan;
 pub mod policy_cache;
 pub mod preferences;
 pub mod pricing;
+pub mod proof;
 pub mod retention;
 pub mod retry;
 pub mod routing;

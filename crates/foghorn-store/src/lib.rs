@@ -27,6 +27,7 @@ mod migrations;
 mod notifications;
 mod overview;
 mod people;
+mod proof;
 mod queue;
 mod reseal;
 mod retention;
@@ -50,7 +51,7 @@ pub use accept::{
     SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use acknowledgements::Acknowledgement;
-pub use audit::{Audit, AuditRow, ChainBreak};
+pub use audit::{Audit, AuditRow, ChainBreak, Chained};
 pub use budgets::SpendRow;
 pub use calls::CallScript;
 pub use canary::Canary;
@@ -66,6 +67,7 @@ pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
 pub use overview::{OverviewRow, LATENCY_BOUNDS_MS};
 pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
+pub use proof::{ProofFacts, ProofKey};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;
