@@ -23,6 +23,7 @@ mod inbound;
 mod outbound_api;
 mod outbound_email;
 mod people;
+mod proof;
 mod scale_out;
 mod security;
 mod sms_e2e;
