@@ -140,10 +140,12 @@ pub fn build(facts: &ProofFacts, crypto: &Crypto, now: i64) -> Proof {
         groups.entry(label(n, crypto)).or_default().push(n);
     }
     let index = Index::new(facts);
-    let owners: Vec<Owner> = groups
+    let mut owners: Vec<Owner> = groups
         .into_iter()
         .map(|(subscriber, notes)| owner(subscriber, &notes, &index))
         .collect();
+    // owner-2 before owner-10, as people read a list.
+    owners.sort_by(|a, b| natural(&a.subscriber).cmp(&natural(&b.subscriber)));
     let mut totals = Totals {
         reached: 0,
         acknowledged: 0,
@@ -320,10 +322,19 @@ fn owner(subscriber: String, notes: &[&NotificationRow], index: &Index<'_>) -> O
 /// Why an owner has no acknowledgement, starting with one of the prefixes
 /// [`standing`] reads.
 fn why_not(notes: &[&NotificationRow], index: &Index<'_>) -> String {
-    let first_reach = notes
-        .iter()
-        .filter_map(|n| reached_at(n, index).map(|at| (at, n.channel)))
-        .min_by_key(|(at, _)| *at);
+    // The first time each channel reached the owner, in time order.
+    let mut reaches: Vec<(i64, &str)> = Vec::new();
+    for n in notes {
+        let Some(at) = reached_at(n, index) else {
+            continue;
+        };
+        match reaches.iter_mut().find(|(_, c)| *c == n.channel.as_str()) {
+            Some(r) if r.0 > at => r.0 = at,
+            Some(_) => {}
+            None => reaches.push((at, n.channel.as_str())),
+        }
+    }
+    reaches.sort();
     let waiting = notes
         .iter()
         .filter(|n| {
@@ -338,8 +349,12 @@ fn why_not(notes: &[&NotificationRow], index: &Index<'_>) -> String {
         1 => "; 1 notification still to send".to_string(),
         n => format!("; {n} notifications still to send"),
     };
-    if let Some((at, channel)) = first_reach {
-        return format!("{REACHED} by {channel} at {}{still}", rfc3339(at));
+    if !reaches.is_empty() {
+        let how: Vec<String> = reaches
+            .iter()
+            .map(|(at, channel)| format!("{channel} at {}", rfc3339(*at)))
+            .collect();
+        return format!("{REACHED} by {}{still}", how.join(", "));
     }
     if waiting > 0 {
         return format!("not reached yet: {waiting} notification(s) still to send");
@@ -393,6 +408,27 @@ fn reached_at(n: &NotificationRow, index: &Index<'_>) -> Option<i64> {
         .iter()
         .find(|a| a.outcome == "sent")
         .map(|a| a.created_at)
+}
+
+/// A sort key that orders runs of digits by their value.
+fn natural(s: &str) -> Vec<(bool, u128, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let digits = c.is_ascii_digit();
+        let end = rest
+            .find(|x: char| x.is_ascii_digit() != digits)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        let value = if digits {
+            run.parse().unwrap_or(u128::MAX)
+        } else {
+            0
+        };
+        out.push((digits, value, run.to_string()));
+        rest = tail;
+    }
+    out
 }
 
 /// The values in first-seen order, once each.
@@ -525,6 +561,7 @@ mod tests {
         let p = build(&facts(), &Crypto::ephemeral(), 9_000);
         let names: Vec<&str> = p.owners.iter().map(|o| o.subscriber.as_str()).collect();
         assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(&names[..4], ["owner-1", "owner-2", "owner-3", "owner-4"]);
         assert!(
             names.iter().any(|n| n.starts_with("recipient-")),
             "{names:?}"
@@ -554,6 +591,12 @@ mod tests {
         assert_eq!(
             two.reason.as_deref(),
             Some("not acknowledged: reached by sms at 1970-01-01T00:00:03.000Z")
+        );
+        let mut order = vec!["owner-10", "owner-9", "b", "owner-100", "a2", "a10"];
+        order.sort_by_key(|s| natural(s));
+        assert_eq!(
+            order,
+            ["a2", "a10", "b", "owner-9", "owner-10", "owner-100"]
         );
 
         let three = o("owner-3");
