@@ -145,7 +145,7 @@ pub fn build(facts: &ProofFacts, crypto: &Crypto, now: i64) -> Proof {
         .map(|(subscriber, notes)| owner(subscriber, &notes, &index))
         .collect();
     // owner-2 before owner-10, as people read a list.
-    owners.sort_by(|a, b| natural(&a.subscriber).cmp(&natural(&b.subscriber)));
+    owners.sort_by_cached_key(|o| natural(&o.subscriber));
     let mut totals = Totals {
         reached: 0,
         acknowledged: 0,
