@@ -167,6 +167,16 @@ async fn a_recall_to_100_owners_is_proven_per_owner_signed_and_anchored() {
             }
         })
         .await;
+        // Two owners turned safety notices off; a recall goes out anyway.
+        for i in [5, 40] {
+            let (s, v) = api
+                .put(
+                    &format!("/v1/subscribers/owner-{i}/preferences"),
+                    json!({"categories": {"safety": {"email": false, "sms": false}}}),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}: {v}");
+        }
         let (s, v) = api
             .post(
                 "/v1/events",
