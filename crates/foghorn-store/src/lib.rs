@@ -289,6 +289,8 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod inbound_tests;
 #[cfg(test)]
+mod proof_tests;
+#[cfg(test)]
 mod status_sql_tests;
 #[cfg(test)]
 mod tests;
