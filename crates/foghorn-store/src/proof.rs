@@ -9,24 +9,15 @@ use crate::audit::{append, Audit, Chained};
 use crate::{on_db, on_read, AttemptRow, EventRow, NotificationRow, Result, Store, TimelineRow};
 use foghorn_core::TenantId;
 
-/// A tenant's Ed25519 key for proofs, as stored.
-#[derive(Clone)]
+/// A tenant's Ed25519 key for proofs, as stored. `Debug` shows no part of
+/// the secret ([`foghorn_core::Secret`] redacts itself).
+#[derive(Debug, Clone)]
 pub struct ProofKey {
     /// The raw 32-byte public key, base64 (standard alphabet).
     pub public_key: String,
-    /// The PKCS#8 document of the key pair, base64; opened, so handle it
-    /// as a secret.
+    /// The PKCS#8 document of the key pair, base64, opened.
     pub secret: foghorn_core::Secret,
     pub created_at: i64,
-}
-
-impl std::fmt::Debug for ProofKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProofKey")
-            .field("public_key", &self.public_key)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Everything an event's proof says, read in one snapshot so attempts and

@@ -20,19 +20,13 @@ use sha2::{Digest, Sha256};
 
 pub const ALGORITHM: &str = "Ed25519";
 
-/// A tenant's key pair, ready to sign.
+/// A tenant's key pair, ready to sign; ring's `Debug` of the pair shows
+/// its public half only.
+#[derive(Debug)]
 pub struct SigningKey {
     pair: Ed25519KeyPair,
     public_key: String,
     key_id: String,
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A fresh key pair: (public key, PKCS#8 document), both base64.

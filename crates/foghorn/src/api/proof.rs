@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use foghorn_engine::proof::{self, ProofError};
+use foghorn_engine::proof;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -48,12 +48,6 @@ pub struct PublicKeyView {
     pub key_id: String,
     /// The raw 32-byte public key, base64; pin it for `foghorn proof verify --public-key`.
     pub public_key: String,
-}
-
-impl From<ProofError> for ApiError {
-    fn from(e: ProofError) -> ApiError {
-        ApiError::internal(&e)
-    }
 }
 
 /// The proof of notice of an event
