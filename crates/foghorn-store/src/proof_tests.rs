@@ -137,3 +137,49 @@ async fn an_events_facts_are_its_tenants_only_and_an_anchor_is_a_chain_row() {
         assert_eq!(store.verify_audit().await.unwrap(), Ok(2), "{b}");
     }
 }
+
+#[tokio::test]
+async fn a_proof_key_and_an_acknowledgement_survive_a_master_key_rotation() {
+    use crate::crypto::{KeyRing, MasterKey};
+    for (_db, store) in backends().await {
+        let b = store.backend_name();
+        let t = TenantId::from("default");
+        store
+            .create_proof_key(&t, "pub-a", "secret-a", 1)
+            .await
+            .unwrap();
+        let event = ids::event_id();
+        store.accept_events(&[draft(&event)], plan).await.unwrap();
+        let facts = store.proof_facts(&t, &event).await.unwrap().unwrap();
+        let id = facts.notifications[0].id.clone();
+        on_db!(store, |pool, DB| {
+            sqlx::query("UPDATE notifications SET status = 'sent' WHERE id = $1")
+                .bind(&id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        store
+            .acknowledge(&t, &id, "recipient (link)", "link", 5)
+            .await
+            .unwrap()
+            .unwrap();
+        // The new key first, the old one kept for reading; re-seal; drop the old.
+        let old = store.crypto().ring();
+        let fresh = MasterKey::generate();
+        let mut both = vec![fresh.clone()];
+        both.extend(old.keys.iter().cloned());
+        store.crypto().replace(KeyRing { keys: both });
+        store.reseal_all(|_| {}).await.unwrap();
+        store.crypto().replace(KeyRing { keys: vec![fresh] });
+        let key = store.proof_key(&t).await.unwrap().unwrap();
+        assert_eq!(key.secret.expose(), "secret-a", "{b}");
+        let facts = store.proof_facts(&t, &event).await.unwrap().unwrap();
+        let acked = facts.notifications.iter().find(|n| n.id == id).unwrap();
+        assert_eq!(
+            acked.acknowledged_by.as_deref(),
+            Some("recipient (link)"),
+            "{b}"
+        );
+    }
+}
