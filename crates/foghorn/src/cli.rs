@@ -243,6 +243,7 @@ pub struct ProofArgs {
     /// The event's id (evt_…).
     #[arg(required = true)]
     pub event_id: Option<String>,
+    /// The tenant whose event it is; its key signs the proof.
     #[arg(long, default_value = "default")]
     pub tenant: TenantId,
     /// json: the signed export; html and pdf: printable renderings of it.
