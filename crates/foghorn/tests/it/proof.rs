@@ -139,7 +139,7 @@ fn owner<'a>(proof: &'a Value, id: &str) -> &'a Value {
 async fn a_recall_to_100_owners_is_proven_per_owner_signed_and_anchored() {
     for env in envs().await {
         let b = env.backend();
-        let twilio = twilio_refusing(REFUSED_PREFIX).await;
+        let twilio = twilio_refusing(Some(REFUSED_PREFIX)).await;
         let slack = slack().await;
         config(&env, &twilio.url, &slack.url);
         let key = env.key("admin").await;
