@@ -425,6 +425,16 @@ async fn a_recall_to_100_owners_is_proven_per_owner_signed_and_anchored() {
             let (code, out, err) = env.run(&["proof", "verify", bad.to_str().unwrap()]).await;
             assert_eq!(code, 1, "{b}: {from}: {out}{err}");
             assert!(err.contains("does not verify"), "{b}: {err}");
+            let (code, out, _) = env
+                .run(&["proof", "verify", bad.to_str().unwrap(), "--json"])
+                .await;
+            assert_eq!(code, 1, "{b}");
+            let report: Value = serde_json::from_str(out.trim()).unwrap();
+            assert_eq!(report["ok"], false, "{b}: {report}");
+            assert!(
+                report["reason"].as_str().unwrap().contains("signature"),
+                "{b}: {report}"
+            );
         }
         // Signed by this tenant, not by the key another tenant publishes.
         let (_, other_key) = tenant_with_key(&env, "Other Marine").await;
@@ -483,6 +493,25 @@ async fn a_recall_to_100_owners_is_proven_per_owner_signed_and_anchored() {
             .run(&["proof", "verify", &cli_path, "--public-key", &public])
             .await;
         assert_eq!(code, 0, "{b}: {out}{err}");
+        let cli_pdf = env.path().join("proof.pdf");
+        let (code, _, err) = env
+            .run(&[
+                "proof",
+                &event,
+                "--format",
+                "pdf",
+                "--output",
+                cli_pdf.to_str().unwrap(),
+            ])
+            .await;
+        assert_eq!(code, 0, "{b}: {err}");
+        assert!(
+            std::fs::read(&cli_pdf).unwrap().starts_with(b"%PDF-"),
+            "{b}"
+        );
+        let (code, html, err) = env.run(&["proof", &event, "--format", "html"]).await;
+        assert_eq!(code, 0, "{b}: {err}");
+        assert!(html.contains("<h2>owner-100</h2>"), "{b}");
         let (code, _, err) = env.run(&["proof", &event, "--tenant", "nobody"]).await;
         assert_eq!(code, 1, "{b}: {err}");
         let (code, out, err) = env.run(&["audit", "verify"]).await;
