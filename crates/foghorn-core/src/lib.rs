@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP servers or SQL, so the providers and the
 //! storage layer can share it without reaching into each other.
 
+pub mod canonical;
 pub mod channel;
 pub mod clock;
 pub mod hex;

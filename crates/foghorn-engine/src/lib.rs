@@ -3,7 +3,8 @@
 //! checks and plans an event, the accept writer commits it (transactional
 //! outbox with group commit), the worker pool claims jobs under a lease, and
 //! the policy decides between retry, failover, fallback channel and dead
-//! letter. Workflows, provider callbacks and unsubscribe links live here too.
+//! letter. Workflows, provider callbacks, unsubscribe links and proofs of
+//! notice live here too.
 //!
 //! Nothing here knows HTTP servers: the crate builds without axum, hyper's
 //! server side or the OpenAPI machinery, so the edges can change without
@@ -31,6 +32,7 @@ pub mod plan;
 pub mod policy_cache;
 pub mod preferences;
 pub mod pricing;
+pub mod proof;
 pub mod retention;
 pub mod retry;
 pub mod routing;

@@ -82,6 +82,14 @@ fn row_hash(p: &Position<'_>, a: &Audit) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// Where an appended row landed: what a document anchored in the chain
+/// cites, so a reader can find the row and check it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chained {
+    pub seq: i64,
+    pub hash: String,
+}
+
 /// Appends inside `tx`. The head row update takes a row lock (PostgreSQL),
 /// so concurrent appenders queue instead of forking the chain.
 pub(crate) async fn append<DB>(
@@ -89,7 +97,7 @@ pub(crate) async fn append<DB>(
     tenant_id: &TenantId,
     a: &Audit,
     now: i64,
-) -> Result<()>
+) -> Result<Chained>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -128,10 +136,10 @@ where
     .bind(a.target.clone())
     .bind(a.detail.clone())
     .bind(prev)
-    .bind(hash)
+    .bind(hash.clone())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(Chained { seq, hash })
 }
 
 /// Where the chain breaks.

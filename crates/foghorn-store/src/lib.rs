@@ -30,6 +30,7 @@ mod notifications;
 mod overview;
 mod people;
 pub mod planning_facts;
+mod proof;
 mod queue;
 mod reseal;
 mod retention;
@@ -53,7 +54,7 @@ pub use accept::{
     SubscriberMap, SMS_CAP_WINDOW_MS,
 };
 pub use acknowledgements::Acknowledgement;
-pub use audit::{Audit, AuditRow, ChainBreak};
+pub use audit::{Audit, AuditRow, ChainBreak, Chained};
 pub use budgets::SpendRow;
 pub use calls::CallScript;
 pub use canary::Canary;
@@ -70,6 +71,7 @@ pub use links::ShortLink;
 pub use notifications::{NotificationFilter, Page};
 pub use overview::{OverviewRow, LATENCY_BOUNDS_MS};
 pub use people::{Choice, Choices, PolicyPart, PreferenceChange, SendChecks};
+pub use proof::{ProofFacts, ProofKey};
 pub use queue::{Attempt, ClaimedJob, Outcome, OutcomeKind};
 pub use retention::Kept;
 pub use rows::*;
@@ -307,6 +309,8 @@ fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod inbound_tests;
+#[cfg(test)]
+mod proof_tests;
 #[cfg(test)]
 mod status_sql_tests;
 #[cfg(test)]

@@ -12,6 +12,7 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ("subscribers", &["tenant_id", "external_id"], "data"),
     ("events", &["id"], "data"),
     ("notifications", &["id"], "recipient"),
+    ("notifications", &["id"], "acknowledged_by"),
     ("attempts", &["id"], "error"),
     ("sandbox_messages", &["id"], "recipient"),
     ("sandbox_messages", &["id"], "content"),
@@ -25,6 +26,7 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ("consent_ledger", &["id"], "address"),
     ("short_links", &["code"], "url"),
     ("key_canary", &["id"], "sealed"),
+    ("proof_keys", &["tenant_id"], "secret"),
 ];
 
 const BATCH: i64 = 500;

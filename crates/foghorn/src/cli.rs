@@ -1,7 +1,7 @@
 //! The command line. clap exits with 2 on misuse.
 
 use crate::app::Role;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use foghorn_core::TenantId;
 use std::path::PathBuf;
 
@@ -60,6 +60,10 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Proof of notice: an event's signed account of who was told, how,
+    /// and who confirmed (`foghorn proof EVENT_ID`); or check an export
+    /// offline (`foghorn proof verify FILE`).
+    Proof(ProofArgs),
     /// Measure throughput and latency against the real server on loopback
     /// (runs `foghorn-bench`, built beside this binary).
     Bench(BenchArgs),
@@ -228,5 +232,49 @@ pub enum DlqCommand {
         all: bool,
         #[arg(long, default_value = "default")]
         tenant: TenantId,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ProofArgs {
+    #[command(subcommand)]
+    pub command: Option<ProofCommand>,
+    /// The event's id (evt_…).
+    #[arg(required = true)]
+    pub event_id: Option<String>,
+    /// The tenant whose event it is; its key signs the proof.
+    #[arg(long, default_value = "default")]
+    pub tenant: TenantId,
+    /// json: the signed export; html and pdf: printable renderings of it.
+    #[arg(long, value_enum, default_value_t = ProofFormat::Json)]
+    pub format: ProofFormat,
+    /// Write the proof to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProofFormat {
+    Json,
+    Html,
+    Pdf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Check a JSON export offline (no database, no network): its
+    /// signature, its anchored digest and that it is unaltered. Exit 0
+    /// when valid, 1 when not.
+    Verify {
+        /// The export, as `foghorn proof` or `GET /v1/events/{id}/proof` wrote it.
+        file: PathBuf,
+        /// The tenant's public key (base64, from `GET /v1/proof/public-key`):
+        /// the export must be signed by it, not merely by the key it carries.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }

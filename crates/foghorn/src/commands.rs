@@ -1,8 +1,8 @@
-//! The short CLI commands: migrate, keys, dlq, send.
+//! The short CLI commands: migrate, keys, dlq, send, proof.
 
 use crate::cli::{
-    AuditCommand, BenchArgs, DiscordCommand, DlqCommand, KeysCommand, SendArgs, SubscribersCommand,
-    TenantsCommand,
+    AuditCommand, BenchArgs, DiscordCommand, DlqCommand, KeysCommand, ProofArgs, ProofCommand,
+    ProofFormat, SendArgs, SubscribersCommand, TenantsCommand,
 };
 use crate::config::Config;
 use crate::engine::Acceptor;
@@ -483,4 +483,113 @@ fn print_table<const N: usize>(header: [&str; N], rows: Vec<[String; N]>) {
     for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }
+}
+
+/// A command line that names something unusable: exit 2, like clap's own
+/// refusals.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Misuse(pub String);
+
+/// `foghorn proof EVENT_ID` (reads the database, appends the export's
+/// audit row) and `foghorn proof verify FILE` (reads only the file).
+pub async fn proof(config: &Config, args: ProofArgs) -> anyhow::Result<()> {
+    use foghorn_engine::proof;
+    if let Some(ProofCommand::Verify {
+        file,
+        public_key,
+        json,
+    }) = args.command
+    {
+        if let Some(k) = &public_key {
+            use base64::Engine as _;
+            let raw = base64::engine::general_purpose::STANDARD.decode(k.trim());
+            if raw.map_or(true, |r| r.len() != 32) {
+                return Err(Misuse(
+                    "--public-key must be the base64 of a 32-byte Ed25519 public key".into(),
+                )
+                .into());
+            }
+        }
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        return match proof::verify(&text, public_key.as_deref()) {
+            Ok(v) => {
+                let t = v.totals;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"ok": true, "event_id": v.event_id, "key_id": v.key_id,
+                            "pinned": public_key.is_some(), "owners": v.owners, "audit_seq": v.audit_seq,
+                            "totals": {"reached": t.reached, "acknowledged": t.acknowledged, "unreachable": t.unreachable}})
+                    );
+                } else {
+                    println!(
+                        "proof verified: event {}, signed by key {}{}; {} owners: {} reached, {} acknowledged, {} unreachable",
+                        v.event_id,
+                        v.key_id,
+                        if public_key.is_some() { " (the pinned key)" } else { "" },
+                        v.owners,
+                        t.reached,
+                        t.acknowledged,
+                        t.unreachable
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"ok": false, "reason": e.to_string()})
+                    );
+                }
+                bail!("{} does not verify: {e}", file.display())
+            }
+        };
+    }
+    let Some(event_id) = args.event_id else {
+        return Err(Misuse("give an event id, or `verify FILE`".into()).into());
+    };
+    let (store, _) = crate::app::open(config).await?;
+    let now = foghorn_core::clock::now_ms();
+    let export = proof::export(&store, &args.tenant, &event_id, "cli", now).await;
+    store.close().await;
+    let Some(export) = export? else {
+        bail!("no event `{event_id}` in tenant {}", args.tenant);
+    };
+    let bytes = match args.format {
+        ProofFormat::Json => export.json.clone().into_bytes(),
+        ProofFormat::Html => proof::html::render(&export.proof).into_bytes(),
+        ProofFormat::Pdf => proof::pdf::render(&export.proof),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            let t = export.proof.totals;
+            let key = export
+                .proof
+                .signature
+                .as_ref()
+                .map_or("", |s| s.key_id.as_str());
+            eprintln!(
+                "proof of {event_id} written to {}: {} owners, {} reached, {} acknowledged, {} unreachable; key {key}",
+                path.display(),
+                export.proof.owners.len(),
+                t.reached,
+                t.acknowledged,
+                t.unreachable
+            );
+        }
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            if args.format == ProofFormat::Json {
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(())
 }

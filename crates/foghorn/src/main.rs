@@ -48,9 +48,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("foghorn: {e:#}");
-            // A node that cannot read its data is misconfigured, not failing.
+            // A node that cannot read its data is misconfigured, not failing;
+            // a command given what it cannot use was misused.
             if e.downcast_ref::<foghorn::master_key::KeyMismatch>()
                 .is_some()
+                || e.downcast_ref::<commands::Misuse>().is_some()
             {
                 ExitCode::from(2)
             } else {
@@ -89,6 +91,7 @@ async fn run(command: Command, mut config: config::Config) -> anyhow::Result<()>
         Command::Subscribers { command } => commands::subscribers(&config, command).await,
         Command::Tenants { command } => commands::tenants(&config, command).await,
         Command::Audit { command } => commands::audit(&config, command).await,
+        Command::Proof(args) => commands::proof(&config, args).await,
         Command::Bench(args) => commands::bench(args).await,
     }
 }

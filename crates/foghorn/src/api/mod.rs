@@ -24,6 +24,7 @@ pub mod overview;
 pub mod preferences;
 pub mod preview;
 pub mod problem;
+pub mod proof;
 pub mod providers;
 pub mod reports;
 pub mod sandbox;
@@ -90,6 +91,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     clock
         .route("/v1/events", post(events::post_event))
         .route("/v1/cancellations", post(events::cancel))
+        .route("/v1/events/{id}/proof", get(proof::get))
+        .route("/v1/proof/public-key", get(proof::public_key))
         .route("/v1/notifications", get(notifications::list))
         .route("/v1/notifications/{id}", get(notifications::get))
         .route("/v1/dlq", get(notifications::dlq))

@@ -4,8 +4,8 @@
 
 use super::{
     acknowledge, admin, audit, budgets, catalog, destinations, events, health, hooks, interactions,
-    links, media, notifications, overview, preferences, preview, problem, providers, reports,
-    sandbox, subscribers, suppressions, unsubscribe, voice, workflows,
+    links, media, notifications, overview, preferences, preview, problem, proof, providers,
+    reports, sandbox, subscribers, suppressions, unsubscribe, voice, workflows,
 };
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -259,7 +259,7 @@ impl Modify for CommonAnswers {
 #[openapi(
     info(title = "Foghorn", description = "Self-hosted multi-channel notifications: events in, notifications out."),
     paths(
-        events::post_event, events::cancel,
+        events::post_event, events::cancel, proof::get, proof::public_key,
         notifications::list, notifications::get, notifications::dlq, notifications::replay,
         subscribers::put, subscribers::get, subscribers::delete, subscribers::consents, subscribers::export,
         preferences::get, preferences::put,
@@ -280,7 +280,7 @@ impl Modify for CommonAnswers {
         admin::put_tenant, admin::get_tenant,
         health::healthz, health::readyz, health::metrics,
     ),
-    components(schemas(problem::Problem, foghorn_core::Channel, foghorn_core::Status, crate::workflow::Step)),
+    components(schemas(problem::Problem, proof::Format, foghorn_core::Channel, foghorn_core::Status, crate::workflow::Step)),
     tags(
         (name = "events", description = "Events in: each becomes notifications by its workflow"),
         (name = "notifications", description = "What was sent, to whom, through which provider, at what cost"),

@@ -233,6 +233,14 @@ impl From<foghorn_store::StoreError> for ApiError {
     }
 }
 
+/// Building or signing a proof failed: the store, or a stored key that no
+/// longer opens. Nothing the caller sent is at fault.
+impl From<foghorn_engine::proof::ProofError> for ApiError {
+    fn from(e: foghorn_engine::proof::ProofError) -> Self {
+        ApiError::internal(&e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();

@@ -11,15 +11,31 @@ use foghorn_testkit::{MockServer, Reply};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const PUBLIC_URL: &str = "https://foghorn.example";
-const SID: &str = "AC00000000000000000000000000000009";
-const TOKEN: &str = "twilio-voice-token-0009";
-const OUR_NUMBER: &str = "+12025550100";
+pub(crate) const PUBLIC_URL: &str = "https://foghorn.example";
+pub(crate) const SID: &str = "AC00000000000000000000000000000009";
+pub(crate) const TOKEN: &str = "twilio-voice-token-0009";
+pub(crate) const OUR_NUMBER: &str = "+12025550100";
 
 /// Twilio's Messages and Calls resources: 201 with a fresh SID each.
 async fn twilio() -> MockServer {
-    MockServer::start(|req| {
-        if req.path.ends_with("/Calls.json") {
+    twilio_refusing(None).await
+}
+
+/// Like [`twilio`], but a message or call to a number starting with
+/// `refused` is refused as Twilio refuses a number it cannot reach (400,
+/// error 21211), which no retry changes.
+pub(crate) async fn twilio_refusing(refused: Option<&'static str>) -> MockServer {
+    MockServer::start(move |req| {
+        let to = form_urlencoded::parse(req.body)
+            .find(|(k, _)| k == "To")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if refused.is_some_and(|prefix| to.starts_with(prefix)) {
+            Reply::json(
+                400,
+                json!({"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}),
+            )
+        } else if req.path.ends_with("/Calls.json") {
             Reply::json(201, json!({"sid": format!("CA{:032}", req.n), "status": "queued"}))
         } else {
             Reply::json(
@@ -115,7 +131,7 @@ fn by_channel(v: &Value, channel: &str) -> Vec<String> {
 }
 
 /// The calls Twilio was asked to place.
-fn calls(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
+pub(crate) fn calls(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
     twilio
         .requests()
         .iter()
@@ -124,7 +140,7 @@ fn calls(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
     form.iter()
         .find(|(k, _)| k == key)
         .map_or("", |(_, v)| v.as_str())
@@ -132,7 +148,12 @@ fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
 
 /// Twilio's request to a call's page (or its callback endpoint), signed
 /// with `token` over the public URL.
-async fn page(base: &str, path: &str, token: &str, params: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn page(
+    base: &str,
+    path: &str,
+    token: &str,
+    params: &[(&str, &str)],
+) -> (u16, String) {
     twilio_hook(base, path, token, params, params).await
 }
 

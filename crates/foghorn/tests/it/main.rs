@@ -24,6 +24,7 @@ mod outbound_api;
 mod outbound_email;
 mod pack;
 mod people;
+mod proof;
 mod scale_out;
 mod security;
 mod sms_e2e;
