@@ -31,6 +31,7 @@ fn draft(event_id: &str) -> EventDraft {
         created_at: 1_000,
         fingerprint: None,
         catalog: None,
+        needs: Default::default(),
     }
 }
 
@@ -47,9 +48,14 @@ fn plan(_: &EventDraft, _: &mut AcceptFacts) -> Result<Plan, String> {
         send_at: None,
         run_at: Some(0),
         escalates: None,
+        series_offset: None,
+        category: None,
+        dedupe_hash: None,
     };
     Ok(Plan {
         notifications: vec![n(Channel::Sms), n(Channel::Email)],
+        digests: Vec::new(),
+        digested_into: Vec::new(),
         response: "{}".into(),
     })
 }
