@@ -369,6 +369,17 @@ impl Store {
             .bind(external_id)
             .execute(&mut *tx)
             .await?;
+            // The person's digests: what they collected, and their scope
+            // (a keyed hash of who they were for).
+            for table in ["digest_items", "digests"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE tenant_id = $1 AND notification_id IN {OF_PERSON}"
+                ))
+                .bind(tenant_id)
+                .bind(external_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             // Events about this person alone (team copies aside): what the
             // team copies captured of them, and their data.
             sqlx::query(&format!(

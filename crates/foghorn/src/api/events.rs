@@ -22,6 +22,18 @@ pub use foghorn_engine::intake::{EventRequest, InlineRecipient, Priority, Recipi
 pub struct EventAccepted {
     pub event_id: String,
     pub notifications: Vec<NotificationSummary>,
+    /// A series' reminders whose time had passed: not sent late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Vec<SkippedReminder>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkippedReminder {
+    /// The offset as the workflow wrote it: `-30d`.
+    pub reminder: String,
+    pub channel: foghorn_core::Channel,
+    pub recipient: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,6 +43,15 @@ pub struct NotificationSummary {
     pub status: foghorn_core::Status,
     /// The subscriber id, when the notification is for a person.
     pub recipient: Option<String>,
+    /// When a scheduled one is due (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
+    /// A reminder of a series: its offset (`-30d`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<String>,
+    /// The event joined this digest, which another event opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<bool>,
 }
 
 /// Accept an event
