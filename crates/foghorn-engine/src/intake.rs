@@ -372,18 +372,29 @@ pub async fn accept(
     };
     // The fingerprints of each (step, recipient): the alert, to find an
     // identical one, and the digest it belongs to.
+    // The data is read once (it may be large, and there may be a
+    // thousand recipients); each pair hashes only its digest.
+    let data_fp = doc.dedupe.as_ref().map(|_| self::fingerprint(&data));
     let mut alerts = std::collections::HashMap::new();
     let mut digest_scopes = std::collections::HashMap::new();
     for &i in steps.iter().filter(|&&i| !doc.steps[i].is_team()) {
+        let digest_value = doc.steps[i]
+            .digest
+            .as_ref()
+            .and_then(|d| d.value(&data))
+            .map(|v| self::fingerprint(&Value::String(v)));
+        if data_fp.is_none() && digest_value.is_none() {
+            continue;
+        }
         for (pi, r) in recipients.iter().enumerate() {
             let who = r.as_json();
-            if doc.dedupe.is_some() {
+            if let Some(fp) = &data_fp {
                 alerts.insert(
                     (i, pi),
-                    self::fingerprint(&json!(["alert", &doc.name, i, &who, &data])),
+                    self::fingerprint(&json!(["alert", &doc.name, i, &who, fp])),
                 );
             }
-            if let Some(value) = doc.steps[i].digest.as_ref().and_then(|d| d.value(&data)) {
+            if let Some(value) = &digest_value {
                 digest_scopes.insert(
                     (i, pi),
                     self::fingerprint(&json!(["digest", &doc.name, i, &who, value])),

@@ -442,6 +442,18 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
+/// The reason there is no acknowledgement as a printed page says it:
+/// the reason itself ("not acknowledged: reached by …", "unreachable: …"),
+/// capitalised.
+pub(super) fn sentence(reason: Option<&str>) -> String {
+    let r = reason.unwrap_or("not acknowledged: no reason recorded");
+    let mut c = r.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,8 +100,8 @@ fn owner(h: &mut String, o: &Owner) {
         (None, reason) => {
             let _ = write!(
                 h,
-                "<p class=\"none\">Not acknowledged: {}</p>",
-                escape(reason.as_deref().unwrap_or("no reason recorded"))
+                "<p class=\"none\">{}</p>",
+                escape(&super::document::sentence(reason.as_deref()))
             );
         }
     }

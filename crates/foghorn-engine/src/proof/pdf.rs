@@ -67,10 +67,7 @@ fn owner(out: &mut Vec<String>, o: &Owner) {
             "  Acknowledged at {} via {} by {}",
             a.at, a.via, a.by
         )),
-        (None, r) => out.push(format!(
-            "  Not acknowledged: {}",
-            r.as_deref().unwrap_or("no reason recorded")
-        )),
+        (None, r) => out.push(format!("  {}", super::document::sentence(r.as_deref()))),
     }
     for a in &o.attempts {
         out.push(format!(

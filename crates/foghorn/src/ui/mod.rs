@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/signin/{token}", get(pages::signin_link))
         .route("/ui/notifications", get(pages::notifications))
         .route("/ui/notifications/{id}", get(pages::notification))
+        .route("/ui/events/{id}/proof", get(pages::proof))
         .route("/ui/dlq", get(pages::dlq))
         .route("/ui/dlq/replay", post(pages::replay))
         .route("/ui/providers", get(pages::providers))

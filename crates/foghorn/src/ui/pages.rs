@@ -316,6 +316,26 @@ pub async fn notification(State(state): Shared, s: Session, ApiPath(id): ApiPath
     )
 }
 
+/// `GET /ui/events/{id}/proof`: the event's proof of notice as the API
+/// renders it, printable by default (`?format=pdf` or `json` to download).
+/// Like every API read it is signed and anchored anew.
+pub async fn proof(
+    State(state): Shared,
+    s: Session,
+    path: ApiPath<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let mut q: crate::api::proof::ProofQuery = match query(&raw) {
+        Ok(q) => q,
+        Err(page) => return page.into_response(),
+    };
+    q.format = q.format.or(Some(crate::api::proof::Format::Html));
+    match crate::api::proof::get(State(state), s.auth.clone(), path, ApiQuery(q)).await {
+        Ok(r) => r,
+        Err(e) => refused(e).into_response(),
+    }
+}
+
 /// A list page: the query read as the API reads it, the API's page, and
 /// the link to the next one.
 async fn list_page<Q, P, Fut>(

@@ -129,6 +129,18 @@ async fn a_person_signs_in_reads_replays_previews_and_an_owner_chooses() {
     let attempts = browser.find(".timeline").await.text().await;
     assert!(attempts.contains("HTTP 500"), "{attempts}");
     look(&browser, "04-notification-dead").await;
+    // Its event's proof of notice, from the link on the page.
+    browser.find("a[href$='/proof']").await.click().await;
+    wait_for_text(&browser, "h1", "Proof of notice").await;
+    // The owner's warranty email: a proof with one owner reached.
+    let warranty_event = v["event_id"].as_str().unwrap();
+    browser
+        .goto(&format!("{base}/ui/events/{warranty_event}/proof"))
+        .await;
+    wait_for_text(&browser, "h1", warranty_event).await;
+    let page = browser.find("body").await.text().await;
+    assert!(page.contains("owner-1"), "{page}");
+    look(&browser, "04b-proof-of-notice").await;
     // Replayed from the dead-letter queue's page: tick it, replay.
     browser.goto(&format!("{base}/ui/dlq")).await;
     look(&browser, "05-dlq").await;

@@ -348,10 +348,35 @@ async fn pages_need_a_session_forms_their_token_and_ids_their_tenant() {
         assert_eq!(s, 403, "{b}");
         assert_eq!(notification(&api, &dead).await["status"], "dead", "{b}");
 
+        // The event's proof of notice, linked from its notification.
+        let event = notification(&api, &dead).await["event_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, page) = ui.get(&format!("/ui/notifications/{dead}")).await;
+        let link = format!("/ui/events/{event}/proof");
+        assert!(s == 200 && page.contains(&link), "{b}: {page}");
+        let (s, proof) = ui.get(&link).await;
+        assert!(
+            s == 200 && proof.contains("Proof of notice") && proof.contains(&event),
+            "{b}: {s} {proof}"
+        );
+        // A filter the page cannot read is its HTML refusal, as on every page.
+        let (s, _) = ui.get(&format!("{link}?format=docx")).await;
+        assert_eq!(s, 400, "{b}");
+        let res = http
+            .get(format!("{}{link}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{b}: a proof needs a session");
+
         // Another tenant's session: the notification is not there to see or replay.
         let other = Ui::sign_in(&server.base, &other_key).await;
         let (s, _) = other.get(&format!("/ui/notifications/{dead}")).await;
         assert_eq!(s, 404, "{b}");
+        let (s, _) = other.get(&link).await;
+        assert_eq!(s, 404, "{b}: nor its proof");
         let (s, _, _) = other
             .post("/ui/dlq/replay", &format!("id={dead}"), true)
             .await;

@@ -80,6 +80,18 @@ fn config(env: &Env, twilio: &str, slack: &str) {
 }
 
 fn config_with(env: &Env, twilio: &str, slack: &str, discord: Option<&str>) {
+    recall_config(env, (twilio, slack, discord), "3s", 2)
+}
+
+/// The accounts (Twilio, Slack, Discord when given) and the recall
+/// workflow, calling `after` each period without a confirmation, `max`
+/// times.
+pub fn recall_config(
+    env: &Env,
+    (twilio, slack, discord): (&str, &str, Option<&str>),
+    after: &str,
+    max: u32,
+) {
     let (discord_account, discord_step) = match discord {
         Some(url) => (
             format!(
@@ -107,7 +119,7 @@ fn config_with(env: &Env, twilio: &str, slack: &str, discord: Option<&str>) {
             "name = \"recall.issued\"\ncategory = \"safety\"\ncritical = true\n\
              [[steps]]\nchannel = \"email\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
              [[steps]]\nchannel = \"sms\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-             escalate = {{ after = \"3s\", to = [\"voice\"], until = \"acknowledged\", max = 2 }}\n\
+             escalate = {{ after = \"{after}\", to = [\"voice\"], until = \"acknowledged\", max = {max} }}\n\
              [[steps]]\nchannel = \"slack\"\ndestination = \"#alerts\"\ntemplate = \"recall_issued\"\nseverity = \"error\"\nacknowledge = true\n\
              {discord_step}"
         ),

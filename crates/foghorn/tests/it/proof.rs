@@ -51,24 +51,7 @@ async fn slack() -> MockServer {
 /// The pack's recall: email and text to each owner, a call 15 minutes
 /// later unless confirmed, and the team's Slack alert (not an owner).
 fn config(env: &Env, twilio: &str, slack: &str) {
-    env.write(
-        "foghorn.toml",
-        &format!(
-            "public_url = \"{PUBLIC_URL}\"\n\
-             [providers.slack]\nkind = \"slack\"\nbot_token = \"xoxb-test\"\nbase_url = \"{slack}/api\"\n\
-             [providers.twilio]\nkind = \"twilio\"\naccount_sid = \"{SID}\"\nauth_token = \"{TOKEN}\"\n\
-             phone_number = \"{OUR_NUMBER}\"\nbase_url = \"{twilio}\"\n\
-             [channels.sms]\nproviders = [\"twilio\"]\n[channels.voice]\nproviders = [\"twilio\"]\n"
-        ),
-    );
-    env.write(
-        "workflows/recall.issued.toml",
-        "name = \"recall.issued\"\ncategory = \"safety\"\ncritical = true\n\
-         [[steps]]\nchannel = \"email\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-         [[steps]]\nchannel = \"sms\"\ntemplate = \"recall_issued\"\nacknowledge = true\n\
-         escalate = { after = \"15m\", to = [\"voice\"], until = \"acknowledged\", max = 1 }\n\
-         [[steps]]\nchannel = \"slack\"\ndestination = \"#alerts\"\ntemplate = \"recall_issued\"\nseverity = \"error\"\nacknowledge = true\n",
-    );
+    crate::escalation::recall_config(env, (twilio, slack, None), "15m", 1);
 }
 
 /// Polls `check` until it answers Some, for up to a minute.
