@@ -529,3 +529,76 @@ async fn identical_alerts_are_suppressed_as_duplicates_and_throttles_hold_the_re
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn maintenance_and_invoices_plan_their_own_offsets_and_times() {
+    for env in envs().await {
+        let b = env.backend();
+        let (server, api, _operator) = clocked(&env, "2027-01-01T08:00:00Z", &[]).await;
+        // No zone of their own nor the tenant's: UTC.
+        put_subscriber(
+            &api,
+            "owner-1",
+            json!({"email": "ana@example.com", "phone": "+33612345678"}),
+        )
+        .await;
+        let sched = |c: &str, r: &str, at: &str| {
+            (
+                c.to_string(),
+                r.to_string(),
+                "scheduled".to_string(),
+                at.to_string(),
+            )
+        };
+        let (s, task) = api
+            .post("/v1/events", json!({"name": "maintenance.due", "to": ["owner-1"], "grouping_key": "task:T-1",
+                   "data": {"boat": "Jeanneau 51", "task": "Engine service", "due_on": "2027-03-01"}}))
+            .await;
+        assert_eq!(s, 202, "{b}: {task}");
+        // T-30, T-7 and the day, at 09:00; the SMS only in the last week.
+        assert_eq!(
+            planned(&task),
+            vec![
+                sched("email", "-30d", "2027-01-30T09:00:00Z"),
+                sched("email", "-7d", "2027-02-22T09:00:00Z"),
+                sched("email", "0d", "2027-03-01T09:00:00Z"),
+                sched("sms", "-7d", "2027-02-22T09:00:00Z"),
+                sched("sms", "0d", "2027-03-01T09:00:00Z"),
+            ],
+            "{b}: {task}"
+        );
+        let (s, invoice) = api
+            .post("/v1/events", json!({"name": "invoice.due", "to": ["owner-1"], "grouping_key": "invoice:42",
+                   "data": {"boat": "Jeanneau 51", "invoice_number": "42", "due_on": "2027-02-15"}}))
+            .await;
+        assert_eq!(s, 202, "{b}: {invoice}");
+        // T-14, T-3 and the day, at 10:00; the SMS from three days out.
+        assert_eq!(
+            planned(&invoice),
+            vec![
+                sched("email", "-14d", "2027-02-01T10:00:00Z"),
+                sched("email", "-3d", "2027-02-12T10:00:00Z"),
+                sched("email", "0d", "2027-02-15T10:00:00Z"),
+                sched("sms", "-3d", "2027-02-12T10:00:00Z"),
+                sched("sms", "0d", "2027-02-15T10:00:00Z"),
+            ],
+            "{b}: {invoice}"
+        );
+        // A series configured by a tenant through the API.
+        let (s, v) = api
+            .put("/v1/workflows/survey.due", json!({"name": "survey.due", "series": ["-2d"], "at": "07:30", "anchor": "on",
+                 "steps": [{"channel": "email", "subject": "Survey in {{ data.days_left }} days", "text": "Soon."}]}))
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
+        let (s, v) = api
+            .post("/v1/events", json!({"name": "survey.due", "to": ["owner-1"], "grouping_key": "s-1", "data": {"on": "2027-05-10"}}))
+            .await;
+        assert_eq!(s, 202, "{b}: {v}");
+        assert_eq!(
+            planned(&v),
+            vec![sched("email", "-2d", "2027-05-08T07:30:00Z")],
+            "{b}: {v}"
+        );
+        server.stop().await;
+    }
+}
