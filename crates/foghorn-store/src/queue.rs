@@ -560,6 +560,14 @@ impl Store {
                 q.push(" AND notification_id IN ");
                 crate::push_list(&mut q, chunk.iter().map(|(id,)| id.as_str()));
                 q.build().execute(&mut *tx).await?;
+                // A cancelled digest takes no more events: the next opens anew.
+                let mut q = QueryBuilder::<DB>::new("UPDATE digests SET closed_at = ");
+                q.push_bind(now);
+                q.push(" WHERE closed_at IS NULL AND tenant_id = ");
+                q.push_bind(tenant_id.to_string());
+                q.push(" AND notification_id IN ");
+                crate::push_list(&mut q, chunk.iter().map(|(id,)| id.as_str()));
+                q.build().execute(&mut *tx).await?;
             }
             if !ids.is_empty() {
                 let a = Audit {

@@ -44,6 +44,12 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
             "the notification has no address".into(),
         ));
     };
+    // A digest closes before anything else is judged: whether it is then
+    // sent or held back, an event from here on opens the next one rather
+    // than joining a message that will never go.
+    if recipient.digest {
+        collected(shared, job, &mut data).await?;
+    }
     let critical = recipient.critical || workflow.doc.critical;
     if let Some(o) = unwanted_since(shared, job, &to, &workflow, &recipient, critical).await {
         return Err(o);
@@ -53,9 +59,6 @@ pub(super) async fn prepare(shared: &Shared, job: &ClaimedJob) -> Result<Prepare
     }
     if let Some(o) = acknowledged_before(shared, job).await {
         return Err(o);
-    }
-    if recipient.digest {
-        collected(shared, job, &mut data).await?;
     }
     // Every email of a workflow that is not critical can be unsubscribed from.
     let links = match (&to, workflow.doc.critical) {

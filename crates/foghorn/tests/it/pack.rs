@@ -602,3 +602,54 @@ async fn maintenance_and_invoices_plan_their_own_offsets_and_times() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_digest_held_back_or_cancelled_takes_no_more_events() {
+    for env in envs().await {
+        let b = env.backend();
+        let (server, api, operator) = clocked(&env, "2027-03-01T12:00:00Z", &[]).await;
+        put_subscriber(&api, "owner-1", json!({"email": "ana@example.com"})).await;
+        let digest_of = |v: &Value| v["notifications"][0]["id"].as_str().unwrap().to_string();
+        let (_, v) = api.post("/v1/events", upload("B-9", 1)).await;
+        let held = digest_of(&v);
+        // The owner turns email off while it collects: at its time it is
+        // held back, and the next upload does not join it.
+        let prefs = |on: bool| json!({"channels": {"email": on}});
+        let (s, v) = api
+            .put("/v1/subscribers/owner-1/preferences", prefs(false))
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
+        set_clock(&operator, "2027-03-01T12:30:01Z").await;
+        let n = wait_status(&api, &held, "suppressed").await;
+        assert!(n["status_reason"].is_string(), "{b}: {n}");
+        let (s, v) = api
+            .put("/v1/subscribers/owner-1/preferences", prefs(true))
+            .await;
+        assert_eq!(s, 200, "{b}: {v}");
+        let (_, v) = api.post("/v1/events", upload("B-9", 2)).await;
+        let next = digest_of(&v);
+        assert_ne!(next, held, "{b}: {v}");
+        assert_eq!(
+            notification(&api, &next).await["status"],
+            "scheduled",
+            "{b}"
+        );
+        // Cancelled by its grouping key: the next upload opens another.
+        let mut grouped = upload("B-8", 1);
+        grouped["grouping_key"] = json!("boat:B-8");
+        let (_, v) = api.post("/v1/events", grouped).await;
+        let cancelled = digest_of(&v);
+        let (s, v) = api
+            .post("/v1/cancellations", json!({"grouping_key": "boat:B-8"}))
+            .await;
+        assert!(s == 200 || s == 202, "{b}: {s} {v}");
+        assert_eq!(
+            notification(&api, &cancelled).await["status"],
+            "cancelled",
+            "{b}"
+        );
+        let (_, v) = api.post("/v1/events", upload("B-8", 2)).await;
+        assert_ne!(digest_of(&v), cancelled, "{b}: {v}");
+        server.stop().await;
+    }
+}
