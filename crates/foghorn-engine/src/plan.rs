@@ -137,6 +137,21 @@ fn quiet_hours(row: Option<&Stored>, policy: &TenantPolicy) -> Option<QuietHours
     }
 }
 
+/// Until when a notification due at `at` is held by the person's quiet
+/// hours in `zone`; never for a critical workflow.
+fn held_until(
+    critical: bool,
+    row: Option<&Stored>,
+    policy: &TenantPolicy,
+    at: i64,
+    zone: Option<&str>,
+) -> Option<i64> {
+    match (critical, quiet_hours(row, policy)) {
+        (false, Some(q)) => quiet_until(at, q, zone),
+        _ => None,
+    }
+}
+
 /// The subscriber id a person goes by: a stored subscriber's, or an inline
 /// recipient's own `id`.
 fn person_id(row: Option<&Stored>, person: &Recipient) -> Option<String> {
@@ -476,9 +491,8 @@ pub fn plan(
                 // event's earlier run_at only orders the queue).
                 let due = p.send_at.unwrap_or(draft.created_at) + delay;
                 let zone = zone_of(&person, &policy).map(str::to_string);
-                let quiet = |at: i64| match (doc.critical, quiet_hours(stored.as_ref(), &policy)) {
-                    (false, Some(q)) => quiet_until(at, q, zone.as_deref()),
-                    _ => None,
+                let quiet = |at: i64| {
+                    held_until(doc.critical, stored.as_ref(), &policy, at, zone.as_deref())
                 };
                 let held = quiet(due);
                 if round > 0 {
@@ -654,10 +668,7 @@ pub fn plan(
                     }
                     Ok((addr, _)) => {
                         person.address = Some(addr);
-                        let held = match (doc.critical, quiet_hours(stored.as_ref(), &policy)) {
-                            (false, Some(q)) => quiet_until(due, q, zone),
-                            _ => None,
-                        };
+                        let held = held_until(doc.critical, stored.as_ref(), &policy, due, zone);
                         planned.push(Row {
                             status: Status::Scheduled,
                             reason: Some(format!(

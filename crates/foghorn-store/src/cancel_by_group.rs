@@ -92,26 +92,47 @@ where
         .bind(workflow.clone())
         .fetch_all(&mut **tx)
         .await?;
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "DELETE FROM jobs WHERE tenant_id = $1 AND notification_id IN {}",
-                crate::numbered(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(d.tenant_id.to_string());
-            for (id,) in chunk {
-                q = q.bind(id.clone());
-            }
-            q.execute(&mut **tx).await?;
-            let sql = format!(
-                "UPDATE digests SET closed_at = $2 WHERE tenant_id = $1 AND closed_at IS NULL AND notification_id IN {}",
-                crate::numbered(3, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(d.tenant_id.to_string()).bind(now);
-            for (id,) in chunk {
-                q = q.bind(id.clone());
-            }
-            q.execute(&mut **tx).await?;
+        let ids: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
+        release::<DB>(tx, &d.tenant_id, &ids, now).await?;
+    }
+    Ok(())
+}
+
+/// What follows notifications just cancelled, however they were: their
+/// jobs go, and a digest one of them was collecting takes no more events
+/// (the next event opens another).
+pub(crate) async fn release<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    tenant: &foghorn_core::TenantId,
+    ids: &[String],
+    now: i64,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "DELETE FROM jobs WHERE tenant_id = $1 AND notification_id IN {}",
+            crate::numbered(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(tenant.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
         }
+        q.execute(&mut **tx).await?;
+        let sql = format!(
+            "UPDATE digests SET closed_at = $2 WHERE tenant_id = $1 AND closed_at IS NULL AND notification_id IN {}",
+            crate::numbered(3, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(tenant.to_string()).bind(now);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -278,11 +278,17 @@ where
             facts.throttles.insert(key, total);
         }
         if let Some((window, fingerprints)) = &d.needs.dedupe {
-            let hashes: Vec<String> = fingerprints
-                .iter()
-                .flat_map(|f| crypto.lookup_hashes(f))
-                .chain(fingerprints.iter().cloned())
-                .collect();
+            // Every hash a row may hold (under each key of the ring, or
+            // the fingerprint itself without one) → the current one,
+            // which is what the planner asks with.
+            let mut current: HashMap<String, String> = HashMap::new();
+            for f in fingerprints {
+                let now_hash = keyed(crypto, f);
+                for h in crypto.lookup_hashes(f).into_iter().chain([f.clone()]) {
+                    current.insert(h, now_hash.clone());
+                }
+            }
+            let hashes: Vec<String> = current.keys().cloned().collect();
             for chunk in hashes.chunks(INSERT_CHUNK) {
                 let sql = format!(
                     "SELECT dedupe_hash, id FROM notifications WHERE tenant_id = $1 AND created_at >= $2
@@ -297,14 +303,8 @@ where
                 }
                 let rows = q.fetch_all(&mut **tx).await?;
                 for (hash, id) in rows {
-                    // Found under an older key of the ring: kept under the
-                    // current one, which is what the planner asks with.
-                    let current = fingerprints
-                        .iter()
-                        .find(|f| crypto.lookup_hashes(f).contains(&hash) || **f == hash)
-                        .map(|f| keyed(crypto, f))
-                        .unwrap_or(hash);
-                    facts.duplicates.entry((t.clone(), current)).or_insert(id);
+                    let key = current.get(&hash).cloned().unwrap_or(hash);
+                    facts.duplicates.entry((t.clone(), key)).or_insert(id);
                 }
             }
         }

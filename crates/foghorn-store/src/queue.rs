@@ -554,21 +554,8 @@ impl Store {
             .bind(grouping_key)
             .fetch_all(&mut *tx)
             .await?;
-            for chunk in ids.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE tenant_id = ");
-                q.push_bind(tenant_id.to_string());
-                q.push(" AND notification_id IN ");
-                crate::push_list(&mut q, chunk.iter().map(|(id,)| id.as_str()));
-                q.build().execute(&mut *tx).await?;
-                // A cancelled digest takes no more events: the next opens anew.
-                let mut q = QueryBuilder::<DB>::new("UPDATE digests SET closed_at = ");
-                q.push_bind(now);
-                q.push(" WHERE closed_at IS NULL AND tenant_id = ");
-                q.push_bind(tenant_id.to_string());
-                q.push(" AND notification_id IN ");
-                crate::push_list(&mut q, chunk.iter().map(|(id,)| id.as_str()));
-                q.build().execute(&mut *tx).await?;
-            }
+            let cancelled: Vec<String> = ids.iter().map(|(id,)| id.clone()).collect();
+            crate::cancel_by_group::release::<DB>(&mut tx, tenant_id, &cancelled, now).await?;
             if !ids.is_empty() {
                 let a = Audit {
                     detail: serde_json::json!({"cancelled": ids.len()}).to_string(),
