@@ -174,14 +174,15 @@ pub async fn post_count(
 
 /// Sends `rate` requests per second for `duration` on a fixed schedule (a
 /// late answer does not delay the next send). Returns, per request, the
-/// instant it was due and the answer body (to learn the ids).
+/// instant it was due, the instant its answer came and the answer body
+/// (to learn the ids).
 pub async fn open_loop(
     target: &Target,
     clients: usize,
     rate: u64,
     duration: Duration,
     make: MakeBody,
-) -> anyhow::Result<Vec<(Instant, Bytes)>> {
+) -> anyhow::Result<Vec<(Instant, Instant, Bytes)>> {
     let total = rate * duration.as_secs();
     let (tx, rx) = async_channel(clients * 4);
     let results = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total as usize)));
@@ -203,7 +204,7 @@ pub async fn open_loop(
                 if let Ok((s, answer)) = conn.post(&path, &hdrs, body).await {
                     if (200..300).contains(&s) {
                         if let Ok(mut r) = results.lock() {
-                            r.push((due, answer));
+                            r.push((due, Instant::now(), answer));
                         }
                     }
                 }

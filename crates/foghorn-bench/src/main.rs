@@ -13,6 +13,7 @@
 //! side-by-side kit's wrk script sends), and on PostgreSQL the drain rate of
 //! one, two and three worker nodes sharing the database.
 
+mod cpu;
 mod dashboard;
 mod load;
 mod sink;
@@ -57,8 +58,14 @@ pub struct BenchArgs {
     #[arg(long)]
     pub postgres: Option<String>,
     /// Skip PostgreSQL even when a URL is known.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "postgres_only")]
     pub sqlite_only: bool,
+    /// Skip SQLite (a PostgreSQL URL is then needed).
+    #[arg(long)]
+    pub postgres_only: bool,
+    /// The phases to run, comma-separated; all by default.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Phase::all())]
+    pub phases: Vec<Phase>,
     /// A copy of the seed document's Node + BullMQ baseline where
     /// `npm install` has run, with Redis on 127.0.0.1:6379: measured too.
     #[arg(long)]
@@ -75,6 +82,27 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// One measurement of a run; `--phases` picks some, to look at one figure
+/// closely (under a profiler, say) without waiting for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    Dashboard,
+    Startup,
+    Accept,
+    /// Deliveries during ingest, and latency at a steady rate after it.
+    Deliver,
+    Drain,
+    Whole,
+    ScaleOut,
+}
+
+impl Phase {
+    fn all() -> Vec<Phase> {
+        use clap::ValueEnum;
+        Phase::value_variants().to_vec()
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub system: String,
@@ -82,6 +110,9 @@ pub struct Report {
     pub deliveries_per_sec: f64,
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
+    /// The same requests' POST → 202 (the durable accept alone).
+    pub accept_latency_p50_ms: f64,
+    pub accept_latency_p99_ms: f64,
     pub latency_samples: usize,
     pub peak_rss_mib_queued: Option<f64>,
     pub peak_rss_mib_draining: Option<f64>,
@@ -98,6 +129,28 @@ pub struct Report {
     pub scale_out: Vec<ScalePoint>,
     /// The dashboard with a large history.
     pub dashboard: Option<dashboard::Figures>,
+    /// Where each throughput phase's CPU went.
+    pub cpu: Vec<cpu::PhaseCpu>,
+    /// The nodes' own batch figures after a phase (mean accept batch, claim
+    /// and outcome batches and how long each took), by phase and metric.
+    pub batches: Vec<(String, String, f64)>,
+}
+
+/// The node histograms [`Report::batches`] reads.
+const BATCH_METRICS: [&str; 5] = [
+    "foghorn_accept_batch_size",
+    "foghorn_claim_batch_size",
+    "foghorn_claim_seconds",
+    "foghorn_record_batch_size",
+    "foghorn_record_seconds",
+];
+
+impl Report {
+    async fn note_batches(&mut self, phase: &str, node: &target::Process) {
+        for (metric, mean) in target::histogram_means(&node.addr, &BATCH_METRICS).await {
+            self.batches.push((phase.to_string(), metric, mean));
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -154,13 +207,20 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     target::locate_foghorn(args.foghorn.as_deref())?;
     let sink = BenchSink::start().await?;
     let mut reports = Vec::new();
-    let mut dbs = vec![("sqlite", None)];
+    let mut dbs = Vec::new();
+    if !args.postgres_only {
+        dbs.push(("sqlite", None));
+    }
     let pg = args
         .postgres
         .clone()
         .or_else(|| std::env::var("FOGHORN_TEST_DATABASE_URL").ok());
-    if let (Some(url), false) = (pg, args.sqlite_only) {
-        dbs.push(("postgres", Some(url)));
+    match (pg, args.sqlite_only) {
+        (Some(url), false) => dbs.push(("postgres", Some(url))),
+        (None, _) if args.postgres_only => {
+            anyhow::bail!("--postgres-only needs --postgres URL (or FOGHORN_TEST_DATABASE_URL)")
+        }
+        _ => {}
     }
     for (name, pg_url) in dbs {
         say(args.json, &format!("== Foghorn on {name}"));
@@ -207,7 +267,7 @@ async fn bench_foghorn(
     let secs = Duration::from_secs(args.seconds);
 
     // 0. The dashboard over a large history.
-    if args.dashboard_rows > 0 {
+    if args.dashboard_rows > 0 && args.phases.contains(&Phase::Dashboard) {
         let url = fresh_database(kind, pg, dir.path(), "dashboard").await?;
         let json = args.json;
         let figures =
@@ -232,7 +292,7 @@ async fn bench_foghorn(
     }
 
     // Start-up on a fresh SQLite file.
-    if kind == "sqlite" {
+    if kind == "sqlite" && args.phases.contains(&Phase::Startup) {
         let mut times = Vec::new();
         for i in 0..5 {
             let url = fresh_database(kind, pg, dir.path(), &format!("start{i}")).await?;
@@ -252,29 +312,72 @@ async fn bench_foghorn(
     }
 
     // 1. Accepted events per second, durable, accept path only.
-    let (server, t, url) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
-    load::closed_loop(
-        &t,
-        args.clients,
-        Duration::from_secs(2),
-        event_body("bench.ping"),
-    )
-    .await?;
-    let (ok, failed) = load::closed_loop(&t, args.clients, secs, event_body("bench.ping")).await?;
-    report.accepted_per_sec = ok as f64 / secs.as_secs_f64();
-    say(
-        args.json,
-        &format!(
-            "  accepted: {:.0} events/s ({failed} errors)",
-            report.accepted_per_sec
-        ),
-    );
-    server.stop().await;
-    discard(pg, &url).await;
+    if args.phases.contains(&Phase::Accept) {
+        let (server, t, url) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
+        load::closed_loop(
+            &t,
+            args.clients,
+            Duration::from_secs(2),
+            event_body("bench.ping"),
+        )
+        .await?;
+        let meter = cpu::Meter::start(&server.pids());
+        let (ok, failed) =
+            load::closed_loop(&t, args.clients, secs, event_body("bench.ping")).await?;
+        report.cpu.push(meter.stop("accept"));
+        report.note_batches("accept", &server).await;
+        report.accepted_per_sec = ok as f64 / secs.as_secs_f64();
+        say(
+            args.json,
+            &format!(
+                "  accepted: {:.0} events/s ({failed} errors)",
+                report.accepted_per_sec
+            ),
+        );
+        server.stop().await;
+        discard(pg, &url).await;
+    }
+    if args.phases.contains(&Phase::Deliver) {
+        deliver_phases(args, sink, kind, pg, dir.path(), &mut report).await?;
+    }
+    if args.phases.contains(&Phase::Drain) {
+        drain_phase(args, sink, kind, pg, dir.path(), &mut report).await?;
+    }
+    if args.phases.contains(&Phase::Whole) {
+        whole_node_phase(args, kind, pg, dir.path(), &mut report).await?;
+    }
+    // 6. Scale-out: the same backlog drained by 1, 2, 3 worker nodes.
+    if kind == "postgres" && args.phases.contains(&Phase::ScaleOut) {
+        for nodes in 1..=args.max_nodes {
+            let rate = scale_out(args, sink, dir.path(), pg, nodes, &mut report).await?;
+            say(
+                args.json,
+                &format!("  {nodes} worker node(s) drain {rate:.0} /s"),
+            );
+            report.scale_out.push(ScalePoint {
+                nodes,
+                deliveries_per_sec: rate,
+            });
+        }
+    }
+    Ok(report)
+}
 
-    // 2. End to end: post flat out; count what reaches the sink.
-    let (server, t, url) = fresh_server(kind, pg, dir.path(), "e2e", "all").await?;
+/// 2 and 3: deliveries while posting flat out (what reaches the sink),
+/// then latency at a steady rate on the same server.
+async fn deliver_phases(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    kind: &str,
+    pg: Option<&str>,
+    dir: &std::path::Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (server, t, url) = fresh_server(kind, pg, dir, "e2e", "all").await?;
+    let meter = cpu::Meter::start(&server.pids());
     report.deliveries_per_sec = deliveries(args, sink, &t, event_body("bench.ping")).await?;
+    report.cpu.push(meter.stop("deliver"));
+    report.note_batches("deliver", &server).await;
     say(
         args.json,
         &format!(
@@ -284,29 +387,29 @@ async fn bench_foghorn(
     );
 
     // 3. Latency at a steady rate, same server.
-    let (p50, p99, n) = latency(args, sink, &t, event_body("bench.ping"), |answer| {
+    let l = latency(args, sink, &t, event_body("bench.ping"), |answer| {
         serde_json::from_slice::<serde_json::Value>(answer).ok()?["notifications"][0]["id"]
             .as_str()
             .map(String::from)
     })
     .await?;
-    (
-        report.latency_p50_ms,
-        report.latency_p99_ms,
-        report.latency_samples,
-    ) = (p50, p99, n);
-    say(
-        args.json,
-        &format!(
-            "  POST -> sink at {}/s: p50 {p50:.2} ms, p99 {p99:.2} ms ({n} samples)",
-            args.rate
-        ),
-    );
+    l.record(args, report);
     server.stop().await;
     discard(pg, &url).await;
+    Ok(())
+}
 
+/// 4. Memory with a large queue, and the time one worker takes to drain it.
+async fn drain_phase(
+    args: &BenchArgs,
+    sink: &BenchSink,
+    kind: &str,
+    pg: Option<&str>,
+    dir: &std::path::Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     // 4. Memory with a large queue: an api node fills it, a worker drains it.
-    let (api, t, url) = fresh_server(kind, pg, dir.path(), "rss", "api").await?;
+    let (api, t, url) = fresh_server(kind, pg, dir, "rss", "api").await?;
     let json = args.json;
     let queued = load::post_count(
         &t,
@@ -318,11 +421,14 @@ async fn bench_foghorn(
     .await?;
     report.peak_rss_mib_queued = api.peak_rss_mib();
     sink.reset();
-    let (worker, _) = target::foghorn(dir.path(), &url, "worker").await?;
+    let (worker, _) = target::foghorn(dir, &url, "worker").await?;
+    let meter = cpu::Meter::start(&worker.pids());
     let start = Instant::now();
     while sink.total() < queued && start.elapsed() < Duration::from_secs(600) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    report.cpu.push(meter.stop("drain"));
+    report.note_batches("drain", &worker).await;
     report.peak_rss_mib_draining = worker.peak_rss_mib();
     let took = start.elapsed().as_secs_f64();
     report.drain_seconds = Some(took);
@@ -339,9 +445,19 @@ async fn bench_foghorn(
     worker.stop().await;
     api.stop().await;
     discard(pg, &url).await;
+    Ok(())
+}
 
-    // 5. A whole node: accept while delivering, events naming a subscriber.
-    let (server, t, url) = fresh_server(kind, pg, dir.path(), "whole", "all").await?;
+/// 5. A whole node: accept while delivering, events naming a subscriber.
+async fn whole_node_phase(
+    args: &BenchArgs,
+    kind: &str,
+    pg: Option<&str>,
+    dir: &std::path::Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let secs = Duration::from_secs(args.seconds);
+    let (server, t, url) = fresh_server(kind, pg, dir, "whole", "all").await?;
     put_subscriber(&t, "owner-42").await?;
     load::closed_loop(
         &t,
@@ -350,7 +466,9 @@ async fn bench_foghorn(
         subscriber_event_body(),
     )
     .await?;
+    let meter = cpu::Meter::start(&server.pids());
     let (ok, failed) = load::closed_loop(&t, args.clients, secs, subscriber_event_body()).await?;
+    report.cpu.push(meter.stop("whole node"));
     let rate = ok as f64 / secs.as_secs_f64();
     report.accepted_per_sec_whole_node = Some(rate);
     say(
@@ -361,22 +479,7 @@ async fn bench_foghorn(
     );
     server.stop().await;
     discard(pg, &url).await;
-
-    // 6. Scale-out: the same backlog drained by 1, 2, 3 worker nodes.
-    if kind == "postgres" {
-        for nodes in 1..=args.max_nodes {
-            let rate = scale_out(args, sink, dir.path(), pg, nodes).await?;
-            say(
-                args.json,
-                &format!("  {nodes} worker node(s) drain {rate:.0} /s"),
-            );
-            report.scale_out.push(ScalePoint {
-                nodes,
-                deliveries_per_sec: rate,
-            });
-        }
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// Queues a backlog with an api node, then starts `nodes` worker nodes at
@@ -387,6 +490,7 @@ async fn scale_out(
     dir: &std::path::Path,
     pg: Option<&str>,
     nodes: usize,
+    report: &mut Report,
 ) -> anyhow::Result<f64> {
     let (api, t, url) = fresh_server("postgres", pg, dir, &format!("scale{nodes}"), "api").await?;
     let backlog = (args.queued / 2).max(1);
@@ -403,9 +507,14 @@ async fn scale_out(
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let first = Instant::now();
+    let pids: Vec<u32> = workers.iter().flat_map(target::Process::pids).collect();
+    let meter = cpu::Meter::start(&pids);
     while sink.total() < queued && first.elapsed() < Duration::from_secs(600) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    report
+        .cpu
+        .push(meter.stop(&format!("scale-out, {nodes} node(s)")));
     let rate = sink.total() as f64 / first.elapsed().as_secs_f64();
     for w in workers {
         w.stop().await;
@@ -506,6 +615,39 @@ async fn drain(sink: &BenchSink, expected: u64) {
     }
 }
 
+/// What the steady-rate phase measured, in milliseconds.
+struct Latency {
+    sink: (f64, f64),
+    accept: (f64, f64),
+    samples: usize,
+}
+
+impl Latency {
+    fn record(&self, args: &BenchArgs, report: &mut Report) {
+        (report.latency_p50_ms, report.latency_p99_ms) = self.sink;
+        (report.accept_latency_p50_ms, report.accept_latency_p99_ms) = self.accept;
+        report.latency_samples = self.samples;
+        say(
+            args.json,
+            &format!(
+                "  POST -> sink at {}/s: p50 {:.2} ms, p99 {:.2} ms; POST -> 202 p50 {:.2} ms, p99 {:.2} ms ({} samples)",
+                args.rate, self.sink.0, self.sink.1, self.accept.0, self.accept.1, self.samples
+            ),
+        );
+    }
+}
+
+/// The 50th and 99th percentiles of `ms`.
+fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    (pct(0.50), pct(0.99))
+}
+
 /// Open loop at `rate`; joins each answer's delivery id with its arrival.
 async fn latency(
     args: &BenchArgs,
@@ -513,30 +655,22 @@ async fn latency(
     t: &Target,
     make: MakeBody,
     id_of: impl Fn(&[u8]) -> Option<String>,
-) -> anyhow::Result<(f64, f64, usize)> {
+) -> anyhow::Result<Latency> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     sink.reset();
     let sent = load::open_loop(t, 32, args.rate, Duration::from_secs(args.seconds), make).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut ms: Vec<f64> = sent
+    let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64() * 1000.0;
+    let arrived: Vec<f64> = sent
         .iter()
-        .filter_map(|(due, answer)| {
-            let id = id_of(answer)?;
-            Some(
-                sink.arrival(&id)?
-                    .saturating_duration_since(*due)
-                    .as_secs_f64()
-                    * 1000.0,
-            )
-        })
+        .filter_map(|(due, _, answer)| Some(ms(*due, sink.arrival(&id_of(answer)?)?)))
         .collect();
-    ms.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    Ok((pct(0.50), pct(0.99), ms.len()))
+    let samples = arrived.len();
+    Ok(Latency {
+        sink: percentiles(arrived),
+        accept: percentiles(sent.iter().map(|(due, at, _)| ms(*due, *at)).collect()),
+        samples,
+    })
 }
 
 async fn bench_seed(
@@ -559,13 +693,17 @@ async fn bench_seed(
         headers: vec![],
     };
     load::closed_loop(&t, args.clients, Duration::from_secs(2), body.clone()).await?;
+    let meter = cpu::Meter::start(&p.pids());
     let (ok, _) = load::closed_loop(&t, args.clients, secs, body.clone()).await?;
+    report.cpu.push(meter.stop("accept"));
     report.accepted_per_sec = ok as f64 / secs.as_secs_f64();
     say(
         args.json,
         &format!("  accepted: {:.0} events/s", report.accepted_per_sec),
     );
+    let meter = cpu::Meter::start(&p.pids());
     report.deliveries_per_sec = deliveries(args, sink, &t, body.clone()).await?;
+    report.cpu.push(meter.stop("deliver"));
     say(
         args.json,
         &format!(
@@ -573,24 +711,13 @@ async fn bench_seed(
             report.deliveries_per_sec
         ),
     );
-    let (p50, p99, n) = latency(args, sink, &t, body, |answer| {
+    let l = latency(args, sink, &t, body, |answer| {
         serde_json::from_slice::<serde_json::Value>(answer).ok()?["event_id"]
             .as_str()
             .map(String::from)
     })
     .await?;
-    (
-        report.latency_p50_ms,
-        report.latency_p99_ms,
-        report.latency_samples,
-    ) = (p50, p99, n);
-    say(
-        args.json,
-        &format!(
-            "  POST -> sink at {}/s: p50 {p50:.2} ms, p99 {p99:.2} ms ({n} samples)",
-            args.rate
-        ),
-    );
+    l.record(args, &mut report);
     report.peak_rss_mib_draining = p.peak_rss_mib();
     p.stop().await;
     Ok(report)
@@ -641,6 +768,34 @@ fn print_table(reports: &[Report]) {
             println!("{}: scale-out drain: {}", r.system, curve.join(", "));
         }
     }
+    println!();
+    println!(
+        "CPU per phase (the box has {} cores; the load generator and the sink run on them too):",
+        cores()
+    );
+    for r in reports {
+        for c in &r.cpu {
+            println!(
+                "{}, {}: box {:.0}% busy; system under test {:.2} cores, PostgreSQL {:.2}, Redis {:.2}",
+                r.system, c.phase, c.box_busy_pct, c.under_test_cores, c.database_cores, c.redis_cores
+            );
+        }
+    }
+    println!();
+    for r in reports.iter().filter(|r| !r.batches.is_empty()) {
+        let figures: Vec<String> = r
+            .batches
+            .iter()
+            .map(|(phase, metric, mean)| {
+                let name = metric.trim_start_matches("foghorn_");
+                match name.strip_suffix("_seconds") {
+                    Some(what) => format!("{phase} {what} {:.2} ms", mean * 1000.0),
+                    None => format!("{phase} {name} {mean:.1}"),
+                }
+            })
+            .collect();
+        println!("{} (means): {}", r.system, figures.join("; "));
+    }
     if let Some(seed) = reports.iter().find(|r| r.system.starts_with("seed")) {
         println!();
         for r in reports.iter().filter(|r| r.system.starts_with("foghorn")) {
@@ -654,4 +809,8 @@ fn print_table(reports: &[Report]) {
             );
         }
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
 }

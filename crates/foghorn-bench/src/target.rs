@@ -19,6 +19,11 @@ impl Process {
         self.child.id()
     }
 
+    /// The process's id, as a list for [`crate::cpu::Meter`].
+    pub fn pids(&self) -> Vec<u32> {
+        self.pid().into_iter().collect()
+    }
+
     /// Peak resident memory (VmHWM) in MiB.
     pub fn peak_rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
@@ -205,4 +210,32 @@ pub async fn seed_baseline(dir: &Path, sink_url: &str) -> anyhow::Result<Process
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(Process { child, addr })
+}
+
+/// The mean of each histogram in `names` that the node at `addr` exports on
+/// `/metrics` (its `_sum` over its `_count`), for those it has recorded.
+pub async fn histogram_means(addr: &str, names: &[&str]) -> Vec<(String, f64)> {
+    let Ok(text) = reqwest::get(format!("http://{addr}/metrics")).await else {
+        return Vec::new();
+    };
+    let Ok(text) = text.text().await else {
+        return Vec::new();
+    };
+    let value = |series: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    names
+        .iter()
+        .filter_map(|n| {
+            let sum = value(&format!("{n}_sum"))?;
+            let count = value(&format!("{n}_count")).filter(|c| *c > 0.0)?;
+            Some((n.to_string(), sum / count))
+        })
+        .collect()
 }

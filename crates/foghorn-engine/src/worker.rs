@@ -215,12 +215,15 @@ async fn claim_loop(
                 .saturating_sub(ready.len() + in_flight)
                 .min(w.cfg.claim_batch);
             if room > 0 {
+                let claiming = Instant::now();
                 match w
                     .store
                     .claim_jobs(&owner, now_ms(), lease_ms, room as i64)
                     .await
                 {
                     Ok(jobs) if !jobs.is_empty() => {
+                        metrics::histogram!("foghorn_claim_seconds")
+                            .record(claiming.elapsed().as_secs_f64());
                         failures = 0;
                         set_caught_up(&fresh, jobs.len() < room);
                         metrics::histogram!("foghorn_claim_batch_size").record(jobs.len() as f64);
@@ -394,10 +397,13 @@ async fn record_loop(
             }
         }
         last = Instant::now();
+        metrics::histogram!("foghorn_record_batch_size").record(batch.len() as f64);
         let mut tries = 0u32;
         loop {
             match store.record_outcomes(&owner, now_ms(), &batch).await {
                 Ok(applied) => {
+                    metrics::histogram!("foghorn_record_seconds")
+                        .record(last.elapsed().as_secs_f64());
                     if applied < batch.len() {
                         tracing::warn!(skipped = batch.len() - applied, "outcomes for jobs whose lease had passed to another worker were skipped");
                     }

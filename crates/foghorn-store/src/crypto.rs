@@ -157,30 +157,26 @@ impl Crypto {
             .unwrap_or_default()
     }
 
-    fn current(&self) -> Option<MasterKey> {
-        self.ring.read().ok().and_then(|r| r.keys.first().cloned())
+    /// Runs `f` with the current key, under the ring's read lock: a key
+    /// holds its cipher's and MAC's schedules, so a copy per call (every
+    /// seal and every look-up hash on the accept path) costs more than
+    /// the work it serves.
+    fn with_current<R>(&self, f: impl FnOnce(&MasterKey) -> R) -> Option<R> {
+        self.ring.read().ok().and_then(|r| r.keys.first().map(f))
+    }
+
+    /// Runs `f` with the key named `id`, under the ring's read lock.
+    fn with_key<R>(&self, id: &str, f: impl FnOnce(&MasterKey) -> R) -> Option<R> {
+        self.ring
+            .read()
+            .ok()
+            .and_then(|r| r.keys.iter().find(|k| k.id == id).map(f))
     }
 
     /// Seals `plain` for `column`.
     pub fn seal(&self, column: &str, plain: &str) -> String {
-        let Some(key) = self.current() else {
-            return plain.to_string();
-        };
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        // Encryption with a valid key and nonce cannot fail for these sizes.
-        let sealed = key
-            .cipher()
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain.as_bytes(),
-                    aad: column.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
-        let mut blob = nonce.to_vec();
-        blob.extend_from_slice(&sealed);
-        format!("{PREFIX}{}:{}", key.id, B64.encode(blob))
+        self.with_current(|key| seal_with(key, column, plain))
+            .unwrap_or_else(|| plain.to_string())
     }
 
     pub fn seal_opt(&self, column: &str, plain: Option<&str>) -> Option<String> {
@@ -191,26 +187,22 @@ impl Crypto {
     pub fn open(&self, column: &str, sealed: &str) -> Result<String, CryptoError> {
         let rest = sealed.strip_prefix(PREFIX).ok_or(CryptoError::Format)?;
         let (id, b64) = rest.split_once(':').ok_or(CryptoError::Format)?;
-        let key = self
-            .ring
-            .read()
-            .ok()
-            .and_then(|r| r.keys.iter().find(|k| k.id == id).cloned())
-            .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?;
         let blob = B64.decode(b64).map_err(|_| CryptoError::Format)?;
         if blob.len() < 12 {
             return Err(CryptoError::Format);
         }
         let (nonce, ct) = blob.split_at(12);
-        let plain = key
-            .cipher()
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: column.as_bytes(),
-                },
-            )
+        let plain = self
+            .with_key(id, |key| {
+                key.cipher().decrypt(
+                    Nonce::from_slice(nonce),
+                    Payload {
+                        msg: ct,
+                        aad: column.as_bytes(),
+                    },
+                )
+            })
+            .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?
             .map_err(|_| CryptoError::Open)?;
         String::from_utf8(plain).map_err(|_| CryptoError::Open)
     }
@@ -234,7 +226,7 @@ impl Crypto {
 
     /// Keyed hash of a normalised value, under the current key.
     pub fn lookup_hash(&self, value: &str) -> Option<String> {
-        self.current().map(|k| lookup_hash_with(&k, value))
+        self.with_current(|k| lookup_hash_with(k, value))
     }
 
     /// The value's hash under every key in the ring (the current first), so
@@ -251,7 +243,7 @@ impl Crypto {
     /// HMAC-SHA256 of `data` under the current master key's signing key for
     /// `purpose`; None only when the ring is empty.
     pub fn sign(&self, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
-        let key = self.current()?.signing_key(purpose);
+        let key = self.with_current(|k| k.signing_key(purpose))?;
         let mut mac = keyed(&key);
         mac.update(data);
         Some(mac.finalize().into_bytes().into())
@@ -261,11 +253,12 @@ impl Crypto {
     /// was signed before a rotation still verifies. Each comparison is
     /// constant-time.
     pub fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
-        let keys = self.ring.read().map(|r| r.keys.clone()).unwrap_or_default();
-        keys.iter().any(|k| {
-            let mut mac = keyed(&k.signing_key(purpose));
-            mac.update(data);
-            mac.verify_slice(tag).is_ok()
+        self.ring.read().is_ok_and(|r| {
+            r.keys.iter().any(|k| {
+                let mut mac = keyed(&k.signing_key(purpose));
+                mac.update(data);
+                mac.verify_slice(tag).is_ok()
+            })
         })
     }
 }
@@ -284,6 +277,26 @@ fn lookup_key(master: &[u8; 32]) -> [u8; 32] {
     let mut mac = keyed(master);
     mac.update(b"foghorn lookup hash v1");
     mac.finalize().into_bytes().into()
+}
+
+/// AES-256-GCM under `key`, the column as associated data, so a value
+/// moved to another column does not open.
+fn seal_with(key: &MasterKey, column: &str, plain: &str) -> String {
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    // Encryption with a valid key and nonce cannot fail for these sizes.
+    let sealed = key
+        .cipher()
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plain.as_bytes(),
+                aad: column.as_bytes(),
+            },
+        )
+        .unwrap_or_default();
+    let mut blob = nonce.to_vec();
+    blob.extend_from_slice(&sealed);
+    format!("{PREFIX}{}:{}", key.id, B64.encode(blob))
 }
 
 fn lookup_hash_with(key: &MasterKey, value: &str) -> String {

@@ -133,6 +133,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 18,
+        name: "lean_indexes",
+        sql: include_str!("../migrations/0018_lean_indexes.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Statements are split on `;` at line ends; the migration files keep to that.
