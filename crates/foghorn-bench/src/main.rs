@@ -311,6 +311,13 @@ async fn bench_foghorn(
         );
     }
 
+    let phases = Phases {
+        args,
+        sink,
+        kind,
+        pg,
+        dir: dir.path(),
+    };
     // 1. Accepted events per second, durable, accept path only.
     if args.phases.contains(&Phase::Accept) {
         let (server, t, url) = fresh_server(kind, pg, dir.path(), "accept", "api").await?;
@@ -338,13 +345,13 @@ async fn bench_foghorn(
         discard(pg, &url).await;
     }
     if args.phases.contains(&Phase::Deliver) {
-        deliver_phases(args, sink, kind, pg, dir.path(), &mut report).await?;
+        deliver_phases(phases, &mut report).await?;
     }
     if args.phases.contains(&Phase::Drain) {
-        drain_phase(args, sink, kind, pg, dir.path(), &mut report).await?;
+        drain_phase(phases, &mut report).await?;
     }
     if args.phases.contains(&Phase::Whole) {
-        whole_node_phase(args, kind, pg, dir.path(), &mut report).await?;
+        whole_node_phase(phases, &mut report).await?;
     }
     // 6. Scale-out: the same backlog drained by 1, 2, 3 worker nodes.
     if kind == "postgres" && args.phases.contains(&Phase::ScaleOut) {
@@ -363,23 +370,26 @@ async fn bench_foghorn(
     Ok(report)
 }
 
+/// What the phases of one database's run share.
+#[derive(Clone, Copy)]
+struct Phases<'a> {
+    args: &'a BenchArgs,
+    sink: &'a BenchSink,
+    kind: &'a str,
+    pg: Option<&'a str>,
+    dir: &'a std::path::Path,
+}
+
 /// 2 and 3: deliveries while posting flat out (what reaches the sink),
 /// then latency at a steady rate on the same server.
-async fn deliver_phases(
-    args: &BenchArgs,
-    sink: &BenchSink,
-    kind: &str,
-    pg: Option<&str>,
-    dir: &std::path::Path,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let (server, t, url) = fresh_server(kind, pg, dir, "e2e", "all").await?;
+async fn deliver_phases(b: Phases<'_>, report: &mut Report) -> anyhow::Result<()> {
+    let (server, t, url) = fresh_server(b.kind, b.pg, b.dir, "e2e", "all").await?;
     let meter = cpu::Meter::start(&server.pids());
-    report.deliveries_per_sec = deliveries(args, sink, &t, event_body("bench.ping")).await?;
+    report.deliveries_per_sec = deliveries(b.args, b.sink, &t, event_body("bench.ping")).await?;
     report.cpu.push(meter.stop("deliver"));
     report.note_batches("deliver", &server).await;
     say(
-        args.json,
+        b.args.json,
         &format!(
             "  delivered end to end: {:.0} /s",
             report.deliveries_per_sec
@@ -387,44 +397,37 @@ async fn deliver_phases(
     );
 
     // 3. Latency at a steady rate, same server.
-    let l = latency(args, sink, &t, event_body("bench.ping"), |answer| {
+    let l = latency(b.args, b.sink, &t, event_body("bench.ping"), |answer| {
         serde_json::from_slice::<serde_json::Value>(answer).ok()?["notifications"][0]["id"]
             .as_str()
             .map(String::from)
     })
     .await?;
-    l.record(args, report);
+    l.record(b.args, report);
     server.stop().await;
-    discard(pg, &url).await;
+    discard(b.pg, &url).await;
     Ok(())
 }
 
 /// 4. Memory with a large queue, and the time one worker takes to drain it.
-async fn drain_phase(
-    args: &BenchArgs,
-    sink: &BenchSink,
-    kind: &str,
-    pg: Option<&str>,
-    dir: &std::path::Path,
-    report: &mut Report,
-) -> anyhow::Result<()> {
+async fn drain_phase(b: Phases<'_>, report: &mut Report) -> anyhow::Result<()> {
     // 4. Memory with a large queue: an api node fills it, a worker drains it.
-    let (api, t, url) = fresh_server(kind, pg, dir, "rss", "api").await?;
-    let json = args.json;
+    let (api, t, url) = fresh_server(b.kind, b.pg, b.dir, "rss", "api").await?;
+    let json = b.args.json;
     let queued = load::post_count(
         &t,
-        args.clients,
-        args.queued,
+        b.args.clients,
+        b.args.queued,
         event_body("bench.ping"),
         move |n| say(json, &format!("    queued {n}")),
     )
     .await?;
     report.peak_rss_mib_queued = api.peak_rss_mib();
-    sink.reset();
-    let (worker, _) = target::foghorn(dir, &url, "worker").await?;
+    b.sink.reset();
+    let (worker, _) = target::foghorn(b.dir, &url, "worker").await?;
     let meter = cpu::Meter::start(&worker.pids());
     let start = Instant::now();
-    while sink.total() < queued && start.elapsed() < Duration::from_secs(600) {
+    while b.sink.total() < queued && start.elapsed() < Duration::from_secs(600) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     report.cpu.push(meter.stop("drain"));
@@ -432,9 +435,9 @@ async fn drain_phase(
     report.peak_rss_mib_draining = worker.peak_rss_mib();
     let took = start.elapsed().as_secs_f64();
     report.drain_seconds = Some(took);
-    report.drain_per_sec = Some(sink.total() as f64 / took);
+    report.drain_per_sec = Some(b.sink.total() as f64 / took);
     say(
-        args.json,
+        b.args.json,
         &format!(
             "  peak RSS with {queued} queued: {:.1} MiB (api node), {:.1} MiB (worker draining them in {:.1} s)",
             report.peak_rss_mib_queued.unwrap_or(0.0),
@@ -444,41 +447,35 @@ async fn drain_phase(
     );
     worker.stop().await;
     api.stop().await;
-    discard(pg, &url).await;
+    discard(b.pg, &url).await;
     Ok(())
 }
 
 /// 5. A whole node: accept while delivering, events naming a subscriber.
-async fn whole_node_phase(
-    args: &BenchArgs,
-    kind: &str,
-    pg: Option<&str>,
-    dir: &std::path::Path,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let secs = Duration::from_secs(args.seconds);
-    let (server, t, url) = fresh_server(kind, pg, dir, "whole", "all").await?;
+async fn whole_node_phase(b: Phases<'_>, report: &mut Report) -> anyhow::Result<()> {
+    let secs = Duration::from_secs(b.args.seconds);
+    let (server, t, url) = fresh_server(b.kind, b.pg, b.dir, "whole", "all").await?;
     put_subscriber(&t, "owner-42").await?;
     load::closed_loop(
         &t,
-        args.clients,
+        b.args.clients,
         Duration::from_secs(2),
         subscriber_event_body(),
     )
     .await?;
     let meter = cpu::Meter::start(&server.pids());
-    let (ok, failed) = load::closed_loop(&t, args.clients, secs, subscriber_event_body()).await?;
+    let (ok, failed) = load::closed_loop(&t, b.args.clients, secs, subscriber_event_body()).await?;
     report.cpu.push(meter.stop("whole node"));
     let rate = ok as f64 / secs.as_secs_f64();
     report.accepted_per_sec_whole_node = Some(rate);
     say(
-        args.json,
+        b.args.json,
         &format!(
             "  accepted by a whole node (subscriber events): {rate:.0} events/s ({failed} errors)"
         ),
     );
     server.stop().await;
-    discard(pg, &url).await;
+    discard(b.pg, &url).await;
     Ok(())
 }
 
