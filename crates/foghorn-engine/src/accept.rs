@@ -11,7 +11,7 @@ use super::worker::Handoff;
 use foghorn_store::{AcceptResult, Accepted, EventDraft, LeaseFresh, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 1_000;
@@ -38,12 +38,16 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// Starts the writers: one on SQLite (one writer is all it admits), a few
-    /// on PostgreSQL, where parallel batches overlap their commits. One
-    /// writer on PostgreSQL was measured too: 10% more events accepted with
-    /// 40% less of PostgreSQL's CPU, but the api node then peaked at 64.7
-    /// and 66.0 MiB with 100,000 queued (48.8 with four), past the 64 MiB
-    /// budget; until that is understood, four.
+    /// Starts the one writer. SQLite admits no other; on PostgreSQL four
+    /// overlapping writers were measured against one (alternating runs, same
+    /// box): accepted events/s within the runs' noise of each other (one
+    /// writer 2,620-3,021, four 2,697-3,303), PostgreSQL's CPU 0.48-0.53
+    /// cores with one against 0.81-0.89 with four, as its batches were four
+    /// times larger. That CPU is what several nodes on one database share.
+    /// One writer once cost memory (62-66 MiB with 100,000 queued): its
+    /// larger batches each made a statement text of their own, kept in the
+    /// connections' statement caches, until `batch_sql` made the texts
+    /// constant (49 MiB).
     /// With a `handoff`, jobs due now go straight to this node's worker
     /// while it has room (see [`Handoff`]).
     pub fn spawn(
@@ -53,20 +57,13 @@ impl Acceptor {
         handoff: Option<Arc<Handoff>>,
     ) -> Acceptor {
         let (tx, rx) = mpsc::channel::<Submission>(16_384);
-        let rx = Arc::new(Mutex::new(rx));
+        let writing = writer(store.clone(), wake, rx, limits, handoff);
         if store.is_postgres() {
-            for _ in 0..4 {
-                let (store, wake, rx, handoff) =
-                    (store.clone(), wake.clone(), rx.clone(), handoff.clone());
-                tokio::spawn(async move { writer(store, wake, rx, limits, handoff).await });
-            }
+            tokio::spawn(writing);
         } else {
-            let (store, wake, rx) = (store.clone(), wake.clone(), rx.clone());
             // Dropped, the receiver lets the writer run on: it stops when
             // every sender is gone.
-            drop(crate::own_thread::spawn("foghorn-accept", move || {
-                writer(store, wake, rx, limits, handoff)
-            }));
+            drop(crate::own_thread::spawn("foghorn-accept", move || writing));
         }
         Acceptor { tx, store }
     }
@@ -90,23 +87,20 @@ impl Acceptor {
 async fn writer(
     store: Store,
     wake: Arc<Notify>,
-    rx: Arc<Mutex<mpsc::Receiver<Submission>>>,
+    mut rx: mpsc::Receiver<Submission>,
     limits: Limits,
     handoff: Option<Arc<Handoff>>,
 ) {
     loop {
         let mut batch = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(s) => batch.push(s),
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(s) => batch.push(s),
-                    Err(_) => break,
-                }
+        match rx.recv().await {
+            Some(s) => batch.push(s),
+            None => return,
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(s) => batch.push(s),
+                Err(_) => break,
             }
         }
         let drafts: Vec<EventDraft> = batch.iter().map(|s| s.draft.clone()).collect();

@@ -7,6 +7,7 @@
 //! the idempotency check, its subscribers, its rows — is read and written in
 //! the same transaction, so a repeat can never make a second set of rows.
 
+use crate::batch_sql::{int, text, BatchSql, Rows, Tail, PLAIN};
 use crate::crypto::Crypto;
 use crate::{on_db, OptInRow, OptOutRow, Result, Store, SubscriberRow, INSERT_CHUNK};
 use foghorn_core::policy::TenantPolicy;
@@ -527,27 +528,58 @@ impl Store {
 
             // 5. Events. ON CONFLICT catches a key committed meanwhile by
             // another node; those events are answered after the commit.
-            let mut inserted: std::collections::HashSet<String> = Default::default();
-            for chunk in planned.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO events (id, tenant_id, name, idempotency_key, grouping_key, data, response, created_at, request_hash) ",
-                );
-                q.push_values(chunk, |mut b, (i, p)| {
-                    let d = &drafts[*i];
-                    b.push_bind(d.event_id.clone())
-                        .push_bind(d.tenant_id.clone())
-                        .push_bind(d.name.clone())
-                        .push_bind(d.idempotency_key.clone())
-                        .push_bind(d.grouping_key.clone())
-                        .push_bind(self.crypto.seal("events.data", &d.data))
-                        .push_bind(p.response.clone())
-                        .push_bind(d.created_at)
-                        .push_bind(d.fingerprint.clone());
-                });
-                q.push(" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id");
-                let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                inserted.extend(ids.into_iter().map(|(id,)| id));
-            }
+            let events = Rows {
+                table: "events",
+                names: &[
+                    "id",
+                    "tenant_id",
+                    "name",
+                    "idempotency_key",
+                    "grouping_key",
+                    "data",
+                    "response",
+                    "created_at",
+                    "request_hash",
+                ],
+                columns: vec![
+                    text(
+                        planned
+                            .iter()
+                            .map(|(i, _)| Some(drafts[*i].event_id.clone())),
+                    ),
+                    text(
+                        planned
+                            .iter()
+                            .map(|(i, _)| Some(drafts[*i].tenant_id.to_string())),
+                    ),
+                    text(planned.iter().map(|(i, _)| Some(drafts[*i].name.clone()))),
+                    text(
+                        planned
+                            .iter()
+                            .map(|(i, _)| drafts[*i].idempotency_key.clone()),
+                    ),
+                    text(planned.iter().map(|(i, _)| drafts[*i].grouping_key.clone())),
+                    text(
+                        planned
+                            .iter()
+                            .map(|(i, _)| Some(self.crypto.seal("events.data", &drafts[*i].data))),
+                    ),
+                    text(planned.iter().map(|(_, p)| Some(p.response.clone()))),
+                    int(planned.iter().map(|(i, _)| Some(drafts[*i].created_at))),
+                    text(planned.iter().map(|(i, _)| drafts[*i].fingerprint.clone())),
+                ],
+            };
+            let inserted: std::collections::HashSet<String> = DB::insert_rows(
+                &mut tx,
+                events,
+                &Tail {
+                    sql: " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
+                    returns_ids: true,
+                },
+            )
+            .await?
+            .into_iter()
+            .collect();
 
             // The documents the new events describe: in this commit, so the
             // catalog never waits for a second transaction (and fsync). On
@@ -602,36 +634,67 @@ impl Store {
                 .zip(taken)
                 .map(|((d, n), t)| (d, n, t))
                 .collect();
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO notifications (id, tenant_id, event_id, workflow, step, channel, subscriber_id,
-                     recipient, status, status_reason, grouping_key, idempotency_key, send_at, created_at, updated_at, escalates,
-                     series_offset, category, dedupe_hash) ",
-                );
-                q.push_values(chunk, |mut b, (d, n, taken)| {
-                    let status = if *taken { Status::Sending } else { n.status };
-                    b.push_bind(n.id.clone())
-                        .push_bind(d.tenant_id.clone())
-                        .push_bind(d.event_id.clone())
-                        .push_bind(n.workflow.clone())
-                        .push_bind(n.step)
-                        .push_bind(n.channel.as_str())
-                        .push_bind(n.subscriber_id.clone())
-                        .push_bind(self.crypto.seal("notifications.recipient", &n.recipient))
-                        .push_bind(status.as_str())
-                        .push_bind(n.status_reason.clone())
-                        .push_bind(d.grouping_key.clone())
-                        .push_bind(d.idempotency_key.clone())
-                        .push_bind(n.send_at)
-                        .push_bind(d.created_at)
-                        .push_bind(d.created_at)
-                        .push_bind(n.escalates.clone())
-                        .push_bind(n.series_offset.clone())
-                        .push_bind(n.category.clone())
-                        .push_bind(n.dedupe_hash.clone());
-                });
-                q.build().execute(&mut *tx).await?;
-            }
+            let status = |n: &NewNotification, taken: bool| {
+                if taken {
+                    Status::Sending
+                } else {
+                    n.status
+                }
+            };
+            let notifications = Rows {
+                table: "notifications",
+                names: &[
+                    "id",
+                    "tenant_id",
+                    "event_id",
+                    "workflow",
+                    "step",
+                    "channel",
+                    "subscriber_id",
+                    "recipient",
+                    "status",
+                    "status_reason",
+                    "grouping_key",
+                    "idempotency_key",
+                    "send_at",
+                    "created_at",
+                    "updated_at",
+                    "escalates",
+                    "series_offset",
+                    "category",
+                    "dedupe_hash",
+                ],
+                columns: vec![
+                    text(rows.iter().map(|(_, n, _)| Some(n.id.clone()))),
+                    text(rows.iter().map(|(d, ..)| Some(d.tenant_id.to_string()))),
+                    text(rows.iter().map(|(d, ..)| Some(d.event_id.clone()))),
+                    text(rows.iter().map(|(_, n, _)| Some(n.workflow.clone()))),
+                    int(rows.iter().map(|(_, n, _)| Some(n.step))),
+                    text(
+                        rows.iter()
+                            .map(|(_, n, _)| Some(n.channel.as_str().to_string())),
+                    ),
+                    text(rows.iter().map(|(_, n, _)| n.subscriber_id.clone())),
+                    text(rows.iter().map(|(_, n, _)| {
+                        Some(self.crypto.seal("notifications.recipient", &n.recipient))
+                    })),
+                    text(
+                        rows.iter()
+                            .map(|(_, n, t)| Some(status(n, *t).as_str().to_string())),
+                    ),
+                    text(rows.iter().map(|(_, n, _)| n.status_reason.clone())),
+                    text(rows.iter().map(|(d, ..)| d.grouping_key.clone())),
+                    text(rows.iter().map(|(d, ..)| d.idempotency_key.clone())),
+                    int(rows.iter().map(|(_, n, _)| n.send_at)),
+                    int(rows.iter().map(|(d, ..)| Some(d.created_at))),
+                    int(rows.iter().map(|(d, ..)| Some(d.created_at))),
+                    text(rows.iter().map(|(_, n, _)| n.escalates.clone())),
+                    text(rows.iter().map(|(_, n, _)| n.series_offset.clone())),
+                    text(rows.iter().map(|(_, n, _)| n.category.clone())),
+                    text(rows.iter().map(|(_, n, _)| n.dedupe_hash.clone())),
+                ],
+            };
+            DB::insert_rows(&mut tx, notifications, &PLAIN).await?;
             crate::digests::write::<DB>(
                 &mut tx,
                 planned
@@ -646,20 +709,31 @@ impl Store {
                 .collect();
             let owner = lease.as_ref().map(|l| l.owner);
             let lease_end = now + lease.as_ref().map_or(0, |l| l.lease_ms);
-            for chunk in jobs.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO jobs (notification_id, tenant_id, run_at, created_at, lease_owner, claims) ",
-                );
-                q.push_values(chunk, |mut b, (d, n, run_at, taken)| {
-                    b.push_bind(n.id.clone())
-                        .push_bind(d.tenant_id.clone())
-                        .push_bind(if *taken { lease_end } else { *run_at })
-                        .push_bind(d.created_at)
-                        .push_bind(if *taken { owner } else { None })
-                        .push_bind(i64::from(*taken));
-                });
-                q.build().execute(&mut *tx).await?;
-            }
+            let job_rows = Rows {
+                table: "jobs",
+                names: &[
+                    "notification_id",
+                    "tenant_id",
+                    "run_at",
+                    "created_at",
+                    "lease_owner",
+                    "claims",
+                ],
+                columns: vec![
+                    text(jobs.iter().map(|(_, n, ..)| Some(n.id.clone()))),
+                    text(jobs.iter().map(|(d, ..)| Some(d.tenant_id.to_string()))),
+                    int(jobs.iter().map(|(_, _, run_at, taken)| {
+                        Some(if *taken { lease_end } else { *run_at })
+                    })),
+                    int(jobs.iter().map(|(d, ..)| Some(d.created_at))),
+                    text(
+                        jobs.iter()
+                            .map(|(.., taken)| owner.filter(|_| *taken).map(String::from)),
+                    ),
+                    int(jobs.iter().map(|(.., taken)| Some(i64::from(*taken)))),
+                ],
+            };
+            DB::insert_rows(&mut tx, job_rows, &PLAIN).await?;
             tx.commit().await?;
             queued = jobs.iter().filter(|(.., taken)| !taken).count();
             leased = rows

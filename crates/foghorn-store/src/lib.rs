@@ -4,7 +4,8 @@
 //! Each query is written once in the SQL both engines share (`$1`
 //! placeholders, `RETURNING`, `ON CONFLICT`); the `on_db!` macro expands a
 //! body once per backend so the compiler checks both. Dialect-specific SQL is
-//! kept to the job claim (`FOR UPDATE SKIP LOCKED`).
+//! kept to the job claim (`FOR UPDATE SKIP LOCKED`) and to the batched
+//! statements of the hot paths (`batch_sql`: arrays on PostgreSQL).
 //!
 //! Error policy: every method returns [`StoreError`]; callers map it at their
 //! edge. Every method that touches tenant data takes the tenant id, so
@@ -13,6 +14,7 @@
 mod accept;
 mod acknowledgements;
 mod audit;
+mod batch_sql;
 mod budgets;
 mod calls;
 mod canary;

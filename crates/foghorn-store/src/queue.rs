@@ -7,6 +7,7 @@
 //! lease, so a worker that outlived its lease cannot overwrite a newer claim.
 
 use crate::audit::{append, Audit};
+use crate::batch_sql::{int, text, BatchSql, Rows, PLAIN};
 use crate::{on_db, on_read, NotificationRow, Result, Store, INSERT_CHUNK};
 use foghorn_core::{Status, TenantId};
 use sqlx::QueryBuilder;
@@ -253,15 +254,15 @@ impl Store {
                 "UPDATE notifications SET status = 'sending', updated_at = ",
             );
             q.push_bind(now);
-            q.push(" WHERE status IN ('queued', 'scheduled') AND id IN ");
-            crate::push_list(&mut q, claimed.iter().map(|(id, ..)| id.as_str()));
+            q.push(" WHERE status IN ('queued', 'scheduled') AND id");
+            DB::push_is_one_of(&mut q, claimed.iter().map(|(id, ..)| id.clone()).collect());
             q.build().execute(&mut *tx).await?;
 
             let mut q = QueryBuilder::<DB>::new(
                 "SELECT n.*, e.name AS event_name, e.data AS event_data FROM notifications n
-                 JOIN events e ON e.id = n.event_id WHERE n.id IN ",
+                 JOIN events e ON e.id = n.event_id WHERE n.id",
             );
-            crate::push_list(&mut q, claimed.iter().map(|(id, ..)| id.as_str()));
+            DB::push_is_one_of(&mut q, claimed.iter().map(|(id, ..)| id.clone()).collect());
             let rows = q.build().fetch_all(&mut *tx).await?;
             tx.commit().await?;
 
@@ -304,8 +305,8 @@ impl Store {
                 q.push_bind(now);
                 q.push(", lease_owner = NULL, claims = claims - 1 WHERE lease_owner = ");
                 q.push_bind(owner);
-                q.push(" AND notification_id IN ");
-                crate::push_list(&mut q, chunk.iter().map(String::as_str));
+                q.push(" AND notification_id");
+                DB::push_is_one_of(&mut q, chunk.to_vec());
                 q.push(" RETURNING notification_id");
                 let back: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 if back.is_empty() {
@@ -316,8 +317,8 @@ impl Store {
                     "UPDATE notifications SET status = 'queued', updated_at = ",
                 );
                 q.push_bind(now);
-                q.push(" WHERE status = 'sending' AND id IN ");
-                crate::push_list(&mut q, back.iter().map(|(id,)| id.as_str()));
+                q.push(" WHERE status = 'sending' AND id");
+                DB::push_is_one_of(&mut q, back.into_iter().map(|(id,)| id).collect());
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -352,20 +353,23 @@ impl Store {
             for chunk in batch.finished.chunks(INSERT_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("DELETE FROM jobs WHERE lease_owner = ");
                 q.push_bind(owner);
-                q.push(" AND notification_id IN ");
-                crate::push_list(&mut q, chunk.iter().copied());
+                q.push(" AND notification_id");
+                DB::push_is_one_of(&mut q, chunk.iter().map(|id| id.to_string()).collect());
                 q.push(" RETURNING notification_id");
                 let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 held.extend(ids.into_iter().map(|(id,)| id));
             }
             for chunk in batch.retried.chunks(UPDATE_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("WITH v (nid, run_at, attempt, pidx) AS (");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.id)
-                        .push_bind(r.run_at)
-                        .push_bind(r.attempt)
-                        .push_bind(r.provider_idx);
-                });
+                DB::push_table(
+                    &mut q,
+                    vec![
+                        text(chunk.iter().map(|r| Some(r.id.to_string()))),
+                        int(chunk.iter().map(|r| Some(r.run_at))),
+                        int(chunk.iter().map(|r| Some(r.attempt))),
+                        int(chunk.iter().map(|r| Some(r.provider_idx))),
+                    ],
+                );
                 q.push(
                     ") UPDATE jobs AS j SET run_at = v.run_at, attempt = v.attempt, provider_idx = v.pidx,
                      lease_owner = NULL FROM v WHERE j.notification_id = v.nid AND j.lease_owner = ",
@@ -395,23 +399,39 @@ impl Store {
                 .iter()
                 .filter_map(|o| o.attempt.as_ref().map(|a| (*o, a)))
                 .collect();
-            for chunk in attempts.chunks(INSERT_CHUNK) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO attempts (id, tenant_id, notification_id, provider, outcome, http_status, error, latency_ms, created_at) ",
-                );
-                q.push_values(chunk, |mut b, (o, a)| {
-                    b.push_bind(a.id.clone())
-                        .push_bind(o.tenant_id.clone())
-                        .push_bind(o.notification_id.clone())
-                        .push_bind(a.provider.clone())
-                        .push_bind(a.outcome.clone())
-                        .push_bind(a.http_status)
-                        .push_bind(self.crypto.seal_opt("attempts.error", a.error.as_deref()))
-                        .push_bind(a.latency_ms)
-                        .push_bind(now);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
+            let attempt_rows =
+                Rows {
+                    table: "attempts",
+                    names: &[
+                        "id",
+                        "tenant_id",
+                        "notification_id",
+                        "provider",
+                        "outcome",
+                        "http_status",
+                        "error",
+                        "latency_ms",
+                        "created_at",
+                    ],
+                    columns: vec![
+                        text(attempts.iter().map(|(_, a)| Some(a.id.clone()))),
+                        text(attempts.iter().map(|(o, _)| Some(o.tenant_id.to_string()))),
+                        text(
+                            attempts
+                                .iter()
+                                .map(|(o, _)| Some(o.notification_id.clone())),
+                        ),
+                        text(attempts.iter().map(|(_, a)| Some(a.provider.clone()))),
+                        text(attempts.iter().map(|(_, a)| Some(a.outcome.clone()))),
+                        int(attempts.iter().map(|(_, a)| a.http_status)),
+                        text(attempts.iter().map(|(_, a)| {
+                            self.crypto.seal_opt("attempts.error", a.error.as_deref())
+                        })),
+                        int(attempts.iter().map(|(_, a)| Some(a.latency_ms))),
+                        int(attempts.iter().map(|_| Some(now))),
+                    ],
+                };
+            DB::insert_rows(&mut tx, attempt_rows, &PLAIN).await?;
 
             // One statement per kind of change, however many outcomes: a
             // per-row UPDATE was a round trip each on PostgreSQL and a hop
@@ -420,15 +440,22 @@ impl Store {
                 let mut q = QueryBuilder::<DB>::new(
                     "WITH v (nid, prov, pmid, cost, cur, tried, note) AS (",
                 );
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.id)
-                        .push_bind(r.provider)
-                        .push_bind(r.provider_message_id)
-                        .push_bind(r.cost_micros)
-                        .push_bind(r.currency)
-                        .push_bind(r.tried)
-                        .push_bind(r.note);
-                });
+                DB::push_table(
+                    &mut q,
+                    vec![
+                        text(chunk.iter().map(|r| Some(r.id.to_string()))),
+                        text(chunk.iter().map(|r| r.provider.map(String::from))),
+                        text(
+                            chunk
+                                .iter()
+                                .map(|r| r.provider_message_id.map(String::from)),
+                        ),
+                        int(chunk.iter().map(|r| r.cost_micros)),
+                        text(chunk.iter().map(|r| r.currency.map(String::from))),
+                        int(chunk.iter().map(|r| Some(r.tried))),
+                        text(chunk.iter().map(|r| r.note.map(String::from))),
+                    ],
+                );
                 // A provider's report may have overtaken this record (a
                 // fast delivery receipt): keep it.
                 q.push(
@@ -448,17 +475,16 @@ impl Store {
                 // The month's spend, from the costs just kept: one upsert
                 // per tenant, channel and currency of the batch.
                 // A cost a provider reported before this record counts too.
-                let costed: Vec<&str> = chunk.iter().map(|r| r.id).collect();
-                if !costed.is_empty() {
+                if !chunk.is_empty() {
                     let mut q = QueryBuilder::<DB>::new(
                         "INSERT INTO spend_monthly (tenant_id, month, channel, currency, micros, sends) SELECT tenant_id, ",
                     );
                     q.push_bind(foghorn_core::clock::month_of(now));
                     q.push(
                         ", channel, currency, CAST(SUM(cost_micros) AS BIGINT), COUNT(*) FROM notifications
-                         WHERE cost_micros IS NOT NULL AND currency IS NOT NULL AND id IN ",
+                         WHERE cost_micros IS NOT NULL AND currency IS NOT NULL AND id",
                     );
-                    crate::push_list(&mut q, costed.iter().copied());
+                    DB::push_is_one_of(&mut q, chunk.iter().map(|r| r.id.to_string()).collect());
                     q.push(
                         " GROUP BY tenant_id, channel, currency
                          ON CONFLICT (tenant_id, month, channel, currency) DO UPDATE SET
@@ -484,13 +510,16 @@ impl Store {
             }
             for chunk in batch.status.chunks(UPDATE_CHUNK) {
                 let mut q = QueryBuilder::<DB>::new("WITH v (nid, st, why, prov, tried) AS (");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.id)
-                        .push_bind(r.status)
-                        .push_bind(r.reason.as_deref())
-                        .push_bind(r.provider)
-                        .push_bind(r.tried);
-                });
+                DB::push_table(
+                    &mut q,
+                    vec![
+                        text(chunk.iter().map(|r| Some(r.id.to_string()))),
+                        text(chunk.iter().map(|r| Some(r.status.as_str().to_string()))),
+                        text(chunk.iter().map(|r| r.reason.clone())),
+                        text(chunk.iter().map(|r| r.provider.map(String::from))),
+                        int(chunk.iter().map(|r| Some(r.tried))),
+                    ],
+                );
                 q.push(
                     ") UPDATE notifications AS n SET status = v.st, status_reason = v.why,
                      provider = COALESCE(v.prov, n.provider), attempts = n.attempts + v.tried, updated_at = ",
