@@ -9,6 +9,7 @@
 //! characters), so `warr` finds "Warranty" and the database file holds
 //! neither. A query is hashed the same way.
 
+use crate::batch_sql::{int, text, BatchSql};
 use crate::{on_db, on_read, Backend, Result, Store};
 use foghorn_core::team::{CatalogHit, OpenAlert};
 use foghorn_core::TenantId;
@@ -148,36 +149,35 @@ pub(crate) fn newest<'a>(rows: impl IntoIterator<Item = &'a CatalogRow>) -> Vec<
 /// Appends the upsert of `rows` to `q`: an older entry never replaces a
 /// newer one. On SQLite (`for_indexer`) a written row is marked for the
 /// full-text indexer ([`Store::index_catalog`]).
-pub(crate) fn push_catalog_upsert<'a, DB>(
-    q: &mut sqlx::QueryBuilder<'a, DB>,
-    rows: &[&'a CatalogRow],
+pub(crate) fn push_catalog_upsert<DB: BatchSql>(
+    q: &mut sqlx::QueryBuilder<'_, DB>,
+    rows: &[&CatalogRow],
     for_indexer: bool,
-) where
-    DB: sqlx::Database,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
+) {
     q.push(
         "INSERT INTO catalog_documents (tenant_id, document_id, boat, boat_key, title, kind, link, expires_on, words, event_id, updated_at",
     );
     q.push(if for_indexer { ", indexed) " } else { ") " });
-    q.push_values(rows, |mut b, r| {
-        b.push_bind(r.tenant_id.as_str())
-            .push_bind(r.document_id.as_str())
-            .push_bind(r.boat.as_str())
-            .push_bind(r.boat_key.as_str())
-            .push_bind(r.title.as_str())
-            .push_bind(r.kind.as_deref())
-            .push_bind(r.link.as_deref())
-            .push_bind(r.expires_on.as_deref())
-            .push_bind(r.words.as_str())
-            .push_bind(r.event_id.as_str())
-            .push_bind(r.updated_at);
-        if for_indexer {
-            b.push("0");
-        }
-    });
+    let owned = |f: fn(&CatalogRow) -> &str| text(rows.iter().map(|r| Some(f(r).to_string())));
+    let maybe =
+        |f: fn(&CatalogRow) -> Option<&str>| text(rows.iter().map(|r| f(r).map(String::from)));
+    let mut columns = vec![
+        owned(|r| &r.tenant_id),
+        owned(|r| &r.document_id),
+        owned(|r| &r.boat),
+        owned(|r| &r.boat_key),
+        owned(|r| &r.title),
+        maybe(|r| r.kind.as_deref()),
+        maybe(|r| r.link.as_deref()),
+        maybe(|r| r.expires_on.as_deref()),
+        owned(|r| &r.words),
+        owned(|r| &r.event_id),
+        int(rows.iter().map(|r| Some(r.updated_at))),
+    ];
+    if for_indexer {
+        columns.push(int(rows.iter().map(|_| Some(0))));
+    }
+    DB::push_table(q, columns);
     q.push(
         " ON CONFLICT (tenant_id, document_id) DO UPDATE SET boat = excluded.boat, boat_key = excluded.boat_key,
            title = excluded.title, kind = excluded.kind, link = excluded.link, expires_on = excluded.expires_on,
