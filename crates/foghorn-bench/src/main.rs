@@ -16,6 +16,7 @@
 mod cpu;
 mod dashboard;
 mod load;
+mod rounds;
 mod sink;
 mod target;
 
@@ -80,6 +81,11 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Rounds of the whole run, interleaved across the systems; each figure
+    /// is then the median of the rounds, reported with its range (the
+    /// dashboard phase runs in the first round only).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
 }
 
 /// One measurement of a run; `--phases` picks some, to look at one figure
@@ -106,6 +112,8 @@ impl Phase {
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub system: String,
+    /// Rounds this report is the median of.
+    pub rounds: usize,
     pub accepted_per_sec: f64,
     pub deliveries_per_sec: f64,
     pub latency_p50_ms: f64,
@@ -134,6 +142,9 @@ pub struct Report {
     /// The nodes' own batch figures after a phase (mean accept batch, claim
     /// and outcome batches and how long each took), by phase and metric.
     pub batches: Vec<(String, String, f64)>,
+    /// Each figure's lowest and highest value over the rounds, by its key
+    /// in this report (`scale_out_N_nodes` for the curve's points).
+    pub ranges: std::collections::BTreeMap<String, rounds::Range>,
 }
 
 /// The node histograms [`Report::batches`] reads.
@@ -206,7 +217,6 @@ fn main() -> std::process::ExitCode {
 async fn run(args: BenchArgs) -> anyhow::Result<()> {
     target::locate_foghorn(args.foghorn.as_deref())?;
     let sink = BenchSink::start().await?;
-    let mut reports = Vec::new();
     let mut dbs = Vec::new();
     if !args.postgres_only {
         dbs.push(("sqlite", None));
@@ -222,14 +232,32 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    for (name, pg_url) in dbs {
-        say(args.json, &format!("== Foghorn on {name}"));
-        reports.push(bench_foghorn(&args, &sink, name, pg_url.as_deref()).await?);
+    // Each system's rounds, in the order the systems run.
+    let mut by_system: Vec<Vec<Report>> = Vec::new();
+    for round in 0..args.rounds {
+        if args.rounds > 1 {
+            say(
+                args.json,
+                &format!("=== round {} of {}", round + 1, args.rounds),
+            );
+        }
+        let mut systems = Vec::new();
+        for (name, pg_url) in &dbs {
+            say(args.json, &format!("== Foghorn on {name}"));
+            systems.push(bench_foghorn(&args, &sink, name, pg_url.as_deref(), round).await?);
+        }
+        if let Some(dir) = &args.seed_baseline {
+            say(args.json, "== seed baseline (Node + BullMQ on Redis)");
+            systems.push(bench_seed(&args, &sink, dir).await?);
+        }
+        for (i, r) in systems.into_iter().enumerate() {
+            match by_system.get_mut(i) {
+                Some(of_system) => of_system.push(r),
+                None => by_system.push(vec![r]),
+            }
+        }
     }
-    if let Some(dir) = &args.seed_baseline {
-        say(args.json, "== seed baseline (Node + BullMQ on Redis)");
-        reports.push(bench_seed(&args, &sink, dir).await?);
-    }
+    let reports: Vec<Report> = by_system.into_iter().map(rounds::merge).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
@@ -255,6 +283,7 @@ async fn bench_foghorn(
     sink: &BenchSink,
     kind: &str,
     pg: Option<&str>,
+    round: u32,
 ) -> anyhow::Result<Report> {
     // The run's working folder (config, workflows, SQLite files), private
     // to its user and removed when the run ends, a failed one's too.
@@ -262,12 +291,13 @@ async fn bench_foghorn(
     target::prepare_dir(dir.path(), &sink.url, "")?;
     let mut report = Report {
         system: format!("foghorn ({kind})"),
+        rounds: 1,
         ..Default::default()
     };
     let secs = Duration::from_secs(args.seconds);
 
     // 0. The dashboard over a large history.
-    if args.dashboard_rows > 0 && args.phases.contains(&Phase::Dashboard) {
+    if round == 0 && args.dashboard_rows > 0 && args.phases.contains(&Phase::Dashboard) {
         let url = fresh_database(kind, pg, dir.path(), "dashboard").await?;
         let json = args.json;
         let figures =
@@ -677,6 +707,7 @@ async fn bench_seed(
 ) -> anyhow::Result<Report> {
     let mut report = Report {
         system: "seed baseline (node+bullmq)".into(),
+        rounds: 1,
         ..Default::default()
     };
     let secs = Duration::from_secs(args.seconds);
@@ -718,6 +749,24 @@ async fn bench_seed(
     report.peak_rss_mib_draining = p.peak_rss_mib();
     p.stop().await;
     Ok(report)
+}
+
+/// Each system's figures over its rounds, when there were several.
+fn print_ranges(reports: &[Report]) {
+    for r in reports.iter().filter(|r| !r.ranges.is_empty()) {
+        let ranges: Vec<String> = r
+            .ranges
+            .iter()
+            .map(|(name, range)| format!("{name} {:.1}–{:.1}", range.min, range.max))
+            .collect();
+        println!();
+        println!(
+            "{} (medians of {} rounds above; ranges): {}",
+            r.system,
+            r.rounds,
+            ranges.join("; ")
+        );
+    }
 }
 
 fn print_table(reports: &[Report]) {
@@ -793,6 +842,7 @@ fn print_table(reports: &[Report]) {
             .collect();
         println!("{} (means): {}", r.system, figures.join("; "));
     }
+    print_ranges(reports);
     if let Some(seed) = reports.iter().find(|r| r.system.starts_with("seed")) {
         println!();
         for r in reports.iter().filter(|r| r.system.starts_with("foghorn")) {
