@@ -330,13 +330,12 @@ async fn bench_foghorn(
             times.push(ready.as_secs_f64() * 1000.0);
             p.stop().await;
         }
-        times.sort_by(f64::total_cmp);
-        report.startup_ms = Some(times[times.len() / 2]);
+        report.startup_ms = rounds::median(times);
         say(
             args.json,
             &format!(
                 "  start to /healthz (median of 5): {:.0} ms",
-                times[times.len() / 2]
+                report.startup_ms.unwrap_or_default()
             ),
         );
     }

@@ -84,74 +84,40 @@ pub fn merge(rounds: Vec<Report>) -> Report {
         r.accepted_per_sec_whole_node
     });
 
-    let mut nodes: Vec<usize> = rounds
-        .iter()
-        .flat_map(|r| r.scale_out.iter().map(|p| p.nodes))
-        .collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    let scale_out = nodes
+    let scale_out = by_key(rounds.iter().flat_map(|r| &r.scale_out), |p| p.nodes)
         .into_iter()
-        .filter_map(|n| {
-            let per_sec = Figure(
-                rounds
-                    .iter()
-                    .flat_map(|r| r.scale_out.iter())
-                    .filter(|p| p.nodes == n)
-                    .map(|p| p.deliveries_per_sec)
-                    .collect(),
-            )
-            .merged(&format!("scale_out_{n}_nodes"), &mut ranges)?;
+        .filter_map(|(nodes, points)| {
+            let per_sec = Figure(points.iter().map(|p| p.deliveries_per_sec).collect())
+                .merged(&format!("scale_out_{nodes}_nodes"), &mut ranges)?;
             Some(ScalePoint {
-                nodes: n,
+                nodes,
                 deliveries_per_sec: per_sec,
             })
         })
         .collect();
 
-    let cpu = in_first_seen_order(
-        rounds
-            .iter()
-            .flat_map(|r| r.cpu.iter().map(|c| c.phase.clone())),
-    )
-    .into_iter()
-    .map(|phase| {
-        let of = |get: fn(&PhaseCpu) -> f64| {
-            median(
-                rounds
-                    .iter()
-                    .flat_map(|r| r.cpu.iter())
-                    .filter(|c| c.phase == phase)
-                    .map(get)
-                    .collect(),
-            )
-            .unwrap_or_default()
-        };
-        PhaseCpu {
-            box_busy_pct: of(|c| c.box_busy_pct),
-            under_test_cores: of(|c| c.under_test_cores),
-            database_cores: of(|c| c.database_cores),
-            redis_cores: of(|c| c.redis_cores),
-            phase,
-        }
-    })
-    .collect();
+    let cpu = by_key(rounds.iter().flat_map(|r| &r.cpu), |c| c.phase.clone())
+        .into_iter()
+        .map(|(phase, of_phase)| {
+            let of = |get: fn(&PhaseCpu) -> f64| {
+                median(of_phase.iter().map(|c| get(c)).collect()).unwrap_or_default()
+            };
+            PhaseCpu {
+                box_busy_pct: of(|c| c.box_busy_pct),
+                under_test_cores: of(|c| c.under_test_cores),
+                database_cores: of(|c| c.database_cores),
+                redis_cores: of(|c| c.redis_cores),
+                phase,
+            }
+        })
+        .collect();
 
-    let batches = in_first_seen_order(
-        rounds
-            .iter()
-            .flat_map(|r| r.batches.iter().map(|(p, m, _)| (p.clone(), m.clone()))),
-    )
+    let batches = by_key(rounds.iter().flat_map(|r| &r.batches), |(p, m, _)| {
+        (p.clone(), m.clone())
+    })
     .into_iter()
-    .filter_map(|(phase, metric)| {
-        let mean = median(
-            rounds
-                .iter()
-                .flat_map(|r| r.batches.iter())
-                .filter(|(p, m, _)| *p == phase && *m == metric)
-                .map(|(_, _, v)| *v)
-                .collect(),
-        )?;
+    .filter_map(|((phase, metric), of_metric)| {
+        let mean = median(of_metric.iter().map(|(_, _, v)| *v).collect())?;
         Some((phase, metric, mean))
     })
     .collect();
@@ -180,14 +146,21 @@ pub fn merge(rounds: Vec<Report>) -> Report {
     }
 }
 
-fn in_first_seen_order<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut seen = Vec::new();
+/// `items` grouped by `key`, the keys in the order first seen (phases in
+/// the order they ran, nodes in the order the curve rose).
+fn by_key<'r, T, K: PartialEq>(
+    items: impl Iterator<Item = &'r T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<&'r T>)> {
+    let mut groups: Vec<(K, Vec<&'r T>)> = Vec::new();
     for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
+        let k = key(item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, of_key)) => of_key.push(item),
+            None => groups.push((k, vec![item])),
         }
     }
-    seen
+    groups
 }
 
 #[cfg(test)]

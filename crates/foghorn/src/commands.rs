@@ -457,10 +457,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .status()
         .await
         .with_context(|| format!("running {}", bench.display()))?;
-    if !status.success() {
-        bail!("foghorn-bench exited with {status}");
+    bench_outcome(status)
+}
+
+/// Exit 2 is the bench's own word for arguments it refused (it has said
+/// which): misuse of `foghorn bench` too, not a failed run.
+fn bench_outcome(status: std::process::ExitStatus) -> anyhow::Result<()> {
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(2) => Err(Misuse("foghorn-bench refused its arguments".into()).into()),
+        _ => bail!("foghorn-bench exited with {status}"),
     }
-    Ok(())
 }
 
 /// Columns padded to their widest cell, under a header.
@@ -592,4 +599,22 @@ pub async fn proof(config: &Config, args: ProofArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn the_bench_refusing_its_arguments_is_misuse_and_a_failed_run_is_not() {
+        // Wait statuses: the exit code sits in the second byte.
+        let exited = |code: i32| std::process::ExitStatus::from_raw(code << 8);
+        assert!(bench_outcome(exited(0)).is_ok());
+        let refused = bench_outcome(exited(2)).unwrap_err();
+        assert!(refused.downcast_ref::<Misuse>().is_some(), "{refused}");
+        let failed = bench_outcome(exited(1)).unwrap_err();
+        assert!(failed.downcast_ref::<Misuse>().is_none(), "{failed}");
+    }
 }
